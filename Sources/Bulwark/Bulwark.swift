@@ -1,0 +1,3 @@
+// One import for users: `import Bulwark` brings every layer.
+@_exported import BulwarkCLI
+@_exported import BulwarkData
