@@ -33,5 +33,10 @@ let package = Package(
       name: "BulwarkDataTests",
       dependencies: ["BulwarkData"]
     ),
+    .testTarget(
+      name: "BulwarkCLITests",
+      // The executable is a dependency so that end-to-end tests can run the built binary.
+      dependencies: ["BulwarkCLI", "BulwarkData", "bulwark"]
+    ),
   ]
 )

@@ -1,9 +1,54 @@
 import Foundation
 
-/// The `bulwark` command: parses the command line, runs a subcommand and exits.
-public enum BulwarkCommand {
+/// The `bulwark` command: parses the command line, runs a subcommand and exits with 0 on
+/// success, 1 on failure and 2 on a usage error.
+public struct BulwarkCommand: ParsableCommand {
+  /// The root of the command tree.
+  public static let configuration = CommandConfiguration(
+    name: "bulwark",
+    abstract: "Defend a frozen image classifier against adversarial examples.",
+    discussion: """
+      Images are N x H x W x C float32 in [0, 1] (NHWC). A data SOURCE is a built-in name \
+      (fashion-mnist:train, fashion-mnist:test), an .npz file with arrays x and y, a folder \
+      with one subfolder of PNG or JPEG files per class, or an IDX images file.
+      """,
+    subcommands: [DataCommand.self])
+
+  /// Creates the root command; it only dispatches to subcommands.
+  public init(arguments: ParsedArguments) {}
+
+  /// The root command does nothing by itself: the parser shows its help instead.
+  public func run(console: Console) {}
+
   /// Runs the tool with the process's arguments and exits with its status.
-  public static func main() {
-    exit(ExitCode.success.rawValue)
+  public static func main() -> Never {
+    let status = run(Array(CommandLine.arguments.dropFirst()), console: .standard)
+    exit(status.rawValue)
+  }
+
+  /// Runs the tool on a command line, writing to `console`.
+  /// - Parameters:
+  ///   - arguments: The command line without the program name.
+  ///   - console: Where results, errors and progress go.
+  /// - Returns: The exit status: success, failure or usage.
+  public static func run(_ arguments: [String], console: Console) -> ExitCode {
+    do {
+      switch try CommandLineParser(root: Self.self).parse(arguments) {
+      case .help(let command, let path):
+        console.print(HelpFormatter(command: command, commandPath: path).render())
+        return .success
+      case .run(let command, let parsed):
+        try command.init(arguments: parsed).run(console: console)
+        return .success
+      }
+    } catch let error as UsageError {
+      console.printError("error: \(error)")
+      return .usage
+    } catch let code as ExitCode {
+      return code
+    } catch {
+      console.printError("error: \(error)")
+      return .failure
+    }
   }
 }

@@ -1,0 +1,53 @@
+/// Renders a command's `--help` page from its configuration.
+struct HelpFormatter {
+  let command: any ParsableCommand.Type
+  let commandPath: String
+
+  func render() -> String {
+    let configuration = command.configuration
+    var lines = ["OVERVIEW: \(configuration.abstract)", ""]
+    if configuration.subcommands.isEmpty {
+      let usage = [commandPath] + configuration.arguments.map(\.usage)
+      lines.append("USAGE: " + usage.joined(separator: " "))
+    } else {
+      lines.append("USAGE: \(commandPath) <subcommand>")
+    }
+    if !configuration.discussion.isEmpty {
+      lines += ["", configuration.discussion]
+    }
+    let positionals = configuration.arguments.filter(\.isPositional)
+    if !positionals.isEmpty {
+      lines += ["", "ARGUMENTS:"]
+      lines += positionals.map { row($0.name, $0.help) }
+    }
+    lines += ["", "OPTIONS:"]
+    for definition in configuration.arguments where !definition.isPositional {
+      let name =
+        switch definition.kind {
+        case .option(let valueName): "--\(definition.name) <\(valueName)>"
+        default: "--\(definition.name)"
+        }
+      var help = definition.help
+      if let value = definition.defaultValue { help += " (default: \(value))" }
+      lines.append(row(name, help))
+    }
+    lines.append(row("-h, --help", "Show help information."))
+    if !configuration.subcommands.isEmpty {
+      lines += ["", "SUBCOMMANDS:"]
+      lines += configuration.subcommands.map {
+        row($0.configuration.name, $0.configuration.abstract)
+      }
+      lines += ["", "  See '\(commandPath) <subcommand> --help' for detailed help."]
+    }
+    return lines.joined(separator: "\n")
+  }
+
+  private func row(_ name: String, _ help: String) -> String {
+    let column = 26
+    let label = "  " + name
+    if label.count < column - 1 {
+      return label + String(repeating: " ", count: column - label.count) + help
+    }
+    return label + "\n" + String(repeating: " ", count: column) + help
+  }
+}

@@ -1,0 +1,84 @@
+import Foundation
+
+extension ImageBatch {
+  /// The names of the arrays a Bulwark `.npz` holds: images and labels.
+  public static let npzImagesName = "x"
+  /// The name of the labels array in a Bulwark `.npz`.
+  public static let npzLabelsName = "y"
+
+  /// Reads a batch from an `.npz` archive with `x` (N x H x W x C, or N x H x W for one
+  /// channel; float32 or float64 in [0, 1], or uint8 scaled by 1/255) and `y` (N integer
+  /// labels).
+  /// - Parameters:
+  ///   - archive: The archive's arrays.
+  ///   - file: The archive's path, for messages.
+  /// - Throws: `FormatError` naming the array when one is missing, of the wrong rank or type,
+  ///   holds a NaN or a value outside [0, 1], a negative label, or when the counts differ.
+  public init(npz archive: NPZArchive, file: String) throws(FormatError) {
+    let (xName, yName) = (Self.npzImagesName, Self.npzLabelsName)
+    guard let x = archive[xName] else {
+      throw FormatError(
+        file: file, location: .field(xName), expected: "an array of images named 'x'",
+        found: "arrays \(archive.names)")
+    }
+    guard let y = archive[yName] else {
+      throw FormatError(
+        file: file, location: .field(yName), expected: "an array of labels named 'y'",
+        found: "arrays \(archive.names)")
+    }
+    guard (3...4).contains(x.shape.count), x.shape.dropFirst().allSatisfy({ $0 > 0 }) else {
+      throw FormatError(
+        file: file, location: .field(xName),
+        expected: "shape (N, H, W, C) or (N, H, W) with non-zero H, W, C (NHWC; convert NCHW "
+          + "with x.transpose(0, 2, 3, 1))", found: "shape \(x.shape)")
+    }
+    let pixels: [Float]
+    switch x.storage {
+    case .float32(let values): pixels = values
+    case .float64(let values): pixels = values.map(Float.init)
+    case .uint8(let values): pixels = Self.unitFloats(fromBytes: values)
+    default:
+      throw FormatError(
+        file: file, location: .field(xName), expected: "float32, float64 or uint8 values",
+        found: x.elementDescription)
+    }
+    if let bad = pixels.firstIndex(where: { !($0 >= 0 && $0 <= 1) }) {
+      throw FormatError(
+        file: file, location: .field(xName), expected: "values in [0, 1]",
+        found: "\(pixels[bad]) at flat index \(bad)")
+    }
+    let labels: [Int]
+    switch y.storage {
+    case .int64(let values) where y.shape.count == 1: labels = values.map { Int($0) }
+    case .int32(let values) where y.shape.count == 1: labels = values.map { Int($0) }
+    case .uint8(let values) where y.shape.count == 1: labels = values.map { Int($0) }
+    default:
+      throw FormatError(
+        file: file, location: .field(yName), expected: "a 1-D array of integer labels",
+        found: "\(y.elementDescription) of shape \(y.shape)")
+    }
+    guard labels.count == x.shape[0] else {
+      throw FormatError(
+        file: file, location: .field(yName), expected: "\(x.shape[0]) labels, one per image",
+        found: "\(labels.count)")
+    }
+    if let bad = labels.firstIndex(where: { $0 < 0 }) {
+      throw FormatError(
+        file: file, location: .field(yName), expected: "non-negative labels",
+        found: "\(labels[bad]) at index \(bad)")
+    }
+    let shape = ImageShape(
+      height: x.shape[1], width: x.shape[2], channels: x.shape.count == 4 ? x.shape[3] : 1)
+    self.init(shape: shape, pixels: pixels, labels: labels)
+  }
+
+  /// The batch as an `.npz` archive: `x` float32 (N, H, W, C) and `y` int64 (N).
+  public var npzArchive: NPZArchive {
+    NPZArchive([
+      (Self.npzImagesName,
+       NDArray(
+        shape: [count, shape.height, shape.width, shape.channels], storage: .float32(pixels))),
+      (Self.npzLabelsName, NDArray(shape: [count], storage: .int64(labels.map(Int64.init)))),
+    ])
+  }
+}
