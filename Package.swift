@@ -22,16 +22,18 @@ let package = Package(
       name: "BulwarkData",
       dependencies: ["CJPEG", "CJPEGShims", "CPNG", "CZlib"]
     ),
+    .target(name: "BulwarkModel", dependencies: ["BulwarkData"]),
 
     // MARK: Command line
     .target(name: "BulwarkCLI", dependencies: ["BulwarkData"]),
     .executableTarget(name: "bulwark", dependencies: ["BulwarkCLI"]),
-    .target(name: "Bulwark", dependencies: ["BulwarkData", "BulwarkCLI"]),
+    .target(name: "Bulwark", dependencies: ["BulwarkData", "BulwarkModel", "BulwarkCLI"]),
 
     // MARK: Tests
     .testTarget(
       name: "BulwarkDataTests",
       dependencies: ["BulwarkData"]
     ),
+    .testTarget(name: "BulwarkModelTests", dependencies: ["BulwarkModel"]),
   ]
 )
