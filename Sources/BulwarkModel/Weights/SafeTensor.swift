@@ -80,69 +80,22 @@ public struct SafeTensor: Equatable, Sendable {
   /// - Returns: The elements in row-major order.
   /// - Throws: `FormatError` if the tensor is not F16, BF16, F32 or F64.
   func floats(field: String, file: String) throws(FormatError) -> [Float] {
-    // The bytes may come from any offset of the file: assemble each value from bytes rather
-    // than loading through a typed pointer, which would assume alignment.
-    switch dtype {
-    case .float32:
-      return (0..<count).map { Float(bitPattern: UInt32(littleEndianAt: $0 * 4, in: bytes)) }
-    case .float64:
-      return (0..<count).map {
-        Float(Double(bitPattern: UInt64(littleEndianAt: $0 * 8, in: bytes)))
-      }
-    case .float16:
-      return (0..<count).map {
-        Float(halfBits: UInt16(truncatingIfNeeded: UInt32(littleEndianAt: $0 * 2, in: bytes, 2)))
-      }
-    case .bfloat16:
-      return (0..<count).map {
-        Float(bitPattern: UInt32(littleEndianAt: $0 * 2, in: bytes, 2) << 16)
-      }
-    default:
+    guard [.float32, .float64, .float16, .bfloat16].contains(dtype) else {
       throw FormatError(
         file: file, location: .field(field),
         expected: "a floating-point tensor (F16, BF16, F32 or F64)", found: dtype.rawValue)
     }
-  }
-}
-
-extension UInt32 {
-  /// Reads `width` (at most 4) little-endian bytes starting at `offset`.
-  init(littleEndianAt offset: Int, in bytes: [UInt8], _ width: Int = 4) {
-    var value: UInt32 = 0
-    for index in 0..<width {
-      value |= UInt32(bytes[offset + index]) << (8 * index)
-    }
-    self = value
-  }
-}
-
-extension UInt64 {
-  /// Reads 8 little-endian bytes starting at `offset`.
-  init(littleEndianAt offset: Int, in bytes: [UInt8]) {
-    var value: UInt64 = 0
-    for index in 0..<8 {
-      value |= UInt64(bytes[offset + index]) << (8 * index)
-    }
-    self = value
-  }
-}
-
-extension Float {
-  /// Converts IEEE 754 half-precision bits exactly (every half is a float).
-  init(halfBits bits: UInt16) {
-    let sign = UInt32(bits & 0x8000) << 16
-    let exponent = Int(bits >> 10) & 0x1F
-    let mantissa = UInt32(bits & 0x03FF)
-    switch exponent {
-    case 0:
-      // Zero or subnormal: mantissa x 2^-24, exact in float.
-      let magnitude = Float(mantissa) * 0x1p-24
-      self = Float(bitPattern: sign | magnitude.bitPattern)
-    case 0x1F:
-      // Infinity or NaN, keeping the NaN payload.
-      self = Float(bitPattern: sign | 0x7F80_0000 | mantissa << 13)
-    default:
-      self = Float(bitPattern: sign | UInt32(exponent + 112) << 23 | mantissa << 13)
+    // The bytes come from any offset of the file: load without assuming alignment.
+    return bytes.withUnsafeBytes { raw in
+      func load<T: FixedWidthInteger>(_: T.Type, _ index: Int) -> T {
+        T(littleEndian: raw.loadUnaligned(fromByteOffset: index &* T.bitWidth / 8, as: T.self))
+      }
+      return switch dtype {
+      case .float64: (0..<count).map { Float(Double(bitPattern: load(UInt64.self, $0))) }
+      case .float16: (0..<count).map { Float(halfBits: load(UInt16.self, $0)) }
+      case .bfloat16: (0..<count).map { Float(bitPattern: UInt32(load(UInt16.self, $0)) << 16) }
+      default: (0..<count).map { Float(bitPattern: load(UInt32.self, $0)) }
+      }
     }
   }
 }

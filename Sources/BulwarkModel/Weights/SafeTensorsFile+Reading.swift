@@ -52,7 +52,8 @@ extension SafeTensorsFile {
     }
     let headerBytes = bytes[8..<headerEnd]
     if let bad = firstInvalidUTF8(in: headerBytes) {
-      throw fail(.offset(bad), "a UTF-8 header", "byte 0x\(hex(bytes[bad], digits: 2))")
+      let found = bad < headerEnd ? "byte 0x\(hex(bytes[bad], digits: 2))" : "a truncated sequence"
+      throw fail(.offset(bad), "a UTF-8 header", found)
     }
     let json = try HeaderJSON.parse(headerBytes, base: 8, file: file)
     let header = try Header(json, file: file)
@@ -307,4 +308,15 @@ private func firstInvalidUTF8(in bytes: ArraySlice<UInt8>) -> Int? {
     index += length
   }
   return nil
+}
+
+extension UInt64 {
+  /// Reads 8 little-endian bytes starting at `offset`.
+  init(littleEndianAt offset: Int, in bytes: [UInt8]) {
+    var value: UInt64 = 0
+    for index in 0..<8 {
+      value |= UInt64(bytes[offset + index]) << (8 * index)
+    }
+    self = value
+  }
 }
