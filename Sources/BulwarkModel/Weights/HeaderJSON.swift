@@ -262,14 +262,19 @@ private struct Parser {
   }
 
   mutating func appendEscape(to text: inout [UInt8]) throws(FormatError) {
-    let simple: [UInt8: UInt8] = [
-      UInt8(ascii: "\""): 0x22, UInt8(ascii: "\\"): 0x5C, UInt8(ascii: "/"): 0x2F,
-      UInt8(ascii: "b"): 0x08, UInt8(ascii: "f"): 0x0C, UInt8(ascii: "n"): 0x0A,
-      UInt8(ascii: "r"): 0x0D, UInt8(ascii: "t"): 0x09,
-    ]
     guard let letter = peek() else { throw error(expected: "an escape character") }
-    if let byte = simple[letter] {
-      text.append(byte)
+    let simple: UInt8? =
+      switch letter {
+      case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): letter
+      case UInt8(ascii: "b"): 0x08
+      case UInt8(ascii: "f"): 0x0C
+      case UInt8(ascii: "n"): 0x0A
+      case UInt8(ascii: "r"): 0x0D
+      case UInt8(ascii: "t"): 0x09
+      default: nil
+      }
+    if let simple {
+      text.append(simple)
       position += 1
       return
     }
@@ -297,7 +302,7 @@ private struct Parser {
     guard let scalar = Unicode.Scalar(value) else {
       throw error(expected: "a Unicode scalar", at: escapeStart)
     }
-    text.append(contentsOf: Array(String(Character(scalar)).utf8))
+    text.append(contentsOf: String(Character(scalar)).utf8)
   }
 
   mutating func hexQuad() throws(FormatError) -> UInt32 {
