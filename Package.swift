@@ -22,17 +22,19 @@ let package = Package(
       name: "BulwarkData",
       dependencies: ["CJPEG", "CJPEGShims", "CPNG", "CZlib"]
     ),
+    .target(name: "BulwarkModel", dependencies: ["BulwarkData"]),
 
     // MARK: Command line
-    .target(name: "BulwarkCLI", dependencies: ["BulwarkData"]),
+    .target(name: "BulwarkCLI", dependencies: ["BulwarkData", "BulwarkModel"]),
     .executableTarget(name: "bulwark", dependencies: ["BulwarkCLI"]),
-    .target(name: "Bulwark", dependencies: ["BulwarkData", "BulwarkCLI"]),
+    .target(name: "Bulwark", dependencies: ["BulwarkData", "BulwarkModel", "BulwarkCLI"]),
 
     // MARK: Tests
     .testTarget(
       name: "BulwarkDataTests",
       dependencies: ["BulwarkData"]
     ),
+    .testTarget(name: "BulwarkModelTests", dependencies: ["BulwarkModel"]),
     .testTarget(
       name: "BulwarkCLITests",
       // The executable is a dependency so that end-to-end tests can run the built binary.
