@@ -48,8 +48,9 @@ import Testing
 
   @Test func reportsAMissingFile() {
     let url = URL(fileURLWithPath: "/nonexistent/bulwark/t.idx")
-    #expect(throws: FormatError(
-      file: url.path, location: .whole, expected: "a readable file", found: "no such file")
+    #expect(
+      throws: FormatError(
+        file: url.path, location: .whole, expected: "a readable file", found: "no such file")
     ) {
       try IDXFile.read(from: url)
     }

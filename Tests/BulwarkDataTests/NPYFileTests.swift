@@ -207,33 +207,45 @@ import Testing
       FormatError(
         file: "t", location: .offset(26), expected: "'}' in the header", found: "'''")
     ),
+    (
+      "{'descr': '|u1', 'fortran_order': False, 'shape': " + String(repeating: "(", count: 10_000),
+      [0],
+      FormatError(
+        file: "t", location: .offset(76),
+        expected: "at most 16 nested tuples or lists in the header", found: "more")
+    ),
   ]
 
   @Test(arguments: refusals)
   func refusesWhatItCannotRead(header: String, data: [UInt8], error: FormatError) {
-    #expect(throws: error) { try NPYFile.decode(Self.rawFile(header: header, data: data), file: "t") }
+    #expect(throws: error) {
+      try NPYFile.decode(Self.rawFile(header: header, data: data), file: "t")
+    }
   }
 
   @Test func refusesBadPreambles() {
     let valid = Self.knownFiles[2].bytes
     var magic = valid
     magic[1] = 0x4d
-    #expect(throws: FormatError(
-      file: "t", location: .offset(0), expected: "the .npy magic string \\x93NUMPY",
-      found: "0x93 0x4d 0x55 0x4d 0x50 0x59")
+    #expect(
+      throws: FormatError(
+        file: "t", location: .offset(0), expected: "the .npy magic string \\x93NUMPY",
+        found: "0x93 0x4d 0x55 0x4d 0x50 0x59")
     ) {
       try NPYFile.decode(magic, file: "t")
     }
     var version = valid
     version[6] = 4
-    #expect(throws: FormatError(
-      file: "t", location: .offset(6), expected: "format version 1.0, 2.0 or 3.0", found: "4.0")
+    #expect(
+      throws: FormatError(
+        file: "t", location: .offset(6), expected: "format version 1.0, 2.0 or 3.0", found: "4.0")
     ) {
       try NPYFile.decode(version, file: "t")
     }
-    #expect(throws: FormatError(
-      file: "t", location: .offset(60), expected: "a header of 118 bytes",
-      found: "the end of the file")
+    #expect(
+      throws: FormatError(
+        file: "t", location: .offset(60), expected: "a header of 118 bytes",
+        found: "the end of the file")
     ) {
       try NPYFile.decode(Array(valid[..<60]), file: "t")
     }

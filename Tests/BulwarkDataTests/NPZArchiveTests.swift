@@ -110,9 +110,10 @@ import Testing
   @Test func namesTheMemberWhoseChecksumFails() throws {
     var bytes = Self.savez
     bytes[185] = 0x03  // the last value of x
-    #expect(throws: FormatError(
-      file: "a.npz", location: .field("x.npy"), expected: "CRC-32 0xec66ea48",
-      found: "\(hex(Zlib.crc32(Array(bytes[55..<186])))) computed from the data")
+    #expect(
+      throws: FormatError(
+        file: "a.npz", location: .field("x.npy"), expected: "CRC-32 0xec66ea48",
+        found: "\(hex(Zlib.crc32(Array(bytes[55..<186])))) computed from the data")
     ) {
       try NPZArchive(decoding: bytes, file: "a.npz")
     }
@@ -131,9 +132,10 @@ import Testing
   @Test func refusesABadLocalHeader() {
     var bytes = Self.savez
     bytes[2] = 0
-    #expect(throws: FormatError(
-      file: "a.npz", location: .field("x.npy"),
-      expected: "a local file header (PK 03 04) at offset 0", found: "other bytes")
+    #expect(
+      throws: FormatError(
+        file: "a.npz", location: .field("x.npy"),
+        expected: "a local file header (PK 03 04) at offset 0", found: "other bytes")
     ) {
       try NPZArchive(decoding: bytes, file: "a.npz")
     }
@@ -142,9 +144,10 @@ import Testing
   @Test func refusesAnUnknownCompressionMethod() {
     var bytes = Self.savez
     bytes[196] = 12  // the central directory's method: bzip2
-    #expect(throws: FormatError(
-      file: "a.npz", location: .field("x.npy"),
-      expected: "compression method 0 (stored) or 8 (deflate)", found: "12")
+    #expect(
+      throws: FormatError(
+        file: "a.npz", location: .field("x.npy"),
+        expected: "compression method 0 (stored) or 8 (deflate)", found: "12")
     ) {
       try NPZArchive(decoding: bytes, file: "a.npz")
     }
@@ -153,17 +156,20 @@ import Testing
   @Test func refusesMembersThatAreNotArrays() {
     let npy = NPYFile.encode(NDArray(shape: [], storage: .uint8([1])))
     let text = ZipArchive.encode([(name: "notes.txt", data: npy)], compressed: false)
-    #expect(throws: FormatError(
-      file: "a.npz", location: .field("notes.txt"), expected: "a member named NAME.npy",
-      found: "'notes.txt'")
+    #expect(
+      throws: FormatError(
+        file: "a.npz", location: .field("notes.txt"), expected: "a member named NAME.npy",
+        found: "'notes.txt'")
     ) {
       try NPZArchive(decoding: text, file: "a.npz")
     }
-    let twice = ZipArchive.encode([(name: "x.npy", data: npy), (name: "x.npy", data: npy)],
+    let twice = ZipArchive.encode(
+      [(name: "x.npy", data: npy), (name: "x.npy", data: npy)],
       compressed: false)
-    #expect(throws: FormatError(
-      file: "a.npz", location: .field("x.npy"), expected: "each member once",
-      found: "a second 'x.npy'")
+    #expect(
+      throws: FormatError(
+        file: "a.npz", location: .field("x.npy"), expected: "each member once",
+        found: "a second 'x.npy'")
     ) {
       try NPZArchive(decoding: twice, file: "a.npz")
     }
@@ -176,8 +182,9 @@ import Testing
 
   @Test func reportsAMissingFile() {
     let url = URL(fileURLWithPath: "/nonexistent/bulwark/a.npz")
-    #expect(throws: FormatError(
-      file: url.path, location: .whole, expected: "a readable file", found: "no such file")
+    #expect(
+      throws: FormatError(
+        file: url.path, location: .whole, expected: "a readable file", found: "no such file")
     ) {
       try NPZArchive(contentsOf: url)
     }

@@ -73,9 +73,10 @@ import Testing
   @Test func gunzipNamesTheOffsetOfABadChecksum() {
     var bytes = Self.twoMembers
     bytes[24] ^= 0xff  // the first member's CRC-32
-    #expect(throws: FormatError(
-      file: "t.gz", location: .offset(24), expected: "CRC-32 0x363a30df",
-      found: "0x363a3020 computed from the decompressed data")
+    #expect(
+      throws: FormatError(
+        file: "t.gz", location: .offset(24), expected: "CRC-32 0x363a30df",
+        found: "0x363a3020 computed from the decompressed data")
     ) {
       try Zlib.gunzip(bytes, file: "t.gz")
     }
@@ -84,9 +85,10 @@ import Testing
   @Test func gunzipRefusesABadLengthField() {
     var bytes = Self.twoMembers
     bytes[28] = 7
-    #expect(throws: FormatError(
-      file: "t.gz", location: .offset(28), expected: "decompressed length 7 (mod 2^32)",
-      found: "6")
+    #expect(
+      throws: FormatError(
+        file: "t.gz", location: .offset(28), expected: "decompressed length 7 (mod 2^32)",
+        found: "6")
     ) {
       try Zlib.gunzip(bytes, file: "t.gz")
     }
@@ -102,14 +104,16 @@ import Testing
   }
 
   @Test func gunzipRefusesOtherFilesAndTrailingBytes() {
-    #expect(throws: FormatError(
-      file: "t.gz", location: .offset(0), expected: "gzip magic 1f 8b", found: "0x00 0x00")
+    #expect(
+      throws: FormatError(
+        file: "t.gz", location: .offset(0), expected: "gzip magic 1f 8b", found: "0x00 0x00")
     ) {
       try Zlib.gunzip([0, 0, 8, 1], file: "t.gz")
     }
-    #expect(throws: FormatError(
-      file: "t.gz", location: .offset(58),
-      expected: "another gzip member (1f 8b) or the end of the file", found: "2 trailing bytes")
+    #expect(
+      throws: FormatError(
+        file: "t.gz", location: .offset(58),
+        expected: "another gzip member (1f 8b) or the end of the file", found: "2 trailing bytes")
     ) {
       try Zlib.gunzip(Self.twoMembers + [0, 0], file: "t.gz")
     }
@@ -126,9 +130,10 @@ import Testing
         try Zlib.inflateRaw(compressed, expectedSize: size, file: "a.npz", member: "x.npy")
       }
     }
-    #expect(throws: FormatError(
-      file: "a.npz", location: .field("x.npy"), expected: "the rest of the deflate data",
-      found: "the end of the data after 20 compressed bytes")
+    #expect(
+      throws: FormatError(
+        file: "a.npz", location: .field("x.npy"), expected: "the rest of the deflate data",
+        found: "the end of the data after 20 compressed bytes")
     ) {
       try Zlib.inflateRaw(
         Array(compressed[..<20]), expectedSize: 1000, file: "a.npz", member: "x.npy")
@@ -136,10 +141,11 @@ import Testing
   }
 
   @Test func inflateRawRefusesAnImpossibleExpansion() {
-    #expect(throws: FormatError(
-      file: "a.npz", location: .field("x.npy"),
-      expected: "at most 11344 bytes from 10 compressed bytes",
-      found: "a declared size of 1000000000 bytes")
+    #expect(
+      throws: FormatError(
+        file: "a.npz", location: .field("x.npy"),
+        expected: "at most 11344 bytes from 10 compressed bytes",
+        found: "a declared size of 1000000000 bytes")
     ) {
       try Zlib.inflateRaw(
         Array(repeating: 0, count: 10), expectedSize: 1_000_000_000, file: "a.npz",

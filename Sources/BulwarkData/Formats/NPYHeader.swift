@@ -117,6 +117,10 @@ struct PythonLiteralParser {
   let file: String
   let offset: Int
   var position = 0
+  /// How many tuples or lists enclose the current value; bounded so that a hostile header
+  /// cannot exhaust the stack.
+  var depth = 0
+  static let maximumDepth = 16
 
   init(text: String, file: String, offset: Int) {
     self.scalars = Array(text.unicodeScalars)
@@ -181,6 +185,12 @@ struct PythonLiteralParser {
     case "'", "\"":
       return .string(try parseString(quote: first))
     case "(", "[":
+      guard depth < Self.maximumDepth else {
+        throw error(
+          expected: "at most \(Self.maximumDepth) nested tuples or lists", found: "more")
+      }
+      depth += 1
+      defer { depth -= 1 }
       position += 1
       let close: Unicode.Scalar = first == "(" ? ")" : "]"
       var items: [PythonLiteral] = []

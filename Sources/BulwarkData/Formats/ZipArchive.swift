@@ -43,7 +43,8 @@ enum ZipArchive {
       guard locator >= 56, record64 <= UInt64(locator - 56),
         bytes.littleEndianUInt32(at: Int(record64)) == zip64EndSignature
       else {
-        throw fail(locator + 8, "the offset of a zip64 end of central directory record",
+        throw fail(
+          locator + 8, "the offset of a zip64 end of central directory record",
           "\(record64)")
       }
       let record = Int(record64)
@@ -213,6 +214,7 @@ enum ZipArchive {
   ///   - files: Member names and contents.
   ///   - compressed: Whether to deflate the members.
   ///   - forceZip64: Whether to write zip64 records even when the sizes do not need them.
+  /// - Returns: The zip file's bytes.
   static func encode(
     _ files: [(name: String, data: [UInt8])], compressed: Bool, forceZip64: Bool = false
   ) -> [UInt8] {

@@ -353,9 +353,10 @@ public enum Zlib {
     if flags & 0x02 != 0 {
       try need(2, at: position, "the gzip header CRC")
       let stored = bytes.littleEndianUInt16(at: position)
-      let crc = UInt16(truncatingIfNeeded: bytes.withUnsafeBytes {
-        crc32(UnsafeRawBufferPointer(rebasing: $0[offset..<position]), continuing: 0)
-      })
+      let crc = UInt16(
+        truncatingIfNeeded: bytes.withUnsafeBytes {
+          crc32(UnsafeRawBufferPointer(rebasing: $0[offset..<position]), continuing: 0)
+        })
       guard crc == stored else {
         throw FormatError(
           file: file, location: .offset(position), expected: "header CRC \(hex(stored))",
