@@ -113,7 +113,7 @@ import Testing
     #expect(
       throws: FormatError(
         file: "a.npz", location: .field("x.npy"), expected: "CRC-32 0xec66ea48",
-        found: "\(hex(Zlib.crc32(Array(bytes[55..<186])))) computed from the data")
+        found: "\(hexLiteral(Zlib.crc32(Array(bytes[55..<186])))) computed from the data")
     ) {
       try NPZArchive(decoding: bytes, file: "a.npz")
     }

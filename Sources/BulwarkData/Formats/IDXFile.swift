@@ -38,14 +38,14 @@ public enum IDXFile {
     guard bytes[0] == 0, bytes[1] == 0 else {
       throw FormatError(
         file: file, location: .offset(0), expected: "IDX magic number starting 00 00",
-        found: "\(hex(bytes[0])) \(hex(bytes[1]))")
+        found: "\(hexLiteral(bytes[0])) \(hexLiteral(bytes[1]))")
     }
     let typeCode = bytes[2]
     guard let elementType = ElementType(rawValue: typeCode) else {
       throw FormatError(
         file: file, location: .offset(2),
         expected: "an IDX data type (0x08 u8, 0x09 i8, 0x0b i16, 0x0c i32, 0x0d f32, 0x0e f64)",
-        found: hex(typeCode))
+        found: hexLiteral(typeCode))
     }
     let rank = Int(bytes[3])
     let dataStart = 4 + 4 * rank
@@ -117,32 +117,19 @@ public enum IDXFile {
         return .int32(bytes[start...].map { Int32(Int8(bitPattern: $0)) })
       case .int16:
         return .int32(
-          convert(bytes, start, count) { Int32(Int16(bitPattern: UInt16(bigEndian: $0))) })
+          bytes.loadValues(at: start, count: count) {
+            Int32(Int16(bitPattern: UInt16(bigEndian: $0)))
+          })
       case .int32:
-        return .int32(convert(bytes, start, count) { Int32(bitPattern: UInt32(bigEndian: $0)) })
+        return .int32(
+          bytes.loadValues(at: start, count: count) { Int32(bitPattern: UInt32(bigEndian: $0)) })
       case .float32:
-        return .float32(convert(bytes, start, count) { Float(bitPattern: UInt32(bigEndian: $0)) })
+        return .float32(
+          bytes.loadValues(at: start, count: count) { Float(bitPattern: UInt32(bigEndian: $0)) })
       case .float64:
         return .float64(
-          convert(bytes, start, count) { Double(bitPattern: UInt64(bigEndian: $0)) })
+          bytes.loadValues(at: start, count: count) { Double(bitPattern: UInt64(bigEndian: $0)) })
       }
-    }
-  }
-}
-
-/// Loads `count` consecutive raw `Raw` values from `bytes` at `start` and maps each one.
-/// The caller has checked that `count * MemoryLayout<Raw>.size` bytes are there.
-func convert<Raw: FixedWidthInteger, Value>(
-  _ bytes: [UInt8], _ start: Int, _ count: Int, _ transform: (Raw) -> Value
-) -> [Value] {
-  bytes.withUnsafeBytes { raw in
-    [Value](unsafeUninitializedCapacity: count) { buffer, initialized in
-      let stride = MemoryLayout<Raw>.size
-      for index in 0..<count {
-        let value = raw.loadUnaligned(fromByteOffset: start &+ index &* stride, as: Raw.self)
-        (buffer.baseAddress.unsafelyUnwrapped + index).initialize(to: transform(value))
-      }
-      initialized = count
     }
   }
 }

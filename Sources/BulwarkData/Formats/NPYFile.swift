@@ -35,7 +35,7 @@ public enum NPYFile {
     guard bytes.starts(with: magic) else {
       throw FormatError(
         file: file, location: .offset(0), expected: "the .npy magic string \\x93NUMPY",
-        found: bytes.prefix(6).map { hex($0) }.joined(separator: " "))
+        found: bytes.prefix(6).map { hexLiteral($0) }.joined(separator: " "))
     }
     let major = bytes[6]
     guard (1...3).contains(major), bytes[7] == 0 else {
@@ -98,7 +98,7 @@ public enum NPYFile {
     {
       throw FormatError(
         file: file, location: .offset(bad), expected: "a boolean byte 0 or 1",
-        found: hex(bytes[bad]))
+        found: hexLiteral(bytes[bad]))
     }
     return NDArray(
       shape: header.shape, storage: elementType.storage(bytes, from: dataStart, count: count))
@@ -225,12 +225,15 @@ public enum NPYFile {
     func storage(_ bytes: [UInt8], from start: Int, count: Int) -> NDArray.Storage {
       switch self {
       case .float32:
-        .float32(convert(bytes, start, count) { Float(bitPattern: UInt32(littleEndian: $0)) })
+        .float32(
+          bytes.loadValues(at: start, count: count) { Float(bitPattern: UInt32(littleEndian: $0)) })
       case .float64:
-        .float64(convert(bytes, start, count) { Double(bitPattern: UInt64(littleEndian: $0)) })
+        .float64(
+          bytes.loadValues(at: start, count: count) { Double(bitPattern: UInt64(littleEndian: $0)) }
+        )
       case .uint8: .uint8(Array(bytes[start...]))
-      case .int32: .int32(convert(bytes, start, count) { Int32(littleEndian: $0) })
-      case .int64: .int64(convert(bytes, start, count) { Int64(littleEndian: $0) })
+      case .int32: .int32(bytes.loadValues(at: start, count: count) { Int32(littleEndian: $0) })
+      case .int64: .int64(bytes.loadValues(at: start, count: count) { Int64(littleEndian: $0) })
       case .bool: .bool(bytes[start...].map { $0 != 0 })
       }
     }

@@ -122,7 +122,7 @@ enum ZipArchive {
     }
     let crc = Zlib.crc32(data)
     guard crc == member.crc else {
-      throw fail("CRC-32 \(hex(member.crc))", "\(hex(crc)) computed from the data")
+      throw fail("CRC-32 \(hexLiteral(member.crc))", "\(hexLiteral(crc)) computed from the data")
     }
     return data
   }

@@ -32,7 +32,7 @@ public enum Zlib {
   ///   more than 16 GiB.
   public static func gunzip(_ bytes: [UInt8], file: String) throws(FormatError) -> [UInt8] {
     guard isGzip(bytes) else {
-      let found = bytes.prefix(2).map { hex($0) }.joined(separator: " ")
+      let found = bytes.prefix(2).map { hexLiteral($0) }.joined(separator: " ")
       throw FormatError(
         file: file, location: .offset(0), expected: "gzip magic 1f 8b",
         found: found.isEmpty ? "an empty file" : found)
@@ -78,8 +78,8 @@ public enum Zlib {
       }
       guard crc == storedCRC else {
         throw FormatError(
-          file: file, location: .offset(trailer), expected: "CRC-32 \(hex(storedCRC))",
-          found: "\(hex(crc)) computed from the decompressed data")
+          file: file, location: .offset(trailer), expected: "CRC-32 \(hexLiteral(storedCRC))",
+          found: "\(hexLiteral(crc)) computed from the decompressed data")
       }
       let storedSize = bytes.littleEndianUInt32(at: trailer + 4)
       let size = UInt32(truncatingIfNeeded: end - memberStart)
@@ -333,7 +333,7 @@ public enum Zlib {
     guard flags & 0xe0 == 0 else {
       throw FormatError(
         file: file, location: .offset(offset + 3), expected: "gzip flags with reserved bits clear",
-        found: hex(flags))
+        found: hexLiteral(flags))
     }
     var position = offset + 10
     if flags & 0x04 != 0 {
@@ -359,17 +359,11 @@ public enum Zlib {
         })
       guard crc == stored else {
         throw FormatError(
-          file: file, location: .offset(position), expected: "header CRC \(hex(stored))",
-          found: hex(crc))
+          file: file, location: .offset(position), expected: "header CRC \(hexLiteral(stored))",
+          found: hexLiteral(crc))
       }
       position += 2
     }
     return position
   }
-}
-
-/// `0x1f`-style hexadecimal for error messages.
-func hex<T: FixedWidthInteger>(_ value: T) -> String {
-  let digits = String(value, radix: 16)
-  return "0x" + String(repeating: "0", count: max(0, T.bitWidth / 4 - digits.count)) + digits
 }

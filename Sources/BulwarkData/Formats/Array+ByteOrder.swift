@@ -39,4 +39,28 @@ extension Array where Element == UInt8 {
     appendLittleEndian(UInt32(truncatingIfNeeded: value))
     appendLittleEndian(UInt32(truncatingIfNeeded: value >> 32))
   }
+
+  /// Loads `count` consecutive `Raw` values in memory order starting at `start` and maps each
+  /// one (the caller converts the byte order). The caller has checked that
+  /// `count * MemoryLayout<Raw>.size` bytes are there.
+  func loadValues<Raw: FixedWidthInteger, Value>(
+    at start: Int, count: Int, _ transform: (Raw) -> Value
+  ) -> [Value] {
+    withUnsafeBytes { raw in
+      [Value](unsafeUninitializedCapacity: count) { buffer, initialized in
+        let stride = MemoryLayout<Raw>.size
+        for index in 0..<count {
+          let value = raw.loadUnaligned(fromByteOffset: start &+ index &* stride, as: Raw.self)
+          (buffer.baseAddress.unsafelyUnwrapped + index).initialize(to: transform(value))
+        }
+        initialized = count
+      }
+    }
+  }
+}
+
+/// `0x1f`-style hexadecimal with all the type's digits, for error messages.
+func hexLiteral<T: FixedWidthInteger>(_ value: T) -> String {
+  let digits = String(value, radix: 16)
+  return "0x" + String(repeating: "0", count: max(0, T.bitWidth / 4 - digits.count)) + digits
 }
