@@ -74,11 +74,12 @@ extension ImageBatch {
 
   /// The batch as an `.npz` archive: `x` float32 (N, H, W, C) and `y` int64 (N).
   public var npzArchive: NPZArchive {
-    NPZArchive([
-      (Self.npzImagesName,
-       NDArray(
-        shape: [count, shape.height, shape.width, shape.channels], storage: .float32(pixels))),
-      (Self.npzLabelsName, NDArray(shape: [count], storage: .int64(labels.map(Int64.init)))),
+    let x = NDArray(
+      shape: [count, shape.height, shape.width, shape.channels], storage: .float32(pixels))
+    let y = NDArray(shape: [count], storage: .int64(labels.map(Int64.init)))
+    return NPZArchive([
+      NPZArchive.Entry(name: Self.npzImagesName, array: x),
+      NPZArchive.Entry(name: Self.npzLabelsName, array: y),
     ])
   }
 }

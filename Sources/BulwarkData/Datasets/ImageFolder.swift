@@ -57,7 +57,9 @@ public struct ImageFolder: Sendable {
     let chunk = 64
     DispatchQueue.concurrentPerform(iterations: (files.count + chunk - 1) / chunk) { part in
       for index in part * chunk..<min(files.count, (part + 1) * chunk) {
-        results.store(index: index, shape: shape) { try Self.decode(files[index].url) }
+        results.store(index: index, shape: shape) { () throws(ImageDecodeFailure) in
+          try Self.decode(files[index].url)
+        }
       }
     }
     // Report the first failure in file order, whichever thread met it.
