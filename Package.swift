@@ -31,7 +31,8 @@ let package = Package(
     // MARK: Tests
     .testTarget(
       name: "BulwarkDataTests",
-      dependencies: ["BulwarkData"]
+      dependencies: ["BulwarkData"],
+      resources: [.copy("Fixtures")]
     ),
   ]
 )

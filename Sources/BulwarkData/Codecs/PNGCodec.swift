@@ -114,12 +114,13 @@ public enum PNGCodec {
     return bitmap.bytes.withUnsafeBufferPointer { pixels in
       withUnsafeTemporaryAllocation(of: UInt8.self, capacity: capacity) { memory in
         var size = png_alloc_size_t(capacity)
-        if png_image_write_to_memory(&image, memory.baseAddress, &size, 0, pixels.baseAddress, 0, nil)
-          != 0
-        {
+        let written = png_image_write_to_memory(
+          &image, memory.baseAddress, &size, 0, pixels.baseAddress, 0, nil)
+        if written != 0 {
           return .written(Array(memory.prefix(Int(size))))
         }
-        if image.warning_or_error & 3 < 2, Int(size) > capacity {
+        // A failed write leaves the size alone; a buffer too small gets the size needed.
+        if Int(size) > capacity {
           return .needs(Int(size))
         }
         return .failed(message(of: image))
