@@ -97,10 +97,11 @@ import Testing
     #expect(pixels == (try JPEGCodec.roundTrip(image, quality: 50)).bytes)
   }
 
-  @Test(arguments: [16, 28])
-  func constantWhiteSurvivesExactly(side: Int) throws {
+  @Test(arguments: [1, 3], [16, 28])
+  func constantWhiteSurvivesExactly(channels: Int, side: Int) throws {
+    let count = side * side * channels
     let white = Bitmap(
-      width: side, height: side, channels: 1, bytes: [UInt8](repeating: 255, count: side * side))
+      width: side, height: side, channels: channels, bytes: [UInt8](repeating: 255, count: count))
     #expect(try JPEGCodec.roundTrip(white, quality: 50) == white)
   }
 
