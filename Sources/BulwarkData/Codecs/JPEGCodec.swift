@@ -38,7 +38,7 @@ public enum JPEGCodec {
     return Array(UnsafeBufferPointer(start: stream, count: Int(size)))
   }
 
-  /// Decompresses a JPEG stream (baseline, progressive or arithmetic-coded).
+  /// Decompresses a JPEG stream, baseline or progressive.
   /// - Parameter bytes: The whole file.
   /// - Returns: A 1-channel bitmap for a greyscale JPEG, a 3-channel RGB bitmap for a colour one.
   /// - Throws: `JPEGError` for an empty, truncated or corrupt stream, a CMYK or YCCK file, or an
