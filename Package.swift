@@ -32,7 +32,8 @@ let package = Package(
     // MARK: Tests
     .testTarget(
       name: "BulwarkDataTests",
-      dependencies: ["BulwarkData"]
+      dependencies: ["BulwarkData"],
+      resources: [.copy("Fixtures")]
     ),
     .testTarget(name: "BulwarkModelTests", dependencies: ["BulwarkModel"]),
     .testTarget(
