@@ -87,10 +87,8 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
   }
 
   private static func resolve(_ path: String, against base: URL?) -> URL {
-    if path.hasPrefix("/") || base == nil {
-      return URL(fileURLWithPath: path)
-    }
-    return URL(fileURLWithPath: path, relativeTo: base).standardizedFileURL
+    guard let base, !path.hasPrefix("/") else { return URL(fileURLWithPath: path) }
+    return base.appendingPathComponent(path).standardizedFileURL
   }
 
   /// The labels file that standard IDX naming puts beside `images`, if it exists.

@@ -32,7 +32,7 @@ public struct ImageFolder: Sendable {
         source: root.path,
         message: "no class subfolders: an image folder holds one subfolder of images per class")
     }
-    var files: [(url: URL, label: Int)] = []
+    var found: [(url: URL, label: Int)] = []
     for (label, name) in classNames.enumerated() {
       let folder = root.appendingPathComponent(name, isDirectory: true)
       for file in try visibleEntries(of: folder) {
@@ -43,13 +43,21 @@ public struct ImageFolder: Sendable {
             file: file.path, location: .whole, expected: "a .png, .jpg or .jpeg image file",
             found: isDirectory(file) ? "a folder" : "a file with another extension")
         }
-        files.append((file, label))
+        found.append((file, label))
       }
     }
+    let files = found
     guard let first = files.first else {
       throw DataSourceError(source: root.path, message: "the class subfolders hold no images")
     }
-    let firstBitmap = try Self.decode(first.url)
+    let firstBitmap: Bitmap
+    do {
+      firstBitmap = try Self.decode(first.url)
+    } catch {
+      throw FormatError(
+        file: first.url.path, location: .whole, expected: "a readable PNG or JPEG",
+        found: error.reason)
+    }
     let shape = ImageShape(
       height: firstBitmap.height, width: firstBitmap.width, channels: firstBitmap.channels)
     let size = shape.valueCount
@@ -64,7 +72,8 @@ public struct ImageFolder: Sendable {
     }
     // Report the first failure in file order, whichever thread met it.
     if let (index, failure) = results.firstFailure() {
-      throw failure.formatError(file: files[index].url.path, reference: first.url.path, shape: shape)
+      throw failure.formatError(
+        file: files[index].url.path, reference: first.url.path, shape: shape)
     }
     return ImageBatch(
       shape: shape, pixels: results.pixels, labels: files.map(\.label), classNames: classNames)
@@ -156,16 +165,24 @@ enum ImageDecodeFailure: Error {
   /// The image decoded, but its shape differs from the first image's.
   case mismatch(ImageShape)
 
+  /// What went wrong, for a message.
+  var reason: String {
+    switch self {
+    case .unreadable(let reason): reason
+    case .mismatch(let shape): "\(shape)"
+    }
+  }
+
   /// The error reported for `file`, whose folder's first image `reference` has `shape`.
   func formatError(file: String, reference: String, shape: ImageShape) -> FormatError {
     switch self {
-    case .unreadable(let reason):
+    case .unreadable:
       FormatError(file: file, location: .whole, expected: "a readable PNG or JPEG", found: reason)
-    case .mismatch(let found):
+    case .mismatch:
       FormatError(
         file: file, location: .whole,
         expected: "a \(shape) image like \(reference) (all images must share one size)",
-        found: "\(found)")
+        found: reason)
     }
   }
 }
