@@ -12,7 +12,10 @@ public struct BulwarkCommand: ParsableCommand {
       (fashion-mnist:train, fashion-mnist:test), an .npz file with arrays x and y, a folder \
       with one subfolder of PNG or JPEG files per class, or an IDX images file.
       """,
-    subcommands: [DataCommand.self])
+    subcommands: [
+      DataCommand.self, TrainCommand.self, EvaluateCommand.self, AttackCommand.self,
+      BenchCommand.self,
+    ])
 
   /// Creates the root command; it only dispatches to subcommands.
   public init(arguments: ParsedArguments) {}

@@ -1,0 +1,28 @@
+/// Times repeated runs of a piece of work and reports their median.
+struct Stopwatch {
+  /// Runs `work` once to warm up, then `runs` times, and returns the median seconds of a run.
+  /// - Parameters:
+  ///   - runs: Timed runs after the warm-up.
+  ///   - work: The work; it returns a checksum so that the optimiser cannot drop it.
+  /// - Returns: The median seconds and the last checksum.
+  static func median(
+    runs: Int, _ work: () throws -> Double
+  ) rethrows -> (seconds: Double, checksum: Double) {
+    precondition(runs > 0)
+    var checksum = try work()
+    let clock = ContinuousClock()
+    var times: [Double] = []
+    for _ in 0..<runs {
+      let start = clock.now
+      checksum = try work()
+      times.append(seconds(clock.now - start))
+    }
+    times.sort()
+    return (times[times.count / 2], checksum)
+  }
+
+  /// A duration in seconds.
+  static func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+  }
+}

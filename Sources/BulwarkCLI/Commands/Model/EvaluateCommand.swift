@@ -1,0 +1,109 @@
+import BulwarkData
+import BulwarkModel
+import Foundation
+
+/// `bulwark evaluate`: a frozen classifier's accuracy on an image set.
+struct EvaluateCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    name: "evaluate",
+    abstract: "Measure a classifier's accuracy, per-class accuracy and confusion matrix.",
+    arguments: [
+      .option("model", valueName: "FILE", help: "The classifier (.safetensors).", isRequired: true),
+      .option("data", valueName: "SOURCE", help: "The labelled images.", isRequired: true),
+      .option("labels", valueName: "FILE", help: "IDX labels file for an IDX images SOURCE."),
+      .option("limit", valueName: "N", help: "Evaluate on the first N images only."),
+      .option("logits", valueName: "OUT.npy", help: "Save the raw outputs (N x classes float32)."),
+      .option("threads", valueName: "N", help: "Threads (default: all cores)."),
+      .json,
+    ])
+
+  var model: String
+  var data: String
+  var labels: String?
+  var limit: Int?
+  var logits: String?
+  var threads: Int?
+  var json: Bool
+
+  init(arguments: ParsedArguments) throws(UsageError) {
+    model = try arguments.required("model")
+    data = try arguments.required("data")
+    labels = arguments.string("labels")
+    limit = try arguments.integer("limit", in: 1...Int.max)
+    logits = arguments.string("logits")
+    threads = try arguments.integer("threads", in: 1...1_024)
+    json = arguments.flag("json")
+  }
+
+  /// The evaluation, as `--json` prints it.
+  struct Report: Encodable {
+    struct Class: Encodable {
+      var index: Int
+      var name: String
+      var count: Int
+      var correct: Int
+      var accuracy: Double
+    }
+    var model: String
+    var data: String
+    var count: Int
+    var correct: Int
+    var accuracy: Double
+    var classes: [Class]
+    /// Rows are true classes, columns predicted classes.
+    var confusionMatrix: [[Int]]
+  }
+
+  func run(console: Console) throws {
+    let network = try Network(
+      contentsOf: URL(fileURLWithPath: model), options: ComputeOptions(threads: threads))
+    let source = try DataSource(data, labels: labels)
+    var batch = try source.load()
+    if let limit { batch = batch.prefix(limit) }
+    let classes = network.architecture.classes
+    let outputs = try network.logits(batch)
+    if let logits {
+      let array = NDArray(shape: [batch.count, classes], storage: .float32(outputs))
+      try NPYFile.write(array, to: URL(fileURLWithPath: logits))
+    }
+    let predicted = Network.argmax(outputs, classes: classes)
+    var matrix = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
+    for (truth, guess) in zip(batch.labels, predicted) { matrix[truth][guess] += 1 }
+    let names = (0..<classes).map { $0 < batch.classNames.count ? batch.classNames[$0] : "\($0)" }
+    let perClass = (0..<classes).map { index in
+      let count = matrix[index].reduce(0, +)
+      return Report.Class(
+        index: index, name: names[index], count: count, correct: matrix[index][index],
+        accuracy: count == 0 ? 0 : Double(matrix[index][index]) / Double(count))
+    }
+    let correct = perClass.map(\.correct).reduce(0, +)
+    let report = Report(
+      model: model, data: source.description, count: batch.count, correct: correct,
+      accuracy: batch.count == 0 ? 0 : Double(correct) / Double(batch.count), classes: perClass,
+      confusionMatrix: matrix)
+    if json {
+      try console.printJSON(report)
+      return
+    }
+    console.print("Model:    \(model)")
+    console.print("Data:     \(report.data)")
+    console.print(
+      "Accuracy: \(correct) / \(batch.count) = \(format(100 * report.accuracy, digits: 2))%")
+    console.print("Per class:")
+    let width = names.map(\.count).max() ?? 0
+    for entry in perClass {
+      let name = entry.name.padding(toLength: width, withPad: " ", startingAt: 0)
+      console.print(
+        "  \(String(entry.index).leftPadded(to: 3))  \(name)  "
+          + "\(format(100 * entry.accuracy, digits: 2).leftPadded(to: 6))%  "
+          + "(\(entry.correct) / \(entry.count))")
+    }
+    console.print("Confusion matrix (rows: true class, columns: predicted class):")
+    let cell = String(matrix.flatMap { $0 }.max() ?? 0).count + 1
+    console.print("     " + (0..<classes).map { String($0).leftPadded(to: cell) }.joined())
+    for (index, row) in matrix.enumerated() {
+      console.print(
+        "  \(String(index).leftPadded(to: 3))" + row.map { String($0).leftPadded(to: cell) }.joined())
+    }
+  }
+}

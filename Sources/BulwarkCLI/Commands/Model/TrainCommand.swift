@@ -1,0 +1,192 @@
+import BulwarkData
+import BulwarkModel
+import Foundation
+
+/// `bulwark train`: trains a CNN and writes it as a frozen classifier.
+struct TrainCommand: ParsableCommand {
+  static let architectures = ["lenet5", "rgb-cnn"]
+  static let optimizers = ["adam", "sgd"]
+
+  static let configuration = CommandConfiguration(
+    name: "train",
+    abstract: "Train a CNN on an image set and save it as a frozen classifier (.safetensors).",
+    discussion: """
+      Prints one line per epoch: loss, accuracy and images/s (and validation accuracy with \
+      --validation). With --checkpoint, the run is saved after every epoch and a rerun of the \
+      same command continues from the last finished epoch, giving the same final network as an \
+      uninterrupted run. The same seed gives the same network whatever the thread count.
+      """,
+    arguments: [
+      .option("arch", valueName: "NAME", help: "Architecture: lenet5 (28x28x1) or rgb-cnn (64x64x3).",
+        isRequired: true),
+      .option("data", valueName: "SOURCE", help: "Training images.", isRequired: true),
+      .option("epochs", valueName: "E", help: "Epochs to train.", isRequired: true),
+      .option("seed", valueName: "S", help: "Seed of the initial weights and the shuffles.",
+        defaultValue: "0"),
+      .option("out", valueName: "FILE", help: "Where to write the model.", isRequired: true),
+      .option("checkpoint", valueName: "FILE", help: "Save after every epoch; resume from it."),
+      .option("batch-size", valueName: "N", help: "Images per step.", defaultValue: "64"),
+      .option("optimizer", valueName: "NAME", help: "adam or sgd.", defaultValue: "adam"),
+      .option("learning-rate", valueName: "LR", help: "Step size (default: 0.001 for adam, "
+        + "0.01 for sgd)."),
+      .option("momentum", valueName: "M", help: "SGD momentum.", defaultValue: "0.9"),
+      .option("validation", valueName: "SOURCE", help: "Images to report accuracy on per epoch."),
+      .option("limit", valueName: "N", help: "Train on the first N images only."),
+      .option("threads", valueName: "N", help: "Threads (default: all cores)."),
+      .json,
+    ])
+
+  var arch: String
+  var data: String
+  var epochs: Int
+  var seed: UInt64
+  var out: String
+  var checkpoint: String?
+  var batchSize: Int
+  var optimizer: String
+  var learningRate: Double
+  var momentum: Double
+  var validation: String?
+  var limit: Int?
+  var threads: Int?
+  var json: Bool
+
+  init(arguments: ParsedArguments) throws(UsageError) {
+    arch = try arguments.choice("arch", from: Self.architectures) ?? "lenet5"
+    data = try arguments.required("data")
+    epochs = try arguments.integer("epochs", in: 1...10_000) ?? 1
+    seed = try arguments.seed() ?? 0
+    out = try arguments.required("out")
+    checkpoint = arguments.string("checkpoint")
+    batchSize = try arguments.integer("batch-size", in: 1...65_536) ?? 64
+    optimizer = try arguments.choice("optimizer", from: Self.optimizers) ?? "adam"
+    learningRate =
+      try arguments.double("learning-rate", in: 1e-12...10) ?? (optimizer == "adam" ? 0.001 : 0.01)
+    momentum = try arguments.double("momentum", in: 0...0.999_999) ?? 0.9
+    validation = arguments.string("validation")
+    limit = try arguments.integer("limit", in: 1...Int.max)
+    threads = try arguments.integer("threads", in: 1...1_024)
+  json = arguments.flag("json")
+  }
+
+  /// The run's result, as `--json` prints it.
+  struct Report: Encodable {
+    var out: String
+    var epochs: [TrainingCheckpoint.Epoch]
+    var resumedAfter: Int
+    var seconds: Double
+  }
+
+  func run(console: Console) throws {
+    var training = try DataSource(data).load()
+    if let limit { training = training.prefix(limit) }
+    let validationData = try validation.map { try DataSource($0).load() }
+    let options = ComputeOptions(threads: threads)
+    let architecture =
+      arch == "lenet5"
+      ? Architecture.lenet5(classes: training.classCount)
+      : Architecture.rgbCNN(classes: training.classCount)
+    guard training.shape == architecture.input else {
+      throw ModelError(
+        field: "--data", expected: "\(architecture.input) images for \(arch)",
+        found: "\(training.shape)")
+    }
+    let optimizerName =
+      optimizer == "adam" ? "adam lr=\(learningRate)" : "sgd lr=\(learningRate) momentum=\(momentum)"
+    let settings = TrainingCheckpoint.Settings(
+      data: data + (limit.map { " (first \($0))" } ?? ""), seed: seed, batchSize: batchSize,
+      optimizer: optimizerName)
+    if optimizer == "adam" {
+      try train(
+        Adam(learningRate: Float(learningRate)), architecture: architecture, settings: settings,
+        data: training, validation: validationData, options: options, console: console)
+    } else {
+      try train(
+        SGD(learningRate: Float(learningRate), momentum: Float(momentum)),
+        architecture: architecture, settings: settings, data: training,
+        validation: validationData, options: options, console: console)
+    }
+  }
+
+  private func train(
+    _ initialOptimizer: some Optimizer, architecture: Architecture,
+    settings: TrainingCheckpoint.Settings, data: ImageBatch, validation: ImageBatch?,
+    options: ComputeOptions, console: Console
+  ) throws {
+    var optimizer = initialOptimizer
+    var network: Network
+    var finished: [TrainingCheckpoint.Epoch] = []
+    let checkpointURL = checkpoint.map { URL(fileURLWithPath: $0) }
+    if let checkpointURL, FileManager.default.fileExists(atPath: checkpointURL.path) {
+      let saved = try TrainingCheckpoint(contentsOf: checkpointURL, options: options)
+      guard saved.settings == settings, saved.network.architecture == architecture else {
+        throw ModelError(
+          field: "--checkpoint \(checkpointURL.path)",
+          expected: "a checkpoint of this run (\(settings), \(arch))",
+          found: "one made with \(saved.settings); delete it to start afresh")
+      }
+      network = saved.network
+      try optimizer.restore(saved.optimizerState, for: network)
+      finished = saved.epochs
+      if !json {
+        console.print("Resuming from \(checkpointURL.path) after epoch \(finished.count)")
+      }
+    } else {
+      network = try Network(architecture: architecture, seed: settings.seed, options: options)
+    }
+    let resumedAfter = finished.count
+    let trainer = Trainer(batchSize: batchSize, seed: settings.seed)
+    let clock = ContinuousClock()
+    let start = clock.now
+    for epoch in finished.count..<epochs {
+      let report = try trainer.runEpoch(
+        epoch, network: &network, optimizer: &optimizer, data: data
+      ) { done in
+        console.progress("epoch \(epoch + 1)/\(epochs): \(done)/\(data.count) images")
+      }
+      console.endProgress()
+      let validationAccuracy = try validation.map { try accuracy(of: network, on: $0) }
+      let entry = TrainingCheckpoint.Epoch(
+        epoch: epoch, loss: report.loss, accuracy: report.accuracy,
+        validationAccuracy: validationAccuracy, seconds: report.seconds)
+      finished.append(entry)
+      if let checkpointURL {
+        try TrainingCheckpoint(
+          settings: settings, network: network, optimizerState: optimizer.state, epochs: finished
+        ).write(to: checkpointURL)
+      }
+      if !json {
+        var line =
+          "epoch \(epoch + 1)/\(epochs): loss \(format(report.loss, digits: 4)), accuracy "
+          + "\(format(100 * report.accuracy, digits: 2))%, "
+          + "\(format(report.imagesPerSecond, digits: 0)) images/s"
+        if let validationAccuracy {
+          line += ", validation accuracy \(format(100 * validationAccuracy, digits: 2))%"
+        }
+        console.print(line)
+      }
+    }
+    var metadata = [
+      "bulwark.trained": "--arch \(arch) --data \(settings.data) --epochs \(epochs) "
+        + "--seed \(settings.seed) --batch-size \(batchSize) --optimizer \(settings.optimizer)"
+    ]
+    if let last = finished.last?.validationAccuracy, let validation = self.validation {
+      metadata["bulwark.validation-accuracy"] = "\(last) on \(validation)"
+    }
+    try network.write(to: URL(fileURLWithPath: out), metadata: metadata)
+    let seconds = Stopwatch.seconds(clock.now - start)
+    if json {
+      try console.printJSON(
+        Report(out: out, epochs: finished, resumedAfter: resumedAfter, seconds: seconds))
+    } else {
+      console.print("Wrote \(out) (\(format(seconds, digits: 1)) s)")
+    }
+  }
+}
+
+/// The share of `batch` that `network` classifies correctly.
+func accuracy(of network: Network, on batch: ImageBatch) throws -> Double {
+  let predicted = try network.predictions(batch)
+  let correct = zip(predicted, batch.labels).filter { $0 == $1 }.count
+  return batch.count == 0 ? 0 : Double(correct) / Double(batch.count)
+}
