@@ -35,13 +35,46 @@ public struct Architecture: Codable, Equatable, Sendable {
     _ = try stages()
   }
 
-  /// The architecture as compact JSON with keys in a fixed order, for a model file's metadata.
+  /// The architecture as compact JSON with keys in a fixed, readable order (`input`, `classes`,
+  /// `layers`; each layer `type`, `name`, then its sizes), for a model file's metadata. The
+  /// same architecture always gives the same text.
   /// - Returns: The JSON text.
-  /// - Throws: `EncodingError` (not expected for a valid architecture).
-  public func jsonString() throws -> String {
-    let encoder = JSONEncoder()
-    encoder.outputFormatting = [.withoutEscapingSlashes]
-    return String(decoding: try encoder.encode(self), as: UTF8.self)
+  public func jsonString() -> String {
+    var text = "{\"input\":{\"height\":\(input.height),\"width\":\(input.width),"
+    text += "\"channels\":\(input.channels)},\"classes\":\(classes),\"layers\":["
+    for (index, layer) in layers.enumerated() {
+      if index > 0 { text += "," }
+      let fields = layer.fields.map { key, value in
+        let written: String
+        switch value {
+        case .integer(let number): written = String(number)
+        case .real(let number): written = number.isFinite ? "\(number)" : "null"
+        case .text(let string): written = Architecture.quoted(string)
+        }
+        return "\"\(key.stringValue)\":\(written)"
+      }
+      text += "{" + fields.joined(separator: ",") + "}"
+    }
+    return text + "]}"
+  }
+
+  /// A JSON string literal.
+  static func quoted(_ string: String) -> String {
+    var result = "\""
+    for scalar in string.unicodeScalars {
+      switch scalar {
+      case "\"": result += "\\\""
+      case "\\": result += "\\\\"
+      case "\n": result += "\\n"
+      case "\r": result += "\\r"
+      case "\t": result += "\\t"
+      case _ where scalar.value < 0x20:
+        let hex = String(scalar.value, radix: 16)
+        result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+      default: result.unicodeScalars.append(scalar)
+      }
+    }
+    return result + "\""
   }
 
   /// Reads an architecture from its JSON text and validates it.

@@ -51,54 +51,68 @@ extension Layer: Codable {
     self.init(name: name, kind)
   }
 
-  /// Writes the layer as one JSON object, `type` first.
+  /// Writes the layer as one JSON object.
   /// - Parameter encoder: The encoder.
   /// - Throws: Errors of the encoder.
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
+    for (key, value) in fields {
+      switch value {
+      case .integer(let number): try container.encode(number, forKey: key)
+      case .real(let number): try container.encode(number, forKey: key)
+      case .text(let text): try container.encode(text, forKey: key)
+      }
+    }
+  }
+
+  /// A scalar JSON value of a layer field.
+  enum FieldValue: Equatable {
+    case integer(Int)
+    case real(Double)
+    case text(String)
+  }
+
+  /// The layer's fields in their written order: `type`, `name`, then the sizes.
+  var fields: [(key: CodingKeys, value: FieldValue)] {
+    var fields: [(key: CodingKeys, value: FieldValue)] = []
+    func add(_ key: CodingKeys, _ value: Int) { fields.append((key, .integer(value))) }
+    func start(_ type: String) {
+      fields.append((.type, .text(type)))
+      if let name { fields.append((.name, .text(name))) }
+    }
     switch kind {
     case .conv2d(let inputs, let outputs, let kernel, let stride, let padding, let groups):
-      try container.encode("conv2d", forKey: .type)
-      try container.encodeIfPresent(name, forKey: .name)
-      try container.encode(inputs, forKey: .inputs)
-      try container.encode(outputs, forKey: .outputs)
-      try container.encode(kernel, forKey: .kernel)
-      if stride != 1 { try container.encode(stride, forKey: .stride) }
-      if padding != 0 { try container.encode(padding, forKey: .padding) }
-      if groups != 1 { try container.encode(groups, forKey: .groups) }
-    case .maxPool2d(let kernel, let stride), .avgPool2d(let kernel, let stride):
-      if case .maxPool2d = kind {
-        try container.encode("maxPool2d", forKey: .type)
-      } else {
-        try container.encode("avgPool2d", forKey: .type)
-      }
-      try container.encodeIfPresent(name, forKey: .name)
-      try container.encode(kernel, forKey: .kernel)
-      try container.encode(stride, forKey: .stride)
+      start("conv2d")
+      add(.inputs, inputs)
+      add(.outputs, outputs)
+      add(.kernel, kernel)
+      if stride != 1 { add(.stride, stride) }
+      if padding != 0 { add(.padding, padding) }
+      if groups != 1 { add(.groups, groups) }
+    case .maxPool2d(let kernel, let stride):
+      start("maxPool2d")
+      add(.kernel, kernel)
+      add(.stride, stride)
+    case .avgPool2d(let kernel, let stride):
+      start("avgPool2d")
+      add(.kernel, kernel)
+      add(.stride, stride)
     case .linear(let inputs, let outputs):
-      try container.encode("linear", forKey: .type)
-      try container.encodeIfPresent(name, forKey: .name)
-      try container.encode(inputs, forKey: .inputs)
-      try container.encode(outputs, forKey: .outputs)
+      start("linear")
+      add(.inputs, inputs)
+      add(.outputs, outputs)
     case .dropout(let p):
-      try container.encode("dropout", forKey: .type)
-      try container.encodeIfPresent(name, forKey: .name)
-      try container.encode(p, forKey: .p)
+      start("dropout")
+      fields.append((.p, .real(p)))
     case .batchNorm2d(let features, let epsilon):
-      try container.encode("batchNorm2d", forKey: .type)
-      try container.encodeIfPresent(name, forKey: .name)
-      try container.encode(features, forKey: .features)
-      if epsilon != 1e-5 { try container.encode(epsilon, forKey: .eps) }
-    case .globalAvgPool, .relu, .flatten, .softmax:
-      let type =
-        switch kind {
-        case .globalAvgPool: "globalAvgPool"
-        case .relu: "relu"
-        case .flatten: "flatten"
-        default: "softmax"
-        }
-      try container.encode(type, forKey: .type)
-      try container.encodeIfPresent(name, forKey: .name)
+      start("batchNorm2d")
+      add(.features, features)
+      if epsilon != 1e-5 { fields.append((.eps, .real(epsilon))) }
+    case .globalAvgPool: start("globalAvgPool")
+    case .relu: start("relu")
+    case .flatten: start("flatten")
+    case .softmax: start("softmax")
     }
+    return fields
   }
 }

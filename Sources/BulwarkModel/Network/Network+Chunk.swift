@@ -1,5 +1,3 @@
-import Foundation
-
 extension Network {
   /// Forward (and backward) pass of one chunk of `count` images.
   /// - Parameters:
@@ -87,19 +85,9 @@ extension Network {
     case .crossEntropy(let labels):
       let scale = 1 / Double(total)
       for image in 0..<count {
-        let row = output + image * classes
-        let label = labels[offset + image]
-        var largest = Double(row[0])
-        for column in 1..<max(classes, 1) { largest = max(largest, Double(row[column])) }
-        var sum = 0.0
-        for column in 0..<classes { sum += exp(Double(row[column]) - largest) }
-        let logSumExp = largest + log(sum)
-        loss += logSumExp - Double(row[label])
-        let gradient = gradientA + image * classes
-        for column in 0..<classes {
-          let probability = exp(Double(row[column]) - logSumExp)
-          gradient[column] = Float(((column == label ? probability - 1 : probability)) * scale)
-        }
+        loss += CrossEntropyLoss.rowLoss(
+          output + image * classes, classes: classes, label: labels[offset + image],
+          scale: scale, gradient: gradientA + image * classes)
       }
     case .upstream(let values):
       values.withUnsafeBufferPointer {
