@@ -5,25 +5,27 @@ extension Network {
   ///   - total: Images in the whole batch; the mean loss divides by it.
   /// - Returns: The summed cross-entropy of the chunk's images (0 without a loss).
   func runChunk(
-    _ prepared: PreparedPass, count: Int, total: Int, offset: Int,
+    _ prepared: PreparedPass, workspace: UnsafeMutablePointer<Float>, count: Int, total: Int, offset: Int,
     pixels: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, head: LossHead?,
     inputGradient: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
   ) -> Double {
     let stages = prepared.stages
     let parameters = prepared.parameters.baseAddress.unsafelyUnwrapped
-    // Activations: the input of every stage, then the logits.
-    var offsets = [0]
-    for stage in stages { offsets.append(offsets[offsets.count - 1] + count * stage.input.count) }
+    // Activations: the input of every stage, then the logits; forward only, two buffers used
+    // in turn.
     let classes = architecture.classes
-    let activationCount = offsets[offsets.count - 1] + count * classes
     let gradientSize = count * prepared.maximumActivation
-    let workspace = UnsafeMutablePointer<Float>.allocate(
-      capacity: activationCount + 2 * gradientSize + prepared.maximumScratch)
-    defer { workspace.deallocate() }
+    var offsets = [0]
+    for (index, stage) in stages.enumerated() {
+      offsets.append(
+        head == nil
+          ? (index + 1) % 2 * gradientSize : offsets[offsets.count - 1] + count * stage.input.count)
+    }
+    let activationCount = head == nil ? 2 * gradientSize : offsets[offsets.count - 1] + count * classes
     let activation = { (index: Int) in workspace + offsets[index] }
     var gradientA = workspace + activationCount
-    var gradientB = gradientA + gradientSize
-    let scratch = gradientB + gradientSize
+    var gradientB = gradientA + (head == nil ? 0 : gradientSize)
+    let scratch = gradientB + (head == nil ? 0 : gradientSize)
 
     // NHWC to CHW.
     let shape = architecture.input

@@ -25,6 +25,16 @@ struct PreparedPass: @unchecked Sendable {
   var parameters: UnsafeBufferPointer<Float>
   var maximumActivation = 0
   var maximumScratch = 1
+
+  /// Values a chunk of `count` images needs: every stage's input (or, forward only, two
+  /// alternating buffers), two gradient buffers when going backward, and convolution scratch.
+  func workspaceSize(count: Int, classes: Int, backward: Bool) -> Int {
+    let activations =
+      backward
+      ? count * (stages.reduce(0) { $0 + $1.input.count } + classes)
+      : 2 * count * maximumActivation
+    return activations + (backward ? 2 * count * maximumActivation : 0) + maximumScratch
+  }
 }
 
 extension Network {
@@ -74,16 +84,24 @@ extension Network {
     let slotPointer = SharedPointer(base: slots.baseAddress.unsafelyUnwrapped)
     parameters.withUnsafeBufferPointer { parameterBuffer in
       let prepared = prepare(parameterBuffer)
+      // One workspace per worker, reused for each of its chunks.
+      let workers = workerCount(min(wave, chunkCount), threads: options.threads)
+      let workspaceSize = prepared.workspaceSize(
+        count: Network.chunkSize, classes: classes, backward: head != nil)
+      let workspaces = UnsafeMutablePointer<Float>.allocate(capacity: workers * workspaceSize)
+      defer { workspaces.deallocate() }
+      let workspacePointer = SharedPointer(base: workspaces)
       var waveStart = 0
       while waveStart < chunkCount {
         let waveCount = min(wave, chunkCount - waveStart)
         if wantsParameterGradients { slots.initialize(repeating: 0) }
         let first = waveStart
-        parallelForEach(waveCount, threads: options.threads) { item in
+        parallelForEach(waveCount, workers: workers) { worker, item in
           let chunk = first + item
           let start = chunk * Network.chunkSize
           shared.losses.base[chunk] = self.runChunk(
-            prepared, count: min(Network.chunkSize, count - start), total: count,
+            prepared, workspace: workspacePointer.base + worker * workspaceSize,
+            count: min(Network.chunkSize, count - start), total: count,
             offset: start, pixels: shared.input.base + start * imageSize,
             logits: shared.logits.base + start * classes, head: head,
             inputGradient: wantsInputGradient ? shared.inputGradient.base + start * imageSize : nil,
