@@ -58,19 +58,27 @@ struct Convolution {
           for oy in 0..<outHeight {
             let iy = oy &* stride &- padding &+ ky
             let inside = iy >= 0 && iy < inHeight
-            let source = plane + (inside ? iy &* inWidth : 0)
-            for ox in 0..<outWidth {
-              var value: Float = 0
-              if inside && ox >= firstX && ox <= lastX {
-                value = source[ox &* stride &- padding &+ kx]
+            let base = iy &* inWidth &- padding &+ kx
+            if transposed {
+              for ox in 0..<outWidth {
+                let value = inside && ox >= firstX && ox <= lastX ? plane[base &+ ox &* stride] : 0
+                col[(oy &* outWidth &+ ox) &* rows &+ row] = value
               }
-              let position = oy &* outWidth &+ ox
-              if transposed {
-                col[position &* rows &+ row] = value
-              } else {
-                col[row &* positions &+ position] = value
-              }
+              continue
             }
+            // Zeros left of the image, the copied run, zeros right of it: no branch per value.
+            let target = col + (row &* positions &+ oy &* outWidth)
+            guard inside && firstX <= lastX else {
+              target.update(repeating: 0, count: outWidth)
+              continue
+            }
+            for ox in 0..<firstX { target[ox] = 0 }
+            if stride == 1 {
+              (target + firstX).update(from: plane + (base &+ firstX), count: lastX &- firstX &+ 1)
+            } else {
+              for ox in firstX...lastX { target[ox] = plane[base &+ ox &* stride] }
+            }
+            for ox in (lastX &+ 1)..<outWidth { target[ox] = 0 }
           }
         }
       }

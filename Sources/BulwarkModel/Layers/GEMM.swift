@@ -72,6 +72,12 @@ enum GEMM {
       }
       i &+= 4
     }
+    if i &+ 2 <= m {
+      multiplyAddTwoRows(
+        n: n, k: k, a: a + i &* aRowStride, aRowStride: aRowStride, aColumnStride: aColumnStride,
+        b: b, bRowStride: bRowStride, c: c + i &* cRowStride, cRowStride: cRowStride)
+      i &+= 2
+    }
     while i < m {
       let a0 = a + i &* aRowStride
       var j = 0
@@ -99,6 +105,51 @@ enum GEMM {
         j &+= 1
       }
       i &+= 1
+    }
+  }
+
+  /// Two rows of `C`: the tail of an odd-sized block.
+  static func multiplyAddTwoRows(
+    n: Int, k: Int, a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
+    b: UnsafePointer<Float>, bRowStride: Int, c: UnsafeMutablePointer<Float>, cRowStride: Int
+  ) {
+    typealias V = SIMD8<Float>
+    let rb = UnsafeRawPointer(b)
+    let rc = UnsafeMutableRawPointer(c)
+    let size = MemoryLayout<Float>.stride
+    let a1 = a + aRowStride
+    var j = 0
+    while j &+ 8 <= n {
+      let c0 = j &* size
+      let c1 = c0 &+ cRowStride &* size
+      var s0 = rc.loadUnaligned(fromByteOffset: c0, as: V.self)
+      var s1 = rc.loadUnaligned(fromByteOffset: c1, as: V.self)
+      var bOffset = j &* size
+      var aOffset = 0
+      for _ in 0..<k {
+        let bv = rb.loadUnaligned(fromByteOffset: bOffset, as: V.self)
+        s0 += V(repeating: a[aOffset]) * bv
+        s1 += V(repeating: a1[aOffset]) * bv
+        bOffset &+= bRowStride &* size
+        aOffset &+= aColumnStride
+      }
+      rc.storeBytes(of: s0, toByteOffset: c0, as: V.self)
+      rc.storeBytes(of: s1, toByteOffset: c1, as: V.self)
+      j &+= 8
+    }
+    while j < n {
+      var s0 = c[j]
+      var s1 = c[cRowStride &+ j]
+      var aOffset = 0
+      for p in 0..<k {
+        let bv = b[p &* bRowStride &+ j]
+        s0 += a[aOffset] * bv
+        s1 += a1[aOffset] * bv
+        aOffset &+= aColumnStride
+      }
+      c[j] = s0
+      c[cRowStride &+ j] = s1
+      j &+= 1
     }
   }
 }

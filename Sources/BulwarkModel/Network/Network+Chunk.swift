@@ -31,12 +31,16 @@ extension Network {
     let shape = architecture.input
     let planeSize = shape.height * shape.width
     let first = activation(0)
-    for image in 0..<count {
-      let source = pixels + image &* shape.valueCount
-      let target = first + image &* shape.valueCount
-      for pixel in 0..<planeSize {
-        for channel in 0..<shape.channels {
-          target[channel &* planeSize &+ pixel] = source[pixel &* shape.channels &+ channel]
+    if shape.channels == 1 {
+      first.update(from: pixels, count: count &* planeSize)
+    } else {
+      for image in 0..<count {
+        let source = pixels + image &* shape.valueCount
+        let target = first + image &* shape.valueCount
+        for pixel in 0..<planeSize {
+          for channel in 0..<shape.channels {
+            target[channel &* planeSize &+ pixel] = source[pixel &* shape.channels &+ channel]
+          }
         }
       }
     }
@@ -66,9 +70,7 @@ extension Network {
             bias: weight + dense.inputs * dense.outputs)
         }
       case .relu:
-        for item in 0..<(count &* stage.input.count) {
-          output[item] = input[item] > 0 ? input[item] : 0
-        }
+        Network.relu(input, output, count: count &* stage.input.count)
       case .identity:
         output.update(from: input, count: count &* stage.input.count)
       case .batchNorm:
@@ -168,5 +170,23 @@ extension Network {
       }
     }
     return loss
+  }
+
+  /// `max(x, 0)`, eight values at a time.
+  static func relu(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
+    typealias V = SIMD8<Float>
+    let source = UnsafeRawPointer(input)
+    let target = UnsafeMutableRawPointer(output)
+    var index = 0
+    while index &+ 8 <= count {
+      let value = source.loadUnaligned(fromByteOffset: index &* 4, as: V.self)
+      target.storeBytes(
+        of: value.replacing(with: 0, where: .!(value .> 0)), toByteOffset: index &* 4, as: V.self)
+      index &+= 8
+    }
+    while index < count {
+      output[index] = input[index] > 0 ? input[index] : 0
+      index &+= 1
+    }
   }
 }
