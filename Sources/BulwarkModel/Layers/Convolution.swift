@@ -74,7 +74,7 @@ struct Convolution {
             }
             for ox in 0..<firstX { target[ox] = 0 }
             if stride == 1 {
-              (target + firstX).update(from: plane + (base &+ firstX), count: lastX &- firstX &+ 1)
+              Convolution.copy(plane + (base &+ firstX), to: target + firstX, count: lastX &- firstX &+ 1)
             } else {
               for ox in firstX...lastX { target[ox] = plane[base &+ ox &* stride] }
             }
@@ -82,6 +82,25 @@ struct Convolution {
           }
         }
       }
+    }
+  }
+
+  /// Copies a short run eight values at a time (runs are a row of the image, too short for a
+  /// `memcpy` call to pay off).
+  @inline(__always)
+  static func copy(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+    let from = UnsafeRawPointer(source)
+    let to = UnsafeMutableRawPointer(target)
+    var index = 0
+    while index &+ 8 <= count {
+      to.storeBytes(
+        of: from.loadUnaligned(fromByteOffset: index &* 4, as: SIMD8<Float>.self),
+        toByteOffset: index &* 4, as: SIMD8<Float>.self)
+      index &+= 8
+    }
+    while index < count {
+      target[index] = source[index]
+      index &+= 1
     }
   }
 

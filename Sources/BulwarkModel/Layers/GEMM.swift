@@ -2,9 +2,14 @@
 /// linear layers. `B` and `C` are row-major; `A` is addressed through two strides so that a
 /// transposed operand costs nothing: `A(i, p) = a[i * aRowStride + p * aColumnStride]`.
 ///
-/// A 4 x 8 register block: each step broadcasts four values of `A` and loads eight of `B`,
-/// so the inner loop issues one vector load per four vector multiply-adds.
+/// `A` is first packed four rows at a time into `[p][row]` order, so the inner loop reads it
+/// sequentially whatever its strides. The 4 x 8 register block then broadcasts four values of
+/// `A` and loads eight of `B` per step: one vector load per four vector multiply-adds, and
+/// eight independent accumulators on SSE (two registers per `SIMD8`). Columns are taken in
+/// panels of 128 so a `k x 128` panel of `B` stays in cache while all rows pass over it.
 enum GEMM {
+  static let panelWidth = 128
+
   /// `C[m x n] += A[m x k] · B[k x n]`.
   /// - Precondition: the buffers hold the addressed elements; validated by the caller.
   static func multiplyAdd(
@@ -13,142 +18,90 @@ enum GEMM {
     b: UnsafePointer<Float>, bRowStride: Int,
     c: UnsafeMutablePointer<Float>, cRowStride: Int
   ) {
-    typealias V = SIMD8<Float>
-    let rb = UnsafeRawPointer(b)
-    let rc = UnsafeMutableRawPointer(c)
-    let size = MemoryLayout<Float>.stride
-    var i = 0
-    while i &+ 4 <= m {
-      let a0 = a + i &* aRowStride
-      let a1 = a0 + aRowStride
-      let a2 = a1 + aRowStride
-      let a3 = a2 + aRowStride
-      var j = 0
-      while j &+ 8 <= n {
-        let c0 = (i &* cRowStride &+ j) &* size
-        let c1 = c0 &+ cRowStride &* size
-        let c2 = c1 &+ cRowStride &* size
-        let c3 = c2 &+ cRowStride &* size
-        var s0 = rc.loadUnaligned(fromByteOffset: c0, as: V.self)
-        var s1 = rc.loadUnaligned(fromByteOffset: c1, as: V.self)
-        var s2 = rc.loadUnaligned(fromByteOffset: c2, as: V.self)
-        var s3 = rc.loadUnaligned(fromByteOffset: c3, as: V.self)
-        var bOffset = j &* size
-        var aOffset = 0
-        for _ in 0..<k {
-          let bv = rb.loadUnaligned(fromByteOffset: bOffset, as: V.self)
-          s0 += V(repeating: a0[aOffset]) * bv
-          s1 += V(repeating: a1[aOffset]) * bv
-          s2 += V(repeating: a2[aOffset]) * bv
-          s3 += V(repeating: a3[aOffset]) * bv
-          bOffset &+= bRowStride &* size
-          aOffset &+= aColumnStride
+    guard m > 0, n > 0, k > 0 else { return }
+    let blocks = (m &+ 3) / 4
+    // Packed A, then a row of scratch that absorbs the missing rows of a last partial block.
+    let packed = UnsafeMutablePointer<Float>.allocate(capacity: blocks &* 4 &* k &+ n)
+    defer { packed.deallocate() }
+    let spare = packed + blocks &* 4 &* k
+    spare.initialize(repeating: 0, count: n)
+    for block in 0..<blocks {
+      let target = packed + block &* 4 &* k
+      for row in 0..<4 {
+        let i = block &* 4 &+ row
+        if i < m {
+          let source = a + i &* aRowStride
+          for p in 0..<k { target[p &* 4 &+ row] = source[p &* aColumnStride] }
+        } else {
+          for p in 0..<k { target[p &* 4 &+ row] = 0 }
         }
-        rc.storeBytes(of: s0, toByteOffset: c0, as: V.self)
-        rc.storeBytes(of: s1, toByteOffset: c1, as: V.self)
-        rc.storeBytes(of: s2, toByteOffset: c2, as: V.self)
-        rc.storeBytes(of: s3, toByteOffset: c3, as: V.self)
-        j &+= 8
       }
-      while j < n {
-        var s0 = c[i &* cRowStride &+ j]
-        var s1 = c[(i &+ 1) &* cRowStride &+ j]
-        var s2 = c[(i &+ 2) &* cRowStride &+ j]
-        var s3 = c[(i &+ 3) &* cRowStride &+ j]
-        var aOffset = 0
-        for p in 0..<k {
-          let bv = b[p &* bRowStride &+ j]
-          s0 += a0[aOffset] * bv
-          s1 += a1[aOffset] * bv
-          s2 += a2[aOffset] * bv
-          s3 += a3[aOffset] * bv
-          aOffset &+= aColumnStride
-        }
-        c[i &* cRowStride &+ j] = s0
-        c[(i &+ 1) &* cRowStride &+ j] = s1
-        c[(i &+ 2) &* cRowStride &+ j] = s2
-        c[(i &+ 3) &* cRowStride &+ j] = s3
-        j &+= 1
-      }
-      i &+= 4
     }
-    if i &+ 2 <= m {
-      multiplyAddTwoRows(
-        n: n, k: k, a: a + i &* aRowStride, aRowStride: aRowStride, aColumnStride: aColumnStride,
-        b: b, bRowStride: bRowStride, c: c + i &* cRowStride, cRowStride: cRowStride)
-      i &+= 2
-    }
-    while i < m {
-      let a0 = a + i &* aRowStride
-      var j = 0
-      while j &+ 8 <= n {
-        let c0 = (i &* cRowStride &+ j) &* size
-        var s0 = rc.loadUnaligned(fromByteOffset: c0, as: V.self)
-        var bOffset = j &* size
-        var aOffset = 0
-        for _ in 0..<k {
-          s0 += V(repeating: a0[aOffset]) * rb.loadUnaligned(fromByteOffset: bOffset, as: V.self)
-          bOffset &+= bRowStride &* size
-          aOffset &+= aColumnStride
+    var column = 0
+    while column < n {
+      let width = min(panelWidth, n &- column)
+      for block in 0..<blocks {
+        let i = block &* 4
+        func row(_ r: Int) -> UnsafeMutablePointer<Float> {
+          i &+ r < m ? c + ((i &+ r) &* cRowStride &+ column) : spare
         }
-        rc.storeBytes(of: s0, toByteOffset: c0, as: V.self)
-        j &+= 8
+        kernel(
+          k: k, n: width, packed: packed + block &* 4 &* k, b: b + column, bRowStride: bRowStride,
+          c0: row(0), c1: row(1), c2: row(2), c3: row(3))
       }
-      while j < n {
-        var s0 = c[i &* cRowStride &+ j]
-        var aOffset = 0
-        for p in 0..<k {
-          s0 += a0[aOffset] * b[p &* bRowStride &+ j]
-          aOffset &+= aColumnStride
-        }
-        c[i &* cRowStride &+ j] = s0
-        j &+= 1
-      }
-      i &+= 1
+      column &+= width
     }
   }
 
-  /// Two rows of `C`: the tail of an odd-sized block.
-  static func multiplyAddTwoRows(
-    n: Int, k: Int, a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
-    b: UnsafePointer<Float>, bRowStride: Int, c: UnsafeMutablePointer<Float>, cRowStride: Int
+  /// Four rows of `C` (`c0`…`c3`, `n` columns each) += packed A block · B.
+  @inline(__always)
+  static func kernel(
+    k: Int, n: Int, packed: UnsafePointer<Float>, b: UnsafePointer<Float>, bRowStride: Int,
+    c0: UnsafeMutablePointer<Float>, c1: UnsafeMutablePointer<Float>,
+    c2: UnsafeMutablePointer<Float>, c3: UnsafeMutablePointer<Float>
   ) {
     typealias V = SIMD8<Float>
     let rb = UnsafeRawPointer(b)
-    let rc = UnsafeMutableRawPointer(c)
     let size = MemoryLayout<Float>.stride
-    let a1 = a + aRowStride
+    let bStride = bRowStride &* size
     var j = 0
     while j &+ 8 <= n {
-      let c0 = j &* size
-      let c1 = c0 &+ cRowStride &* size
-      var s0 = rc.loadUnaligned(fromByteOffset: c0, as: V.self)
-      var s1 = rc.loadUnaligned(fromByteOffset: c1, as: V.self)
-      var bOffset = j &* size
-      var aOffset = 0
+      let offset = j &* size
+      var s0 = UnsafeRawPointer(c0).loadUnaligned(fromByteOffset: offset, as: V.self)
+      var s1 = UnsafeRawPointer(c1).loadUnaligned(fromByteOffset: offset, as: V.self)
+      var s2 = UnsafeRawPointer(c2).loadUnaligned(fromByteOffset: offset, as: V.self)
+      var s3 = UnsafeRawPointer(c3).loadUnaligned(fromByteOffset: offset, as: V.self)
+      var bOffset = offset
+      var pa = packed
       for _ in 0..<k {
         let bv = rb.loadUnaligned(fromByteOffset: bOffset, as: V.self)
-        s0 += V(repeating: a[aOffset]) * bv
-        s1 += V(repeating: a1[aOffset]) * bv
-        bOffset &+= bRowStride &* size
-        aOffset &+= aColumnStride
+        s0 += V(repeating: pa[0]) * bv
+        s1 += V(repeating: pa[1]) * bv
+        s2 += V(repeating: pa[2]) * bv
+        s3 += V(repeating: pa[3]) * bv
+        bOffset &+= bStride
+        pa += 4
       }
-      rc.storeBytes(of: s0, toByteOffset: c0, as: V.self)
-      rc.storeBytes(of: s1, toByteOffset: c1, as: V.self)
+      UnsafeMutableRawPointer(c0).storeBytes(of: s0, toByteOffset: offset, as: V.self)
+      UnsafeMutableRawPointer(c1).storeBytes(of: s1, toByteOffset: offset, as: V.self)
+      UnsafeMutableRawPointer(c2).storeBytes(of: s2, toByteOffset: offset, as: V.self)
+      UnsafeMutableRawPointer(c3).storeBytes(of: s3, toByteOffset: offset, as: V.self)
       j &+= 8
     }
     while j < n {
-      var s0 = c[j]
-      var s1 = c[cRowStride &+ j]
-      var aOffset = 0
-      for p in 0..<k {
-        let bv = b[p &* bRowStride &+ j]
-        s0 += a[aOffset] * bv
-        s1 += a1[aOffset] * bv
-        aOffset &+= aColumnStride
+      var s = SIMD4<Float>(c0[j], c1[j], c2[j], c3[j])
+      var pa = packed
+      var bIndex = j
+      for _ in 0..<k {
+        s += UnsafeRawPointer(pa).loadUnaligned(as: SIMD4<Float>.self)
+          * SIMD4(repeating: b[bIndex])
+        bIndex &+= bRowStride
+        pa += 4
       }
-      c[j] = s0
-      c[cRowStride &+ j] = s1
+      c0[j] = s[0]
+      c1[j] = s[1]
+      c2[j] = s[2]
+      c3[j] = s[3]
       j &+= 1
     }
   }
