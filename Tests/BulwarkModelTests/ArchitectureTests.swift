@@ -34,8 +34,10 @@ import Testing
       {"type":"softmax"}]}
       """#
     let architecture = try Architecture(jsonString: json)
-    #expect(architecture.layers[0].kind == .conv2d(
-      inChannels: 2, outChannels: 4, kernel: 3, stride: 1, padding: 1, groups: 2))
+    #expect(
+      architecture.layers[0].kind
+        == .conv2d(
+          inChannels: 2, outChannels: 4, kernel: 3, stride: 1, padding: 1, groups: 2))
     #expect(architecture.layers[1].kind == .batchNorm2d(features: 4, epsilon: 1e-5))
     #expect(architecture.layers[4].kind == .avgPool2d(kernel: 2, stride: 2))
     #expect(try Architecture(jsonString: architecture.jsonString()) == architecture)
@@ -51,7 +53,8 @@ import Testing
   }
 
   @Test func rejectsAnUnknownLayerType() {
-    let json = #"{"input":{"height":2,"width":2,"channels":1},"classes":2,"layers":[{"type":"lstm"}]}"#
+    let json =
+      #"{"input":{"height":2,"width":2,"channels":1},"classes":2,"layers":[{"type":"lstm"}]}"#
     #expect(throws: DecodingError.self) { try Architecture(jsonString: json) }
   }
 
@@ -85,7 +88,8 @@ import Testing
     ),
     (
       [Layer.softmax, .flatten, .linear("fc", 784, 10)],
-      ModelError(field: "layers[0]", expected: "softmax only as the last layer", found: "2 after it")
+      ModelError(
+        field: "layers[0]", expected: "softmax only as the last layer", found: "2 after it")
     ),
   ])
   func namesTheLayerThatDoesNotChain(layers: [Layer], error: ModelError) {
@@ -97,12 +101,16 @@ import Testing
   @Test func listsLeNetTensorsInStateDictOrder() throws {
     let network = try Network(architecture: .lenet5(classes: 10), seed: 0)
     let shapes = network.parameterShapes
-    #expect(shapes.map(\.name) == [
-      "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias",
-      "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias",
-    ])
-    #expect(shapes.map(\.shape) == [[6, 1, 5, 5], [6], [16, 6, 5, 5], [16], [120, 400], [120],
-      [84, 120], [84], [10, 84], [10]])
+    #expect(
+      shapes.map(\.name) == [
+        "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias",
+        "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias",
+      ])
+    #expect(
+      shapes.map(\.shape) == [
+        [6, 1, 5, 5], [6], [16, 6, 5, 5], [16], [120, 400], [120],
+        [84, 120], [84], [10, 84], [10],
+      ])
     #expect(network.parameterCount == 61_706)
     #expect(try Network(architecture: .rgbCNN(classes: 10), seed: 0).parameterCount == 95_434)
   }

@@ -97,7 +97,8 @@ import Testing
       try FGSM(epsilon: 0.1).perturb(batch, network: network, targets: [0])
     }
     #expect(throws: ModelError(field: "steps", expected: "a count >= 0", found: "-1")) {
-      try PGD(epsilon: 0.1, stepSize: 0.01, steps: -1).perturb(batch, network: network, targets: nil)
+      try PGD(epsilon: 0.1, stepSize: 0.01, steps: -1).perturb(
+        batch, network: network, targets: nil)
     }
   }
 }

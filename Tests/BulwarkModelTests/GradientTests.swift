@@ -159,7 +159,9 @@ import Testing
     // log(1 + e^-1000) ≈ 0 and 1000 + log(1 + e^-1000) ≈ 1000, no overflow.
     let loss = CrossEntropyLoss.loss(logits: [1000, 0, 0, 1000], labels: [0, 0], classes: 2)
     #expect(abs(loss - 500) < 1e-9)
-    #expect(abs(CrossEntropyLoss.loss(logits: [0, 0], labels: [1], classes: 2) - 0.6931471805599453) < 1e-12)
+    #expect(
+      abs(CrossEntropyLoss.loss(logits: [0, 0], labels: [1], classes: 2) - 0.6931471805599453)
+        < 1e-12)
   }
 
   @Test(arguments: [

@@ -32,7 +32,8 @@ import Testing
   @Test func rejectsParametersThatDoNotFit() throws {
     var missing = Self.smallParameters
     missing["fc.bias"] = nil
-    #expect(throws: ModelError(field: "fc.bias", expected: "a tensor of shape [2]", found: "none")) {
+    #expect(throws: ModelError(field: "fc.bias", expected: "a tensor of shape [2]", found: "none"))
+    {
       try Network(architecture: Self.small, parameters: missing)
     }
     var extra = Self.smallParameters
@@ -72,7 +73,8 @@ import Testing
     var pixels = [Float](repeating: 0, count: 64)
     pixels[40] = .nan
     #expect(
-      throws: ModelError(field: "input", expected: "finite pixel values", found: "nan in image 1 at value 8")
+      throws: ModelError(
+        field: "input", expected: "finite pixel values", found: "nan in image 1 at value 8")
     ) { try network.logits(pixels, count: 2) }
     let grey = ImageBatch(
       shape: ImageShape(height: 4, width: 4, channels: 1), pixels: [Float](repeating: 0, count: 16),

@@ -33,7 +33,8 @@ import Testing
     // g' = g + 0.01 p; b = 0.9 b + g' = [0.96849, 0.43677, -1.889505]; p -= 0.1 b.
     try optimizer.update(&network, with: g)
     Self.expectClose(network, [0.852151, -2.066677, 0.7884505])
-    #expect(optimizer.state.keys.sorted() == ["fc.bias.momentum_buffer", "fc.weight.momentum_buffer"])
+    #expect(
+      optimizer.state.keys.sorted() == ["fc.bias.momentum_buffer", "fc.weight.momentum_buffer"])
   }
 
   @Test func stepsAdamAsPyTorch() throws {
@@ -48,7 +49,10 @@ import Testing
     #expect(optimizer.step == 2)
     let state = optimizer.state
     #expect(state["step"] == [2])
-    #expect(state["fc.weight.exp_avg"].map { zip($0, [-0.005, 0.0325]).allSatisfy { abs($0 - $1) < 1e-7 } } == true)
+    #expect(
+      state["fc.weight.exp_avg"].map {
+        zip($0, [-0.005, 0.0325]).allSatisfy { abs($0 - $1) < 1e-7 }
+      } == true)
     #expect(state["fc.bias.exp_avg_sq"].map { abs($0[0] - 4.999e-3) < 1e-6 } == true)
   }
 
@@ -59,7 +63,8 @@ import Testing
       adam ? Adam(learningRate: 0.01) : SGD(learningRate: 0.1, momentum: 0.9)
     try optimizer.update(&network, with: Self.gradients([0.5, 0.25, -1], for: network))
     var resumedNetwork = network
-    var resumed: any Optimizer = adam ? Adam(learningRate: 0.01) : SGD(learningRate: 0.1, momentum: 0.9)
+    var resumed: any Optimizer =
+      adam ? Adam(learningRate: 0.01) : SGD(learningRate: 0.1, momentum: 0.9)
     try resumed.restore(optimizer.state, for: resumedNetwork)
     let next = Self.gradients([-0.5, 0.1, 2], for: network)
     try optimizer.update(&network, with: next)
@@ -102,7 +107,8 @@ import Testing
     let trainer = Trainer(batchSize: 16, seed: 5)
     var reports: [EpochReport] = []
     for epoch in 0..<8 {
-      reports.append(try trainer.runEpoch(epoch, network: &network, optimizer: &optimizer, data: data))
+      reports.append(
+        try trainer.runEpoch(epoch, network: &network, optimizer: &optimizer, data: data))
     }
     let test = Fixtures.halves(count: 64, seed: 99)
     let predictions = try network.predictions(test)

@@ -100,7 +100,8 @@ public struct Architecture: Codable, Equatable, Sendable {
     guard height > 0, width > 0, channels > 0 else {
       throw DecodingError.dataCorruptedError(
         forKey: .input, in: container,
-        debugDescription: "expected positive image dimensions, found \(height)x\(width)x\(channels)")
+        debugDescription: "expected positive image dimensions, found \(height)x\(width)x\(channels)"
+      )
     }
     self.input = ImageShape(height: height, width: width, channels: channels)
     self.classes = try container.decode(Int.self, forKey: .classes)

@@ -30,13 +30,15 @@ extension Layer: Codable {
     case "maxPool2d", "avgPool2d":
       let kernel = try int(.kernel)
       let stride = try int(.stride, default: kernel)
-      kind = type == "maxPool2d"
+      kind =
+        type == "maxPool2d"
         ? .maxPool2d(kernel: kernel, stride: stride) : .avgPool2d(kernel: kernel, stride: stride)
     case "globalAvgPool": kind = .globalAvgPool
     case "linear": kind = .linear(inFeatures: try int(.inputs), outFeatures: try int(.outputs))
     case "relu": kind = .relu
     case "flatten": kind = .flatten
-    case "dropout": kind = .dropout(p: try container.decodeIfPresent(Double.self, forKey: .p) ?? 0.5)
+    case "dropout":
+      kind = .dropout(p: try container.decodeIfPresent(Double.self, forKey: .p) ?? 0.5)
     case "batchNorm2d":
       kind = .batchNorm2d(
         features: try int(.features),

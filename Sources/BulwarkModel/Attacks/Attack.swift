@@ -23,8 +23,8 @@ public enum AttackNorm: String, Codable, Sendable, CaseIterable {
 }
 
 extension Attack {
-  /// The loss gradient with respect to the input, the sign to step with (+1 to raise the loss
-  /// of the true class, -1 to lower the loss of the target), and the labels used.
+  /// The gradient, with respect to the input, of the loss against the true labels
+  /// (untargeted) or against the targets (targeted; the attack then steps against it).
   func inputGradient(
     _ pixels: [Float], batch: ImageBatch, network: Network, targets: [Int]?
   ) throws -> [Float] {

@@ -1,8 +1,9 @@
-import Foundation
 import BulwarkData
+import Foundation
 
-/// Projected gradient descent (Madry et al. 2018): repeated steps along the loss gradient, each
-/// followed by projection onto the ε-ball around the clean image and clipping to [0, 1].
+/// Projected gradient descent (Madry et al. 2018): repeated steps along the loss gradient (up
+/// the true label's loss, or down the target's loss when targeted), each followed by
+/// projection onto the ε-ball around the clean image and clipping to [0, 1].
 ///
 /// L-infinity steps are `α sign(∇)`; L2 steps are `α ∇ / ||∇||₂` per image. The optional random
 /// start is uniform in the ball (for L2: a Gaussian direction with radius `ε u^(1/d)`), drawn
@@ -91,7 +92,8 @@ public struct PGD: Attack {
     switch norm {
     case .infinity:
       for index in pixels.indices {
-        pixels[index] = min(max(pixels[index] + (2 * generator.nextUnitFloat() - 1) * epsilon, 0), 1)
+        pixels[index] = min(
+          max(pixels[index] + (2 * generator.nextUnitFloat() - 1) * epsilon, 0), 1)
       }
     case .l2:
       var start = 0
@@ -120,7 +122,9 @@ public struct PGD: Attack {
       var start = 0
       while start < pixels.count {
         var sum = 0.0
-        for index in start..<(start + imageSize) { sum += Double(gradient[index] * gradient[index]) }
+        for index in start..<(start + imageSize) {
+          sum += Double(gradient[index] * gradient[index])
+        }
         if sum > 0 {
           let factor = Float(Double(scale) / sum.squareRoot())
           for index in start..<(start + imageSize) { pixels[index] += factor * gradient[index] }

@@ -74,7 +74,8 @@ struct Convolution {
             }
             for ox in 0..<firstX { target[ox] = 0 }
             if stride == 1 {
-              Convolution.copy(plane + (base &+ firstX), to: target + firstX, count: lastX &- firstX &+ 1)
+              Convolution.copy(
+                plane + (base &+ firstX), to: target + firstX, count: lastX &- firstX &+ 1)
             } else {
               for ox in firstX...lastX { target[ox] = plane[base &+ ox &* stride] }
             }
@@ -88,7 +89,9 @@ struct Convolution {
   /// Copies a short run eight values at a time (runs are a row of the image, too short for a
   /// `memcpy` call to pay off).
   @inline(__always)
-  static func copy(_ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int) {
+  static func copy(
+    _ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int
+  ) {
     let from = UnsafeRawPointer(source)
     let to = UnsafeMutableRawPointer(target)
     var index = 0

@@ -93,7 +93,8 @@ enum GEMM {
       var pa = packed
       var bIndex = j
       for _ in 0..<k {
-        s += UnsafeRawPointer(pa).loadUnaligned(as: SIMD4<Float>.self)
+        s +=
+          UnsafeRawPointer(pa).loadUnaligned(as: SIMD4<Float>.self)
           * SIMD4(repeating: b[bIndex])
         bIndex &+= bRowStride
         pa += 4

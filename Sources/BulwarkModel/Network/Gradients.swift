@@ -14,7 +14,8 @@ public struct Gradients: Sendable {
   /// The gradient of each parameter tensor by `state_dict` name; empty when not requested.
   public var parameters: [String: [Float]] {
     guard !flatParameters.isEmpty else { return [:] }
-    return Dictionary(uniqueKeysWithValues: tensors.map { ($0.name, Array(flatParameters[$0.range])) })
+    return Dictionary(
+      uniqueKeysWithValues: tensors.map { ($0.name, Array(flatParameters[$0.range])) })
   }
 
   /// The gradient of one parameter tensor.

@@ -1,11 +1,11 @@
 extension Network {
-  /// Forward (and backward) pass of one chunk of `count` images.
-  /// - Parameters:
-  ///   - offset: Index of the chunk's first image in the batch (for labels and upstream rows).
-  ///   - total: Images in the whole batch; the mean loss divides by it.
-  /// - Returns: The summed cross-entropy of the chunk's images (0 without a loss).
+  /// Forward (and, with a `head`, backward) pass of one chunk of `count` images starting at
+  /// image `offset` of a batch of `total` (the mean loss divides by `total`). Writes the
+  /// chunk's logits, its input gradient when asked, and adds its parameter gradients to
+  /// `parameterGradient` when given; returns the summed cross-entropy (0 without a loss).
   func runChunk(
-    _ prepared: PreparedPass, workspace: UnsafeMutablePointer<Float>, count: Int, total: Int, offset: Int,
+    _ prepared: PreparedPass, workspace: UnsafeMutablePointer<Float>, count: Int, total: Int,
+    offset: Int,
     pixels: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, head: LossHead?,
     inputGradient: UnsafeMutablePointer<Float>?, parameterGradient: UnsafeMutablePointer<Float>?
   ) -> Double {
@@ -21,7 +21,8 @@ extension Network {
         head == nil
           ? (index + 1) % 2 * gradientSize : offsets[offsets.count - 1] + count * stage.input.count)
     }
-    let activationCount = head == nil ? 2 * gradientSize : offsets[offsets.count - 1] + count * classes
+    let activationCount =
+      head == nil ? 2 * gradientSize : offsets[offsets.count - 1] + count * classes
     let activation = { (index: Int) in workspace + offsets[index] }
     var gradientA = workspace + activationCount
     var gradientB = gradientA + (head == nil ? 0 : gradientSize)
@@ -173,7 +174,8 @@ extension Network {
   }
 
   /// `max(x, 0)`, eight values at a time.
-  static func relu(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int) {
+  static func relu(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int)
+  {
     typealias V = SIMD8<Float>
     let source = UnsafeRawPointer(input)
     let target = UnsafeMutableRawPointer(output)

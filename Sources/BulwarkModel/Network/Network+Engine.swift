@@ -72,7 +72,8 @@ extension Network {
       input: SharedPointer(base: input.baseAddress.unsafelyUnwrapped),
       logits: SharedPointer(base: logits.baseAddress.unsafelyUnwrapped),
       inputGradient: SharedPointer(base: inputGradient.baseAddress.unsafelyUnwrapped),
-      losses: SharedPointer(base: losses.baseAddress.unsafelyUnwrapped))
+      losses: SharedPointer(base: losses.baseAddress.unsafelyUnwrapped)
+    )
     var parameterGradients = [Float](
       repeating: 0, count: wantsParameterGradients ? parameterCount : 0)
     // Parameter gradients are summed per chunk, then added in chunk order, a wave of chunks at
@@ -138,14 +139,16 @@ extension Network {
         var transposed = [Float](repeating: 0, count: inputs * outputs)
         for row in 0..<outputs {
           for column in 0..<inputs {
-            transposed[column * outputs + row] = parameters[stage.parameterOffset + row * inputs + column]
+            transposed[column * outputs + row] =
+              parameters[stage.parameterOffset + row * inputs + column]
           }
         }
         prepared.transposedWeights[index] = transposed
       case .batchNorm(let epsilon):
         prepared.batchNorms[index] = BatchNorm(stage, parameters: parameters, epsilon: epsilon)
       case .conv(let kernel, let stride, let padding, let groups):
-        let conv = Convolution(stage, kernel: kernel, stride: stride, padding: padding, groups: groups)
+        let conv = Convolution(
+          stage, kernel: kernel, stride: stride, padding: padding, groups: groups)
         prepared.maximumScratch = max(prepared.maximumScratch, conv.rows * conv.positions)
       default:
         break

@@ -7,7 +7,8 @@ extension Network {
     let shape = architecture.input
     guard count >= 0, pixels.count == count * shape.valueCount else {
       throw ModelError(
-        field: "input", expected: "\(count) images of \(shape) (\(count * shape.valueCount) values)",
+        field: "input",
+        expected: "\(count) images of \(shape) (\(count * shape.valueCount) values)",
         found: "\(pixels.count) values")
     }
     if let index = pixels.firstIndex(where: { !$0.isFinite }) {

@@ -56,8 +56,10 @@ extension Optimizer {
         guard let values = state[name] else {
           throw ModelError(field: name, expected: "\(tensor.count) values", found: "none")
         }
-        try Network.check(values, for: ParameterTensor(
-          name: name, shape: tensor.shape, offset: 0, isTrainable: true))
+        try Network.check(
+          values,
+          for: ParameterTensor(
+            name: name, shape: tensor.shape, offset: 0, isTrainable: true))
         buffers[index].replaceSubrange(tensor.range, with: values)
       }
     }

@@ -26,7 +26,8 @@ public struct Trainer: Sendable {
   ///   - count: The number of images.
   /// - Returns: A permutation of `0..<count`.
   public func order(epoch: Int, count: Int) -> [Int] {
-    var generator = Xoshiro256(seed: seed ^ (UInt64(truncatingIfNeeded: epoch) &* 0x9E37_79B9_7F4A_7C15))
+    var generator = Xoshiro256(
+      seed: seed ^ (UInt64(truncatingIfNeeded: epoch) &* 0x9E37_79B9_7F4A_7C15))
     return generator.permutation(count)
   }
 
@@ -66,7 +67,8 @@ public struct Trainer: Sendable {
       progress?(done)
     }
     let elapsed = clock.now - start
-    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    let seconds =
+      Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
     let count = Double(max(data.count, 1))
     return EpochReport(
       epoch: epoch, loss: lossSum / count, accuracy: Double(correct) / count,
