@@ -78,7 +78,7 @@ extension Network {
       repeating: 0, count: wantsParameterGradients ? parameterCount : 0)
     // Parameter gradients are summed per chunk, then added in chunk order, a wave of chunks at
     // a time to bound memory.
-    let wave = wantsParameterGradients ? 16 : max(chunkCount, 1)
+    let wave = max(1, wantsParameterGradients ? min(16, chunkCount) : chunkCount)
     let slots = UnsafeMutableBufferPointer<Float>.allocate(
       capacity: wantsParameterGradients ? wave * parameterCount : 1)
     defer { slots.deallocate() }
@@ -95,7 +95,9 @@ extension Network {
       var waveStart = 0
       while waveStart < chunkCount {
         let waveCount = min(wave, chunkCount - waveStart)
-        if wantsParameterGradients { slots.initialize(repeating: 0) }
+        if wantsParameterGradients {
+          slots.baseAddress.unsafelyUnwrapped.update(repeating: 0, count: waveCount * parameterCount)
+        }
         let first = waveStart
         parallelForEach(waveCount, workers: workers) { worker, item in
           let chunk = first + item
