@@ -62,6 +62,10 @@ import Testing
     parameters["bn2.num_batches_tracked"] = [100]
     let loaded = try Network(architecture: .rgbCNN(classes: 10), parameters: parameters)
     #expect(loaded.parameters == network.parameters)
+    parameters["bn1.running_var"]?[3] = -1
+    #expect(
+      throws: ModelError(field: "bn1.running_var", expected: "variances >= 0", found: "-1.0 at 3")
+    ) { try Network(architecture: .rgbCNN(classes: 10), parameters: parameters) }
   }
 
   @Test func rejectsInputsOfTheWrongShapeOrWithNaN() throws {

@@ -26,7 +26,7 @@ public struct Network: Sendable {
   ///     and is ignored.
   ///   - options: Threads to use.
   /// - Throws: ``ModelError`` for an invalid architecture, a missing, unexpected or wrong-size
-  ///   tensor, or a NaN or infinite value.
+  ///   tensor, a NaN or infinite value, or a negative batch-norm variance.
   public init(
     architecture: Architecture, parameters: [String: [Float]], options: ComputeOptions = .init()
   ) throws {
@@ -82,6 +82,10 @@ public struct Network: Sendable {
     if let index = values.firstIndex(where: { !$0.isFinite }) {
       throw ModelError(
         field: tensor.name, expected: "finite values", found: "\(values[index]) at \(index)")
+    }
+    if tensor.name.hasSuffix(".running_var"), let index = values.firstIndex(where: { $0 < 0 }) {
+      throw ModelError(
+        field: tensor.name, expected: "variances >= 0", found: "\(values[index]) at \(index)")
     }
   }
 
