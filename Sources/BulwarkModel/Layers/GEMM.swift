@@ -45,9 +45,16 @@ enum GEMM {
         func row(_ r: Int) -> UnsafeMutablePointer<Float> {
           i &+ r < m ? c + ((i &+ r) &* cRowStride &+ column) : spare
         }
-        kernel(
-          k: k, n: width, packed: packed + block &* 4 &* k, b: b + column, bRowStride: bRowStride,
-          c0: row(0), c1: row(1), c2: row(2), c3: row(3))
+        if m &- i <= 2 {
+          // A last block of one or two rows: half the work of a padded 4-row block.
+          kernel2(
+            k: k, n: width, packed: packed + block &* 4 &* k, b: b + column,
+            bRowStride: bRowStride, c0: row(0), c1: row(1))
+        } else {
+          kernel(
+            k: k, n: width, packed: packed + block &* 4 &* k, b: b + column,
+            bRowStride: bRowStride, c0: row(0), c1: row(1), c2: row(2), c3: row(3))
+        }
       }
       column &+= width
     }
@@ -103,6 +110,51 @@ enum GEMM {
       c1[j] = s[1]
       c2[j] = s[2]
       c3[j] = s[3]
+      j &+= 1
+    }
+  }
+
+  /// Two rows of `C` += the first two rows of a packed A block · B.
+  @inline(__always)
+  static func kernel2(
+    k: Int, n: Int, packed: UnsafePointer<Float>, b: UnsafePointer<Float>, bRowStride: Int,
+    c0: UnsafeMutablePointer<Float>, c1: UnsafeMutablePointer<Float>
+  ) {
+    typealias V = SIMD8<Float>
+    let rb = UnsafeRawPointer(b)
+    let size = MemoryLayout<Float>.stride
+    let bStride = bRowStride &* size
+    var j = 0
+    while j &+ 8 <= n {
+      let offset = j &* size
+      var s0 = UnsafeRawPointer(c0).loadUnaligned(fromByteOffset: offset, as: V.self)
+      var s1 = UnsafeRawPointer(c1).loadUnaligned(fromByteOffset: offset, as: V.self)
+      var bOffset = offset
+      var pa = packed
+      for _ in 0..<k {
+        let bv = rb.loadUnaligned(fromByteOffset: bOffset, as: V.self)
+        s0 += V(repeating: pa[0]) * bv
+        s1 += V(repeating: pa[1]) * bv
+        bOffset &+= bStride
+        pa += 4
+      }
+      UnsafeMutableRawPointer(c0).storeBytes(of: s0, toByteOffset: offset, as: V.self)
+      UnsafeMutableRawPointer(c1).storeBytes(of: s1, toByteOffset: offset, as: V.self)
+      j &+= 8
+    }
+    while j < n {
+      var s0 = c0[j]
+      var s1 = c1[j]
+      var pa = packed
+      var bIndex = j
+      for _ in 0..<k {
+        s0 += pa[0] * b[bIndex]
+        s1 += pa[1] * b[bIndex]
+        bIndex &+= bRowStride
+        pa += 4
+      }
+      c0[j] = s0
+      c1[j] = s1
       j &+= 1
     }
   }
