@@ -96,7 +96,8 @@ extension Network {
       while waveStart < chunkCount {
         let waveCount = min(wave, chunkCount - waveStart)
         if wantsParameterGradients {
-          slots.baseAddress.unsafelyUnwrapped.update(repeating: 0, count: waveCount * parameterCount)
+          slots.baseAddress.unsafelyUnwrapped.update(
+            repeating: 0, count: waveCount * parameterCount)
         }
         let first = waveStart
         parallelForEach(waveCount, workers: workers) { worker, item in
