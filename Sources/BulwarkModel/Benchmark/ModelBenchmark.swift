@@ -1,0 +1,88 @@
+import BulwarkData
+
+/// Throughput measurements of a network on random images, for `bulwark bench model`.
+/// Run them in a release build.
+public enum ModelBenchmark {
+  /// A throughput measurement.
+  public struct Measurement: Equatable, Sendable {
+    /// The median images per second over the timed runs.
+    public var imagesPerSecond: Double
+    /// The timed runs (after one warm-up).
+    public var runs: Int
+    /// The sum of the outputs, kept so the work cannot be optimised away.
+    public var checksum: Float
+  }
+
+  /// Measures forward throughput: logits of a batch of uniform random images.
+  /// - Parameters:
+  ///   - network: The network; its thread setting is replaced by `threads`.
+  ///   - batchSize: Images per forward pass.
+  ///   - threads: Threads to use.
+  ///   - minimumSeconds: Keep timing runs (at least 3) until this much time has passed.
+  /// - Returns: The median rate and a checksum of the logits.
+  public static func measureForward(
+    network: Network, batchSize: Int = 256, threads: Int, minimumSeconds: Double = 1
+  ) -> Measurement {
+    var network = network
+    network.options = ComputeOptions(threads: threads)
+    let pixels = randomPixels(network.architecture.input.valueCount * batchSize)
+    return measure(batchSize: batchSize, minimumSeconds: minimumSeconds) {
+      network.pass(
+        pixels: pixels, count: batchSize, head: nil, wantsInputGradient: false,
+        wantsParameterGradients: false
+      ).logits.reduce(0, +)
+    }
+  }
+
+  /// Measures training throughput: forward, backward and an SGD step with momentum on a batch
+  /// of random images and labels, repeated on a copy of the network.
+  /// - Parameters:
+  ///   - network: The network; its thread setting is replaced by `threads`.
+  ///   - batchSize: Images per step.
+  ///   - threads: Threads to use.
+  ///   - minimumSeconds: Keep timing runs (at least 3) until this much time has passed.
+  /// - Returns: The median rate and a checksum of the losses.
+  public static func measureTraining(
+    network: Network, batchSize: Int = 64, threads: Int, minimumSeconds: Double = 1
+  ) -> Measurement {
+    var network = network
+    network.options = ComputeOptions(threads: threads)
+    let pixels = randomPixels(network.architecture.input.valueCount * batchSize)
+    let labels = (0..<batchSize).map { $0 % network.architecture.classes }
+    var optimizer = SGD(learningRate: 0.001, momentum: 0.9)
+    return measure(batchSize: batchSize, minimumSeconds: minimumSeconds) {
+      let gradients = network.gradients(
+        pixels, count: batchSize, head: .crossEntropy(labels: labels), input: false,
+        parameters: true)
+      // Gradients computed here always fit the network.
+      try? optimizer.update(&network, with: gradients)
+      return Float(gradients.loss)
+    }
+  }
+
+  static func randomPixels(_ count: Int) -> [Float] {
+    var generator = Xoshiro256(seed: 42)
+    return (0..<count).map { _ in generator.nextUnitFloat() }
+  }
+
+  static func measure(
+    batchSize: Int, minimumSeconds: Double, _ run: () -> Float
+  ) -> Measurement {
+    let clock = ContinuousClock()
+    var checksum = run()
+    var rates: [Double] = []
+    let start = clock.now
+    while rates.count < 3 || seconds(clock.now - start) < minimumSeconds {
+      let runStart = clock.now
+      checksum += run()
+      rates.append(Double(batchSize) / max(seconds(clock.now - runStart), 1e-9))
+    }
+    rates.sort()
+    return Measurement(
+      imagesPerSecond: rates[rates.count / 2], runs: rates.count, checksum: checksum)
+  }
+
+  static func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+  }
+}

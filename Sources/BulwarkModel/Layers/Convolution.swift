@@ -1,0 +1,201 @@
+/// 2-D convolution over a chunk of CHW images: im2col, then ``GEMM`` per group.
+struct Convolution {
+  var inChannels: Int
+  var inHeight: Int
+  var inWidth: Int
+  var outChannels: Int
+  var outHeight: Int
+  var outWidth: Int
+  var kernel: Int
+  var stride: Int
+  var padding: Int
+  var groups: Int
+
+  init(_ stage: Stage, kernel: Int, stride: Int, padding: Int, groups: Int) {
+    inChannels = stage.input.channels
+    inHeight = stage.input.height
+    inWidth = stage.input.width
+    outChannels = stage.output.channels
+    outHeight = stage.output.height
+    outWidth = stage.output.width
+    self.kernel = kernel
+    self.stride = stride
+    self.padding = padding
+    self.groups = groups
+  }
+
+  /// Rows of the im2col matrix: input channels x kernel x kernel.
+  var rows: Int { inChannels &* kernel &* kernel }
+  /// Columns of the im2col matrix: output positions.
+  var positions: Int { outHeight &* outWidth }
+  var inputCount: Int { inChannels &* inHeight &* inWidth }
+  var outputCount: Int { outChannels &* positions }
+  /// Rows of the im2col matrix per group, and the weights' second dimension times kernel².
+  var groupRows: Int { rows / groups }
+  var groupOutputs: Int { outChannels / groups }
+
+  /// The output columns `ox` whose input column `ox * stride - padding + kx` lies inside.
+  @inline(__always)
+  func validRange(offset: Int, extent: Int, outExtent: Int) -> (Int, Int) {
+    // first: smallest o with o*s + offset >= 0; last: largest o with o*s + offset <= extent-1
+    let first = offset >= 0 ? 0 : (-offset &+ stride &- 1) / stride
+    let top = extent &- 1 &- offset
+    let last = top < 0 ? -1 : min(outExtent &- 1, top / stride)
+    return (first, last)
+  }
+
+  /// `col[row, position]` for one image; `transposed` writes `col[position, row]` instead.
+  func im2col(_ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, transposed: Bool) {
+    let rows = self.rows
+    let positions = self.positions
+    for channel in 0..<inChannels {
+      let plane = image + channel &* inHeight &* inWidth
+      for ky in 0..<kernel {
+        for kx in 0..<kernel {
+          let row = (channel &* kernel &+ ky) &* kernel &+ kx
+          let (firstX, lastX) = validRange(
+            offset: kx &- padding, extent: inWidth, outExtent: outWidth)
+          for oy in 0..<outHeight {
+            let iy = oy &* stride &- padding &+ ky
+            let inside = iy >= 0 && iy < inHeight
+            let base = iy &* inWidth &- padding &+ kx
+            if transposed {
+              for ox in 0..<outWidth {
+                let value = inside && ox >= firstX && ox <= lastX ? plane[base &+ ox &* stride] : 0
+                col[(oy &* outWidth &+ ox) &* rows &+ row] = value
+              }
+              continue
+            }
+            // Zeros left of the image, the copied run, zeros right of it: no branch per value.
+            let target = col + (row &* positions &+ oy &* outWidth)
+            guard inside && firstX <= lastX else {
+              target.update(repeating: 0, count: outWidth)
+              continue
+            }
+            for ox in 0..<firstX { target[ox] = 0 }
+            if stride == 1 {
+              Convolution.copy(
+                plane + (base &+ firstX), to: target + firstX, count: lastX &- firstX &+ 1)
+            } else {
+              for ox in firstX...lastX { target[ox] = plane[base &+ ox &* stride] }
+            }
+            for ox in (lastX &+ 1)..<outWidth { target[ox] = 0 }
+          }
+        }
+      }
+    }
+  }
+
+  /// Copies a short run eight values at a time (runs are a row of the image, too short for a
+  /// `memcpy` call to pay off).
+  @inline(__always)
+  static func copy(
+    _ source: UnsafePointer<Float>, to target: UnsafeMutablePointer<Float>, count: Int
+  ) {
+    let from = UnsafeRawPointer(source)
+    let to = UnsafeMutableRawPointer(target)
+    var index = 0
+    while index &+ 8 <= count {
+      to.storeBytes(
+        of: from.loadUnaligned(fromByteOffset: index &* 4, as: SIMD8<Float>.self),
+        toByteOffset: index &* 4, as: SIMD8<Float>.self)
+      index &+= 8
+    }
+    while index < count {
+      target[index] = source[index]
+      index &+= 1
+    }
+  }
+
+  /// Adds `col[row, position]` back into the image positions it was read from.
+  func col2im(_ col: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>) {
+    let positions = self.positions
+    for channel in 0..<inChannels {
+      let plane = image + channel &* inHeight &* inWidth
+      for ky in 0..<kernel {
+        for kx in 0..<kernel {
+          let row = (channel &* kernel &+ ky) &* kernel &+ kx
+          let (firstX, lastX) = validRange(
+            offset: kx &- padding, extent: inWidth, outExtent: outWidth)
+          guard firstX <= lastX else { continue }
+          for oy in 0..<outHeight {
+            let iy = oy &* stride &- padding &+ ky
+            guard iy >= 0 && iy < inHeight else { continue }
+            let base = iy &* inWidth &- padding &+ kx
+            let source = col + (row &* positions &+ oy &* outWidth)
+            for ox in firstX...lastX {
+              plane[base &+ ox &* stride] += source[ox]
+            }
+          }
+        }
+      }
+    }
+  }
+
+  /// Forward pass of `count` images; `scratch` holds `rows * positions` values.
+  func forward(
+    input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>
+  ) {
+    for image in 0..<count {
+      im2col(input + image &* inputCount, scratch, transposed: false)
+      let out = output + image &* outputCount
+      for channel in 0..<outChannels {
+        (out + channel &* positions).update(repeating: bias[channel], count: positions)
+      }
+      for group in 0..<groups {
+        GEMM.multiplyAdd(
+          m: groupOutputs, n: positions, k: groupRows,
+          a: weight + group &* groupOutputs &* groupRows, aRowStride: groupRows, aColumnStride: 1,
+          b: scratch + group &* groupRows &* positions, bRowStride: positions,
+          c: out + group &* groupOutputs &* positions, cRowStride: positions)
+      }
+    }
+  }
+
+  /// Backward pass of `count` images: adds weight and bias gradients when given, and writes
+  /// (overwrites) the input gradient when given. `scratch` holds `rows * positions` values.
+  func backward(
+    input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, count: Int,
+    weight: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>?,
+    weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
+    scratch: UnsafeMutablePointer<Float>
+  ) {
+    for image in 0..<count {
+      let gradient = outputGradient + image &* outputCount
+      if let biasGradient {
+        for channel in 0..<outChannels {
+          let row = gradient + channel &* positions
+          var sum: Float = 0
+          for position in 0..<positions { sum += row[position] }
+          biasGradient[channel] += sum
+        }
+      }
+      if let weightGradient {
+        im2col(input + image &* inputCount, scratch, transposed: true)
+        for group in 0..<groups {
+          GEMM.multiplyAdd(
+            m: groupOutputs, n: groupRows, k: positions,
+            a: gradient + group &* groupOutputs &* positions, aRowStride: positions,
+            aColumnStride: 1,
+            b: scratch + group &* groupRows, bRowStride: rows,
+            c: weightGradient + group &* groupOutputs &* groupRows, cRowStride: groupRows)
+        }
+      }
+      if let inputGradient {
+        scratch.update(repeating: 0, count: rows &* positions)
+        for group in 0..<groups {
+          GEMM.multiplyAdd(
+            m: groupRows, n: positions, k: groupOutputs,
+            a: weight + group &* groupOutputs &* groupRows, aRowStride: 1,
+            aColumnStride: groupRows,
+            b: gradient + group &* groupOutputs &* positions, bRowStride: positions,
+            c: scratch + group &* groupRows &* positions, cRowStride: positions)
+        }
+        let target = inputGradient + image &* inputCount
+        target.update(repeating: 0, count: inputCount)
+        col2im(scratch, target)
+      }
+    }
+  }
+}

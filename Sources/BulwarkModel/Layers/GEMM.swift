@@ -1,0 +1,161 @@
+/// Single-precision matrix multiply-accumulate, `C += A · B`, the kernel under convolution and
+/// linear layers. `B` and `C` are row-major; `A` is addressed through two strides so that a
+/// transposed operand costs nothing: `A(i, p) = a[i * aRowStride + p * aColumnStride]`.
+///
+/// `A` is first packed four rows at a time into `[p][row]` order, so the inner loop reads it
+/// sequentially whatever its strides. The 4 x 8 register block then broadcasts four values of
+/// `A` and loads eight of `B` per step: one vector load per four vector multiply-adds, and
+/// eight independent accumulators on SSE (two registers per `SIMD8`). Columns are taken in
+/// panels of 128 so a `k x 128` panel of `B` stays in cache while all rows pass over it.
+enum GEMM {
+  static let panelWidth = 128
+
+  /// `C[m x n] += A[m x k] · B[k x n]`.
+  /// - Precondition: the buffers hold the addressed elements; validated by the caller.
+  static func multiplyAdd(
+    m: Int, n: Int, k: Int,
+    a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
+    b: UnsafePointer<Float>, bRowStride: Int,
+    c: UnsafeMutablePointer<Float>, cRowStride: Int
+  ) {
+    guard m > 0, n > 0, k > 0 else { return }
+    let blocks = (m &+ 3) / 4
+    // Packed A, then a row of scratch that absorbs the missing rows of a last partial block.
+    let packed = UnsafeMutablePointer<Float>.allocate(capacity: blocks &* 4 &* k &+ n)
+    defer { packed.deallocate() }
+    let spare = packed + blocks &* 4 &* k
+    spare.initialize(repeating: 0, count: n)
+    for block in 0..<blocks {
+      let target = packed + block &* 4 &* k
+      for row in 0..<4 {
+        let i = block &* 4 &+ row
+        if i < m {
+          let source = a + i &* aRowStride
+          for p in 0..<k { target[p &* 4 &+ row] = source[p &* aColumnStride] }
+        } else {
+          for p in 0..<k { target[p &* 4 &+ row] = 0 }
+        }
+      }
+    }
+    var column = 0
+    while column < n {
+      let width = min(panelWidth, n &- column)
+      for block in 0..<blocks {
+        let i = block &* 4
+        func row(_ r: Int) -> UnsafeMutablePointer<Float> {
+          i &+ r < m ? c + ((i &+ r) &* cRowStride &+ column) : spare
+        }
+        if m &- i <= 2 {
+          // A last block of one or two rows: half the work of a padded 4-row block.
+          kernel2(
+            k: k, n: width, packed: packed + block &* 4 &* k, b: b + column,
+            bRowStride: bRowStride, c0: row(0), c1: row(1))
+        } else {
+          kernel(
+            k: k, n: width, packed: packed + block &* 4 &* k, b: b + column,
+            bRowStride: bRowStride, c0: row(0), c1: row(1), c2: row(2), c3: row(3))
+        }
+      }
+      column &+= width
+    }
+  }
+
+  /// Four rows of `C` (`c0`…`c3`, `n` columns each) += packed A block · B.
+  @inline(__always)
+  static func kernel(
+    k: Int, n: Int, packed: UnsafePointer<Float>, b: UnsafePointer<Float>, bRowStride: Int,
+    c0: UnsafeMutablePointer<Float>, c1: UnsafeMutablePointer<Float>,
+    c2: UnsafeMutablePointer<Float>, c3: UnsafeMutablePointer<Float>
+  ) {
+    typealias V = SIMD8<Float>
+    let rb = UnsafeRawPointer(b)
+    let size = MemoryLayout<Float>.stride
+    let bStride = bRowStride &* size
+    var j = 0
+    while j &+ 8 <= n {
+      let offset = j &* size
+      var s0 = UnsafeRawPointer(c0).loadUnaligned(fromByteOffset: offset, as: V.self)
+      var s1 = UnsafeRawPointer(c1).loadUnaligned(fromByteOffset: offset, as: V.self)
+      var s2 = UnsafeRawPointer(c2).loadUnaligned(fromByteOffset: offset, as: V.self)
+      var s3 = UnsafeRawPointer(c3).loadUnaligned(fromByteOffset: offset, as: V.self)
+      var bOffset = offset
+      var pa = packed
+      for _ in 0..<k {
+        let bv = rb.loadUnaligned(fromByteOffset: bOffset, as: V.self)
+        s0 += V(repeating: pa[0]) * bv
+        s1 += V(repeating: pa[1]) * bv
+        s2 += V(repeating: pa[2]) * bv
+        s3 += V(repeating: pa[3]) * bv
+        bOffset &+= bStride
+        pa += 4
+      }
+      UnsafeMutableRawPointer(c0).storeBytes(of: s0, toByteOffset: offset, as: V.self)
+      UnsafeMutableRawPointer(c1).storeBytes(of: s1, toByteOffset: offset, as: V.self)
+      UnsafeMutableRawPointer(c2).storeBytes(of: s2, toByteOffset: offset, as: V.self)
+      UnsafeMutableRawPointer(c3).storeBytes(of: s3, toByteOffset: offset, as: V.self)
+      j &+= 8
+    }
+    while j < n {
+      var s = SIMD4<Float>(c0[j], c1[j], c2[j], c3[j])
+      var pa = packed
+      var bIndex = j
+      for _ in 0..<k {
+        s +=
+          UnsafeRawPointer(pa).loadUnaligned(as: SIMD4<Float>.self)
+          * SIMD4(repeating: b[bIndex])
+        bIndex &+= bRowStride
+        pa += 4
+      }
+      c0[j] = s[0]
+      c1[j] = s[1]
+      c2[j] = s[2]
+      c3[j] = s[3]
+      j &+= 1
+    }
+  }
+
+  /// Two rows of `C` += the first two rows of a packed A block · B.
+  @inline(__always)
+  static func kernel2(
+    k: Int, n: Int, packed: UnsafePointer<Float>, b: UnsafePointer<Float>, bRowStride: Int,
+    c0: UnsafeMutablePointer<Float>, c1: UnsafeMutablePointer<Float>
+  ) {
+    typealias V = SIMD8<Float>
+    let rb = UnsafeRawPointer(b)
+    let size = MemoryLayout<Float>.stride
+    let bStride = bRowStride &* size
+    var j = 0
+    while j &+ 8 <= n {
+      let offset = j &* size
+      var s0 = UnsafeRawPointer(c0).loadUnaligned(fromByteOffset: offset, as: V.self)
+      var s1 = UnsafeRawPointer(c1).loadUnaligned(fromByteOffset: offset, as: V.self)
+      var bOffset = offset
+      var pa = packed
+      for _ in 0..<k {
+        let bv = rb.loadUnaligned(fromByteOffset: bOffset, as: V.self)
+        s0 += V(repeating: pa[0]) * bv
+        s1 += V(repeating: pa[1]) * bv
+        bOffset &+= bStride
+        pa += 4
+      }
+      UnsafeMutableRawPointer(c0).storeBytes(of: s0, toByteOffset: offset, as: V.self)
+      UnsafeMutableRawPointer(c1).storeBytes(of: s1, toByteOffset: offset, as: V.self)
+      j &+= 8
+    }
+    while j < n {
+      var s0 = c0[j]
+      var s1 = c1[j]
+      var pa = packed
+      var bIndex = j
+      for _ in 0..<k {
+        s0 += pa[0] * b[bIndex]
+        s1 += pa[1] * b[bIndex]
+        bIndex &+= bRowStride
+        pa += 4
+      }
+      c0[j] = s0
+      c1[j] = s1
+      j &+= 1
+    }
+  }
+}

@@ -1,0 +1,162 @@
+/// What the last layer's gradient comes from in a backward pass.
+enum LossHead: Sendable {
+  /// Mean cross-entropy against one class index per image.
+  case crossEntropy(labels: [Int])
+  /// A gradient on the logits given by the caller, N x classes.
+  case upstream([Float])
+}
+
+/// The results of one pass over a batch.
+struct PassResult {
+  var logits: [Float]
+  /// Mean loss for `.crossEntropy`, 0 otherwise.
+  var loss: Double
+  /// NHWC, empty unless requested.
+  var inputGradient: [Float]
+  /// Flat, in parameter order, empty unless requested.
+  var parameterGradients: [Float]
+}
+
+/// Per-pass constants shared by the chunks: transposed linear weights and batch-norm factors.
+struct PreparedPass: @unchecked Sendable {
+  var stages: [Stage]
+  var transposedWeights: [Int: [Float]] = [:]
+  var batchNorms: [Int: BatchNorm] = [:]
+  var parameters: UnsafeBufferPointer<Float>
+  var maximumActivation = 0
+  var maximumScratch = 1
+
+  /// Values a chunk of `count` images needs: every stage's input (or, forward only, two
+  /// alternating buffers), two gradient buffers when going backward, and convolution scratch.
+  func workspaceSize(count: Int, classes: Int, backward: Bool) -> Int {
+    let activations =
+      backward
+      ? count * (stages.reduce(0) { $0 + $1.input.count } + classes)
+      : 2 * count * maximumActivation
+    return activations + (backward ? 2 * count * maximumActivation : 0) + maximumScratch
+  }
+}
+
+extension Network {
+  /// The stages that produce logits: all but a trailing softmax.
+  var logitStages: [Stage] {
+    if case .softmax = stages.last?.operation { return Array(stages.dropLast()) }
+    return stages
+  }
+
+  /// Runs the forward pass, and the backward pass when `head` is given.
+  /// - Precondition: `pixels` holds `count` valid images (checked by the public callers).
+  func pass(
+    pixels: [Float], count: Int, head: LossHead?, wantsInputGradient: Bool,
+    wantsParameterGradients: Bool
+  ) -> PassResult {
+    let classes = architecture.classes
+    let imageSize = architecture.input.valueCount
+    let parameterCount = parameters.count
+    let chunkCount = (count + Network.chunkSize - 1) / Network.chunkSize
+    // Buffers the chunks write to, each chunk its own range.
+    let input = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(pixels.count, 1))
+    let logits = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count * classes, 1))
+    let inputGradient = UnsafeMutableBufferPointer<Float>.allocate(
+      capacity: wantsInputGradient ? max(pixels.count, 1) : 1)
+    let losses = UnsafeMutableBufferPointer<Double>.allocate(capacity: max(chunkCount, 1))
+    defer {
+      input.deallocate()
+      logits.deallocate()
+      inputGradient.deallocate()
+      losses.deallocate()
+    }
+    _ = input.initialize(from: pixels)
+    losses.initialize(repeating: 0)
+    let shared = (
+      input: SharedPointer(base: input.baseAddress.unsafelyUnwrapped),
+      logits: SharedPointer(base: logits.baseAddress.unsafelyUnwrapped),
+      inputGradient: SharedPointer(base: inputGradient.baseAddress.unsafelyUnwrapped),
+      losses: SharedPointer(base: losses.baseAddress.unsafelyUnwrapped)
+    )
+    var parameterGradients = [Float](
+      repeating: 0, count: wantsParameterGradients ? parameterCount : 0)
+    // Parameter gradients are summed per chunk, then added in chunk order, a wave of chunks at
+    // a time to bound memory.
+    let wave = max(1, wantsParameterGradients ? min(16, chunkCount) : chunkCount)
+    let slots = UnsafeMutableBufferPointer<Float>.allocate(
+      capacity: wantsParameterGradients ? wave * parameterCount : 1)
+    defer { slots.deallocate() }
+    let slotPointer = SharedPointer(base: slots.baseAddress.unsafelyUnwrapped)
+    parameters.withUnsafeBufferPointer { parameterBuffer in
+      let prepared = prepare(parameterBuffer)
+      // One workspace per worker, reused for each of its chunks.
+      let workers = workerCount(min(wave, chunkCount), threads: options.threads)
+      let workspaceSize = prepared.workspaceSize(
+        count: Network.chunkSize, classes: classes, backward: head != nil)
+      let workspaces = UnsafeMutablePointer<Float>.allocate(capacity: workers * workspaceSize)
+      defer { workspaces.deallocate() }
+      let workspacePointer = SharedPointer(base: workspaces)
+      var waveStart = 0
+      while waveStart < chunkCount {
+        let waveCount = min(wave, chunkCount - waveStart)
+        if wantsParameterGradients {
+          slots.baseAddress.unsafelyUnwrapped.update(
+            repeating: 0, count: waveCount * parameterCount)
+        }
+        let first = waveStart
+        parallelForEach(waveCount, workers: workers) { worker, item in
+          let chunk = first + item
+          let start = chunk * Network.chunkSize
+          shared.losses.base[chunk] = self.runChunk(
+            prepared, workspace: workspacePointer.base + worker * workspaceSize,
+            count: min(Network.chunkSize, count - start), total: count,
+            offset: start, pixels: shared.input.base + start * imageSize,
+            logits: shared.logits.base + start * classes, head: head,
+            inputGradient: wantsInputGradient ? shared.inputGradient.base + start * imageSize : nil,
+            parameterGradient: wantsParameterGradients
+              ? slotPointer.base + item * parameterCount : nil)
+        }
+        if wantsParameterGradients {
+          for item in 0..<waveCount {
+            let slot = slotPointer.base + item * parameterCount
+            for index in 0..<parameterCount { parameterGradients[index] += slot[index] }
+          }
+        }
+        waveStart += waveCount
+      }
+    }
+    var loss = 0.0
+    for chunk in 0..<chunkCount { loss += losses[chunk] }
+    return PassResult(
+      logits: Array(logits.prefix(count * classes)),
+      loss: count > 0 ? loss / Double(count) : 0,
+      inputGradient: wantsInputGradient ? Array(inputGradient.prefix(pixels.count)) : [],
+      parameterGradients: parameterGradients)
+  }
+
+  func prepare(_ parameters: UnsafeBufferPointer<Float>) -> PreparedPass {
+    var prepared = PreparedPass(stages: logitStages, parameters: parameters)
+    for (index, stage) in prepared.stages.enumerated() {
+      prepared.maximumActivation = max(
+        prepared.maximumActivation, stage.input.count, stage.output.count)
+      switch stage.operation {
+      case .linear:
+        let inputs = stage.input.channels
+        let outputs = stage.output.channels
+        var transposed = [Float](repeating: 0, count: inputs * outputs)
+        for row in 0..<outputs {
+          for column in 0..<inputs {
+            transposed[column * outputs + row] =
+              parameters[stage.parameterOffset + row * inputs + column]
+          }
+        }
+        prepared.transposedWeights[index] = transposed
+      case .batchNorm(let epsilon):
+        prepared.batchNorms[index] = BatchNorm(stage, parameters: parameters, epsilon: epsilon)
+      case .conv(let kernel, let stride, let padding, let groups):
+        let conv = Convolution(
+          stage, kernel: kernel, stride: stride, padding: padding, groups: groups)
+        prepared.maximumScratch = max(prepared.maximumScratch, conv.rows * conv.positions)
+      default:
+        break
+      }
+    }
+    return prepared
+  }
+}

@@ -1,0 +1,13 @@
+/// What one training epoch achieved.
+public struct EpochReport: Equatable, Sendable {
+  /// The epoch's index, from 0.
+  public var epoch: Int
+  /// The mean cross-entropy over the epoch's images, each measured before its step.
+  public var loss: Double
+  /// The fraction of the epoch's images classified correctly before their step.
+  public var accuracy: Double
+  /// Images processed (forward, backward and update) per second.
+  public var imagesPerSecond: Double
+  /// Wall-clock seconds.
+  public var seconds: Double
+}
