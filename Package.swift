@@ -41,6 +41,5 @@ let package = Package(
       // The executable is a dependency so that end-to-end tests can run the built binary.
       dependencies: ["BulwarkCLI", "BulwarkData", "bulwark"]
     ),
-    .testTarget(name: "BulwarkModelTests", dependencies: ["BulwarkModel"]),
   ]
 )

@@ -6,8 +6,8 @@ import BulwarkData
 enum Fixtures {
   /// `count` images of uniform random values in [0, 1].
   static func randomPixels(_ count: Int, seed: UInt64) -> [Float] {
-    var generator = Xoshiro256(seed: seed)
-    return (0..<count).map { _ in generator.nextUnitFloat() }
+    var generator = SeededGenerator(seed: seed)
+    return (0..<count).map { _ in generator.unitFloat() }
   }
 
   /// A network of `layers` on `input` with random weights and, for batch norm, random running
@@ -18,14 +18,14 @@ enum Fixtures {
     let architecture = Architecture(input: input, classes: classes, layers: layers)
     var network = try Network(
       architecture: architecture, seed: seed, options: ComputeOptions(threads: threads))
-    var generator = Xoshiro256(seed: seed &+ 100)
+    var generator = SeededGenerator(seed: seed &+ 100)
     for tensor in network.tensors {
       let suffix = tensor.name.split(separator: ".").last ?? ""
       if suffix == "running_var" || (suffix == "weight" && tensor.shape.count == 1) {
-        let values = (0..<tensor.count).map { _ in 0.5 + generator.nextUnitFloat() }
+        let values = (0..<tensor.count).map { _ in 0.5 + generator.unitFloat() }
         try network.setParameter(named: tensor.name, to: values)
       } else if suffix == "running_mean" || (suffix == "bias" && tensor.shape.count == 1) {
-        let values = (0..<tensor.count).map { _ in generator.nextUnitFloat() - 0.5 }
+        let values = (0..<tensor.count).map { _ in generator.unitFloat() - 0.5 }
         try network.setParameter(named: tensor.name, to: values)
       }
     }
@@ -35,7 +35,7 @@ enum Fixtures {
   /// A two-class problem on 4x4 grey images: class 0 is brighter on the left half, class 1 on
   /// the right, with noise.
   static func halves(count: Int, seed: UInt64) -> ImageBatch {
-    var generator = Xoshiro256(seed: seed)
+    var generator = SeededGenerator(seed: seed)
     var pixels: [Float] = []
     var labels: [Int] = []
     for index in 0..<count {
@@ -43,7 +43,7 @@ enum Fixtures {
       for _ in 0..<4 {
         for column in 0..<4 {
           let bright = (column < 2) == (label == 0)
-          pixels.append((bright ? 0.6 : 0.1) + 0.3 * generator.nextUnitFloat())
+          pixels.append((bright ? 0.6 : 0.1) + 0.3 * generator.unitFloat())
         }
       }
       labels.append(label)

@@ -5,7 +5,7 @@ import Foundation
 ///
 /// Every random choice in Bulwark goes through this type, with a seed the user can set, so the
 /// same seed gives the same numbers on every machine, Swift version and thread count. The
-/// helpers below (`uniformInt(below:)`, `unitDouble()`, `gaussian()`, `shuffle(_:)`) are our own
+/// helpers below (`uniformInt(below:)`, `unitFloat()`, `unitDouble()`, `gaussian()`, `shuffle(_:)`) are our own
 /// rather than the standard library's, whose algorithms may change between releases.
 public struct SeededGenerator: RandomNumberGenerator, Sendable {
   private var state: (UInt64, UInt64, UInt64, UInt64)
@@ -59,6 +59,11 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
       }
     }
     return Int(product.high)
+  }
+
+  /// A uniform float in [0, 1) with 24 random bits.
+  public mutating func unitFloat() -> Float {
+    Float(next() >> 40) * 0x1.0p-24
   }
 
   /// A uniform double in [0, 1) with 53 random bits.

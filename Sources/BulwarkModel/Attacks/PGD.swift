@@ -7,7 +7,7 @@ import Foundation
 ///
 /// L-infinity steps are `α sign(∇)`; L2 steps are `α ∇ / ||∇||₂` per image. The optional random
 /// start is uniform in the ball (for L2: a Gaussian direction with radius `ε u^(1/d)`), drawn
-/// from a ``Xoshiro256`` seeded with ``seed``, image after image, so results reproduce
+/// from a `SeededGenerator` seeded with ``seed``, image after image, so results reproduce
 /// whatever the thread count. Without the random start this is the basic iterative method
 /// (BIM, Kurakin et al. 2017).
 public struct PGD: Attack {
@@ -88,19 +88,19 @@ public struct PGD: Attack {
   }
 
   func start(_ pixels: inout [Float], imageSize: Int) {
-    var generator = Xoshiro256(seed: seed)
+    var generator = SeededGenerator(seed: seed)
     switch norm {
     case .infinity:
       for index in pixels.indices {
         pixels[index] = min(
-          max(pixels[index] + (2 * generator.nextUnitFloat() - 1) * epsilon, 0), 1)
+          max(pixels[index] + (2 * generator.unitFloat() - 1) * epsilon, 0), 1)
       }
     case .l2:
       var start = 0
       while start < pixels.count {
-        let noise = (0..<imageSize).map { _ in generator.nextGaussian() }
+        let noise = (0..<imageSize).map { _ in generator.gaussian() }
         let length = noise.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        let radius = Double(epsilon) * pow(generator.nextUnitDouble(), 1 / Double(imageSize))
+        let radius = Double(epsilon) * pow(generator.unitDouble(), 1 / Double(imageSize))
         let scale = length > 0 ? radius / length : 0
         for index in 0..<imageSize {
           let value = pixels[start + index] + Float(noise[index] * scale)

@@ -61,8 +61,8 @@ public enum ModelBenchmark {
   }
 
   static func randomPixels(_ count: Int) -> [Float] {
-    var generator = Xoshiro256(seed: 42)
-    return (0..<count).map { _ in generator.nextUnitFloat() }
+    var generator = SeededGenerator(seed: 42)
+    return (0..<count).map { _ in generator.unitFloat() }
   }
 
   static func measure(

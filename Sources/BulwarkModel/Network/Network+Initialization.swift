@@ -1,3 +1,4 @@
+import BulwarkData
 extension Network {
   /// Builds a network with PyTorch's default initialisation, reproducibly from a seed:
   /// convolution and linear weights and biases uniform in ±1/sqrt(fan_in) (kaiming-uniform
@@ -5,12 +6,12 @@ extension Network {
   /// running variance 1.
   /// - Parameters:
   ///   - architecture: The structure; validated here.
-  ///   - seed: Seed of the ``Xoshiro256`` generator; equal seeds give equal networks.
+  ///   - seed: Seed of the `SeededGenerator` generator; equal seeds give equal networks.
   ///   - options: Threads to use.
   /// - Throws: ``ModelError`` for an invalid architecture.
   public init(architecture: Architecture, seed: UInt64, options: ComputeOptions = .init()) throws {
     let (stages, tensors) = try architecture.stages()
-    var generator = Xoshiro256(seed: seed)
+    var generator = SeededGenerator(seed: seed)
     var values = [Float](repeating: 0, count: tensors.last.map { $0.offset + $0.count } ?? 0)
     for stage in stages {
       let offset = stage.parameterOffset
@@ -21,7 +22,7 @@ extension Network {
         let fanIn = weights.dropFirst().reduce(1, *)
         let bound = 1 / Float(fanIn).squareRoot()
         for index in offset..<(offset + outputs * fanIn + outputs) {
-          values[index] = (2 * generator.nextUnitFloat() - 1) * bound
+          values[index] = (2 * generator.unitFloat() - 1) * bound
         }
       case .batchNorm:
         let channels = stage.input.channels

@@ -26,9 +26,10 @@ public struct Trainer: Sendable {
   ///   - count: The number of images.
   /// - Returns: A permutation of `0..<count`.
   public func order(epoch: Int, count: Int) -> [Int] {
-    var generator = Xoshiro256(
-      seed: seed ^ (UInt64(truncatingIfNeeded: epoch) &* 0x9E37_79B9_7F4A_7C15))
-    return generator.permutation(count)
+    var generator = SeededGenerator(seed: seed, stream: UInt64(epoch))
+    var order = Array(0..<count)
+    generator.shuffle(&order)
+    return order
   }
 
   /// Trains for one epoch over `data`.

@@ -45,6 +45,23 @@ public struct TrainingCheckpoint: Sendable {
     public var validationAccuracy: Double?
     /// Wall-clock seconds.
     public var seconds: Double
+
+    /// Records a finished epoch.
+    /// - Parameters:
+    ///   - epoch: The epoch's index, from 0.
+    ///   - loss: Mean training loss.
+    ///   - accuracy: Training accuracy.
+    ///   - validationAccuracy: Accuracy on the validation data, if any.
+    ///   - seconds: Wall-clock seconds.
+    public init(
+      epoch: Int, loss: Double, accuracy: Double, validationAccuracy: Double?, seconds: Double
+    ) {
+      self.epoch = epoch
+      self.loss = loss
+      self.accuracy = accuracy
+      self.validationAccuracy = validationAccuracy
+      self.seconds = seconds
+    }
   }
 
   private struct Record: Codable {

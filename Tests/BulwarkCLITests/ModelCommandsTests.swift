@@ -1,0 +1,108 @@
+import BulwarkData
+import BulwarkModel
+import Foundation
+import Testing
+
+/// `train`, `evaluate` and `attack` end to end on a small slice of Fashion-MNIST.
+@Suite(.enabled(if: BuiltinDataset.fashionMNISTTest.isInstalled, "needs dataset-fashion-mnist"))
+struct ModelCommandsTests {
+  let folder: URL
+
+  init() throws {
+    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "bulwark-model-cli-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+  }
+
+  private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+  private func train(epochs: Int, out: String, checkpoint: String? = nil, threads: Int = 2)
+    throws -> BulwarkProcess.Result
+  {
+    var arguments = [
+      "train", "--arch", "lenet5", "--data", "fashion-mnist:test", "--limit", "96", "--epochs",
+      "\(epochs)", "--seed", "7", "--batch-size", "32", "--threads", "\(threads)", "--out", out,
+    ]
+    if let checkpoint { arguments += ["--checkpoint", checkpoint] }
+    return try BulwarkProcess.run(arguments)
+  }
+
+  @Test func resumingFromACheckpointGivesTheUninterruptedNetwork() throws {
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let straight = try train(epochs: 2, out: path("straight.safetensors"))
+    #expect(straight.status == 0, "\(straight.error)")
+    #expect(straight.output.contains("epoch 2/2: loss"))
+
+    let first = try train(epochs: 1, out: path("first.safetensors"), checkpoint: path("ck"))
+    #expect(first.status == 0, "\(first.error)")
+    // The rerun with more epochs continues from the checkpoint, on another thread count.
+    let resumed = try train(
+      epochs: 2, out: path("resumed.safetensors"), checkpoint: path("ck"), threads: 1)
+    #expect(resumed.status == 0, "\(resumed.error)")
+    #expect(resumed.output.contains("Resuming from"))
+    #expect(!resumed.output.contains("epoch 1/2"))
+    let a = try Network(contentsOf: folder.appendingPathComponent("straight.safetensors"))
+    let b = try Network(contentsOf: folder.appendingPathComponent("resumed.safetensors"))
+    #expect(a.namedParameters().map(\.values) == b.namedParameters().map(\.values))
+
+    // A checkpoint of another run is refused rather than silently mixed in.
+    let other = try BulwarkProcess.run([
+      "train", "--arch", "lenet5", "--data", "fashion-mnist:test", "--limit", "96", "--epochs",
+      "2", "--seed", "8", "--batch-size", "32", "--out", path("x"), "--checkpoint", path("ck"),
+    ])
+    #expect(other.status == 1)
+    #expect(other.error.contains("delete it to start afresh"))
+  }
+
+  @Test func evaluateAndAttackReportTheirFigures() throws {
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let model = path("m.safetensors")
+    #expect(try train(epochs: 1, out: model).status == 0)
+
+    let evaluation = try BulwarkProcess.run([
+      "evaluate", "--model", model, "--data", "fashion-mnist:test", "--limit", "50", "--json",
+      "--logits", path("logits.npy"),
+    ])
+    #expect(evaluation.status == 0, "\(evaluation.error)")
+    let report = try #require(
+      try JSONSerialization.jsonObject(with: Data(evaluation.output.utf8)) as? [String: Any])
+    #expect(report["count"] as? Int == 50)
+    let matrix = try #require(report["confusionMatrix"] as? [[Int]])
+    #expect(matrix.flatMap { $0 }.reduce(0, +) == 50)
+    #expect(matrix.indices.map { matrix[$0][$0] }.reduce(0, +) == report["correct"] as? Int)
+    let logits = try NPYFile.read(from: folder.appendingPathComponent("logits.npy"))
+    #expect(logits.shape == [50, 10])
+
+    let attack = try BulwarkProcess.run([
+      "attack", "--model", model, "--data", "fashion-mnist:test", "--limit", "20", "--method",
+      "fgsm", "--eps", "0.1", "--out", path("adv.npz"), "--json",
+    ])
+    #expect(attack.status == 0, "\(attack.error)")
+    let attackReport = try #require(
+      try JSONSerialization.jsonObject(with: Data(attack.output.utf8)) as? [String: Any])
+    let clean = try #require(attackReport["cleanAccuracy"] as? Double)
+    let adversarial = try #require(attackReport["adversarialAccuracy"] as? Double)
+    #expect(adversarial <= clean)
+    let adv = try ImageBatch(
+      npz: NPZArchive(contentsOf: folder.appendingPathComponent("adv.npz")), file: "adv.npz")
+    let original = try DataSource("fashion-mnist:test").load().prefix(20)
+    #expect(adv.labels == original.labels)
+    let moved = zip(adv.pixels, original.pixels).map { abs($0 - $1) }.max() ?? 0
+    #expect(abs(moved - 0.1) < 1e-6)
+  }
+
+  @Test func badModelsAndInputsAreClearErrors() throws {
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try Data([1, 2, 3]).write(to: folder.appendingPathComponent("broken.safetensors"))
+    let broken = try BulwarkProcess.run([
+      "evaluate", "--model", path("broken.safetensors"), "--data", "fashion-mnist:test",
+    ])
+    #expect(broken.status == 1)
+    #expect(broken.error.contains("broken.safetensors"))
+    let usage = try BulwarkProcess.run([
+      "attack", "--model", "m", "--data", "d", "--method", "cw", "--eps", "1", "--out", "x",
+    ])
+    #expect(usage.status == 2)
+    #expect(usage.error.contains("fgsm, pgd, bim"))
+  }
+}

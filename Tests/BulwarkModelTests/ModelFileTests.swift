@@ -1,0 +1,88 @@
+import BulwarkData
+import Foundation
+import Testing
+
+@testable import BulwarkModel
+
+@Suite struct ModelFileTests {
+  private func temporaryFile(_ name: String) -> URL {
+    FileManager.default.temporaryDirectory.appendingPathComponent(
+      "bulwark-model-\(UUID().uuidString)-\(name)")
+  }
+
+  @Test func aSavedNetworkLoadsBackIdentical() throws {
+    let network = try Network(architecture: .lenet5(classes: 10), seed: 3)
+    let url = temporaryFile("lenet.safetensors")
+    defer { try? FileManager.default.removeItem(at: url) }
+    try network.write(to: url, metadata: ["note": "test"])
+    let loaded = try Network(contentsOf: url)
+    #expect(loaded.architecture == network.architecture)
+    #expect(loaded.namedParameters().map(\.values) == network.namedParameters().map(\.values))
+    let file = try SafeTensorsFile(contentsOf: url)
+    #expect(file.metadata["format"] == "pt")
+    #expect(file.metadata["note"] == "test")
+    // PyTorch's names and layouts.
+    #expect(file["conv1.weight"]?.shape == [6, 1, 5, 5])
+    #expect(file["fc1.weight"]?.shape == [120, 400])
+    #expect(file.names.count == 10)
+  }
+
+  @Test func batchNormCountersAreWrittenForPyTorchAndIgnoredOnLoad() throws {
+    let network = try Network(architecture: .rgbCNN(classes: 10), seed: 1)
+    let file = network.safeTensorsFile()
+    #expect(file["bn1.num_batches_tracked"]?.dtype == .int64)
+    let loaded = try Network(safeTensors: file)
+    #expect(loaded.parameterCount == network.parameterCount)
+  }
+
+  @Test func aFileWithoutArchitectureIsAClearError() throws {
+    let file = SafeTensorsFile(
+      tensors: [(name: "w", tensor: SafeTensor([1, 2] as [Float], shape: [2]))],
+      source: "plain.safetensors")
+    let error = try #require(throws: FormatError.self) { try Network(safeTensors: file) }
+    #expect(error.location == .field("__metadata__.architecture"))
+    #expect(error.file == "plain.safetensors")
+  }
+
+  @Test func tensorsThatDoNotFitTheArchitectureNameTheTensor() throws {
+    let network = try Network(architecture: .lenet5(classes: 10), seed: 3)
+    var file = network.safeTensorsFile()
+    let weights = try #require(file["fc3.weight"])
+    // Same number of values, wrong shape.
+    file["fc3.weight"] = SafeTensor(try weights.floats(), shape: [84, 10])
+    let shapeError = try #require(throws: FormatError.self) { try Network(safeTensors: file) }
+    #expect(shapeError.location == .field("fc3.weight.shape"))
+    file["fc3.weight"] = nil
+    let missing = try #require(throws: FormatError.self) { try Network(safeTensors: file) }
+    #expect(missing.location == .field("fc3.weight"))
+    file["fc3.weight"] = SafeTensor([Float](repeating: .nan, count: 840), shape: [10, 84])
+    let nan = try #require(throws: FormatError.self) { try Network(safeTensors: file) }
+    #expect(nan.expected.contains("finite"))
+  }
+
+  @Test func aCheckpointRoundTripsNetworkOptimizerAndRecord() throws {
+    var network = try Network(architecture: .lenet5(classes: 10), seed: 2)
+    var optimizer = Adam(learningRate: 0.001)
+    let images = ImageBatch(
+      shape: network.architecture.input,
+      pixels: (0..<(4 * 784)).map { Float($0 % 97) / 97 }, labels: [0, 1, 2, 3])
+    try optimizer.update(&network, with: network.lossAndGradients(images, parameterGradients: true))
+    let settings = TrainingCheckpoint.Settings(
+      data: "tiny", seed: 2, batchSize: 4, optimizer: "adam lr=0.001")
+    let epoch = TrainingCheckpoint.Epoch(
+      epoch: 0, loss: 2.3, accuracy: 0.25, validationAccuracy: nil, seconds: 0.1)
+    let url = temporaryFile("checkpoint.safetensors")
+    defer { try? FileManager.default.removeItem(at: url) }
+    try TrainingCheckpoint(
+      settings: settings, network: network, optimizerState: optimizer.state, epochs: [epoch]
+    ).write(to: url)
+    let loaded = try TrainingCheckpoint(contentsOf: url)
+    #expect(loaded.settings == settings)
+    #expect(loaded.epochs == [epoch])
+    #expect(loaded.optimizerState == optimizer.state)
+    #expect(loaded.network.namedParameters().map(\.values) == network.namedParameters().map(\.values))
+    // A plain model file is not a checkpoint.
+    try network.write(to: url)
+    #expect(throws: FormatError.self) { try TrainingCheckpoint(contentsOf: url) }
+  }
+}
