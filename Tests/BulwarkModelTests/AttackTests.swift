@@ -24,7 +24,7 @@ import Testing
   @Test func fgsmMovesEveryPixelByEpsilonAndRaisesTheLoss() throws {
     let (network, batch) = try Self.trained()
     let gradient = try network.lossAndGradients(batch, parameterGradients: false).input
-    let adversarial = try FGSM(epsilon: 0.1).perturb(batch, network: network, targets: nil)
+    let adversarial = try FGSM(epsilon: 0.1).perturb(batch, classifier: network, targets: nil)
     #expect(adversarial.labels == batch.labels)
     for index in batch.pixels.indices {
       let before = batch.pixels[index]
@@ -44,7 +44,7 @@ import Testing
   @Test func targetedFGSMLowersTheTargetLoss() throws {
     let (network, batch) = try Self.trained()
     let targets = batch.labels.map { 1 - $0 }
-    let adversarial = try FGSM(epsilon: 0.05).perturb(batch, network: network, targets: targets)
+    let adversarial = try FGSM(epsilon: 0.05).perturb(batch, classifier: network, targets: targets)
     #expect(
       try Self.loss(network, adversarial, labels: targets)
         < Self.loss(network, batch, labels: targets))
@@ -56,7 +56,7 @@ import Testing
     let epsilon: Float = norm == .infinity ? 0.1 : 0.5
     let attack = PGD(
       norm: norm, epsilon: epsilon, stepSize: epsilon / 4, steps: 10, randomStart: true, seed: 8)
-    let adversarial = try attack.perturb(batch, network: network, targets: nil)
+    let adversarial = try attack.perturb(batch, classifier: network, targets: nil)
     #expect(adversarial.pixels.allSatisfy { $0 >= 0 && $0 <= 1 })
     let size = batch.shape.valueCount
     for image in 0..<batch.count {
@@ -78,12 +78,12 @@ import Testing
     var two = one
     two.options = ComputeOptions(threads: 2)
     let attack = PGD(norm: .l2, epsilon: 0.5, stepSize: 0.1, steps: 3, seed: 8)
-    let first = try attack.perturb(batch, network: one, targets: nil)
-    let second = try attack.perturb(batch, network: two, targets: nil)
+    let first = try attack.perturb(batch, classifier: one, targets: nil)
+    let second = try attack.perturb(batch, classifier: two, targets: nil)
     #expect(first.pixels.map(\.bitPattern) == second.pixels.map(\.bitPattern))
     var reseeded = attack
     reseeded.seed = 9
-    #expect(try reseeded.perturb(batch, network: one, targets: nil).pixels != first.pixels)
+    #expect(try reseeded.perturb(batch, classifier: one, targets: nil).pixels != first.pixels)
     let bim = PGD.bim(epsilon: 0.1, stepSize: 0.02, steps: 3)
     #expect(!bim.randomStart)
   }
@@ -91,14 +91,14 @@ import Testing
   @Test func rejectsBadParametersAndTargets() throws {
     let (network, batch) = try Self.trained()
     #expect(throws: ModelError(field: "epsilon", expected: "a finite value >= 0", found: "-0.1")) {
-      try FGSM(epsilon: -0.1).perturb(batch, network: network, targets: nil)
+      try FGSM(epsilon: -0.1).perturb(batch, classifier: network, targets: nil)
     }
     #expect(throws: ModelError(field: "labels", expected: "40 labels", found: "1")) {
-      try FGSM(epsilon: 0.1).perturb(batch, network: network, targets: [0])
+      try FGSM(epsilon: 0.1).perturb(batch, classifier: network, targets: [0])
     }
     #expect(throws: ModelError(field: "steps", expected: "a count >= 0", found: "-1")) {
       try PGD(epsilon: 0.1, stepSize: 0.01, steps: -1).perturb(
-        batch, network: network, targets: nil)
+        batch, classifier: network, targets: nil)
     }
   }
 }

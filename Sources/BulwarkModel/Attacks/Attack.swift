@@ -1,17 +1,17 @@
 import BulwarkData
 
-/// An adversarial attack: perturbs images so that a network misclassifies them (untargeted) or
+/// An adversarial attack: perturbs images so that a classifier misclassifies them (untargeted) or
 /// classifies them as chosen targets (targeted), keeping pixels in [0, 1].
 public protocol Attack: Sendable {
   /// Adversarial versions of a batch.
   /// - Parameters:
   ///   - batch: The clean images and their true labels.
-  ///   - network: The network under attack.
+  ///   - classifier: The classifier under attack.
   ///   - targets: One target class per image for a targeted attack; nil for untargeted.
   /// - Returns: The perturbed images, with the batch's true labels and class names.
-  /// - Throws: ``ModelError`` for images that do not fit the network, bad targets or bad
+  /// - Throws: ``ModelError`` for images that do not fit the classifier, bad targets or bad
   ///   attack parameters.
-  func perturb(_ batch: ImageBatch, network: Network, targets: [Int]?) throws -> ImageBatch
+  func perturb(_ batch: ImageBatch, classifier: any Classifier, targets: [Int]?) throws -> ImageBatch
 }
 
 /// The ball an attack's perturbation stays in.
@@ -26,11 +26,11 @@ extension Attack {
   /// The gradient, with respect to the input, of the loss against the true labels
   /// (untargeted) or against the targets (targeted; the attack then steps against it).
   func inputGradient(
-    _ pixels: [Float], batch: ImageBatch, network: Network, targets: [Int]?
+    _ pixels: [Float], batch: ImageBatch, classifier: any Classifier, targets: [Int]?
   ) throws -> [Float] {
-    try network.lossAndGradients(
-      pixels, count: batch.count, labels: targets ?? batch.labels, parameterGradients: false
-    ).input
+    let images = ImageBatch(
+      shape: batch.shape, pixels: pixels, labels: batch.labels, classNames: batch.classNames)
+    return try classifier.lossGradient(images, labels: targets ?? batch.labels).input
   }
 
   func checkEpsilon(_ value: Float, _ name: String) throws {

@@ -17,17 +17,17 @@ public struct FGSM: Attack {
   /// Adversarial versions of a batch.
   /// - Parameters:
   ///   - batch: The clean images and their true labels.
-  ///   - network: The network under attack.
+  ///   - classifier: The classifier under attack.
   ///   - targets: Target classes for a targeted attack; nil for untargeted.
   /// - Returns: The perturbed images with the true labels.
   /// - Throws: ``ModelError`` for a negative or non-finite ε, images that do not fit the
-  ///   network, or bad targets.
+  ///   classifier, or bad targets.
   public func perturb(
-    _ batch: ImageBatch, network: Network, targets: [Int]?
+    _ batch: ImageBatch, classifier: any Classifier, targets: [Int]?
   ) throws -> ImageBatch {
     try checkEpsilon(epsilon, "epsilon")
-    try network.checkShape(batch)
-    let gradient = try inputGradient(batch.pixels, batch: batch, network: network, targets: targets)
+    try classifier.checkShape(batch)
+    let gradient = try inputGradient(batch.pixels, batch: batch, classifier: classifier, targets: targets)
     let step = targets == nil ? epsilon : -epsilon
     var pixels = batch.pixels
     for index in pixels.indices {

@@ -60,26 +60,26 @@ public struct PGD: Attack {
   /// Adversarial versions of a batch.
   /// - Parameters:
   ///   - batch: The clean images and their true labels.
-  ///   - network: The network under attack.
+  ///   - classifier: The classifier under attack.
   ///   - targets: Target classes for a targeted attack; nil for untargeted.
   /// - Returns: The perturbed images with the true labels.
   /// - Throws: ``ModelError`` for a bad ε, step size or step count, images that do not fit the
-  ///   network, or bad targets.
+  ///   classifier, or bad targets.
   public func perturb(
-    _ batch: ImageBatch, network: Network, targets: [Int]?
+    _ batch: ImageBatch, classifier: any Classifier, targets: [Int]?
   ) throws -> ImageBatch {
     try checkEpsilon(epsilon, "epsilon")
     try checkEpsilon(stepSize, "stepSize")
     guard steps >= 0 else {
       throw ModelError(field: "steps", expected: "a count >= 0", found: "\(steps)")
     }
-    try network.checkShape(batch)
+    try classifier.checkShape(batch)
     let clean = batch.pixels
     var pixels = clean
     if randomStart { start(&pixels, imageSize: batch.shape.valueCount) }
     let direction: Float = targets == nil ? 1 : -1
     for _ in 0..<steps {
-      let gradient = try inputGradient(pixels, batch: batch, network: network, targets: targets)
+      let gradient = try inputGradient(pixels, batch: batch, classifier: classifier, targets: targets)
       step(&pixels, along: gradient, scale: direction * stepSize, imageSize: batch.shape.valueCount)
       project(&pixels, around: clean, imageSize: batch.shape.valueCount)
     }

@@ -19,13 +19,6 @@ extension Network {
     }
   }
 
-  func checkShape(_ batch: ImageBatch) throws {
-    guard batch.shape == architecture.input else {
-      throw ModelError(
-        field: "input", expected: "images of \(architecture.input)", found: "\(batch.shape)")
-    }
-  }
-
   /// The raw class scores of `count` images.
   /// - Parameters:
   ///   - pixels: NHWC values, `count` images of the architecture's input shape.
@@ -48,22 +41,6 @@ extension Network {
   public func logits(_ batch: ImageBatch) throws -> [Float] {
     try checkShape(batch)
     return try logits(batch.pixels, count: batch.count)
-  }
-
-  /// Class probabilities (softmax of the logits) of a batch.
-  /// - Parameter batch: Images of the architecture's input shape.
-  /// - Returns: `batch.count x classes` probabilities, row-major; each row sums to 1.
-  /// - Throws: ``ModelError`` for a wrong image shape or a NaN or infinite value.
-  public func probabilities(_ batch: ImageBatch) throws -> [Float] {
-    Network.softmax(try logits(batch), classes: architecture.classes)
-  }
-
-  /// The most likely class of each image (the first one on ties).
-  /// - Parameter batch: Images of the architecture's input shape.
-  /// - Returns: One class index per image.
-  /// - Throws: ``ModelError`` for a wrong image shape or a NaN or infinite value.
-  public func predictions(_ batch: ImageBatch) throws -> [Int] {
-    Network.argmax(try logits(batch), classes: architecture.classes)
   }
 
   /// Row-wise softmax of `rows x classes` scores, computed stably in Double.

@@ -118,7 +118,7 @@ struct AttackCommand: ParsableCommand {
       console.progress("\(method): \(first)/\(clean.count) images")
       let part = clean.selecting(first..<min(first + slice, clean.count))
       let targets = target.map { Array(repeating: $0, count: part.count) }
-      adversarialPixels += try attack.perturb(part, network: network, targets: targets).pixels
+      adversarialPixels += try attack.perturb(part, classifier: network, targets: targets).pixels
     }
     console.endProgress()
     let seconds = Stopwatch.seconds(clock.now - start)

@@ -1,0 +1,22 @@
+import BulwarkData
+
+extension Network: Classifier {
+  /// The architecture's input shape.
+  public var inputShape: ImageShape { architecture.input }
+
+  /// The architecture's class count.
+  public var classCount: Int { architecture.classes }
+
+  /// The loss of `labels` and its input gradient, without parameter gradients.
+  /// - Parameters:
+  ///   - batch: Images of the architecture's input shape.
+  ///   - labels: One class per image.
+  /// - Returns: The mean cross-entropy and its gradient with respect to the pixels.
+  /// - Throws: `ModelError` for a wrong shape, NaN values or labels out of range.
+  public func lossGradient(_ batch: ImageBatch, labels: [Int]) throws -> (
+    loss: Double, input: [Float]
+  ) {
+    let gradients = try lossAndGradients(batch, labels: labels, parameterGradients: false)
+    return (gradients.loss, gradients.input)
+  }
+}
