@@ -1,0 +1,142 @@
+/// The best threshold of one feature in one leaf, scanning its histogram as LightGBM's
+/// `FeatureHistogram::FindBestThresholdSequentially` does: row counts estimated from hessians,
+/// ties to the higher bin.
+struct ThresholdSearch {
+  let lambdaL1: Double
+  let lambdaL2: Double
+  let minDataInLeaf: Int
+  let minSumHessian: Double
+  let minGainToSplit: Double
+
+  init(_ p: BoostingParameters) {
+    lambdaL1 = p.lambdaL1
+    lambdaL2 = p.lambdaL2
+    minDataInLeaf = p.minDataInLeaf
+    minSumHessian = p.minSumHessianInLeaf
+    minGainToSplit = p.minGainToSplit
+  }
+
+  /// `ThresholdL1`: shrinks a gradient sum towards 0 by `lambdaL1`.
+  @inline(__always)
+  func thresholdL1(_ s: Double) -> Double {
+    if lambdaL1 == 0 { return s }
+    let reg = max(0, abs(s) - lambdaL1)
+    let sign: Double = s > 0 ? 1 : (s < 0 ? -1 : 0)
+    return sign * reg
+  }
+
+  @inline(__always)
+  func leafGain(_ g: Double, _ h: Double) -> Double {
+    let t = thresholdL1(g)
+    return (t * t) / (h + lambdaL2)
+  }
+
+  @inline(__always)
+  func leafOutput(_ g: Double, _ h: Double) -> Double {
+    -thresholdL1(g) / (h + lambdaL2)
+  }
+
+  /// Scans one feature's histogram; returns the best split found (or an empty candidate) and
+  /// whether any cut passed the constraints with a positive gain ("splittable").
+  /// - Parameters:
+  ///   - histogram: Interleaved (gradient, hessian) Double sums, one pair per bin.
+  ///   - binCount: Bins of the feature, the NaN bin included.
+  ///   - missingType: The feature's missing type.
+  ///   - sumGradient: The leaf's gradient sum.
+  ///   - sumHessian: The leaf's hessian sum (without epsilons).
+  ///   - count: Rows in the leaf.
+  ///   - feature: Feature index recorded in the candidate.
+  func best(
+    histogram: UnsafePointer<Double>, binCount: Int, missingType: MissingType,
+    sumGradient: Double, sumHessian rawHessian: Double, count: Int, feature: Int
+  ) -> (SplitCandidate, Bool) {
+    let eps = LightGBMConstants.epsilon
+    let sumHessian = rawHessian + 2 * eps
+    let shift = leafGain(sumGradient, sumHessian) + minGainToSplit
+    let countFactor = Double(count) / sumHessian
+    var out = SplitCandidate()
+    var splittable = false
+
+    func scan(reverse: Bool, nanAsMissing: Bool) {
+      var bestGain = -Double.infinity
+      var bestLeftG = Double.nan
+      var bestLeftH = Double.nan
+      var bestThreshold = binCount
+      if reverse {
+        var rG = 0.0
+        var rH = eps
+        var rC = 0
+        var t = binCount - 1 - (nanAsMissing ? 1 : 0)
+        while t >= 1 {
+          defer { t -= 1 }
+          let h = histogram[2 &* t &+ 1]
+          rG += histogram[2 &* t]
+          rH += h
+          rC &+= Int(h * countFactor + 0.5)
+          if rC < minDataInLeaf || rH < minSumHessian { continue }
+          if count - rC < minDataInLeaf { break }
+          let lH = sumHessian - rH
+          if lH < minSumHessian { break }
+          let lG = sumGradient - rG
+          let gain = leafGain(lG, lH) + leafGain(rG, rH)
+          if gain <= shift { continue }
+          splittable = true
+          if gain > bestGain {
+            bestLeftG = lG
+            bestLeftH = lH
+            bestThreshold = t - 1
+            bestGain = gain
+          }
+        }
+      } else {
+        var lG = 0.0
+        var lH = eps
+        var lC = 0
+        var t = 0
+        while t <= binCount - 2 {
+          defer { t += 1 }
+          let h = histogram[2 &* t &+ 1]
+          lG += histogram[2 &* t]
+          lH += h
+          lC &+= Int(h * countFactor + 0.5)
+          if lC < minDataInLeaf || lH < minSumHessian { continue }
+          if count - lC < minDataInLeaf { break }
+          let rH = sumHessian - lH
+          if rH < minSumHessian { break }
+          let rG = sumGradient - lG
+          let gain = leafGain(lG, lH) + leafGain(rG, rH)
+          if gain <= shift { continue }
+          splittable = true
+          if gain > bestGain {
+            bestLeftG = lG
+            bestLeftH = lH
+            bestThreshold = t
+            bestGain = gain
+          }
+        }
+      }
+      if splittable && bestGain > out.gain + shift {
+        out.thresholdBin = bestThreshold
+        out.feature = feature
+        out.leftOutput = leafOutput(bestLeftG, bestLeftH)
+        out.leftSumGradient = bestLeftG
+        out.leftSumHessian = bestLeftH - eps
+        out.rightOutput = leafOutput(sumGradient - bestLeftG, sumHessian - bestLeftH)
+        out.rightSumGradient = sumGradient - bestLeftG
+        out.rightSumHessian = sumHessian - bestLeftH - eps
+        out.gain = bestGain - shift
+        out.defaultLeft = reverse
+      }
+    }
+
+    if binCount > 2 && missingType == .nan {
+      scan(reverse: true, nanAsMissing: true)
+      scan(reverse: false, nanAsMissing: true)
+    } else {
+      scan(reverse: true, nanAsMissing: false)
+      // LightGBM's fix for two bins: NaN, alone in the last bin, goes right.
+      if missingType == .nan { out.defaultLeft = false }
+    }
+    return (out, splittable)
+  }
+}

@@ -1,0 +1,68 @@
+/// One regression tree in LightGBM's array layout (`Tree` in `tree.h`): internal nodes are
+/// numbered in split order; a child index `c < 0` is the leaf `-c - 1`.
+struct Tree: Equatable, Sendable {
+  /// Number of leaves; internal nodes are one fewer.
+  var numLeaves: Int
+  /// Feature index of each internal node.
+  var splitFeature: [Int]
+  /// Gain of each split, stored as `float` by LightGBM.
+  var splitGain: [Float]
+  /// `x <= threshold` goes left.
+  var threshold: [Double]
+  /// Bit 1 default-left, bits 2-3 missing type (bit 0, categorical, is never set by Bulwark).
+  var decisionType: [UInt8]
+  /// Left child of each internal node.
+  var leftChild: [Int]
+  /// Right child of each internal node.
+  var rightChild: [Int]
+  /// Output of each leaf, learning rate applied.
+  var leafValue: [Double]
+  /// Sum of hessians in each leaf; empty when the file had none.
+  var leafWeight: [Double]
+  /// Training rows in each leaf; empty when the file had none.
+  var leafCount: [Int]
+  /// Output each internal node had as a leaf; empty when the file had none.
+  var internalValue: [Double]
+  /// Sum of hessians of each internal node; empty when the file had none.
+  var internalWeight: [Double]
+  /// Training rows of each internal node; empty when the file had none.
+  var internalCount: [Int]
+  /// Product of the learning rates applied (1 for iteration-0 and constant trees).
+  var shrinkage: Double
+
+  /// A tree of one leaf with the given output over `count` training rows, as LightGBM's Python
+  /// package saves it (no leaf weight).
+  static func constant(_ value: Double, count: Int) -> Tree {
+    Tree(
+      numLeaves: 1, splitFeature: [], splitGain: [], threshold: [], decisionType: [],
+      leftChild: [], rightChild: [], leafValue: [value], leafWeight: [], leafCount: [count],
+      internalValue: [], internalWeight: [], internalCount: [], shrinkage: 1)
+  }
+
+  /// The leaf a row of raw feature values reaches (`Tree::GetLeaf` / `NumericalDecision`).
+  @inline(__always)
+  func leaf(for row: UnsafeBufferPointer<Double>) -> Int {
+    if numLeaves <= 1 { return 0 }
+    var node = 0
+    while node >= 0 {
+      var x = row[splitFeature[node]]
+      let type = decisionType[node]
+      let missing = (type >> 2) & 3
+      if x.isNaN && missing != MissingType.nan.rawValue { x = 0 }
+      if (missing == MissingType.zero.rawValue && abs(x) <= LightGBMConstants.zeroThreshold)
+        || (missing == MissingType.nan.rawValue && x.isNaN)
+      {
+        node = type & 2 != 0 ? leftChild[node] : rightChild[node]
+      } else if x <= threshold[node] {
+        node = leftChild[node]
+      } else {
+        node = rightChild[node]
+      }
+    }
+    return -node - 1
+  }
+
+  /// The output for a row of raw feature values.
+  @inline(__always)
+  func output(for row: UnsafeBufferPointer<Double>) -> Double { leafValue[leaf(for: row)] }
+}
