@@ -12,6 +12,8 @@ struct FeatureBinning: Equatable, Sendable {
   var minValue: Double
   /// Largest distinct value, zero included when zeros occur.
   var maxValue: Double
+  /// LightGBM's `most_freq_bin_`: its histogram entry is the leaf sum minus the other bins.
+  var mostFrequentBin = 0
 
   /// Number of bins, the NaN bin included.
   var binCount: Int { upperBounds.count }
@@ -101,6 +103,16 @@ struct FeatureBinning: Equatable, Sendable {
         }
       }
       isUsed = usable
+    }
+    if isUsed {
+      // BinMapper::FindBin: the most frequent bin, unless sparse data is rare (< 70%).
+      var most = 0
+      for (i, c) in countInBin.enumerated() where c > countInBin[most] { most = i }
+      let defaultBin = self.bin(of: 0)
+      if most != defaultBin && Double(countInBin[most]) / Double(total) < 0.7 {
+        most = defaultBin
+      }
+      mostFrequentBin = most
     }
   }
 

@@ -48,7 +48,7 @@ struct ThresholdSearch {
   ///   - feature: Feature index recorded in the candidate.
   func best(
     histogram: UnsafePointer<Double>, binCount: Int, missingType: MissingType,
-    sumGradient: Double, sumHessian rawHessian: Double, count: Int, feature: Int
+    mostFrequentBin: Int, sumGradient: Double, sumHessian rawHessian: Double, count: Int, feature: Int
   ) -> (SplitCandidate, Bool) {
     let eps = LightGBMConstants.epsilon
     let sumHessian = rawHessian + 2 * eps
@@ -93,12 +93,28 @@ struct ThresholdSearch {
         var lH = eps
         var lC = 0
         var t = 0
+        if mostFrequentBin == 0 {
+          // LightGBM keeps no histogram entry for a most frequent bin 0: bin 0 is the leaf's
+          // sums minus every other bin, and the scan starts with it alone on the left.
+          lG = sumGradient
+          lH = sumHessian - eps
+          lC = count
+          for i in 1..<binCount {
+            let h = histogram[2 &* i &+ 1]
+            lG -= histogram[2 &* i]
+            lH -= h
+            lC &-= Int(h * countFactor + 0.5)
+          }
+          t = -1
+        }
         while t <= binCount - 2 {
           defer { t += 1 }
-          let h = histogram[2 &* t &+ 1]
-          lG += histogram[2 &* t]
-          lH += h
-          lC &+= Int(h * countFactor + 0.5)
+          if t >= 0 {
+            let h = histogram[2 &* t &+ 1]
+            lG += histogram[2 &* t]
+            lH += h
+            lC &+= Int(h * countFactor + 0.5)
+          }
           if lC < minDataInLeaf || lH < minSumHessian { continue }
           if count - lC < minDataInLeaf { break }
           let rH = sumHessian - lH
@@ -110,7 +126,7 @@ struct ThresholdSearch {
           if gain > bestGain {
             bestLeftG = lG
             bestLeftH = lH
-            bestThreshold = t
+            bestThreshold = max(t, 0)
             bestGain = gain
           }
         }

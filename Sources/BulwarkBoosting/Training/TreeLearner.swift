@@ -99,6 +99,7 @@ final class TreeLearner {
 
     if count >= 2 * parameters.minDataInLeaf {
       buildHistogram(leaf: 0, gradients: gradients, hessians: hessians)
+      fixHistogram(leaf: 0, sumG: sumG, sumH: sumH)
       best[0] = findBestSplit(leaf: 0, sumG: sumG, sumH: sumH)
     }
     for _ in 0..<(numLeaves - 1) {
@@ -163,9 +164,11 @@ final class TreeLearner {
       if smallerIsLeft {
         copyHistogram(from: left, to: right)
         buildHistogram(leaf: left, gradients: gradients, hessians: hessians)
+        fixHistogram(leaf: left, sumG: leafSumG[left], sumH: leafSumH[left])
         subtractHistogram(from: right, minus: left)
       } else {
         buildHistogram(leaf: right, gradients: gradients, hessians: hessians)
+        fixHistogram(leaf: right, sumG: leafSumG[right], sumH: leafSumH[right])
         subtractHistogram(from: left, minus: right)
       }
       best[left] = findBestSplit(leaf: left, sumG: leafSumG[left], sumH: leafSumH[left])
@@ -271,6 +274,26 @@ final class TreeLearner {
     }
   }
 
+  /// `Dataset::FixHistogram`: the most frequent bin (when not bin 0) holds the leaf's sums
+  /// minus every other bin, subtracted in bin order.
+  private func fixHistogram(leaf: Int, sumG: Double, sumH: Double) {
+    let stride = totalBins * 2
+    histograms.withUnsafeMutableBufferPointer { hist in
+      for f in activeFeatures(leaf: leaf) where binnings[f].mostFrequentBin > 0 {
+        let h = hist.baseAddress! + leaf * stride + 2 * binOffset[f]
+        let most = binnings[f].mostFrequentBin
+        var g = sumG
+        var s = sumH
+        for i in 0..<binnings[f].binCount where i != most {
+          g -= h[2 * i]
+          s -= h[2 * i + 1]
+        }
+        h[2 * most] = g
+        h[2 * most + 1] = s
+      }
+    }
+  }
+
   private func copyHistogram(from source: Int, to target: Int) {
     let stride = totalBins * 2
     histograms.withUnsafeMutableBufferPointer { hist in
@@ -302,6 +325,7 @@ final class TreeLearner {
         let (candidate, ok) = search.best(
           histogram: hist.baseAddress! + leaf * stride + 2 * binOffset[f],
           binCount: binnings[f].binCount, missingType: binnings[f].missingType,
+          mostFrequentBin: binnings[f].mostFrequentBin,
           sumGradient: sumG, sumHessian: sumH, count: leafCount[leaf], feature: f)
         splittable[leaf * features + f] = ok
         if candidate.isBetter(than: best) { best = candidate }
