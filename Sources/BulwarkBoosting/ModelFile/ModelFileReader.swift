@@ -16,9 +16,10 @@ struct ModelFileReader {
     var lines: [Line] = []
     var offset = 0
     var number = 1
-    for raw in text.split(separator: "\n", omittingEmptySubsequences: false) {
-      var s = String(raw)
-      let bytes = raw.utf8.count + 1
+    // Split on bytes: Swift treats "\r\n" as one Character, and tree_sizes counts bytes.
+    for raw in text.utf8.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false) {
+      var s = String(decoding: raw, as: UTF8.self)
+      let bytes = raw.count + 1
       if s.hasSuffix("\r") { s.removeLast() }
       lines.append(Line(number: number, text: s, byteOffset: offset))
       offset += bytes
