@@ -14,16 +14,16 @@ extension BoostedTrees {
         field: "features", expected: "\(rows) x \(featureCount) = \(rows * featureCount) values",
         found: "\(features.count)")
     }
+    if rows == 0 { return [] }
     var scores = [Double](repeating: 0, count: rows * classes)
     let k = classes
     let usable = (trees.count / k) * k
     features.withUnsafeBufferPointer { x in
       scores.withUnsafeMutableBufferPointer { out in
-        for r in 0..<rows {
-          let row = UnsafeBufferPointer(rebasing: x[(r * featureCount)..<((r + 1) * featureCount)])
-          for t in 0..<usable {
-            out[r * k + t % k] += trees[t].output(for: row)
-          }
+        // Trees in order: each row's score is summed in iteration order, as LightGBM's.
+        for t in 0..<usable {
+          trees[t].addOutputs(
+            features: x, columns: featureCount, to: out.baseAddress!, stride: k, offset: t % k)
         }
       }
     }

@@ -121,10 +121,11 @@ struct BoostingTrainer {
         shouldContinue = true
         shrink(&tree)
         addToScores(tree, classIndex: c, score: &score, inBag: bag == nil ? nil : inBag)
-        if let validation {
-          for r in 0..<validRows {
-            validScore[r * k + c] += validation.features.withUnsafeBufferPointer {
-              tree.output(for: UnsafeBufferPointer(rebasing: $0[(r * columns)..<((r + 1) * columns)]))
+        if let validation, validRows > 0 {
+          validation.features.withUnsafeBufferPointer { x in
+            validScore.withUnsafeMutableBufferPointer { out in
+              tree.addOutputs(
+                features: x, columns: columns, to: out.baseAddress!, stride: k, offset: c)
             }
           }
         }

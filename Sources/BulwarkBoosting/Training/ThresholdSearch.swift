@@ -31,9 +31,112 @@ struct ThresholdSearch {
     return (t * t) / (h + lambdaL2)
   }
 
+  /// `leafGain(lG, lH) + leafGain(rG, rH)` with both divisions in one SIMD instruction: the
+  /// same IEEE results at half the cost of the division-bound split scan.
+  @inline(__always)
+  func splitGain(_ lG: Double, _ lH: Double, _ rG: Double, _ rH: Double, useL1: Bool) -> Double {
+    let t = useL1 ? SIMD2(thresholdL1(lG), thresholdL1(rG)) : SIMD2(lG, rG)
+    let q = (t * t) / SIMD2(lH + lambdaL2, rH + lambdaL2)
+    return q[0] + q[1]
+  }
+
   @inline(__always)
   func leafOutput(_ g: Double, _ h: Double) -> Double {
     -thresholdL1(g) / (h + lambdaL2)
+  }
+
+  /// Best cut of one scan direction; the result of a scan that found no candidate has
+  /// gain -infinity.
+  @inline(__always)
+  private func scan(
+    _ histogram: UnsafePointer<Double>, binCount: Int, mostFrequentBin: Int, reverse: Bool,
+    nanAsMissing: Bool, sumGradient: Double, sumHessian: Double, count: Int, shift: Double,
+    useL1: Bool, splittable: inout Bool
+  ) -> (gain: Double, leftG: Double, leftH: Double, threshold: Int) {
+    let eps = LightGBMConstants.epsilon
+    let countFactor = Double(count) / sumHessian
+    var bestGain = -Double.infinity
+    var bestLeftG = Double.nan
+    var bestLeftH = Double.nan
+    var bestThreshold = binCount
+    if reverse {
+      var rG = 0.0
+      var rH = eps
+      var rC = 0
+      let start = binCount - 1 - (nanAsMissing ? 1 : 0)
+      var t = start
+      while t >= 1 {
+        defer { t -= 1 }
+        let h = histogram[2 &* t &+ 1]
+        let g = histogram[2 &* t]
+        // An empty bin repeats the previous cut's sums, whose gain cannot be strictly better.
+        if h == 0 && g == 0 && t != start { continue }
+        rG += g
+        rH += h
+        rC &+= Int(h * countFactor + 0.5)
+        if rC < minDataInLeaf || rH < minSumHessian { continue }
+        if count - rC < minDataInLeaf { break }
+        let lH = sumHessian - rH
+        if lH < minSumHessian { break }
+        let lG = sumGradient - rG
+        let gain = splitGain(lG, lH, rG, rH, useL1: useL1)
+        if gain <= shift { continue }
+        splittable = true
+        if gain > bestGain {
+          bestLeftG = lG
+          bestLeftH = lH
+          bestThreshold = t - 1
+          bestGain = gain
+        }
+      }
+    } else {
+      var lG = 0.0
+      var lH = eps
+      var lC = 0
+      var t = 0
+      if mostFrequentBin == 0 {
+        // LightGBM keeps no histogram entry for a most frequent bin 0: bin 0 is the leaf's
+        // sums minus every other bin, and the scan starts with it alone on the left.
+        lG = sumGradient
+        lH = sumHessian - eps
+        lC = count
+        for i in 1..<binCount {
+          let h = histogram[2 &* i &+ 1]
+          lG -= histogram[2 &* i]
+          lH -= h
+          lC &-= Int(h * countFactor + 0.5)
+        }
+        t = -1
+      }
+      let start = t
+      while t <= binCount - 2 {
+        // After the implicit bin 0 (t = -1), the scan goes on with bin 1.
+        defer { t += t == -1 ? 2 : 1 }
+        if t >= 0 {
+          let h = histogram[2 &* t &+ 1]
+          let g = histogram[2 &* t]
+          if h == 0 && g == 0 && t != start { continue }
+          lG += g
+          lH += h
+          lC &+= Int(h * countFactor + 0.5)
+        }
+        if lC < minDataInLeaf || lH < minSumHessian { continue }
+        if count - lC < minDataInLeaf { break }
+        let rH = sumHessian - lH
+        if rH < minSumHessian { break }
+        let rG = sumGradient - lG
+        let gain = splitGain(lG, lH, rG, rH, useL1: useL1)
+        if gain <= shift { continue }
+        splittable = true
+        if gain > bestGain {
+          bestLeftG = lG
+          bestLeftH = lH
+          bestThreshold = max(t, 0)
+          bestGain = gain
+        }
+      }
+    }
+    return (bestGain, bestLeftG, bestLeftH, bestThreshold)
   }
 
   /// Scans one feature's histogram; returns the best split found (or an empty candidate) and
@@ -53,84 +156,25 @@ struct ThresholdSearch {
     let eps = LightGBMConstants.epsilon
     let sumHessian = rawHessian + 2 * eps
     let shift = leafGain(sumGradient, sumHessian) + minGainToSplit
-    let countFactor = Double(count) / sumHessian
     var out = SplitCandidate()
     var splittable = false
 
-    func scan(reverse: Bool, nanAsMissing: Bool) {
-      var bestGain = -Double.infinity
-      var bestLeftG = Double.nan
-      var bestLeftH = Double.nan
-      var bestThreshold = binCount
-      if reverse {
-        var rG = 0.0
-        var rH = eps
-        var rC = 0
-        var t = binCount - 1 - (nanAsMissing ? 1 : 0)
-        while t >= 1 {
-          defer { t -= 1 }
-          let h = histogram[2 &* t &+ 1]
-          rG += histogram[2 &* t]
-          rH += h
-          rC &+= Int(h * countFactor + 0.5)
-          if rC < minDataInLeaf || rH < minSumHessian { continue }
-          if count - rC < minDataInLeaf { break }
-          let lH = sumHessian - rH
-          if lH < minSumHessian { break }
-          let lG = sumGradient - rG
-          let gain = leafGain(lG, lH) + leafGain(rG, rH)
-          if gain <= shift { continue }
-          splittable = true
-          if gain > bestGain {
-            bestLeftG = lG
-            bestLeftH = lH
-            bestThreshold = t - 1
-            bestGain = gain
-          }
-        }
-      } else {
-        var lG = 0.0
-        var lH = eps
-        var lC = 0
-        var t = 0
-        if mostFrequentBin == 0 {
-          // LightGBM keeps no histogram entry for a most frequent bin 0: bin 0 is the leaf's
-          // sums minus every other bin, and the scan starts with it alone on the left.
-          lG = sumGradient
-          lH = sumHessian - eps
-          lC = count
-          for i in 1..<binCount {
-            let h = histogram[2 &* i &+ 1]
-            lG -= histogram[2 &* i]
-            lH -= h
-            lC &-= Int(h * countFactor + 0.5)
-          }
-          t = -1
-        }
-        while t <= binCount - 2 {
-          defer { t += 1 }
-          if t >= 0 {
-            let h = histogram[2 &* t &+ 1]
-            lG += histogram[2 &* t]
-            lH += h
-            lC &+= Int(h * countFactor + 0.5)
-          }
-          if lC < minDataInLeaf || lH < minSumHessian { continue }
-          if count - lC < minDataInLeaf { break }
-          let rH = sumHessian - lH
-          if rH < minSumHessian { break }
-          let rG = sumGradient - lG
-          let gain = leafGain(lG, lH) + leafGain(rG, rH)
-          if gain <= shift { continue }
-          splittable = true
-          if gain > bestGain {
-            bestLeftG = lG
-            bestLeftH = lH
-            bestThreshold = max(t, 0)
-            bestGain = gain
-          }
-        }
-      }
+    func run(reverse: Bool, nanAsMissing: Bool) {
+      // Two copies of the scan, so that the common lambdaL1 = 0 has no per-bin branch.
+      let r =
+        lambdaL1 == 0
+        ? scan(
+          histogram, binCount: binCount, mostFrequentBin: mostFrequentBin, reverse: reverse,
+          nanAsMissing: nanAsMissing, sumGradient: sumGradient, sumHessian: sumHessian,
+          count: count, shift: shift, useL1: false, splittable: &splittable)
+        : scan(
+          histogram, binCount: binCount, mostFrequentBin: mostFrequentBin, reverse: reverse,
+          nanAsMissing: nanAsMissing, sumGradient: sumGradient, sumHessian: sumHessian,
+          count: count, shift: shift, useL1: true, splittable: &splittable)
+      let bestGain = r.gain
+      let bestLeftG = r.leftG
+      let bestLeftH = r.leftH
+      let bestThreshold = r.threshold
       if splittable && bestGain > out.gain + shift {
         out.thresholdBin = bestThreshold
         out.feature = feature
@@ -146,10 +190,10 @@ struct ThresholdSearch {
     }
 
     if binCount > 2 && missingType == .nan {
-      scan(reverse: true, nanAsMissing: true)
-      scan(reverse: false, nanAsMissing: true)
+      run(reverse: true, nanAsMissing: true)
+      run(reverse: false, nanAsMissing: true)
     } else {
-      scan(reverse: true, nanAsMissing: false)
+      run(reverse: true, nanAsMissing: false)
       // LightGBM's fix for two bins: NaN, alone in the last bin, goes right.
       if missingType == .nan { out.defaultLeft = false }
     }

@@ -9,6 +9,9 @@ final class TreeLearner {
   /// Bins stored feature-major: `bins[feature * rows + row]`.
   let bins: [UInt16]
   let binOffset: [Int]
+  let binCounts: [Int]
+  let missingTypes: [MissingType]
+  let mostFrequentBins: [Int]
   let totalBins: Int
   let parameters: BoostingParameters
   let search: ThresholdSearch
@@ -41,6 +44,9 @@ final class TreeLearner {
       total += b.binCount
     }
     binOffset = offsets
+    binCounts = binnings.map(\.binCount)
+    missingTypes = binnings.map(\.missingType)
+    mostFrequentBins = binnings.map(\.mostFrequentBin)
     totalBins = total
     indices = [Int32](repeating: 0, count: rows)
     scratch = [Int32](repeating: 0, count: rows)
@@ -247,7 +253,7 @@ final class TreeLearner {
               let hBox = SendableBox(pointer: oh.baseAddress!)
               let rows = self.rows
               let offsets = self.binOffset
-              let binCounts = self.binnings.map(\.binCount)
+              let binCounts = self.binCounts
               let work: @Sendable (Int) -> Void = { k in
                 let f = active[k]
                 let h = histBox.pointer + 2 * offsets[f]
@@ -279,12 +285,12 @@ final class TreeLearner {
   private func fixHistogram(leaf: Int, sumG: Double, sumH: Double) {
     let stride = totalBins * 2
     histograms.withUnsafeMutableBufferPointer { hist in
-      for f in activeFeatures(leaf: leaf) where binnings[f].mostFrequentBin > 0 {
+      for f in activeFeatures(leaf: leaf) where mostFrequentBins[f] > 0 {
         let h = hist.baseAddress! + leaf * stride + 2 * binOffset[f]
-        let most = binnings[f].mostFrequentBin
+        let most = mostFrequentBins[f]
         var g = sumG
         var s = sumH
-        for i in 0..<binnings[f].binCount where i != most {
+        for i in 0..<binCounts[f] where i != most {
           g -= h[2 * i]
           s -= h[2 * i + 1]
         }
@@ -300,7 +306,7 @@ final class TreeLearner {
       for f in activeFeatures(leaf: source) {
         let s = hist.baseAddress! + source * stride + 2 * binOffset[f]
         let t = hist.baseAddress! + target * stride + 2 * binOffset[f]
-        t.update(from: s, count: 2 * binnings[f].binCount)
+        t.update(from: s, count: 2 * binCounts[f])
       }
     }
   }
@@ -311,7 +317,7 @@ final class TreeLearner {
       for f in activeFeatures(leaf: source) {
         let s = hist.baseAddress! + source * stride + 2 * binOffset[f]
         let t = hist.baseAddress! + target * stride + 2 * binOffset[f]
-        for i in 0..<(2 * binnings[f].binCount) { t[i] -= s[i] }
+        for i in 0..<(2 * binCounts[f]) { t[i] -= s[i] }
       }
     }
   }
@@ -319,16 +325,19 @@ final class TreeLearner {
   private func findBestSplit(leaf: Int, sumG: Double, sumH: Double) -> SplitCandidate {
     let features = binnings.count
     let stride = totalBins * 2
+    let count = leafCount[leaf]
     var best = SplitCandidate()
     histograms.withUnsafeBufferPointer { hist in
-      for f in 0..<features where splittable[leaf * features + f] {
-        let (candidate, ok) = search.best(
-          histogram: hist.baseAddress! + leaf * stride + 2 * binOffset[f],
-          binCount: binnings[f].binCount, missingType: binnings[f].missingType,
-          mostFrequentBin: binnings[f].mostFrequentBin,
-          sumGradient: sumG, sumHessian: sumH, count: leafCount[leaf], feature: f)
-        splittable[leaf * features + f] = ok
-        if candidate.isBetter(than: best) { best = candidate }
+      splittable.withUnsafeMutableBufferPointer { flags in
+        for f in 0..<features where flags[leaf &* features &+ f] {
+          let (candidate, ok) = search.best(
+            histogram: hist.baseAddress! + leaf * stride + 2 * binOffset[f],
+            binCount: binCounts[f], missingType: missingTypes[f],
+            mostFrequentBin: mostFrequentBins[f],
+            sumGradient: sumG, sumHessian: sumH, count: count, feature: f)
+          flags[leaf &* features &+ f] = ok
+          if candidate.isBetter(than: best) { best = candidate }
+        }
       }
     }
     return best

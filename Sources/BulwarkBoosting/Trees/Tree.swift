@@ -62,6 +62,53 @@ struct Tree: Equatable, Sendable {
     return -node - 1
   }
 
+  /// Adds this tree's output for every row to `scores[row * stride + offset]`.
+  /// - Parameters:
+  ///   - features: Row-major rows of `columns` raw values.
+  ///   - columns: Values per row.
+  ///   - scores: Score buffer, `stride` values per row.
+  func addOutputs(
+    features: UnsafeBufferPointer<Double>, columns: Int, to scores: UnsafeMutablePointer<Double>,
+    stride: Int, offset: Int
+  ) {
+    let rows = columns > 0 ? features.count / columns : 0
+    if numLeaves <= 1 {
+      for r in 0..<rows { scores[r &* stride &+ offset] += leafValue[0] }
+      return
+    }
+    splitFeature.withUnsafeBufferPointer { feature in
+      threshold.withUnsafeBufferPointer { threshold in
+        decisionType.withUnsafeBufferPointer { type in
+          leftChild.withUnsafeBufferPointer { left in
+            rightChild.withUnsafeBufferPointer { right in
+              leafValue.withUnsafeBufferPointer { value in
+                let x = features.baseAddress!
+                for r in 0..<rows {
+                  let row = x + r &* columns
+                  var node = 0
+                  while node >= 0 {
+                    var v = row[feature[node]]
+                    let t = type[node]
+                    let missing = (t >> 2) & 3
+                    if v.isNaN && missing != 2 { v = 0 }
+                    if (missing == 1 && abs(v) <= LightGBMConstants.zeroThreshold)
+                      || (missing == 2 && v.isNaN)
+                    {
+                      node = t & 2 != 0 ? left[node] : right[node]
+                    } else {
+                      node = v <= threshold[node] ? left[node] : right[node]
+                    }
+                  }
+                  scores[r &* stride &+ offset] += value[-node &- 1]
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
   /// The output for a row of raw feature values.
   @inline(__always)
   func output(for row: UnsafeBufferPointer<Double>) -> Double { leafValue[leaf(for: row)] }
