@@ -33,12 +33,14 @@ extension BoostedTrees {
     guard classes >= 2 else {
       throw .invalidInput(field: "classes", expected: ">= 2", found: "\(classes)")
     }
-    try checkInputs(features, labels: labels, rows: rows, columns: columns, classes: classes,
+    try checkInputs(
+      features, labels: labels, rows: rows, columns: columns, classes: classes,
       name: "training")
     var validRows = 0
     if let validation {
       validRows = validation.labels.count
-      try checkInputs(validation.features, labels: validation.labels, rows: validRows,
+      try checkInputs(
+        validation.features, labels: validation.labels, rows: validRows,
         columns: columns, classes: classes, name: "validation")
     }
     var trainer = BoostingTrainer(
@@ -56,11 +58,13 @@ extension BoostedTrees {
         found: "\(features.count)")
     }
     guard labels.count == rows else {
-      throw .invalidInput(field: "\(name) labels", expected: "\(rows) labels",
+      throw .invalidInput(
+        field: "\(name) labels", expected: "\(rows) labels",
         found: "\(labels.count)")
     }
     if let i = labels.firstIndex(where: { $0 < 0 || $0 >= classes }) {
-      throw .invalidInput(field: "\(name) labels[\(i)]", expected: "0..<\(classes)",
+      throw .invalidInput(
+        field: "\(name) labels[\(i)]", expected: "0..<\(classes)",
         found: "\(labels[i])")
     }
     if let i = features.firstIndex(where: { $0.isInfinite }) {

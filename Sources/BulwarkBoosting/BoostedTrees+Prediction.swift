@@ -22,8 +22,7 @@ extension BoostedTrees {
       scores.withUnsafeMutableBufferPointer { out in
         // Trees in order: each row's score is summed in iteration order, as LightGBM's.
         for t in 0..<usable {
-          trees[t].addOutputs(
-            features: x, columns: featureCount, to: out.baseAddress!, stride: k, offset: t % k)
+          trees[t].addOutputs(features: x, columns: featureCount, to: out, stride: k, offset: t % k)
         }
       }
     }

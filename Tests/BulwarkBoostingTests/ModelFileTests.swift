@@ -21,7 +21,8 @@ import Testing
   @Test func roundTripsATrainedModelToTheByte() throws {
     var (x, y) = Fixtures.softmaxLike(rows: 300, classes: 3, seed: 5)
     for i in stride(from: 0, to: x.count, by: 7) { x[i] = .nan }
-    let model = try BoostedTrees.fit(features: x, rows: 300, columns: 3, labels: y, classes: 3,
+    let model = try BoostedTrees.fit(
+      features: x, rows: 300, columns: 3, labels: y, classes: 3,
       parameters: BoostingParameters(numLeaves: 6, rounds: 4))
     let text = model.modelText()
     let loaded = try BoostedTrees(modelText: text)
@@ -67,8 +68,10 @@ import Testing
 
   @Test func rejectsATruncatedTree() throws {
     let text = try Fixtures.text("hand_written.txt")
-    let cut = String(text.prefix(upTo: try #require(text.range(of: "leaf_weight=1 1 2"))
-      .lowerBound))
+    let cut = String(
+      text.prefix(
+        upTo: try #require(text.range(of: "leaf_weight=1 1 2"))
+          .lowerBound))
     #expect(throws: BoostingError.self) { try BoostedTrees(modelText: cut) }
   }
 }

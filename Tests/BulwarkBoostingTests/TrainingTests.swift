@@ -28,10 +28,12 @@ import Testing
   @Test func growsIdenticalModelsOnOneAndTwoThreads() throws {
     let (x, y) = Fixtures.softmaxLike(rows: 4200, classes: 3, seed: 7)
     var p = BoostingParameters(numLeaves: 8, rounds: 3, threads: 1)
-    let one = try BoostedTrees.fit(features: x, rows: 4200, columns: 3, labels: y, classes: 3,
+    let one = try BoostedTrees.fit(
+      features: x, rows: 4200, columns: 3, labels: y, classes: 3,
       parameters: p)
     p.threads = 2
-    let two = try BoostedTrees.fit(features: x, rows: 4200, columns: 3, labels: y, classes: 3,
+    let two = try BoostedTrees.fit(
+      features: x, rows: 4200, columns: 3, labels: y, classes: 3,
       parameters: p)
     #expect(one.trees == two.trees)
     #expect(try one.rawScores(x, rows: 4200) == two.rawScores(x, rows: 4200))
@@ -91,32 +93,53 @@ import Testing
 
   @Test func rejectsBadInputs() {
     let p = BoostingParameters(rounds: 1)
-    #expect(throws: BoostingError.invalidInput(
-      field: "training labels[1]", expected: "0..<2", found: "2")) {
-      try BoostedTrees.fit(features: [1, 2], rows: 2, columns: 1, labels: [0, 2], classes: 2,
+    #expect(
+      throws: BoostingError.invalidInput(
+        field: "training labels[1]", expected: "0..<2", found: "2")
+    ) {
+      try BoostedTrees.fit(
+        features: [1, 2], rows: 2, columns: 1, labels: [0, 2], classes: 2,
         parameters: p)
     }
-    #expect(throws: BoostingError.invalidInput(
-      field: "training features", expected: "2 x 1 = 2 values", found: "3")) {
-      try BoostedTrees.fit(features: [1, 2, 3], rows: 2, columns: 1, labels: [0, 1], classes: 2,
+    #expect(
+      throws: BoostingError.invalidInput(
+        field: "training features", expected: "2 x 1 = 2 values", found: "3")
+    ) {
+      try BoostedTrees.fit(
+        features: [1, 2, 3], rows: 2, columns: 1, labels: [0, 1], classes: 2,
         parameters: p)
     }
-    #expect(throws: BoostingError.invalidInput(
-      field: "training features[row 1, column 0]", expected: "a finite value or NaN",
-      found: "inf")) {
-      try BoostedTrees.fit(features: [1, .infinity], rows: 2, columns: 1, labels: [0, 1],
+    #expect(
+      throws: BoostingError.invalidInput(
+        field: "training features[row 1, column 0]", expected: "a finite value or NaN",
+        found: "inf")
+    ) {
+      try BoostedTrees.fit(
+        features: [1, .infinity], rows: 2, columns: 1, labels: [0, 1],
         classes: 2, parameters: p)
     }
   }
 
   @Test func samplesReproduciblyForASeed() throws {
     let (x, y) = Fixtures.softmaxLike(rows: 300, classes: 3, seed: 3)
-    let p = BoostingParameters(numLeaves: 4, rounds: 3, featureFraction: 0.5,
+    let p = BoostingParameters(
+      numLeaves: 4, rounds: 3, featureFraction: 0.5,
       baggingFraction: 0.7, baggingFrequency: 1, seed: 42)
-    let a = try BoostedTrees.fit(features: x, rows: 300, columns: 3, labels: y, classes: 3,
+    let a = try BoostedTrees.fit(
+      features: x, rows: 300, columns: 3, labels: y, classes: 3,
       parameters: p)
-    let b = try BoostedTrees.fit(features: x, rows: 300, columns: 3, labels: y, classes: 3,
+    let b = try BoostedTrees.fit(
+      features: x, rows: 300, columns: 3, labels: y, classes: 3,
       parameters: p)
     #expect(a == b)
+  }
+}
+
+@Suite struct BenchmarkTests {
+  @Test func timesAFitOnSyntheticData() throws {
+    let p = BoostingParameters(numLeaves: 4, rounds: 2, threads: 1)
+    let (seconds, model) = try BoostedTrees.benchmark(rows: 200, columns: 3, parameters: p)
+    #expect(seconds > 0)
+    #expect(model.iterationCount == 2 && model.classes == 3)
   }
 }

@@ -117,9 +117,10 @@ struct FeatureBinning: Equatable, Sendable {
   }
 
   /// Builds a binning from known parts (tests and loaded models).
-  init(upperBounds: [Double], missingType: MissingType, isUsed: Bool, minValue: Double,
-    maxValue: Double)
-  {
+  init(
+    upperBounds: [Double], missingType: MissingType, isUsed: Bool, minValue: Double,
+    maxValue: Double
+  ) {
     self.upperBounds = upperBounds
     self.missingType = missingType
     self.isUsed = isUsed

@@ -56,7 +56,8 @@ struct ModelFileReader {
     let lastLine = lines.last?.number ?? 1
     func required(_ key: String) throws(BoostingError) -> (String, Int) {
       guard let v = header[key] else {
-        throw error(position < lines.count ? lines[position].number : lastLine, key,
+        throw error(
+          position < lines.count ? lines[position].number : lastLine, key,
           "a \(key)= line in the header", "none")
       }
       return v
@@ -115,14 +116,16 @@ struct ModelFileReader {
       while position < lines.count, !lines[position].text.isEmpty {
         let line = lines[position]
         guard let (key, value) = keyValue(line) else {
-          throw error(line.number, "tree \(trees.count)", "key=value or a blank line",
+          throw error(
+            line.number, "tree \(trees.count)", "key=value or a blank line",
             "\"\(line.text)\"")
         }
         fields[key] = (value, line.number)
         position += 1
       }
       guard position < lines.count else {
-        throw error(lastLine, "tree \(trees.count)", "a blank line ending the tree",
+        throw error(
+          lastLine, "tree \(trees.count)", "a blank line ending the tree",
           "end of file")
       }
       trees.append(try parseTree(fields, startLine: start.number, featureCount: featureCount))
@@ -132,22 +135,26 @@ struct ModelFileReader {
       chunkLines.append(start.number)
     }
     guard position < lines.count, lines[position].text == "end of trees" else {
-      throw error(position < lines.count ? lines[position].number : lastLine, "trees",
+      throw error(
+        position < lines.count ? lines[position].number : lastLine, "trees",
         "Tree=<i> blocks followed by \"end of trees\"",
         position < lines.count ? "\"\(lines[position].text)\"" : "end of file")
     }
     if let declaredSizes {
       guard declaredSizes.count == trees.count else {
-        throw error(header["tree_sizes"]?.1 ?? 1, "tree_sizes", "\(trees.count) sizes",
+        throw error(
+          header["tree_sizes"]?.1 ?? 1, "tree_sizes", "\(trees.count) sizes",
           "\(declaredSizes.count)")
       }
       for i in trees.indices where declaredSizes[i] != chunkBytes[i] {
-        throw error(chunkLines[i], "tree_sizes[\(i)]",
+        throw error(
+          chunkLines[i], "tree_sizes[\(i)]",
           "\(chunkBytes[i]) bytes (the length of Tree=\(i))", "\(declaredSizes[i])")
       }
     }
     guard trees.count >= classes else {
-      throw error(lines[position].number, "trees", "at least \(classes) trees (one iteration)",
+      throw error(
+        lines[position].number, "trees", "at least \(classes) trees (one iteration)",
         "\(trees.count)")
     }
     trees.removeLast(trees.count % classes)
@@ -230,7 +237,8 @@ struct ModelFileReader {
       throw error(line("split_feature"), "split_feature[\(i)]", "0..<\(featureCount)", "\(f)")
     }
     for (i, d) in decisionType.enumerated() where d & 1 != 0 || (d >> 2) & 3 == 3 || d > 15 {
-      throw error(line("decision_type"), "decision_type[\(i)]",
+      throw error(
+        line("decision_type"), "decision_type[\(i)]",
         "a numerical decision type (0, 2, 4, 6, 8 or 10)", "\(d)")
     }
     // Every node and leaf must be reached exactly once from the root: no cycles, no orphans.
@@ -243,7 +251,8 @@ struct ModelFileReader {
         for (key, child) in [("left_child", leftChild[node]), ("right_child", rightChild[node])] {
           if child >= 0 {
             guard child < inner, !seenNode[child] else {
-              throw error(line(key), "\(key)[\(node)]", "an unused node in 1..<\(inner)",
+              throw error(
+                line(key), "\(key)[\(node)]", "an unused node in 1..<\(inner)",
                 "\(child)")
             }
             seenNode[child] = true
@@ -251,7 +260,8 @@ struct ModelFileReader {
           } else {
             let leaf = -child - 1
             guard leaf < leaves, !seenLeaf[leaf] else {
-              throw error(line(key), "\(key)[\(node)]", "an unused leaf -1...-\(leaves)",
+              throw error(
+                line(key), "\(key)[\(node)]", "an unused leaf -1...-\(leaves)",
                 "\(child)")
             }
             seenLeaf[leaf] = true
@@ -259,7 +269,8 @@ struct ModelFileReader {
         }
       }
       if let missing = seenLeaf.firstIndex(of: false) {
-        throw error(line("left_child"), "left_child/right_child",
+        throw error(
+          line("left_child"), "left_child/right_child",
           "every leaf reachable from the root", "leaf \(missing) unreachable")
       }
     }

@@ -3,7 +3,9 @@
 enum ModelFileWriter {
   static func text(of model: BoostedTrees) -> String {
     var chunks: [String] = []
-    for (i, tree) in model.trees.enumerated() { chunks.append("Tree=\(i)\n" + text(of: tree) + "\n") }
+    for (i, tree) in model.trees.enumerated() {
+      chunks.append("Tree=\(i)\n" + text(of: tree) + "\n")
+    }
     var out = "tree\nversion=v4\n"
     out += "num_class=\(model.classes)\n"
     out += "num_tree_per_iteration=\(model.classes)\n"

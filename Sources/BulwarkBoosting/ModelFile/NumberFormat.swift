@@ -19,8 +19,9 @@ enum NumberFormat {
   private static func format(_ x: Double, precision: Int32) -> String {
     withUnsafeTemporaryAllocation(of: CChar.self, capacity: 40) { buffer in
       let n = withVaListFormat(buffer.baseAddress, precision, x)
-      return String(decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: Int(n))
-        .bindMemory(to: UInt8.self), as: UTF8.self)
+      return String(
+        decoding: UnsafeRawBufferPointer(start: buffer.baseAddress, count: Int(n))
+          .bindMemory(to: UInt8.self), as: UTF8.self)
     }
   }
 

@@ -98,7 +98,8 @@ struct BoostingTrainer {
       for c in 0..<k {
         var allowed = [Bool](repeating: true, count: columns)
         if parameters.featureFraction < 1 && !usedFeatures.isEmpty {
-          let keep = max(1, Int((Double(usedFeatures.count) * parameters.featureFraction).rounded()))
+          let share = Double(usedFeatures.count) * parameters.featureFraction
+          let keep = max(1, Int(share.rounded()))
           var pool = usedFeatures
           pool.shuffle(using: &generator)
           allowed = [Bool](repeating: false, count: columns)
@@ -109,7 +110,8 @@ struct BoostingTrainer {
           grown = gradients.withUnsafeBufferPointer { g in
             hessians.withUnsafeBufferPointer { h in
               learner.grow(
-                gradients: g.baseAddress! + c * n, hessians: h.baseAddress! + c * n, bag: bag,
+                gradients: UnsafeBufferPointer(rebasing: g[(c * n)..<((c + 1) * n)]),
+                hessians: UnsafeBufferPointer(rebasing: h[(c * n)..<((c + 1) * n)]), bag: bag,
                 featureAllowed: allowed)
             }
           }
@@ -124,8 +126,7 @@ struct BoostingTrainer {
         if let validation, validRows > 0 {
           validation.features.withUnsafeBufferPointer { x in
             validScore.withUnsafeMutableBufferPointer { out in
-              tree.addOutputs(
-                features: x, columns: columns, to: out.baseAddress!, stride: k, offset: c)
+              tree.addOutputs(features: x, columns: columns, to: out, stride: k, offset: c)
             }
           }
         }

@@ -145,13 +145,16 @@ struct ThresholdSearch {
   ///   - histogram: Interleaved (gradient, hessian) Double sums, one pair per bin.
   ///   - binCount: Bins of the feature, the NaN bin included.
   ///   - missingType: The feature's missing type.
+  ///   - mostFrequentBin: LightGBM's most frequent bin; bin 0 is then implicit.
   ///   - sumGradient: The leaf's gradient sum.
   ///   - sumHessian: The leaf's hessian sum (without epsilons).
   ///   - count: Rows in the leaf.
   ///   - feature: Feature index recorded in the candidate.
+  /// - Returns: The best candidate (gain -infinity when none) and the splittable flag.
   func best(
     histogram: UnsafePointer<Double>, binCount: Int, missingType: MissingType,
-    mostFrequentBin: Int, sumGradient: Double, sumHessian rawHessian: Double, count: Int, feature: Int
+    mostFrequentBin: Int, sumGradient: Double, sumHessian rawHessian: Double, count: Int,
+    feature: Int
   ) -> (SplitCandidate, Bool) {
     let eps = LightGBMConstants.epsilon
     let sumHessian = rawHessian + 2 * eps

@@ -7,7 +7,7 @@ final class TreeLearner {
   let rows: Int
   let binnings: [FeatureBinning]
   /// Bins stored feature-major: `bins[feature * rows + row]`.
-  let bins: [UInt16]
+  private let bins: UnsafeMutablePointer<UInt16>
   let binOffset: [Int]
   let binCounts: [Int]
   let missingTypes: [MissingType]
@@ -17,23 +17,27 @@ final class TreeLearner {
   let search: ThresholdSearch
   let threads: Int
 
+  // Buffers the learner owns, sized once (rows >= 1, features >= 1): the hot loops index them
+  // without bounds or exclusivity checks.
   /// Rows of every leaf, contiguous per leaf, in original row order within a leaf.
-  private(set) var indices: [Int32]
-  private var scratch: [Int32]
+  let indices: UnsafeMutablePointer<Int32>
+  private let scratch: UnsafeMutablePointer<Int32>
+  private let histograms: UnsafeMutablePointer<Double>
+  private let orderedGradients: UnsafeMutablePointer<Float>
+  private let orderedHessians: UnsafeMutablePointer<Float>
   private(set) var leafBegin: [Int]
   private(set) var leafCount: [Int]
-  private var histograms: [Double]
-  private var orderedGradients: [Float]
-  private var orderedHessians: [Float]
   private var splittable: [Bool]
 
   init(
     rows: Int, binnings: [FeatureBinning], bins: [UInt16], parameters: BoostingParameters,
     threads: Int
   ) {
+    precondition(rows >= 1 && !binnings.isEmpty && bins.count == rows * binnings.count)
     self.rows = rows
     self.binnings = binnings
-    self.bins = bins
+    self.bins = .allocate(capacity: bins.count)
+    self.bins.initialize(from: bins, count: bins.count)
     self.parameters = parameters
     self.search = ThresholdSearch(parameters)
     self.threads = threads
@@ -48,14 +52,28 @@ final class TreeLearner {
     missingTypes = binnings.map(\.missingType)
     mostFrequentBins = binnings.map(\.mostFrequentBin)
     totalBins = total
-    indices = [Int32](repeating: 0, count: rows)
-    scratch = [Int32](repeating: 0, count: rows)
+    indices = .allocate(capacity: rows)
+    indices.initialize(repeating: 0, count: rows)
+    scratch = .allocate(capacity: rows)
+    scratch.initialize(repeating: 0, count: rows)
+    histograms = .allocate(capacity: parameters.numLeaves * total * 2)
+    histograms.initialize(repeating: 0, count: parameters.numLeaves * total * 2)
+    orderedGradients = .allocate(capacity: rows)
+    orderedGradients.initialize(repeating: 0, count: rows)
+    orderedHessians = .allocate(capacity: rows)
+    orderedHessians.initialize(repeating: 0, count: rows)
     leafBegin = [Int](repeating: 0, count: parameters.numLeaves)
     leafCount = [Int](repeating: 0, count: parameters.numLeaves)
-    histograms = [Double](repeating: 0, count: parameters.numLeaves * total * 2)
-    orderedGradients = [Float](repeating: 0, count: rows)
-    orderedHessians = [Float](repeating: 0, count: rows)
     splittable = [Bool](repeating: false, count: parameters.numLeaves * binnings.count)
+  }
+
+  deinit {
+    bins.deallocate()
+    indices.deallocate()
+    scratch.deallocate()
+    histograms.deallocate()
+    orderedGradients.deallocate()
+    orderedHessians.deallocate()
   }
 
   /// Grows one tree; afterwards `indices`, `leafBegin` and `leafCount` give each leaf's rows.
@@ -66,7 +84,7 @@ final class TreeLearner {
   ///   - featureAllowed: Features this tree may split on.
   /// - Returns: The tree, before shrinkage; nil when the root cannot be split.
   func grow(
-    gradients: UnsafePointer<Float>, hessians: UnsafePointer<Float>, bag: [Int32]?,
+    gradients: UnsafeBufferPointer<Float>, hessians: UnsafeBufferPointer<Float>, bag: [Int32]?,
     featureAllowed: [Bool]
   ) -> Tree? {
     let features = binnings.count
@@ -127,8 +145,10 @@ final class TreeLearner {
           tree.rightChild[parent] = node
         }
       }
-      partition(leaf: left, into: right, feature: f, thresholdBin: split.thresholdBin,
-        defaultLeft: split.defaultLeft, nanBin: binning.missingType == .nan
+      partition(
+        leaf: left, into: right, feature: f, thresholdBin: split.thresholdBin,
+        defaultLeft: split.defaultLeft,
+        nanBin: binning.missingType == .nan
           ? binning.binCount - 1 : -1)
       tree.splitFeature.append(f)
       tree.splitGain.append(Float(split.gain))
@@ -191,26 +211,22 @@ final class TreeLearner {
     let n = leafCount[leaf]
     var nLeft = 0
     var nRight = 0
-    bins.withUnsafeBufferPointer { binBuffer in
-      let column = binBuffer.baseAddress! + feature * rows
-      indices.withUnsafeMutableBufferPointer { idx in
-        scratch.withUnsafeMutableBufferPointer { tmp in
-          for i in begin..<(begin + n) {
-            let r = idx[i]
-            let b = Int(column[Int(r)])
-            let goLeft = b == nanBin ? defaultLeft : b <= thresholdBin
-            if goLeft {
-              idx[begin &+ nLeft] = r
-              nLeft &+= 1
-            } else {
-              tmp[nRight] = r
-              nRight &+= 1
-            }
-          }
-          for i in 0..<nRight { idx[begin &+ nLeft &+ i] = tmp[i] }
-        }
+    let column = bins + feature * rows
+    let idx = indices
+    let tmp = scratch
+    for i in begin..<(begin + n) {
+      let r = idx[i]
+      let b = Int(column[Int(r)])
+      let goLeft = b == nanBin ? defaultLeft : b <= thresholdBin
+      if goLeft {
+        idx[begin &+ nLeft] = r
+        nLeft &+= 1
+      } else {
+        tmp[nRight] = r
+        nRight &+= 1
       }
     }
+    for i in 0..<nRight { idx[begin &+ nLeft &+ i] = tmp[i] }
     leafCount[leaf] = nLeft
     leafBegin[right] = begin + nLeft
     leafCount[right] = nRight
@@ -223,60 +239,44 @@ final class TreeLearner {
   }
 
   private func buildHistogram(
-    leaf: Int, gradients: UnsafePointer<Float>, hessians: UnsafePointer<Float>
+    leaf: Int, gradients: UnsafeBufferPointer<Float>, hessians: UnsafeBufferPointer<Float>
   ) {
     let active = activeFeatures(leaf: leaf)
     if active.isEmpty { return }
     let begin = leafBegin[leaf]
     let n = leafCount[leaf]
     let stride = totalBins * 2
-    indices.withUnsafeBufferPointer { idx in
-      orderedGradients.withUnsafeMutableBufferPointer { og in
-        orderedHessians.withUnsafeMutableBufferPointer { oh in
-          for i in 0..<n {
-            let r = Int(idx[begin &+ i])
-            og[i] = gradients[r]
-            oh[i] = hessians[r]
-          }
-        }
+    for i in 0..<n {
+      let r = Int(indices[begin &+ i])
+      orderedGradients[i] = gradients[r]
+      orderedHessians[i] = hessians[r]
+    }
+    let histBox = SendableBox(pointer: histograms + leaf * stride)
+    let binBox = SendableBox(pointer: bins)
+    let idxBox = SendableBox(pointer: indices + begin)
+    let gBox = SendableBox(pointer: orderedGradients)
+    let hBox = SendableBox(pointer: orderedHessians)
+    let rows = self.rows
+    let offsets = self.binOffset
+    let binCounts = self.binCounts
+    let work: @Sendable (Int) -> Void = { k in
+      let f = active[k]
+      let h = histBox.pointer + 2 * offsets[f]
+      h.update(repeating: 0, count: 2 * binCounts[f])
+      let column = binBox.pointer + f * rows
+      let ix = idxBox.pointer
+      let g = gBox.pointer
+      let hs = hBox.pointer
+      for i in 0..<n {
+        let b = Int(column[Int(ix[i])]) &* 2
+        h[b] += Double(g[i])
+        h[b &+ 1] += Double(hs[i])
       }
     }
-    histograms.withUnsafeMutableBufferPointer { hist in
-      bins.withUnsafeBufferPointer { binBuffer in
-        indices.withUnsafeBufferPointer { idx in
-          orderedGradients.withUnsafeBufferPointer { og in
-            orderedHessians.withUnsafeBufferPointer { oh in
-              let histBox = SendableBox(pointer: hist.baseAddress! + leaf * stride)
-              let binBox = SendableBox(pointer: binBuffer.baseAddress!)
-              let idxBox = SendableBox(pointer: idx.baseAddress! + begin)
-              let gBox = SendableBox(pointer: og.baseAddress!)
-              let hBox = SendableBox(pointer: oh.baseAddress!)
-              let rows = self.rows
-              let offsets = self.binOffset
-              let binCounts = self.binCounts
-              let work: @Sendable (Int) -> Void = { k in
-                let f = active[k]
-                let h = histBox.pointer + 2 * offsets[f]
-                h.initialize(repeating: 0, count: 2 * binCounts[f])
-                let column = binBox.pointer + f * rows
-                let ix = idxBox.pointer
-                let g = gBox.pointer
-                let hs = hBox.pointer
-                for i in 0..<n {
-                  let b = Int(column[Int(ix[i])]) &* 2
-                  h[b] += Double(g[i])
-                  h[b &+ 1] += Double(hs[i])
-                }
-              }
-              if threads > 1 && n * active.count >= 16_384 {
-                DispatchQueue.concurrentPerform(iterations: active.count, execute: work)
-              } else {
-                for k in 0..<active.count { work(k) }
-              }
-            }
-          }
-        }
-      }
+    if threads > 1 && n * active.count >= 16_384 {
+      DispatchQueue.concurrentPerform(iterations: active.count, execute: work)
+    } else {
+      for k in 0..<active.count { work(k) }
     }
   }
 
@@ -284,41 +284,35 @@ final class TreeLearner {
   /// minus every other bin, subtracted in bin order.
   private func fixHistogram(leaf: Int, sumG: Double, sumH: Double) {
     let stride = totalBins * 2
-    histograms.withUnsafeMutableBufferPointer { hist in
-      for f in activeFeatures(leaf: leaf) where mostFrequentBins[f] > 0 {
-        let h = hist.baseAddress! + leaf * stride + 2 * binOffset[f]
-        let most = mostFrequentBins[f]
-        var g = sumG
-        var s = sumH
-        for i in 0..<binCounts[f] where i != most {
-          g -= h[2 * i]
-          s -= h[2 * i + 1]
-        }
-        h[2 * most] = g
-        h[2 * most + 1] = s
+    for f in activeFeatures(leaf: leaf) where mostFrequentBins[f] > 0 {
+      let h = histograms + leaf * stride + 2 * binOffset[f]
+      let most = mostFrequentBins[f]
+      var g = sumG
+      var s = sumH
+      for i in 0..<binCounts[f] where i != most {
+        g -= h[2 * i]
+        s -= h[2 * i + 1]
       }
+      h[2 * most] = g
+      h[2 * most + 1] = s
     }
   }
 
   private func copyHistogram(from source: Int, to target: Int) {
     let stride = totalBins * 2
-    histograms.withUnsafeMutableBufferPointer { hist in
-      for f in activeFeatures(leaf: source) {
-        let s = hist.baseAddress! + source * stride + 2 * binOffset[f]
-        let t = hist.baseAddress! + target * stride + 2 * binOffset[f]
-        t.update(from: s, count: 2 * binCounts[f])
-      }
+    for f in activeFeatures(leaf: source) {
+      let s = histograms + source * stride + 2 * binOffset[f]
+      let t = histograms + target * stride + 2 * binOffset[f]
+      t.update(from: s, count: 2 * binCounts[f])
     }
   }
 
   private func subtractHistogram(from target: Int, minus source: Int) {
     let stride = totalBins * 2
-    histograms.withUnsafeMutableBufferPointer { hist in
-      for f in activeFeatures(leaf: source) {
-        let s = hist.baseAddress! + source * stride + 2 * binOffset[f]
-        let t = hist.baseAddress! + target * stride + 2 * binOffset[f]
-        for i in 0..<(2 * binCounts[f]) { t[i] -= s[i] }
-      }
+    for f in activeFeatures(leaf: source) {
+      let s = histograms + source * stride + 2 * binOffset[f]
+      let t = histograms + target * stride + 2 * binOffset[f]
+      for i in 0..<(2 * binCounts[f]) { t[i] -= s[i] }
     }
   }
 
@@ -327,17 +321,15 @@ final class TreeLearner {
     let stride = totalBins * 2
     let count = leafCount[leaf]
     var best = SplitCandidate()
-    histograms.withUnsafeBufferPointer { hist in
-      splittable.withUnsafeMutableBufferPointer { flags in
-        for f in 0..<features where flags[leaf &* features &+ f] {
-          let (candidate, ok) = search.best(
-            histogram: hist.baseAddress! + leaf * stride + 2 * binOffset[f],
-            binCount: binCounts[f], missingType: missingTypes[f],
-            mostFrequentBin: mostFrequentBins[f],
-            sumGradient: sumG, sumHessian: sumH, count: count, feature: f)
-          flags[leaf &* features &+ f] = ok
-          if candidate.isBetter(than: best) { best = candidate }
-        }
+    splittable.withUnsafeMutableBufferPointer { flags in
+      for f in 0..<features where flags[leaf &* features &+ f] {
+        let (candidate, ok) = search.best(
+          histogram: histograms + leaf * stride + 2 * binOffset[f],
+          binCount: binCounts[f], missingType: missingTypes[f],
+          mostFrequentBin: mostFrequentBins[f],
+          sumGradient: sumG, sumHessian: sumH, count: count, feature: f)
+        flags[leaf &* features &+ f] = ok
+        if candidate.isBetter(than: best) { best = candidate }
       }
     }
     return best

@@ -67,11 +67,15 @@ struct Tree: Equatable, Sendable {
   ///   - features: Row-major rows of `columns` raw values.
   ///   - columns: Values per row.
   ///   - scores: Score buffer, `stride` values per row.
+  ///   - stride: Scores per row.
+  ///   - offset: This tree's score within a row.
   func addOutputs(
-    features: UnsafeBufferPointer<Double>, columns: Int, to scores: UnsafeMutablePointer<Double>,
-    stride: Int, offset: Int
+    features: UnsafeBufferPointer<Double>, columns: Int,
+    to scores: UnsafeMutableBufferPointer<Double>, stride: Int, offset: Int
   ) {
     let rows = columns > 0 ? features.count / columns : 0
+    precondition(scores.count >= rows * stride)
+    guard let x = features.baseAddress, let scores = scores.baseAddress else { return }
     if numLeaves <= 1 {
       for r in 0..<rows { scores[r &* stride &+ offset] += leafValue[0] }
       return
@@ -82,7 +86,6 @@ struct Tree: Equatable, Sendable {
           leftChild.withUnsafeBufferPointer { left in
             rightChild.withUnsafeBufferPointer { right in
               leafValue.withUnsafeBufferPointer { value in
-                let x = features.baseAddress!
                 for r in 0..<rows {
                   let row = x + r &* columns
                   var node = 0
