@@ -32,7 +32,7 @@ struct ThresholdSearch {
   }
 
   /// `leafGain(lG, lH) + leafGain(rG, rH)` with both divisions in one SIMD instruction: the
-  /// same IEEE results at half the cost of the division-bound split scan.
+  /// same IEEE results as two scalar divisions.
   @inline(__always)
   func splitGain(_ lG: Double, _ lH: Double, _ rG: Double, _ rH: Double, useL1: Bool) -> Double {
     let t = useL1 ? SIMD2(thresholdL1(lG), thresholdL1(rG)) : SIMD2(lG, rG)
@@ -153,11 +153,11 @@ struct ThresholdSearch {
   /// - Returns: The best candidate (gain -infinity when none) and the splittable flag.
   func best(
     histogram: UnsafePointer<Double>, binCount: Int, missingType: MissingType,
-    mostFrequentBin: Int, sumGradient: Double, sumHessian rawHessian: Double, count: Int,
+    mostFrequentBin: Int, sumGradient: Double, sumHessian: Double, count: Int,
     feature: Int
   ) -> (SplitCandidate, Bool) {
     let eps = LightGBMConstants.epsilon
-    let sumHessian = rawHessian + 2 * eps
+    let sumHessian = sumHessian + 2 * eps
     let shift = leafGain(sumGradient, sumHessian) + minGainToSplit
     var out = SplitCandidate()
     var splittable = false
