@@ -63,14 +63,11 @@ struct ThresholdSearch {
       var rG = 0.0
       var rH = eps
       var rC = 0
-      let start = binCount - 1 - (nanAsMissing ? 1 : 0)
-      var t = start
+      var t = binCount - 1 - (nanAsMissing ? 1 : 0)
       while t >= 1 {
         defer { t -= 1 }
         let h = histogram[2 &* t &+ 1]
         let g = histogram[2 &* t]
-        // An empty bin repeats the previous cut's sums, whose gain cannot be strictly better.
-        if h == 0 && g == 0 && t != start { continue }
         rG += g
         rH += h
         rC &+= Int(h * countFactor + 0.5)
@@ -108,14 +105,12 @@ struct ThresholdSearch {
         }
         t = -1
       }
-      let start = t
       while t <= binCount - 2 {
         // After the implicit bin 0 (t = -1), the scan goes on with bin 1.
         defer { t += t == -1 ? 2 : 1 }
         if t >= 0 {
           let h = histogram[2 &* t &+ 1]
           let g = histogram[2 &* t]
-          if h == 0 && g == 0 && t != start { continue }
           lG += g
           lH += h
           lC &+= Int(h * countFactor + 0.5)
