@@ -23,11 +23,16 @@ let package = Package(
       dependencies: ["CJPEG", "CJPEGShims", "CPNG", "CZlib"]
     ),
     .target(name: "BulwarkModel", dependencies: ["BulwarkData"]),
+    // Gradient-boosted trees, LightGBM-faithful; depends on nothing of ours.
+    .target(name: "BulwarkBoosting"),
 
     // MARK: Command line
     .target(name: "BulwarkCLI", dependencies: ["BulwarkData", "BulwarkModel"]),
     .executableTarget(name: "bulwark", dependencies: ["BulwarkCLI"]),
-    .target(name: "Bulwark", dependencies: ["BulwarkData", "BulwarkModel", "BulwarkCLI"]),
+    .target(
+      name: "Bulwark",
+      dependencies: ["BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkCLI"]
+    ),
 
     // MARK: Tests
     .testTarget(
@@ -36,6 +41,11 @@ let package = Package(
       resources: [.copy("Fixtures")]
     ),
     .testTarget(name: "BulwarkModelTests", dependencies: ["BulwarkModel"]),
+    .testTarget(
+      name: "BulwarkBoostingTests",
+      dependencies: ["BulwarkBoosting"],
+      resources: [.copy("Fixtures")]
+    ),
     .testTarget(
       name: "BulwarkCLITests",
       // The executable is a dependency so that end-to-end tests can run the built binary.

@@ -1,4 +1,5 @@
 // One import for users: `import Bulwark` brings every layer.
+@_exported import BulwarkBoosting
 @_exported import BulwarkCLI
 @_exported import BulwarkData
 @_exported import BulwarkModel

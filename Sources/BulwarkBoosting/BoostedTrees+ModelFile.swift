@@ -1,0 +1,44 @@
+import Foundation
+
+extension BoostedTrees {
+  /// The model as LightGBM 4.7's `model.txt`, byte for byte as its Python package saves it.
+  /// - Returns: The file's text.
+  public func modelText() -> String { ModelFileWriter.text(of: self) }
+
+  /// Reads a LightGBM `model.txt` (multiclass, numerical splits), written by LightGBM or Bulwark.
+  /// - Parameter modelText: The file's text; LF or CRLF line endings.
+  /// - Throws: `BoostingError.malformedModel` naming the line and field of the first problem,
+  ///   including a `tree_sizes` entry that does not match its tree's length.
+  public init(modelText: String) throws(BoostingError) {
+    var reader = ModelFileReader(text: modelText)
+    self = try reader.read()
+  }
+
+  /// Reads a LightGBM `model.txt` file.
+  /// - Parameter url: The file.
+  /// - Throws: `BoostingError.fileAccess` when it cannot be read, `.malformedModel` when it is
+  ///   not a valid model.
+  public init(contentsOf url: URL) throws(BoostingError) {
+    let data: Data
+    do {
+      data = try Data(contentsOf: url)
+    } catch {
+      throw .fileAccess(path: url.path, reason: "cannot read: \(error.localizedDescription)")
+    }
+    guard let text = String(data: data, encoding: .utf8) else {
+      throw .malformedModel(line: 1, field: "file", expected: "UTF-8 text", found: "binary data")
+    }
+    try self.init(modelText: text)
+  }
+
+  /// Writes the model as LightGBM's `model.txt`.
+  /// - Parameter url: The file to create or replace.
+  /// - Throws: `BoostingError.fileAccess` when it cannot be written.
+  public func write(to url: URL) throws(BoostingError) {
+    do {
+      try Data(modelText().utf8).write(to: url, options: .atomic)
+    } catch {
+      throw .fileAccess(path: url.path, reason: "cannot write: \(error.localizedDescription)")
+    }
+  }
+}

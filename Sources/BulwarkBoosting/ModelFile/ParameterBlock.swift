@@ -1,0 +1,57 @@
+/// The `parameters:` block LightGBM 4.7's Python package writes for a multiclass model trained
+/// with `deterministic=True, force_row_wise=True, verbose=-1` and Bulwark's parameters.
+/// Derived seeds are LightGBM's defaults; the block is informative only (loading ignores it).
+enum ParameterBlock {
+  static func lines(_ p: BoostingParameters, classes: Int) -> [String] {
+    let values: [(String, String)] = [
+      ("boosting", "gbdt"), ("objective", "multiclass"), ("metric", "multi_logloss"),
+      ("tree_learner", "serial"), ("device_type", "cpu"), ("data_sample_strategy", "bagging"),
+      ("data", ""), ("valid", ""), ("num_iterations", "\(p.rounds)"),
+      ("learning_rate", NumberFormat.g(p.learningRate)), ("num_leaves", "\(p.numLeaves)"),
+      ("num_threads", "\(p.threads)"), ("seed", "\(p.seed)"), ("deterministic", "1"),
+      ("force_col_wise", "0"), ("force_row_wise", "1"), ("histogram_pool_size", "-1"),
+      ("max_depth", "\(p.maxDepth)"), ("min_data_in_leaf", "\(p.minDataInLeaf)"),
+      ("min_sum_hessian_in_leaf", NumberFormat.g(p.minSumHessianInLeaf)),
+      ("bagging_fraction", NumberFormat.g(p.baggingFraction)), ("pos_bagging_fraction", "1"),
+      ("neg_bagging_fraction", "1"), ("bagging_freq", "\(p.baggingFrequency)"),
+      ("bagging_seed", "3"), ("bagging_by_query", "0"),
+      ("feature_fraction", NumberFormat.g(p.featureFraction)),
+      ("feature_fraction_bynode", "1"), ("feature_fraction_seed", "2"), ("extra_trees", "0"),
+      ("extra_seed", "6"), ("early_stopping_round", "\(p.earlyStoppingRounds)"),
+      ("early_stopping_min_delta", "0"), ("first_metric_only", "0"), ("max_delta_step", "0"),
+      ("lambda_l1", NumberFormat.g(p.lambdaL1)), ("lambda_l2", NumberFormat.g(p.lambdaL2)),
+      ("linear_lambda", "0"), ("min_gain_to_split", NumberFormat.g(p.minGainToSplit)),
+      ("drop_rate", "0.1"), ("max_drop", "50"), ("skip_drop", "0.5"),
+      ("xgboost_dart_mode", "0"), ("uniform_drop", "0"), ("drop_seed", "4"),
+      ("top_rate", "0.2"), ("other_rate", "0.1"), ("min_data_per_group", "100"),
+      ("max_cat_threshold", "32"), ("cat_l2", "10"), ("cat_smooth", "10"),
+      ("max_cat_to_onehot", "4"), ("top_k", "20"), ("monotone_constraints", ""),
+      ("monotone_constraints_method", "basic"), ("monotone_penalty", "0"),
+      ("feature_contri", ""), ("forcedsplits_filename", ""), ("refit_decay_rate", "0.9"),
+      ("cegb_tradeoff", "1"), ("cegb_penalty_split", "0"), ("cegb_penalty_feature_lazy", ""),
+      ("cegb_penalty_feature_coupled", ""), ("path_smooth", "0"),
+      ("interaction_constraints", ""), ("verbosity", "-1"),
+      ("saved_feature_importance_type", "0"), ("use_quantized_grad", "0"),
+      ("num_grad_quant_bins", "4"), ("quant_train_renew_leaf", "0"),
+      ("stochastic_rounding", "1"), ("linear_tree", "0"), ("max_bin", "\(p.maxBin)"),
+      ("max_bin_by_feature", ""), ("min_data_in_bin", "3"),
+      ("bin_construct_sample_cnt", "200000"), ("data_random_seed", "1"),
+      ("is_enable_sparse", "1"), ("enable_bundle", "1"), ("use_missing", "1"),
+      ("zero_as_missing", "0"), ("feature_pre_filter", "1"), ("pre_partition", "0"),
+      ("two_round", "0"), ("header", "0"), ("label_column", ""), ("weight_column", ""),
+      ("group_column", ""), ("ignore_column", ""), ("categorical_feature", ""),
+      ("forcedbins_filename", ""), ("precise_float_parser", "0"), ("parser_config_file", ""),
+      ("objective_seed", "5"), ("num_class", "\(classes)"), ("is_unbalance", "0"),
+      ("scale_pos_weight", "1"), ("sigmoid", "1"), ("boost_from_average", "1"),
+      ("reg_sqrt", "0"), ("alpha", "0.9"), ("fair_c", "1"), ("poisson_max_delta_step", "0.7"),
+      ("tweedie_variance_power", "1.5"), ("lambdarank_truncation_level", "30"),
+      ("lambdarank_norm", "1"), ("label_gain", ""),
+      ("lambdarank_position_bias_regularization", "0"), ("eval_at", ""),
+      ("multi_error_top_k", "1"), ("auc_mu_weights", ""), ("num_machines", "1"),
+      ("local_listen_port", "12400"), ("time_out", "120"), ("machine_list_filename", ""),
+      ("machines", ""), ("gpu_platform_id", "-1"), ("gpu_device_id", "-1"),
+      ("gpu_device_id_list", ""), ("gpu_use_dp", "0"), ("num_gpu", "1"),
+    ]
+    return values.map { "[\($0.0): \($0.1)]" }
+  }
+}
