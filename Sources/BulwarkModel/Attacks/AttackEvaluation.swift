@@ -1,5 +1,6 @@
 import Foundation
 import BulwarkData
+import Dispatch
 
 /// The attack metrics of MindSpore Armour's `AttackEvaluate`, computed over a clean batch, its
 /// adversarial version and the classifier's probabilities on the adversarial images.
@@ -55,7 +56,10 @@ public struct AttackEvaluation: Equatable, Sendable, Encodable {
     var predicted: [Int] = []
     for index in 0..<count {
       let row = probabilities[index * classes..<(index + 1) * classes]
-      let label = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }! - index * classes
+      var label = 0
+      for column in 1..<classes where row[row.startIndex + column] > row[row.startIndex + label] {
+        label = column
+      }
       predicted.append(label)
       let succeeded = targets.map { label == $0[index] } ?? (label != clean.labels[index])
       if succeeded { successes.append(index) }
@@ -76,10 +80,17 @@ public struct AttackEvaluation: Equatable, Sendable, Encodable {
     averageL0Distance = mean(distances.map(\.l0))
     averageL2Distance = mean(distances.map(\.l2))
     averageLInfinityDistance = mean(distances.map(\.lInfinity))
-    averageSSIM = mean(
-      successes.map {
-        Self.structuralSimilarity(clean.image(at: $0), adversarial.image(at: $0), shape: clean.shape)
-      })
+    // Each image's SSIM is computed on its own thread, stored by index, and summed in order.
+    let similarities = UnsafeMutablePointer<Double>.allocate(capacity: successes.count)
+    defer { similarities.deallocate() }
+    let shared = SharedPointer(base: similarities)
+    let chosen = successes
+    DispatchQueue.concurrentPerform(iterations: chosen.count) { position in
+      let index = chosen[position]
+      shared.base[position] = Self.structuralSimilarity(
+        clean.image(at: index), adversarial.image(at: index), shape: clean.shape)
+    }
+    averageSSIM = mean(UnsafeBufferPointer(start: similarities, count: chosen.count))
   }
 
   /// MindSpore's `calculate_lp_distance`: L0, L2 and L-infinity norms of the difference, each
@@ -109,26 +120,24 @@ public struct AttackEvaluation: Equatable, Sendable, Encodable {
     _ first: ArraySlice<Float>, _ second: ArraySlice<Float>, shape: ImageShape
   ) -> Double {
     let (height, width, channels) = (shape.height, shape.width, shape.channels)
-    let kernel = gaussianWindow
     let c1 = (0.01 * 255.0) * (0.01 * 255.0)
     let c2 = (0.03 * 255.0) * (0.03 * 255.0)
+    let size = height * width
     var total = 0.0
-    let a = Array(first)
-    let b = Array(second)
+    var x = [Double](repeating: 0, count: size)
+    var y = x
     for channel in 0..<channels {
-      var x = [Double](repeating: 0, count: height * width)
-      var y = x
-      for pixel in 0..<(height * width) {
-        x[pixel] = Double(Float(255) * a[pixel * channels + channel])
-        y[pixel] = Double(Float(255) * b[pixel * channels + channel])
+      for pixel in 0..<size {
+        x[pixel] = Double(Float(255) * first[first.startIndex + pixel * channels + channel])
+        y[pixel] = Double(Float(255) * second[second.startIndex + pixel * channels + channel])
       }
-      let muX = convolve(x, height, width, kernel)
-      let muY = convolve(y, height, width, kernel)
-      let xx = convolve(zip(x, x).map(*), height, width, kernel)
-      let yy = convolve(zip(y, y).map(*), height, width, kernel)
-      let xy = convolve(zip(x, y).map(*), height, width, kernel)
+      let muX = gaussianBlur(x, height, width)
+      let muY = gaussianBlur(y, height, width)
+      let xx = gaussianBlur(zip(x, x).map(*), height, width)
+      let yy = gaussianBlur(zip(y, y).map(*), height, width)
+      let xy = gaussianBlur(zip(x, y).map(*), height, width)
       var sum = 0.0
-      for pixel in 0..<(height * width) {
+      for pixel in 0..<size {
         let (mx, my) = (muX[pixel], muY[pixel])
         let varianceX = xx[pixel] - mx * mx
         let varianceY = yy[pixel] - my * my
@@ -136,35 +145,38 @@ public struct AttackEvaluation: Equatable, Sendable, Encodable {
         sum += (2 * mx * my + c1) * (2 * covariance + c2)
           / ((mx * mx + my * my + c1) * (varianceX + varianceY + c2))
       }
-      total += sum / Double(height * width)
+      total += sum / Double(size)
     }
     return total / Double(channels)
   }
 
-  /// MindSpore's 11 x 11 Gaussian window, σ = 1.5, centred at (5, 5), not normalised.
-  static let gaussianWindow: [Double] = {
+  /// One axis of MindSpore's 11 x 11 window: its 2-D Gaussian (σ = 1.5, centred at 5, not
+  /// normalised) is the outer product of this kernel with itself.
+  static let gaussianAxis: [Double] = {
     let sigma = 1.5
-    return (0..<121).map { index in
-      let (i, j) = (Double(index / 11 - 5), Double(index % 11 - 5))
-      return 1 / (2 * Double.pi * sigma * sigma) * exp(-(i * i + j * j) / (2 * sigma * sigma))
+    return (0..<11).map { index in
+      let offset = Double(index - 5)
+      return exp(-offset * offset / (2 * sigma * sigma)) / ((2 * Double.pi).squareRoot() * sigma)
     }
   }()
 
-  /// scipy.ndimage.convolve with a symmetric 11 x 11 kernel and the "reflect" border
-  /// (d c b a | a b c d | d c b a).
-  static func convolve(_ image: [Double], _ height: Int, _ width: Int, _ kernel: [Double])
-    -> [Double]
-  {
+  /// scipy.ndimage.convolve with MindSpore's window and the "reflect" border
+  /// (d c b a | a b c d | d c b a), as two 1-D passes since the window is separable.
+  static func gaussianBlur(_ image: [Double], _ height: Int, _ width: Int) -> [Double] {
+    let kernel = gaussianAxis
+    var rows = [Double](repeating: 0, count: height * width)
+    for row in 0..<height {
+      for column in 0..<width {
+        var sum = 0.0
+        for tap in 0..<11 { sum += kernel[tap] * image[row * width + reflect(column + tap - 5, width)] }
+        rows[row * width + column] = sum
+      }
+    }
     var output = [Double](repeating: 0, count: height * width)
     for row in 0..<height {
       for column in 0..<width {
         var sum = 0.0
-        for i in 0..<11 {
-          let r = reflect(row + i - 5, height)
-          for j in 0..<11 {
-            sum += kernel[i * 11 + j] * image[r * width + reflect(column + j - 5, width)]
-          }
-        }
+        for tap in 0..<11 { sum += kernel[tap] * rows[reflect(row + tap - 5, height) * width + column] }
         output[row * width + column] = sum
       }
     }
@@ -179,3 +191,4 @@ public struct AttackEvaluation: Equatable, Sendable, Encodable {
     return position < length ? position : period - 1 - position
   }
 }
+
