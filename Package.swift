@@ -27,7 +27,7 @@ let package = Package(
     .target(name: "BulwarkBoosting"),
 
     // MARK: Command line
-    .target(name: "BulwarkCLI", dependencies: ["BulwarkData", "BulwarkModel"]),
+    .target(name: "BulwarkCLI", dependencies: ["BulwarkData", "BulwarkModel", "BulwarkBoosting"]),
     .executableTarget(name: "bulwark", dependencies: ["BulwarkCLI"]),
     .target(
       name: "Bulwark",

@@ -19,7 +19,7 @@ import Testing
     #expect(Set(indices).count == count)
     #expect(indices == indices.sorted())
     let sample = batch.selecting(indices)
-    let expected = ImageBatch.apportion(count, among: [50, 30, 20])
+    let expected = StratifiedSampler.apportion(count, among: [50, 30, 20])
     #expect(sample.classCounts == expected)
     for (label, share) in expected.enumerated() {
       #expect(abs(Double(share) - Double(count) * [0.5, 0.3, 0.2][label]) < 1)
@@ -27,10 +27,10 @@ import Testing
   }
 
   @Test func largestRemaindersBreakTiesTowardLowerClasses() {
-    #expect(ImageBatch.apportion(10, among: [50, 30, 20]) == [5, 3, 2])
-    #expect(ImageBatch.apportion(1, among: [10, 10, 10]) == [1, 0, 0])
-    #expect(ImageBatch.apportion(2, among: [10, 10, 10]) == [1, 1, 0])
-    #expect(ImageBatch.apportion(7, among: [3, 3, 1]) == [3, 3, 1])
+    #expect(StratifiedSampler.apportion(10, among: [50, 30, 20]) == [5, 3, 2])
+    #expect(StratifiedSampler.apportion(1, among: [10, 10, 10]) == [1, 0, 0])
+    #expect(StratifiedSampler.apportion(2, among: [10, 10, 10]) == [1, 1, 0])
+    #expect(StratifiedSampler.apportion(7, among: [3, 3, 1]) == [3, 3, 1])
   }
 
   @Test func sameSeedSameSampleOtherSeedOtherSample() {
