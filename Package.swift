@@ -22,6 +22,7 @@ let package = Package(
       name: "BulwarkData",
       dependencies: ["CJPEG", "CJPEGShims", "CPNG", "CZlib"]
     ),
+    .target(name: "BulwarkDefenses", dependencies: ["BulwarkData"]),
 
     // MARK: Command line
     .target(name: "BulwarkCLI", dependencies: ["BulwarkData"]),
@@ -33,5 +34,6 @@ let package = Package(
       name: "BulwarkDataTests",
       dependencies: ["BulwarkData"]
     ),
+    .testTarget(name: "BulwarkDefensesTests", dependencies: ["BulwarkDefenses"]),
   ]
 )

@@ -1,0 +1,290 @@
+import BulwarkData
+
+/// A median filter over each image's two spatial axes, each channel on its own (ART's
+/// `SpatialSmoothing`; Xu et al., 2018, "Feature Squeezing").
+///
+/// Matches `scipy.ndimage.median_filter(x, size=(1, k, k, 1), mode="reflect")` bit for bit:
+/// - the border repeats the edge pixel (`d c b a | a b c d | d c b a`), extended periodically
+///   when the window is larger than the image;
+/// - window offsets along each axis run from `-(k / 2)` to `k - 1 - k / 2` (for even k the extra
+///   cell lies toward lower indices);
+/// - the result is the value at sorted position `k * k / 2` (0-based), so for even `k * k` the
+///   upper of the two middle values.
+///
+/// The output is always one of the input values. For windows up to 9 a pruned comparator network
+/// runs on 16 neighbouring pixels at once (see `SelectionNetwork`); larger windows select per
+/// pixel. Images are spread over `threadCount` threads; results do not depend on it.
+/// NaN values have no defined median (scipy's result then depends on its selection order).
+public struct SpatialSmoothing: Preprocessor, Decodable {
+  /// The name of this defense in pipeline files.
+  public static let typeName = "spatial-smoothing"
+
+  /// The window side k.
+  public let window: Int
+  /// When set, outputs are clipped to this range (ART's `clip_values`).
+  public let clipRange: ValueRange?
+  /// Threads used by `process`; 1 runs on the calling thread (for benchmarks). Defaults to the
+  /// number of active cores.
+  public var threadCount: Int = ParallelChunks.defaultThreadCount
+
+  let network: SelectionNetwork?
+
+  static let largestNetworkWindow = 9
+
+  /// Creates a median filter.
+  /// - Parameters:
+  ///   - window: The window side k, at least 1 (1 leaves images unchanged).
+  ///   - clipRange: When set, outputs are clipped to it; lower must be below upper.
+  /// - Throws: `DefenseParameterError` for a window below 1 or a malformed range.
+  public init(window: Int = 3, clipRange: ValueRange? = nil) throws(DefenseParameterError) {
+    try Validate.check(
+      window >= 1, stage: Self.typeName, parameter: "window", expected: "an integer >= 1",
+      found: "\(window)")
+    try Validate.range(clipRange, stage: Self.typeName, parameter: "clipRange")
+    self.window = window
+    self.clipRange = clipRange
+    network =
+      window >= 2 && window <= Self.largestNetworkWindow
+      ? SelectionNetwork(window: window, rank: window * window / 2) : nil
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case window, clipRange
+  }
+
+  /// Decodes `{ window: 3, clipRange: [0, 1] }`; both keys are optional.
+  /// - Parameter decoder: The decoder to read from.
+  /// - Throws: `DecodingError` for values of the wrong type, `DefenseParameterError` for values
+  ///   out of range.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    try self.init(
+      window: container.decodeIfPresent(Int.self, forKey: .window) ?? 3,
+      clipRange: container.decodeIfPresent(ValueRange.self, forKey: .clipRange))
+  }
+
+  /// False: the filter is deterministic.
+  public var isRandomized: Bool { false }
+
+  /// Median-filters every image and channel of `batch`.
+  /// - Parameter batch: Images, NHWC.
+  /// - Returns: The filtered batch, same shape, labels and class names.
+  /// - Complexity: O(N·H·W·C·k²) comparisons in the worst case; far fewer with the network.
+  public func process(_ batch: ImageBatch) -> ImageBatch {
+    var result = batch
+    guard window > 1 || clipRange != nil else { return result }
+    let shape = batch.shape
+    let size = shape.valueCount
+    let filter = self
+    batch.pixels.withUnsafeBufferPointer { input in
+      result.pixels.withUnsafeMutableBufferPointer { output in
+        guard let source = input.baseAddress, let target = output.baseAddress else { return }
+        let sourceBox = SharedBuffer(base: UnsafeMutablePointer(mutating: source))
+        let targetBox = SharedBuffer(base: target)
+        ParallelChunks.run(count: batch.count, chunkSize: 32, threads: threadCount) { images in
+          var scratch = MedianScratch(window: filter.window, shape: shape)
+          defer { scratch.deallocate() }
+          for image in images {
+            for channel in 0..<shape.channels {
+              filter.smoothPlane(
+                source: sourceBox.base + image * size + channel,
+                target: targetBox.base + image * size + channel, shape: shape, scratch: &scratch)
+            }
+          }
+        }
+      }
+    }
+    return result
+  }
+
+  /// Filters one channel of one image; `source` and `target` step by `shape.channels`.
+  func smoothPlane(
+    source: UnsafePointer<Float>, target: UnsafeMutablePointer<Float>, shape: ImageShape,
+    scratch: inout MedianScratch
+  ) {
+    let height = shape.height
+    let width = shape.width
+    let channels = shape.channels
+    let stride = scratch.rowStride
+    let before = window / 2
+    let plane = scratch.plane
+    // The padded plane: (height + k - 1) rows of `stride` values, reflect border.
+    for row in 0..<(height &+ window &- 1) {
+      let sourceRow = source + Self.reflect(row &- before, height) &* width &* channels
+      let planeRow = plane + row &* stride
+      for column in 0..<(width &+ window &- 1) {
+        planeRow[column] = sourceRow[Self.reflect(column &- before, width) &* channels]
+      }
+    }
+    if let network {
+      smoothWithNetwork(network, target: target, shape: shape, scratch: &scratch)
+    } else {
+      smoothBySelection(target: target, shape: shape, scratch: &scratch)
+    }
+    if let clipRange {
+      for index in 0..<(height &* width) {
+        let offset = index &* channels
+        target[offset] = clipRange.clip(target[offset])
+      }
+    }
+  }
+
+  private func smoothWithNetwork(
+    _ network: SelectionNetwork, target: UnsafeMutablePointer<Float>, shape: ImageShape,
+    scratch: inout MedianScratch
+  ) {
+    let width = shape.width
+    let channels = shape.channels
+    let stride = scratch.rowStride
+    let columnBlocks = scratch.columnBlocks
+    let outputBlocks = (width &+ 15) / 16
+    let plane = UnsafeRawPointer(scratch.plane)
+    let columns = scratch.columns
+    let registers = scratch.registers
+    let row16 = scratch.outputRow
+    network.columnComparators.withUnsafeBufferPointer { columnOps in
+      network.mergeComparators.withUnsafeBufferPointer { mergeOps in
+        network.mergeSlotUsed.withUnsafeBufferPointer { used in
+          network.columnRankSlots.withUnsafeBufferPointer { rankSlots in
+            for row in 0..<shape.height {
+              // Stage 1: sort every column of the k rows starting at `row`.
+              for block in 0..<columnBlocks {
+                let x = block &* 16
+                for element in 0..<window {
+                  registers[element] = (plane + ((row &+ element) &* stride &+ x) &* 4)
+                    .loadUnaligned(as: SIMD16<Float>.self)
+                }
+                SelectionNetwork.run(columnOps, on: registers)
+                for element in 0..<window where rankSlots[element] >= 0 {
+                  UnsafeMutableRawPointer(columns + (element &* stride &+ x)).storeBytes(
+                    of: registers[rankSlots[element]], as: SIMD16<Float>.self)
+                }
+              }
+              // Stage 2: merge the k sorted columns of each window.
+              let columnBase = UnsafeRawPointer(columns)
+              for block in 0..<outputBlocks {
+                let x = block &* 16
+                var slot = 0
+                for column in 0..<window {
+                  for element in 0..<window {
+                    if used[slot] {
+                      registers[slot] = (columnBase + (element &* stride &+ x &+ column) &* 4)
+                        .loadUnaligned(as: SIMD16<Float>.self)
+                    }
+                    slot &+= 1
+                  }
+                }
+                SelectionNetwork.run(mergeOps, on: registers)
+                UnsafeMutableRawPointer(row16 + x).storeBytes(
+                  of: registers[network.resultSlot], as: SIMD16<Float>.self)
+              }
+              let targetRow = target + row &* width &* channels
+              for column in 0..<width {
+                targetRow[column &* channels] = row16[column]
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private func smoothBySelection(
+    target: UnsafeMutablePointer<Float>, shape: ImageShape, scratch: inout MedianScratch
+  ) {
+    let stride = scratch.rowStride
+    let window = self.window
+    let rank = window * window / 2
+    let values = scratch.window
+    for row in 0..<shape.height {
+      for column in 0..<shape.width {
+        var count = 0
+        for dy in 0..<window {
+          let planeRow = scratch.plane + ((row &+ dy) &* stride &+ column)
+          for dx in 0..<window {
+            values[count] = planeRow[dx]
+            count &+= 1
+          }
+        }
+        target[(row &* shape.width &+ column) &* shape.channels] = Self.select(
+          rank, in: values, count: count)
+      }
+    }
+  }
+
+  /// The value at sorted position `rank` of `values[0..<count]` (Hoare's quickselect; reorders
+  /// the buffer).
+  static func select(_ rank: Int, in values: UnsafeMutablePointer<Float>, count: Int) -> Float {
+    var low = 0
+    var high = count &- 1
+    while low < high {
+      let pivot = values[low &+ (high &- low) / 2]
+      var i = low
+      var j = high
+      while i <= j {
+        while values[i] < pivot { i &+= 1 }
+        while pivot < values[j] { j &-= 1 }
+        if i <= j {
+          let swap = values[i]
+          values[i] = values[j]
+          values[j] = swap
+          i &+= 1
+          j &-= 1
+        }
+      }
+      if rank <= j {
+        high = j
+      } else if rank >= i {
+        low = i
+      } else {
+        break
+      }
+    }
+    return values[rank]
+  }
+
+  /// scipy's "reflect" index mapping: `index` folded into `0..<count`, period `2 * count`.
+  static func reflect(_ index: Int, _ count: Int) -> Int {
+    let period = 2 &* count
+    var folded = index % period
+    if folded < 0 { folded &+= period }
+    return folded < count ? folded : period &- 1 &- folded
+  }
+}
+
+/// Buffers one worker reuses for every image it filters.
+struct MedianScratch {
+  let rowStride: Int
+  let columnBlocks: Int
+  let plane: UnsafeMutablePointer<Float>
+  let columns: UnsafeMutablePointer<Float>
+  let registers: UnsafeMutablePointer<SIMD16<Float>>
+  let outputRow: UnsafeMutablePointer<Float>
+  let window: UnsafeMutablePointer<Float>
+
+  init(window k: Int, shape: ImageShape) {
+    let outputWidth = (shape.width + 15) / 16 * 16
+    // Columns read by the merge stage reach outputWidth + k - 1.
+    columnBlocks = (outputWidth + k - 1 + 15) / 16
+    rowStride = columnBlocks * 16 + 16
+    let rows = shape.height + k - 1
+    plane = .allocate(capacity: rows * rowStride)
+    plane.initialize(repeating: 0, count: rows * rowStride)
+    columns = .allocate(capacity: k * rowStride)
+    columns.initialize(repeating: 0, count: k * rowStride)
+    registers = .allocate(capacity: k * k)
+    registers.initialize(repeating: .zero, count: k * k)
+    outputRow = .allocate(capacity: outputWidth)
+    outputRow.initialize(repeating: 0, count: outputWidth)
+    window = .allocate(capacity: k * k)
+    window.initialize(repeating: 0, count: k * k)
+  }
+
+  func deallocate() {
+    plane.deallocate()
+    columns.deallocate()
+    registers.deallocate()
+    outputRow.deallocate()
+    window.deallocate()
+  }
+}
