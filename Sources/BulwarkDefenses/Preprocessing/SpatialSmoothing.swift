@@ -106,17 +106,21 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
     let width = shape.width
     let channels = shape.channels
     let stride = scratch.rowStride
-    let before = window / 2
     let plane = scratch.plane
-    // The padded plane: (height + k - 1) rows of `stride` values, reflect border.
+    // The padded plane: (height + k - 1) rows of `stride` values, reflect border; the reflected
+    // offsets are tabulated once per worker.
+    let rowOffsets = scratch.rowOffsets
+    let columnOffsets = scratch.columnOffsets
     for row in 0..<(height &+ window &- 1) {
-      let sourceRow = source + Self.reflect(row &- before, height) &* width &* channels
+      let sourceRow = source + rowOffsets[row]
       let planeRow = plane + row &* stride
       for column in 0..<(width &+ window &- 1) {
-        planeRow[column] = sourceRow[Self.reflect(column &- before, width) &* channels]
+        planeRow[column] = sourceRow[columnOffsets[column]]
       }
     }
-    if let network {
+    if window == 2 || window == 3 {
+      smoothSmallWindow(target: target, shape: shape, scratch: &scratch)
+    } else if let network {
       smoothWithNetwork(network, target: target, shape: shape, scratch: &scratch)
     } else {
       smoothBySelection(target: target, shape: shape, scratch: &scratch)
@@ -261,6 +265,10 @@ struct MedianScratch {
   let registers: UnsafeMutablePointer<SIMD16<Float>>
   let outputRow: UnsafeMutablePointer<Float>
   let window: UnsafeMutablePointer<Float>
+  /// Offset in the source image of each padded row's first value (reflect border).
+  let rowOffsets: UnsafeMutablePointer<Int>
+  /// Offset within a source row of each padded column's value (reflect border).
+  let columnOffsets: UnsafeMutablePointer<Int>
 
   init(window k: Int, shape: ImageShape) {
     let outputWidth = (shape.width + 15) / 16 * 16
@@ -278,6 +286,16 @@ struct MedianScratch {
     outputRow.initialize(repeating: 0, count: outputWidth)
     window = .allocate(capacity: k * k)
     window.initialize(repeating: 0, count: k * k)
+    rowOffsets = .allocate(capacity: rows)
+    for row in 0..<rows {
+      rowOffsets[row] =
+        SpatialSmoothing.reflect(row - k / 2, shape.height) * shape.width * shape.channels
+    }
+    let paddedWidth = shape.width + k - 1
+    columnOffsets = .allocate(capacity: paddedWidth)
+    for column in 0..<paddedWidth {
+      columnOffsets[column] = SpatialSmoothing.reflect(column - k / 2, shape.width) * shape.channels
+    }
   }
 
   func deallocate() {
@@ -286,5 +304,7 @@ struct MedianScratch {
     registers.deallocate()
     outputRow.deallocate()
     window.deallocate()
+    rowOffsets.deallocate()
+    columnOffsets.deallocate()
   }
 }
