@@ -6,16 +6,20 @@ import Testing
 @Suite struct TotalVariationMinimizationTests {
   /// Runs `body` with an objective on `original` and `mask` (both row-major, side x side).
   static func withObjective<Result>(
-    side: Int, norm: Int, lambda: Double = 0.5, original: [Double], mask: [Double],
+    side: Int, norm: Int, lambda: Float = 0.5, original: [Float], mask: [Float],
     _ body: (inout TotalVariationObjective) -> Result
   ) -> Result {
     original.withUnsafeBufferPointer { x in
       mask.withUnsafeBufferPointer { m in
-        let norms = UnsafeMutablePointer<Double>.allocate(capacity: side)
-        defer { norms.deallocate() }
+        let norms = UnsafeMutablePointer<Float>.allocate(capacity: side)
+        let steps = UnsafeMutablePointer<Float>.allocate(capacity: side)
+        defer {
+          norms.deallocate()
+          steps.deallocate()
+        }
         var objective = TotalVariationObjective(
           height: side, width: side, norm: norm, lambda: lambda, original: x.baseAddress!,
-          mask: m.baseAddress!, columnNorms: norms)
+          mask: m.baseAddress!, columnNorms: norms, rowSteps: steps)
         return body(&objective)
       }
     }
@@ -23,15 +27,15 @@ import Testing
 
   /// A noisy ramp (noise from an integer LCG, so Python computes the same doubles) and a fixed
   /// mask; the same image and mask were given to ART's objective and scipy while developing.
-  static func noisyImage(side: Int) -> (original: [Double], mask: [Double]) {
-    var original = [Double]()
-    var mask = [Double]()
+  static func noisyImage(side: Int) -> (original: [Float], mask: [Float]) {
+    var original = [Float]()
+    var mask = [Float]()
     for i in 0..<side {
       for j in 0..<side {
         let index = i * side + j
         let uniform = Double((index * 1_103_515_245 + 12345) % 2_147_483_648) / 2_147_483_648
         let value = Double(i + j) / (2.0 * Double(side)) + 0.4 * (uniform - 0.5)
-        original.append(min(1, max(0, value)))
+        original.append(Float(min(1, max(0, value))))
         mask.append((i * 5 + j * 3) % 10 < 3 ? 1 : 0)
       }
     }
@@ -42,14 +46,14 @@ import Testing
   func gradientMatchesCentralDifferences(norm: Int) {
     var generator = SeededGenerator(seed: UInt64(norm))
     let side = 6
-    let original = (0..<(side * side)).map { _ in generator.unitDouble() }
-    let mask = (0..<(side * side)).map { _ in generator.unitDouble() < 0.5 ? 1.0 : 0.0 }
-    let point = (0..<(side * side)).map { _ in generator.unitDouble() }
+    let original = (0..<(side * side)).map { _ in Float(generator.unitDouble()) }
+    let mask = (0..<(side * side)).map { _ in generator.unitDouble() < 0.5 ? Float(1) : 0 }
+    let point = (0..<(side * side)).map { _ in Float(generator.unitDouble()) }
     Self.withObjective(side: side, norm: norm, original: original, mask: mask) { objective in
-      var gradient = [Double](repeating: 0, count: side * side)
+      var gradient = [Float](repeating: 0, count: side * side)
       var scratch = gradient
       _ = objective.evaluate(at: point, gradient: &gradient)
-      let h = 1e-6
+      let h: Float = 1e-3
       for index in 0..<point.count {
         var plus = point
         var minus = point
@@ -58,19 +62,19 @@ import Testing
         let difference =
           (objective.evaluate(at: plus, gradient: &scratch)
             - objective.evaluate(at: minus, gradient: &scratch)) / (2 * h)
-        #expect(abs(difference - gradient[index]) < 1e-5, "component \(index)")
+        #expect(abs(difference - gradient[index]) < 2e-3, "component \(index)")
       }
     }
   }
 
   @Test func usesZeroSubgradientsAtKinks() {
     // At z = x with a constant image every term sits at its kink.
-    let original = [Double](repeating: 0.5, count: 9)
-    let mask = [Double](repeating: 1, count: 9)
+    let original = [Float](repeating: 0.5, count: 9)
+    let mask = [Float](repeating: 1, count: 9)
     Self.withObjective(side: 3, norm: 2, original: original, mask: mask) { objective in
-      var gradient = [Double](repeating: 1, count: 9)
+      var gradient = [Float](repeating: 1, count: 9)
       #expect(objective.evaluate(at: original, gradient: &gradient) == 0)
-      #expect(gradient == [Double](repeating: 0, count: 9))
+      #expect(gradient == [Float](repeating: 0, count: 9))
     }
   }
 
@@ -78,7 +82,7 @@ import Testing
   /// z0 = x, no bounds), on `noisyImage`; the true gradient must do better.
   @Test(arguments: [(12, 1, 4.994856975328885), (12, 2, 1.8890795734585915),
     (28, 1, 14.063464935097935), (28, 2, 4.000221561819368)])
-  func reachesALowerObjectiveThanART(side: Int, norm: Int, artObjective: Double) {
+  func reachesALowerObjectiveThanART(side: Int, norm: Int, artObjective: Float) {
     let (original, mask) = Self.noisyImage(side: side)
     Self.withObjective(side: side, norm: norm, original: original, mask: mask) { objective in
       var gradient = original
@@ -100,7 +104,7 @@ import Testing
       let solver = BoundedLBFGS(variableCount: 144, lower: 0, upper: 1)
       defer { solver.deallocate() }
       var solution = original
-      var previous = Double.infinity
+      var previous = Float.infinity
       for iterations in [1, 3, 10, 30] {
         let reached = solver.minimize(
           &objective, from: original, into: &solution, iterations: iterations)

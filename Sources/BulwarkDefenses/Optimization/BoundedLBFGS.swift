@@ -4,58 +4,58 @@ protocol DifferentiableObjective {
   var variableCount: Int { get }
   /// Returns f(point) and writes ∇f(point) into `gradient`.
   mutating func evaluate(
-    at point: UnsafePointer<Double>, gradient: UnsafeMutablePointer<Double>
-  ) -> Double
+    at point: UnsafePointer<Float>, gradient: UnsafeMutablePointer<Float>
+  ) -> Float
 }
 
 /// A bounded limited-memory quasi-Newton minimiser in the spirit of L-BFGS-B (Byrd, Lu, Nocedal
-/// and Zhu, 1995): L-BFGS directions on the variables that are free, projection onto the box
-/// [lower, upper], and a backtracking Armijo search along the projected path.
+/// and Zhu, 1995): L-BFGS directions (two-loop recursion, memory 10) on the variables that are
+/// free, projection onto the box [lower, upper], and a weak Wolfe line search along the
+/// projected path (quadratic interpolation when the step is too long, doubling when too short,
+/// bisection once bracketed; Lewis and Overton, 2013, show this suits nonsmooth objectives).
 ///
 /// Differences from L-BFGS-B: no generalised Cauchy point; a variable is held at a bound for one
 /// iteration when its gradient points out of the box, and the step is projected. Iterations stop
 /// early when the projected gradient's largest component falls below `gradientTolerance`
-/// (scipy's `pgtol`, 1e-5) or no step decreases the objective.
+/// (scipy's `pgtol`, 1e-5) or no step decreases the objective. Single precision throughout,
+/// with vector passes fused so each iteration reads the history about twice.
 struct BoundedLBFGS {
   let variableCount: Int
   let memory: Int
-  let lower: Double
-  let upper: Double
-  var gradientTolerance = 1e-5
+  let lower: Float
+  let upper: Float
+  var gradientTolerance: Float = 1e-5
 
-  // Workspace, reused across calls: current point, trial point, gradients, direction, history.
-  private let point: UnsafeMutablePointer<Double>
-  private let trial: UnsafeMutablePointer<Double>
-  private let gradient: UnsafeMutablePointer<Double>
-  private let trialGradient: UnsafeMutablePointer<Double>
-  private let direction: UnsafeMutablePointer<Double>
-  private let steps: UnsafeMutablePointer<Double>
-  private let gradientChanges: UnsafeMutablePointer<Double>
-  private let curvatures: UnsafeMutablePointer<Double>
-  private let alphas: UnsafeMutablePointer<Double>
+  // Workspace, reused across calls.
+  private let buffers: UnsafeMutablePointer<Float>
+  private let steps: UnsafeMutablePointer<Float>
+  private let gradientChanges: UnsafeMutablePointer<Float>
+  /// s·y and y·y of each stored pair.
+  private let curvatures: UnsafeMutablePointer<Float>
+  private let changeNorms: UnsafeMutablePointer<Float>
+  private let alphas: UnsafeMutablePointer<Float>
 
-  init(variableCount: Int, memory: Int = 10, lower: Double, upper: Double) {
+  init(variableCount: Int, memory: Int = 10, lower: Float, upper: Float) {
     precondition(variableCount > 0 && memory > 0 && lower < upper)
     self.variableCount = variableCount
     self.memory = memory
     self.lower = lower
     self.upper = upper
-    point = .allocate(capacity: variableCount)
-    trial = .allocate(capacity: variableCount)
-    gradient = .allocate(capacity: variableCount)
-    trialGradient = .allocate(capacity: variableCount)
-    direction = .allocate(capacity: variableCount)
+    buffers = .allocate(capacity: variableCount * 7)
+    buffers.initialize(repeating: 0, count: variableCount * 7)
     steps = .allocate(capacity: variableCount * memory)
     gradientChanges = .allocate(capacity: variableCount * memory)
     curvatures = .allocate(capacity: memory)
+    changeNorms = .allocate(capacity: memory)
     alphas = .allocate(capacity: memory)
   }
 
   func deallocate() {
-    for buffer in [point, trial, gradient, trialGradient, direction, steps, gradientChanges] {
-      buffer.deallocate()
-    }
+    buffers.deallocate()
+    steps.deallocate()
+    gradientChanges.deallocate()
     curvatures.deallocate()
+    changeNorms.deallocate()
     alphas.deallocate()
   }
 
@@ -63,49 +63,59 @@ struct BoundedLBFGS {
   /// iterations; writes the result into `result` and returns its objective value.
   @discardableResult
   func minimize<Objective: DifferentiableObjective>(
-    _ objective: inout Objective, from start: UnsafePointer<Double>,
-    into result: UnsafeMutablePointer<Double>, iterations: Int
-  ) -> Double {
+    _ objective: inout Objective, from start: UnsafePointer<Float>,
+    into result: UnsafeMutablePointer<Float>, iterations: Int
+  ) -> Float {
     let n = variableCount
     precondition(objective.variableCount == n)
+    var point = buffers
+    var trial = buffers + n
+    var gradient = buffers + 2 * n
+    var trialGradient = buffers + 3 * n
+    let direction = buffers + 4 * n
+    let moved = buffers + 5 * n
+    let free = buffers + 6 * n
     for index in 0..<n { point[index] = clamp(start[index]) }
     var value = objective.evaluate(at: point, gradient: gradient)
     var stored = 0
     var newest = -1
     for _ in 0..<iterations {
-      if projectedGradientNorm() <= gradientTolerance { break }
-      var slope = computeDirection(stored: stored, newest: newest)
+      if markFree(free, point: point, gradient: gradient) <= gradientTolerance { break }
+      var slope = computeDirection(
+        direction, gradient: gradient, free: free, stored: stored, newest: newest)
       if !(slope < 0) {
-        // The quasi-Newton direction does not descend: fall back to steepest descent.
+        // The quasi-Newton direction does not descend: restart from steepest descent.
         stored = 0
-        for index in 0..<n {
-          direction[index] = isHeld(index) ? 0 : -gradient[index]
-        }
-        slope = -dot(direction, direction)
+        slope = computeDirection(direction, gradient: gradient, free: free, stored: 0, newest: -1)
         if !(slope < 0) { break }
       }
-      var stepLength = 1.0
-      if stored == 0 {
-        stepLength = min(1, 1 / dot(direction, direction).squareRoot())
-      }
-      // Weak Wolfe line search by bisection and doubling (Lewis and Overton, 2013, suited to
-      // nonsmooth objectives), along the projected path.
-      var low = 0.0
-      var high = Double.infinity
+      var stepLength: Float = stored == 0 ? min(1, 1 / (-slope).squareRoot()) : 1
+      var low: Float = 0
+      var high = Float.infinity
       var accepted = false
       var trialValue = value
-      var best: (length: Double, value: Double)? = nil
-      for _ in 0..<20 {
-        for index in 0..<n {
-          trial[index] = clamp(point[index] + stepLength * direction[index])
+      var best: (length: Float, value: Float)? = nil
+      for attempt in 0...20 {
+        if attempt == 20 {
+          // Sufficient decrease without the curvature condition: take the best such step.
+          guard let best else { break }
+          stepLength = best.length
         }
-        trialValue = objective.evaluate(at: trial, gradient: trialGradient)
-        var decrease = 0.0
-        var newSlope = 0.0
+        var decrease: Float = 0
+        let lowerBound = lower
+        let upperBound = upper
         for index in 0..<n {
-          let moved = trial[index] - point[index]
-          decrease += gradient[index] * moved
-          newSlope += trialGradient[index] * moved
+          var candidate = point[index] + stepLength * direction[index]
+          candidate = candidate < lowerBound ? lowerBound : candidate
+          candidate = candidate > upperBound ? upperBound : candidate
+          trial[index] = candidate
+          moved[index] = candidate - point[index]
+        }
+        decrease = VectorKernels.dot(gradient, moved, count: n)
+        trialValue = objective.evaluate(at: trial, gradient: trialGradient)
+        if attempt == 20 {
+          accepted = true
+          break
         }
         if !(trialValue <= value + 1e-4 * decrease) {
           high = stepLength
@@ -115,109 +125,140 @@ struct BoundedLBFGS {
           stepLength = max(0.1 * stepLength, min(0.5 * stepLength, interpolated))
           if low > 0 { stepLength = max(stepLength, (low + high) / 2) }
           continue
+        }
+        if trialValue < best?.value ?? value { best = (stepLength, trialValue) }
+        let newSlope = VectorKernels.dot(trialGradient, moved, count: n)
+        if newSlope < 0.9 * decrease {
+          low = stepLength
+        } else if newSlope > -0.9 * decrease {
+          high = stepLength
         } else {
-          if trialValue < best?.value ?? value { best = (stepLength, trialValue) }
-          if newSlope < 0.9 * decrease {
-            low = stepLength
-          } else if newSlope > -0.9 * decrease {
-            high = stepLength
-          } else {
-            accepted = true
-            break
-          }
+          accepted = true
+          break
         }
         stepLength = high.isFinite ? (low + high) / 2 : 2 * stepLength
-      }
-      if !accepted, let best {
-        // Sufficient decrease without the curvature condition: take the best such step.
-        stepLength = best.length
-        for index in 0..<n {
-          trial[index] = clamp(point[index] + stepLength * direction[index])
-        }
-        trialValue = objective.evaluate(at: trial, gradient: trialGradient)
-        accepted = true
       }
       guard accepted else { break }
       // Store the pair (s, y) when its curvature is positive, overwriting the oldest.
       let slot = (newest + 1) % memory
       let s = steps + slot * n
       let y = gradientChanges + slot * n
-      var curvature = 0.0
-      var yy = 0.0
-      for index in 0..<n {
-        s[index] = trial[index] - point[index]
+      var sy = SIMD16<Float>()
+      var yy = SIMD16<Float>()
+      var index = 0
+      while index &+ 16 <= n {
+        let step = VectorKernels.load(moved, index)
+        let change = VectorKernels.load(trialGradient, index) - VectorKernels.load(gradient, index)
+        VectorKernels.store(step, s, index)
+        VectorKernels.store(change, y, index)
+        sy += step * change
+        yy += change * change
+        index &+= 16
+      }
+      var curvature = sy.sum()
+      var changeNorm = yy.sum()
+      while index < n {
+        s[index] = moved[index]
         y[index] = trialGradient[index] - gradient[index]
         curvature += s[index] * y[index]
-        yy += y[index] * y[index]
+        changeNorm += y[index] * y[index]
+        index &+= 1
       }
-      if curvature > 2.2e-16 * yy {
+      if curvature > 1.2e-7 * changeNorm {
         curvatures[slot] = curvature
+        changeNorms[slot] = changeNorm
         newest = slot
         stored = min(stored + 1, memory)
       }
-      point.update(from: trial, count: n)
-      gradient.update(from: trialGradient, count: n)
+      swap(&point, &trial)
+      swap(&gradient, &trialGradient)
       value = trialValue
     }
     result.update(from: point, count: n)
     return value
   }
 
-  private func clamp(_ value: Double) -> Double {
+  private func clamp(_ value: Float) -> Float {
     value < lower ? lower : (value > upper ? upper : value)
   }
 
-  /// A variable at a bound whose gradient pushes it out of the box.
-  private func isHeld(_ index: Int) -> Bool {
-    (point[index] <= lower && gradient[index] > 0) || (point[index] >= upper && gradient[index] < 0)
-  }
-
-  private func projectedGradientNorm() -> Double {
-    var largest = 0.0
-    for index in 0..<variableCount {
-      let moved = clamp(point[index] - gradient[index]) - point[index]
-      largest = max(largest, abs(moved))
-    }
-    return largest
-  }
-
-  private func dot(_ a: UnsafePointer<Double>, _ b: UnsafePointer<Double>) -> Double {
-    var sum = 0.0
-    for index in 0..<variableCount { sum += a[index] * b[index] }
-    return sum
-  }
-
-  /// The two-loop recursion on the free variables; returns the slope gradient · direction.
-  private func computeDirection(stored: Int, newest: Int) -> Double {
+  /// Sets `free` to 0 for the variables at a bound whose gradient pushes them out of the box
+  /// (1 elsewhere) and returns the largest component of the projected gradient.
+  private func markFree(
+    _ free: UnsafeMutablePointer<Float>, point: UnsafePointer<Float>,
+    gradient: UnsafePointer<Float>
+  ) -> Float {
+    var largest = SIMD16<Float>()
+    var index = 0
     let n = variableCount
-    for index in 0..<n {
-      direction[index] = isHeld(index) ? 0 : -gradient[index]
+    while index &+ 16 <= n {
+      let value = VectorKernels.load(point, index)
+      let slope = VectorKernels.load(gradient, index)
+      var projected = value - slope
+      projected = projected.replacing(with: lower, where: projected .< lower)
+      projected = projected.replacing(with: upper, where: projected .> upper)
+      let moved = projected - value
+      // Held exactly when the projected step vanishes although the gradient does not.
+      let held = (moved .== 0) .& (slope .!= 0)
+      VectorKernels.store(
+        SIMD16<Float>(repeating: 1).replacing(with: 0, where: held), free, index)
+      let magnitude = moved.replacing(with: -moved, where: moved .< 0)
+      largest = largest.replacing(with: magnitude, where: largest .< magnitude)
+      index &+= 16
     }
-    guard stored > 0 else { return -dot(direction, direction) }
+    var result = largest.max()
+    while index < n {
+      let moved = clamp(point[index] - gradient[index]) - point[index]
+      free[index] = moved == 0 && gradient[index] != 0 ? 0 : 1
+      result = max(result, abs(moved))
+      index &+= 1
+    }
+    return result
+  }
+
+  /// The two-loop recursion restricted to the free variables, with each update fused with the
+  /// next pair's dot product; returns the slope gradient · direction.
+  private func computeDirection(
+    _ direction: UnsafeMutablePointer<Float>, gradient: UnsafePointer<Float>,
+    free: UnsafePointer<Float>, stored: Int, newest: Int
+  ) -> Float {
+    let n = variableCount
+    for index in 0..<n { direction[index] = -gradient[index] * free[index] }
+    guard stored > 0 else { return -VectorKernels.dot(direction, direction, count: n) }
+    // Newest to oldest: alpha_k = s_k · q / (s_k · y_k); q -= alpha_k y_k.
     var slot = newest
+    var product = VectorKernels.dot(steps + slot * n, direction, count: n)
     for pair in 0..<stored {
-      let s = steps + slot * n
-      let alpha = dot(s, direction) / curvatures[slot]
+      let alpha = product / curvatures[slot]
       alphas[pair] = alpha
-      let y = gradientChanges + slot * n
-      for index in 0..<n { direction[index] -= alpha * y[index] }
-      slot = (slot - 1 + memory) % memory
+      let next = (slot - 1 + memory) % memory
+      let nextSteps = pair + 1 < stored ? steps + next * n : steps + slot * n
+      product = VectorKernels.update(
+        direction, scale: 1, adding: -alpha, times: gradientChanges + slot * n,
+        thenDotWith: nextSteps, count: n)
+      slot = next
     }
-    let y = gradientChanges + newest * n
-    let scale = curvatures[newest] / dot(y, y)
-    for index in 0..<n { direction[index] *= scale }
+    // Oldest to newest: r = H0 q, then beta = y_k · r / (s_k · y_k); r += (alpha_k - beta) s_k.
+    let scale = curvatures[newest] / changeNorms[newest]
+    slot = (slot + 1) % memory
+    product = scale * VectorKernels.dot(gradientChanges + slot * n, direction, count: n)
+    var first = true
     for pair in (0..<stored).reversed() {
-      slot = (slot + 1) % memory
-      let s = steps + slot * n
-      let y = gradientChanges + slot * n
-      let beta = dot(y, direction) / curvatures[slot]
-      for index in 0..<n { direction[index] += (alphas[pair] - beta) * s[index] }
+      let beta = product / curvatures[slot]
+      let coefficient = alphas[pair] - beta
+      if pair > 0 {
+        let next = (slot + 1) % memory
+        product = VectorKernels.update(
+          direction, scale: first ? scale : 1, adding: coefficient, times: steps + slot * n,
+          thenDotWith: gradientChanges + next * n, count: n)
+        slot = next
+      } else {
+        return VectorKernels.finish(
+          direction, scale: first ? scale : 1, adding: coefficient, times: steps + slot * n,
+          mask: free, slopeWith: gradient, count: n)
+      }
+      first = false
     }
-    var slope = 0.0
-    for index in 0..<n {
-      if isHeld(index) { direction[index] = 0 }
-      slope += direction[index] * gradient[index]
-    }
-    return slope
+    return 0
   }
 }

@@ -131,10 +131,11 @@ struct TotalVariationWorkspace {
   let defense: TotalVariationMinimization
   let shape: ImageShape
   let solver: BoundedLBFGS
-  let original: UnsafeMutablePointer<Double>
-  let mask: UnsafeMutablePointer<Double>
-  let solution: UnsafeMutablePointer<Double>
-  let columnNorms: UnsafeMutablePointer<Double>
+  let original: UnsafeMutablePointer<Float>
+  let mask: UnsafeMutablePointer<Float>
+  let solution: UnsafeMutablePointer<Float>
+  let columnNorms: UnsafeMutablePointer<Float>
+  let rowSteps: UnsafeMutablePointer<Float>
 
   init(defense: TotalVariationMinimization, shape: ImageShape) {
     self.defense = defense
@@ -142,11 +143,12 @@ struct TotalVariationWorkspace {
     let count = shape.height * shape.width
     let box = defense.clipValues ?? .unit
     solver = BoundedLBFGS(
-      variableCount: count, memory: 10, lower: Double(box.lower), upper: Double(box.upper))
+      variableCount: count, memory: 10, lower: box.lower, upper: box.upper)
     original = .allocate(capacity: count)
     mask = .allocate(capacity: count)
     solution = .allocate(capacity: count)
     columnNorms = .allocate(capacity: shape.width)
+    rowSteps = .allocate(capacity: shape.width)
   }
 
   func deallocate() {
@@ -155,6 +157,7 @@ struct TotalVariationWorkspace {
     mask.deallocate()
     solution.deallocate()
     columnNorms.deallocate()
+    rowSteps.deallocate()
   }
 
   /// Smooths one channel of one image; `source` and `target` step by `shape.channels`.
@@ -163,16 +166,16 @@ struct TotalVariationWorkspace {
     let channels = shape.channels
     var generator = SeededGenerator(seed: defense.seed, stream: stream)
     for index in 0..<count {
-      original[index] = Double(source[index &* channels])
+      original[index] = source[index &* channels]
       mask[index] = generator.unitDouble() < defense.keepProbability ? 1 : 0
     }
     var objective = TotalVariationObjective(
-      height: shape.height, width: shape.width, norm: defense.norm, lambda: defense.lambda,
-      original: original, mask: mask, columnNorms: columnNorms)
+      height: shape.height, width: shape.width, norm: defense.norm, lambda: Float(defense.lambda),
+      original: original, mask: mask, columnNorms: columnNorms, rowSteps: rowSteps)
     solver.minimize(
       &objective, from: original, into: solution, iterations: defense.maxIterations)
     for index in 0..<count {
-      let value = Float(solution[index])
+      let value = solution[index]
       target[index &* channels] = defense.clipValues?.clip(value) ?? value
     }
   }
