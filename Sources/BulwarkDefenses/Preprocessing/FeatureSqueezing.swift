@@ -54,41 +54,51 @@ public struct FeatureSqueezing: Preprocessor, Decodable {
   /// - Parameter batch: Images, NHWC.
   /// - Returns: The squeezed batch, same shape, labels and class names.
   public func process(_ batch: ImageBatch) -> ImageBatch {
-    var result = batch
     let size = batch.shape.valueCount
     let lower = clipValues.lower
     let span = Float(Double(clipValues.upper) - Double(lower))
     let levels = Double(sign: .plus, exponent: bitDepth, significand: 1) - 1
-    batch.pixels.withUnsafeBufferPointer { input in
-      result.pixels.withUnsafeMutableBufferPointer { output in
-        guard let source = input.baseAddress, let target = output.baseAddress else { return }
-        let sourceBox = SharedBuffer(base: UnsafeMutablePointer(mutating: source))
-        let targetBox = SharedBuffer(base: target)
-        ParallelChunks.run(count: batch.count, chunkSize: 256, threads: threadCount) { images in
-          Self.squeeze(
-            sourceBox.base + images.lowerBound * size, into: targetBox.base + images.lowerBound * size,
-            count: images.count * size, lower: lower, span: span, levels: levels)
-        }
+    return batch.withPixels { source, target in
+      let sourceBox = SharedBuffer(base: UnsafeMutablePointer(mutating: source))
+      let targetBox = SharedBuffer(base: target)
+      ParallelChunks.run(count: batch.count, chunkSize: 256, threads: threadCount) { images in
+        Self.squeeze(
+          sourceBox.base + images.lowerBound * size,
+          into: targetBox.base + images.lowerBound * size,
+          count: images.count * size, lower: lower, span: span, levels: levels)
       }
     }
-    return result
   }
 
   /// The kernel: a branch-free loop the compiler vectorises. `rint` is `(v + c) - c` with
   /// c = ±2^52, exact round-half-to-even for |v| < 2^52 (larger doubles are already integers).
+  /// For the usual range [0, 1] the single-precision normalisation is the identity and is
+  /// skipped; the final scaling multiplies by (hi - lo) / (2^b - 1), which differs from ART's
+  /// divide-then-multiply by at most one double-precision rounding, invisible in `Float`.
   static func squeeze(
     _ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int,
     lower: Float, span: Float, levels: Double
   ) {
-    let lower64 = Double(lower)
-    let span64 = Double(span)
-    let inverseLevels = 1 / levels
+    if lower == 0 && span == 1 {
+      squeeze(source, into: target, count: count, levels: levels, normalize: { $0 })
+    } else {
+      squeeze(
+        source, into: target, count: count, levels: levels, offset: Double(lower),
+        scale: Double(span), normalize: { ($0 - lower) / span })
+    }
+  }
+
+  @inline(__always)
+  private static func squeeze(
+    _ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int,
+    levels: Double, offset: Double = 0, scale: Double = 1, normalize: (Float) -> Float
+  ) {
+    let factor = scale / levels
     for index in 0..<count {
-      let normalized = Double((source[index] - lower) / span)
-      let value = normalized * levels
+      let value = Double(normalize(source[index])) * levels
       let shift: Double = value < 0 ? -0x1p52 : 0x1p52
       let rounded = abs(value) < 0x1p52 ? (value + shift) - shift : value
-      target[index] = Float(rounded * inverseLevels * span64 + lower64)
+      target[index] = Float(rounded * factor + offset)
     }
   }
 }

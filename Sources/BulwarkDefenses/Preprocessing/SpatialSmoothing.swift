@@ -71,30 +71,25 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
   /// - Returns: The filtered batch, same shape, labels and class names.
   /// - Complexity: O(N·H·W·C·k²) comparisons in the worst case; far fewer with the network.
   public func process(_ batch: ImageBatch) -> ImageBatch {
-    var result = batch
-    guard window > 1 || clipRange != nil else { return result }
+    guard window > 1 || clipRange != nil else { return batch }
     let shape = batch.shape
     let size = shape.valueCount
     let filter = self
-    batch.pixels.withUnsafeBufferPointer { input in
-      result.pixels.withUnsafeMutableBufferPointer { output in
-        guard let source = input.baseAddress, let target = output.baseAddress else { return }
-        let sourceBox = SharedBuffer(base: UnsafeMutablePointer(mutating: source))
-        let targetBox = SharedBuffer(base: target)
-        ParallelChunks.run(count: batch.count, chunkSize: 32, threads: threadCount) { images in
-          var scratch = MedianScratch(window: filter.window, shape: shape)
-          defer { scratch.deallocate() }
-          for image in images {
-            for channel in 0..<shape.channels {
-              filter.smoothPlane(
-                source: sourceBox.base + image * size + channel,
-                target: targetBox.base + image * size + channel, shape: shape, scratch: &scratch)
-            }
+    return batch.withPixels { source, target in
+      let sourceBox = SharedBuffer(base: UnsafeMutablePointer(mutating: source))
+      let targetBox = SharedBuffer(base: target)
+      ParallelChunks.run(count: batch.count, chunkSize: 32, threads: threadCount) { images in
+        var scratch = MedianScratch(window: filter.window, shape: shape)
+        defer { scratch.deallocate() }
+        for image in images {
+          for channel in 0..<shape.channels {
+            filter.smoothPlane(
+              source: sourceBox.base + image * size + channel,
+              target: targetBox.base + image * size + channel, shape: shape, scratch: &scratch)
           }
         }
       }
     }
-    return result
   }
 
   /// Filters one channel of one image; `source` and `target` step by `shape.channels`.

@@ -99,30 +99,25 @@ public struct TotalVariationMinimization: Preprocessor, Decodable {
   /// - Parameter batch: Images, NHWC.
   /// - Returns: The smoothed batch, same shape, labels and class names.
   public func process(_ batch: ImageBatch) -> ImageBatch {
-    var result = batch
     let shape = batch.shape
     let size = shape.valueCount
     let defense = self
-    batch.pixels.withUnsafeBufferPointer { input in
-      result.pixels.withUnsafeMutableBufferPointer { output in
-        guard let source = input.baseAddress, let target = output.baseAddress else { return }
-        let sourceBox = SharedBuffer(base: UnsafeMutablePointer(mutating: source))
-        let targetBox = SharedBuffer(base: target)
-        ParallelChunks.run(count: batch.count, chunkSize: 16, threads: threadCount) { images in
-          let workspace = TotalVariationWorkspace(defense: defense, shape: shape)
-          defer { workspace.deallocate() }
-          for image in images {
-            for channel in 0..<shape.channels {
-              workspace.minimize(
-                source: sourceBox.base + image * size + channel,
-                target: targetBox.base + image * size + channel,
-                stream: UInt64(image * shape.channels + channel))
-            }
+    return batch.withPixels { source, target in
+      let sourceBox = SharedBuffer(base: UnsafeMutablePointer(mutating: source))
+      let targetBox = SharedBuffer(base: target)
+      ParallelChunks.run(count: batch.count, chunkSize: 16, threads: threadCount) { images in
+        let workspace = TotalVariationWorkspace(defense: defense, shape: shape)
+        defer { workspace.deallocate() }
+        for image in images {
+          for channel in 0..<shape.channels {
+            workspace.minimize(
+              source: sourceBox.base + image * size + channel,
+              target: targetBox.base + image * size + channel,
+              stream: UInt64(image * shape.channels + channel))
           }
         }
       }
     }
-    return result
   }
 }
 
