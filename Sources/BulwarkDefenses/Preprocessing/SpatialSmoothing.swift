@@ -12,7 +12,7 @@ import BulwarkData
 ///   upper of the two middle values.
 ///
 /// The output is always one of the input values. For windows up to 9 a pruned comparator network
-/// runs on 16 neighbouring pixels at once (see `SelectionNetwork`); larger windows select per
+/// runs on 16 neighbouring pixels at once (see `PairedMedianNetwork`); larger windows select per
 /// pixel. Images are spread over `threadCount` threads; results do not depend on it.
 /// NaN values have no defined median (scipy's result then depends on its selection order).
 public struct SpatialSmoothing: Preprocessor, Decodable {
@@ -27,7 +27,7 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
   /// number of active cores.
   public var threadCount: Int = ParallelChunks.defaultThreadCount
 
-  let network: SelectionNetwork?
+  let network: PairedMedianNetwork?
 
   static let largestNetworkWindow = 9
 
@@ -44,8 +44,8 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
     self.window = window
     self.clipRange = clipRange
     network =
-      window >= 2 && window <= Self.largestNetworkWindow
-      ? SelectionNetwork(window: window, rank: window * window / 2) : nil
+      window >= 4 && window <= Self.largestNetworkWindow
+      ? PairedMedianNetwork(window: window) : nil
   }
 
   enum CodingKeys: String, CodingKey {
@@ -129,58 +129,85 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
   }
 
   private func smoothWithNetwork(
-    _ network: SelectionNetwork, target: UnsafeMutablePointer<Float>, shape: ImageShape,
+    _ network: PairedMedianNetwork, target: UnsafeMutablePointer<Float>, shape: ImageShape,
     scratch: inout MedianScratch
   ) {
+    let k = window
     let width = shape.width
     let channels = shape.channels
     let stride = scratch.rowStride
-    let columnBlocks = scratch.columnBlocks
-    let outputBlocks = (width &+ 15) / 16
+    let half = scratch.halfStride
     let plane = UnsafeRawPointer(scratch.plane)
     let columns = scratch.columns
+    let even = scratch.evenColumns
+    let odd = scratch.oddColumns
     let registers = scratch.registers
-    let row16 = scratch.outputRow
+    let finals = scratch.finalRegisters
+    let evenOutput = scratch.outputRow
+    let oddOutput = scratch.outputRow + half
+    let pairBlocks = ((width &+ 1) / 2 &+ 15) / 16
+    let ownOffset = k / 2
+    let ownColumns = k % 2 == 0 ? even : odd
+    @inline(__always) func load(_ base: UnsafeMutablePointer<Float>, _ index: Int) -> SIMD16<Float> {
+      UnsafeRawPointer(base + index).loadUnaligned(as: SIMD16<Float>.self)
+    }
     network.columnComparators.withUnsafeBufferPointer { columnOps in
-      network.mergeComparators.withUnsafeBufferPointer { mergeOps in
-        network.mergeSlotUsed.withUnsafeBufferPointer { used in
-          network.columnRankSlots.withUnsafeBufferPointer { rankSlots in
-            for row in 0..<shape.height {
-              // Stage 1: sort every column of the k rows starting at `row`.
-              for block in 0..<columnBlocks {
-                let x = block &* 16
-                for element in 0..<window {
-                  registers[element] = (plane + ((row &+ element) &* stride &+ x) &* 4)
-                    .loadUnaligned(as: SIMD16<Float>.self)
-                }
-                SelectionNetwork.run(columnOps, on: registers)
-                for element in 0..<window where rankSlots[element] >= 0 {
-                  UnsafeMutableRawPointer(columns + (element &* stride &+ x)).storeBytes(
-                    of: registers[rankSlots[element]], as: SIMD16<Float>.self)
-                }
+      network.sharedComparators.withUnsafeBufferPointer { sharedOps in
+        network.finalComparators.withUnsafeBufferPointer { finalOps in
+          for row in 0..<shape.height {
+            // Stage 1: sort every column of the k rows starting at `row`, then split the sorted
+            // columns into even and odd image columns so pairs of windows load contiguously.
+            for block in 0..<scratch.columnBlocks {
+              let x = block &* 16
+              for element in 0..<k {
+                registers[element] = (plane + ((row &+ element) &* stride &+ x) &* 4)
+                  .loadUnaligned(as: SIMD16<Float>.self)
               }
-              // Stage 2: merge the k sorted columns of each window.
-              let columnBase = UnsafeRawPointer(columns)
-              for block in 0..<outputBlocks {
-                let x = block &* 16
-                var slot = 0
-                for column in 0..<window {
-                  for element in 0..<window {
-                    if used[slot] {
-                      registers[slot] = (columnBase + (element &* stride &+ x &+ column) &* 4)
-                        .loadUnaligned(as: SIMD16<Float>.self)
-                    }
-                    slot &+= 1
+              ComparatorNetwork.run(columnOps, on: registers)
+              for element in 0..<k where network.columnRankSlots[element] >= 0 {
+                UnsafeMutableRawPointer(columns + (element &* stride &+ x)).storeBytes(
+                  of: registers[network.columnRankSlots[element]], as: SIMD16<Float>.self)
+              }
+            }
+            for element in 0..<k where network.columnRankSlots[element] >= 0 {
+              let sorted = columns + element &* stride
+              let evenRow = even + element &* half
+              let oddRow = odd + element &* half
+              for index in 0..<(scratch.columnBlocks &* 8) {
+                evenRow[index] = sorted[2 &* index]
+                oddRow[index] = sorted[2 &* index &+ 1]
+              }
+            }
+            // Stages 2 and 3 for windows 2i and 2i + 1, 16 values of i at a time.
+            for block in 0..<pairBlocks {
+              let i = block &* 16
+              var slot = 0
+              for column in 1..<k {
+                let source = column % 2 == 0 ? even : odd
+                let offset = i &+ column / 2
+                for element in 0..<k {
+                  if network.sharedSlotUsed[slot] {
+                    registers[slot] = load(source, element &* half &+ offset)
                   }
+                  slot &+= 1
                 }
-                SelectionNetwork.run(mergeOps, on: registers)
-                UnsafeMutableRawPointer(row16 + x).storeBytes(
-                  of: registers[network.resultSlot], as: SIMD16<Float>.self)
               }
-              let targetRow = target + row &* width &* channels
-              for column in 0..<width {
-                targetRow[column &* channels] = row16[column]
+              ComparatorNetwork.run(sharedOps, on: registers)
+              for (own, offset, output) in [(even, 0, evenOutput), (ownColumns, ownOffset, oddOutput)]
+              {
+                for link in network.sharedToFinal { finals[link.to] = registers[link.from] }
+                for column in network.ownColumnRanks {
+                  finals[column.slot] = load(own, column.rank &* half &+ i &+ offset)
+                }
+                ComparatorNetwork.run(finalOps, on: finals)
+                UnsafeMutableRawPointer(output + i).storeBytes(
+                  of: finals[network.resultSlot], as: SIMD16<Float>.self)
               }
+            }
+            let targetRow = target + row &* width &* channels
+            for column in 0..<width {
+              let source = column & 1 == 0 ? evenOutput : oddOutput
+              targetRow[column &* channels] = source[column >> 1]
             }
           }
         }
@@ -258,6 +285,11 @@ struct MedianScratch {
   let plane: UnsafeMutablePointer<Float>
   let columns: UnsafeMutablePointer<Float>
   let registers: UnsafeMutablePointer<SIMD16<Float>>
+  let finalRegisters: UnsafeMutablePointer<SIMD16<Float>>
+  /// Values per rank in `evenColumns` and `oddColumns`.
+  let halfStride: Int
+  let evenColumns: UnsafeMutablePointer<Float>
+  let oddColumns: UnsafeMutablePointer<Float>
   let outputRow: UnsafeMutablePointer<Float>
   let window: UnsafeMutablePointer<Float>
   /// Offset in the source image of each padded row's first value (reflect border).
@@ -266,7 +298,7 @@ struct MedianScratch {
   let columnOffsets: UnsafeMutablePointer<Int>
 
   init(window k: Int, shape: ImageShape) {
-    let outputWidth = (shape.width + 15) / 16 * 16
+    let outputWidth = (shape.width + 31) / 32 * 32
     // Columns read by the merge stage reach outputWidth + k - 1.
     columnBlocks = (outputWidth + k - 1 + 15) / 16
     rowStride = columnBlocks * 16 + 16
@@ -275,10 +307,17 @@ struct MedianScratch {
     plane.initialize(repeating: 0, count: rows * rowStride)
     columns = .allocate(capacity: k * rowStride)
     columns.initialize(repeating: 0, count: k * rowStride)
-    registers = .allocate(capacity: k * k)
-    registers.initialize(repeating: .zero, count: k * k)
-    outputRow = .allocate(capacity: outputWidth)
-    outputRow.initialize(repeating: 0, count: outputWidth)
+    registers = .allocate(capacity: k * k + k)
+    registers.initialize(repeating: .zero, count: k * k + k)
+    finalRegisters = .allocate(capacity: k * k)
+    finalRegisters.initialize(repeating: .zero, count: k * k)
+    halfStride = columnBlocks * 8 + 16
+    evenColumns = .allocate(capacity: k * halfStride)
+    evenColumns.initialize(repeating: 0, count: k * halfStride)
+    oddColumns = .allocate(capacity: k * halfStride)
+    oddColumns.initialize(repeating: 0, count: k * halfStride)
+    outputRow = .allocate(capacity: 2 * halfStride)
+    outputRow.initialize(repeating: 0, count: 2 * halfStride)
     window = .allocate(capacity: k * k)
     window.initialize(repeating: 0, count: k * k)
     rowOffsets = .allocate(capacity: rows)
@@ -297,6 +336,9 @@ struct MedianScratch {
     plane.deallocate()
     columns.deallocate()
     registers.deallocate()
+    finalRegisters.deallocate()
+    evenColumns.deallocate()
+    oddColumns.deallocate()
     outputRow.deallocate()
     window.deallocate()
     rowOffsets.deallocate()

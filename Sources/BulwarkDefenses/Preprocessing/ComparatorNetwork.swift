@@ -1,13 +1,12 @@
-/// A comparator network that selects one order statistic of a k x k window, run on 16
-/// neighbouring output pixels at once (one per SIMD lane).
+/// Building blocks of comparator networks that select order statistics, run on 16 neighbouring
+/// output pixels at once (one per SIMD lane).
 ///
-/// It works in two stages. First each window column (k values) is sorted; a column is shared by
-/// k horizontally neighbouring windows, so this stage runs once per column of the image. Then
-/// the k sorted columns are merged with Batcher's odd-even merges (columns padded to a power of
-/// two with +infinity, resolved while the network is built, so no padding is executed), and
-/// every comparator that cannot influence the selected rank is pruned; a comparator whose min
-/// (or max) output is never read keeps only the other half.
-struct SelectionNetwork: Sendable {
+/// Networks are generated, not written by hand: Batcher's odd-even merges of sorted blocks, with
+/// blocks padded to a power of two by +infinity wires that are resolved while the network is
+/// built (so no padding is executed), then pruned backwards from the outputs that are read: a
+/// comparator whose outputs are never read is dropped, and one whose min (or max) output alone
+/// is read keeps only that half.
+enum ComparatorNetwork {
   /// One comparator on two register slots.
   struct Comparator: Sendable {
     /// Slot that receives the minimum.
@@ -23,59 +22,24 @@ struct SelectionNetwork: Sendable {
     case both, minimumOnly, maximumOnly
   }
 
-  /// The window side.
-  let window: Int
-  /// Comparators sorting one column; slot `e` holds row `e` of the column on entry.
-  let columnComparators: [Comparator]
-  /// For each rank `e` of a sorted column, the slot holding it after `columnComparators`, or -1
-  /// if no later stage reads that rank.
-  let columnRankSlots: [Int]
-  /// Comparators merging the columns; slot `c * window + e` holds rank `e` of column `c`.
-  let mergeComparators: [Comparator]
-  /// Whether each merge slot is read at all (unread slots are not loaded).
-  let mergeSlotUsed: [Bool]
-  /// The merge slot holding the selected rank at the end.
-  let resultSlot: Int
-
-  /// Builds the network selecting sorted position `rank` (0-based) of a `window` x `window`
-  /// window.
-  init(window: Int, rank: Int) {
-    precondition(window >= 1 && rank >= 0 && rank < window * window)
-    self.window = window
-    let padded = Self.powerOfTwo(atLeast: window)
-
-    // Merge stage over `padded * padded` wires: column c occupies wires c*padded ..< +padded.
-    var wireSlot = [Int](repeating: -1, count: padded * padded)
-    for column in 0..<window {
-      for element in 0..<window {
-        wireSlot[column * padded + element] = column * window + element
+  /// A network merging sorted blocks of the given lengths into one sorted sequence. Block `b`'s
+  /// element `e` enters in slot `b's offset + e` (blocks numbered consecutively); returns the
+  /// comparators (not yet pruned) and, for each rank, the slot that holds it at the end.
+  static func merging(blockLengths: [Int]) -> (comparators: [Comparator], rankSlots: [Int]) {
+    let block = powerOfTwo(atLeast: blockLengths.max() ?? 1)
+    let blocks = powerOfTwo(atLeast: blockLengths.count)
+    var wireSlot = [Int](repeating: -1, count: block * blocks)
+    var slot = 0
+    for (index, length) in blockLengths.enumerated() {
+      for element in 0..<length {
+        wireSlot[index * block + element] = slot
+        slot += 1
       }
     }
-    var merge = [(Int, Int)]()
-    Self.oddEvenMergeSort(lo: 0, hi: padded * padded - 1, sortedBlock: padded, into: &merge)
-    let mergeOps = Self.resolve(merge, wireSlot: &wireSlot)
-    let (prunedMerge, mergeNeeded) = Self.prune(
-      mergeOps, slotCount: window * window, output: wireSlot[rank])
-    mergeComparators = prunedMerge
-    mergeSlotUsed = mergeNeeded
-    resultSlot = wireSlot[rank]
-
-    // Column stage: sort `window` values, keeping only the ranks some merge slot reads.
-    var columnWireSlot = [Int](repeating: -1, count: padded)
-    for element in 0..<window { columnWireSlot[element] = element }
-    var sort = [(Int, Int)]()
-    Self.oddEvenMergeSort(lo: 0, hi: padded - 1, sortedBlock: 1, into: &sort)
-    let columnOps = Self.resolve(sort, wireSlot: &columnWireSlot)
-    var rankNeeded = [Bool](repeating: false, count: window)
-    for slot in 0..<(window * window) where mergeNeeded[slot] {
-      rankNeeded[slot % window] = true
-    }
-    var needed = [Bool](repeating: false, count: window)
-    for element in 0..<window where rankNeeded[element] {
-      needed[columnWireSlot[element]] = true
-    }
-    columnComparators = Self.prune(columnOps, needed: needed).0
-    columnRankSlots = (0..<window).map { rankNeeded[$0] ? columnWireSlot[$0] : -1 }
+    var wires = [(Int, Int)]()
+    oddEvenMergeSort(lo: 0, hi: block * blocks - 1, sortedBlock: block, into: &wires)
+    let comparators = resolve(wires, wireSlot: &wireSlot)
+    return (comparators, Array(wireSlot[0..<slot]))
   }
 
   static func powerOfTwo(atLeast value: Int) -> Int {
@@ -122,12 +86,6 @@ struct SelectionNetwork: Sendable {
       result.append(Comparator(low: Int32(a), high: Int32(b), kind: .both))
     }
     return result
-  }
-
-  static func prune(_ ops: [Comparator], slotCount: Int, output: Int) -> ([Comparator], [Bool]) {
-    var needed = [Bool](repeating: false, count: slotCount)
-    needed[output] = true
-    return prune(ops, needed: needed)
   }
 
   /// Drops comparators whose outputs are never read, walking backwards from the needed slots;
