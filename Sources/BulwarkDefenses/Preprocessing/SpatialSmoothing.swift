@@ -106,11 +106,20 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
     // offsets are tabulated once per worker.
     let rowOffsets = scratch.rowOffsets
     let columnOffsets = scratch.columnOffsets
+    // For the paired network, each padded row is stored as its even columns, then (from
+    // `halfStride`) its odd columns, so that pairs of windows load contiguously.
+    let half = scratch.halfStride
     for row in 0..<(height &+ window &- 1) {
       let sourceRow = source + rowOffsets[row]
       let planeRow = plane + row &* stride
-      for column in 0..<(width &+ window &- 1) {
-        planeRow[column] = sourceRow[columnOffsets[column]]
+      if network == nil {
+        for column in 0..<(width &+ window &- 1) {
+          planeRow[column] = sourceRow[columnOffsets[column]]
+        }
+      } else {
+        for column in 0..<(width &+ window &- 1) {
+          planeRow[(column & 1) &* half &+ column >> 1] = sourceRow[columnOffsets[column]]
+        }
       }
     }
     if window == 2 || window == 3 {
@@ -138,11 +147,9 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
     let stride = scratch.rowStride
     let half = scratch.halfStride
     let plane = UnsafeRawPointer(scratch.plane)
-    let columns = scratch.columns
     let even = scratch.evenColumns
     let odd = scratch.oddColumns
     let registers = scratch.registers
-    let finals = scratch.finalRegisters
     let evenOutput = scratch.outputRow
     let oddOutput = scratch.outputRow + half
     let pairBlocks = ((width &+ 1) / 2 &+ 15) / 16
@@ -153,29 +160,23 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
     }
     network.columnComparators.withUnsafeBufferPointer { columnOps in
       network.sharedComparators.withUnsafeBufferPointer { sharedOps in
-        network.finalComparators.withUnsafeBufferPointer { finalOps in
           for row in 0..<shape.height {
-            // Stage 1: sort every column of the k rows starting at `row`, then split the sorted
-            // columns into even and odd image columns so pairs of windows load contiguously.
-            for block in 0..<scratch.columnBlocks {
-              let x = block &* 16
-              for element in 0..<k {
-                registers[element] = (plane + ((row &+ element) &* stride &+ x) &* 4)
-                  .loadUnaligned(as: SIMD16<Float>.self)
-              }
-              ComparatorNetwork.run(columnOps, on: registers)
-              for element in 0..<k where network.columnRankSlots[element] >= 0 {
-                UnsafeMutableRawPointer(columns + (element &* stride &+ x)).storeBytes(
-                  of: registers[network.columnRankSlots[element]], as: SIMD16<Float>.self)
-              }
-            }
-            for element in 0..<k where network.columnRankSlots[element] >= 0 {
-              let sorted = columns + element &* stride
-              let evenRow = even + element &* half
-              let oddRow = odd + element &* half
-              for index in 0..<(scratch.columnBlocks &* 8) {
-                evenRow[index] = sorted[2 &* index]
-                oddRow[index] = sorted[2 &* index &+ 1]
+            // Stage 1: sort every column of the k rows starting at `row`, even and odd image
+            // columns apart.
+            for (parity, sorted) in [(0, even), (1, odd)] {
+              for block in 0..<((scratch.columnBlocks &+ 1) / 2) {
+                let x = parity &* half &+ block &* 16
+                for element in 0..<k {
+                  registers.storeBytes(
+                    of: (plane + ((row &+ element) &* stride &+ x) &* 4)
+                      .loadUnaligned(as: SIMD16<Float>.self),
+                    toByteOffset: element &* 64, as: SIMD16<Float>.self)
+                }
+                ComparatorNetwork.run(columnOps, on: registers)
+                for element in 0..<k where network.columnRankSlots[element] >= 0 {
+                  UnsafeMutableRawPointer(sorted + (element &* half &+ block &* 16)).copyMemory(
+                    from: registers + network.columnRankSlots[element] &* 64, byteCount: 64)
+                }
               }
             }
             // Stages 2 and 3 for windows 2i and 2i + 1, 16 values of i at a time.
@@ -187,21 +188,28 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
                 let offset = i &+ column / 2
                 for element in 0..<k {
                   if network.sharedSlotUsed[slot] {
-                    registers[slot] = load(source, element &* half &+ offset)
+                    registers.storeBytes(
+                      of: load(source, element &* half &+ offset), toByteOffset: slot &* 64,
+                      as: SIMD16<Float>.self)
                   }
                   slot &+= 1
                 }
               }
               ComparatorNetwork.run(sharedOps, on: registers)
-              for (own, offset, output) in [(even, 0, evenOutput), (ownColumns, ownOffset, oddOutput)]
-              {
-                for link in network.sharedToFinal { finals[link.to] = registers[link.from] }
-                for column in network.ownColumnRanks {
-                  finals[column.slot] = load(own, column.rank &* half &+ i &+ offset)
+              // Stage 3, windows 2i (own column 2i) and 2i + 1 (own column 2i + k).
+              for (own, offset, output) in [
+                (even, 0, evenOutput), (ownColumns, ownOffset, oddOutput),
+              ] {
+                var result = registers.load(
+                  fromByteOffset: network.sharedRankSlots[k] &* 64, as: SIMD16<Float>.self)
+                for index in 1...k {
+                  let shared = registers.load(
+                    fromByteOffset: network.sharedRankSlots[k &- index] &* 64,
+                    as: SIMD16<Float>.self)
+                  let column = load(own, (index &- 1) &* half &+ i &+ offset)
+                  result = minimum(result, maximum(shared, column))
                 }
-                ComparatorNetwork.run(finalOps, on: finals)
-                UnsafeMutableRawPointer(output + i).storeBytes(
-                  of: finals[network.resultSlot], as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(output + i).storeBytes(of: result, as: SIMD16<Float>.self)
               }
             }
             let targetRow = target + row &* width &* channels
@@ -210,7 +218,6 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
               targetRow[column &* channels] = source[column >> 1]
             }
           }
-        }
       }
     }
   }
@@ -284,8 +291,8 @@ struct MedianScratch {
   let columnBlocks: Int
   let plane: UnsafeMutablePointer<Float>
   let columns: UnsafeMutablePointer<Float>
-  let registers: UnsafeMutablePointer<SIMD16<Float>>
-  let finalRegisters: UnsafeMutablePointer<SIMD16<Float>>
+  /// Untyped room for 16-lane registers, 64 bytes each (see `ComparatorNetwork.run`).
+  let registers: UnsafeMutableRawPointer
   /// Values per rank in `evenColumns` and `oddColumns`.
   let halfStride: Int
   let evenColumns: UnsafeMutablePointer<Float>
@@ -301,17 +308,15 @@ struct MedianScratch {
     let outputWidth = (shape.width + 31) / 32 * 32
     // Columns read by the merge stage reach outputWidth + k - 1.
     columnBlocks = (outputWidth + k - 1 + 15) / 16
-    rowStride = columnBlocks * 16 + 16
+    halfStride = columnBlocks * 8 + 16
+    rowStride = 2 * halfStride
     let rows = shape.height + k - 1
     plane = .allocate(capacity: rows * rowStride)
     plane.initialize(repeating: 0, count: rows * rowStride)
     columns = .allocate(capacity: k * rowStride)
     columns.initialize(repeating: 0, count: k * rowStride)
-    registers = .allocate(capacity: k * k + k)
-    registers.initialize(repeating: .zero, count: k * k + k)
-    finalRegisters = .allocate(capacity: k * k)
-    finalRegisters.initialize(repeating: .zero, count: k * k)
-    halfStride = columnBlocks * 8 + 16
+    registers = .allocate(byteCount: (k * k + k) * 64, alignment: 64)
+    registers.initializeMemory(as: Float.self, repeating: 0, count: (k * k + k) * 16)
     evenColumns = .allocate(capacity: k * halfStride)
     evenColumns.initialize(repeating: 0, count: k * halfStride)
     oddColumns = .allocate(capacity: k * halfStride)
@@ -336,7 +341,6 @@ struct MedianScratch {
     plane.deallocate()
     columns.deallocate()
     registers.deallocate()
-    finalRegisters.deallocate()
     evenColumns.deallocate()
     oddColumns.deallocate()
     outputRow.deallocate()
