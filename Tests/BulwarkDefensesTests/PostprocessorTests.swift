@@ -40,11 +40,12 @@ import Testing
   }
 
   /// Expected values from `numpy.around` on float32 arrays (NumPy 2.4).
-  @Test(arguments: [
-    (1, [0.1, 0.1, 0, 0, 0.2, 1, 0.3, 0.5, 0]),
-    (2, [0.12, 0.14, 0, 0, 0.23, 1, 0.33, 0.5, 0]),
-    (3, [0.125, 0.135, 0, 0.002, 0.234, 1, 0.333, 0.5, 0]),
-  ] as [(Int, [Float])])
+  @Test(
+    arguments: [
+      (1, [0.1, 0.1, 0, 0, 0.2, 1, 0.3, 0.5, 0]),
+      (2, [0.12, 0.14, 0, 0, 0.23, 1, 0.33, 0.5, 0]),
+      (3, [0.125, 0.135, 0, 0.002, 0.234, 1, 0.333, 0.5, 0]),
+    ] as [(Int, [Float])])
   func roundedMatchesNumPy(decimals: Int, expected: [Float]) throws {
     let input: [Float] = [0.125, 0.135, 0.0005, 0.0015, 0.2345, 0.99951, 1.0 / 3, 0.5, 0.00049]
     let output = try Rounded(decimals: decimals).process(
@@ -66,9 +67,11 @@ import Testing
   }
 
   @Test func gaussianNoiseIsSeededAndRenormalises() throws {
-    let input = Probabilities(rows: 3, columns: 4, values: [
-      0.7, 0.1, 0.1, 0.1, 0.25, 0.25, 0.25, 0.25, 0, 0, 1, 0,
-    ])
+    let input = Probabilities(
+      rows: 3, columns: 4,
+      values: [
+        0.7, 0.1, 0.1, 0.1, 0.25, 0.25, 0.25, 0.25, 0, 0, 1, 0,
+      ])
     let noise = try GaussianNoise(scale: 0.2, seed: 9)
     let first = noise.process(input)
     #expect(noise.process(input) == first)
@@ -93,19 +96,31 @@ import Testing
 
   @Test func rejectsBadParameters() {
     let cases: [(String, () throws -> Any)] = [
-      ("high-confidence: cutoff must be a finite number > 0, got 0.0", {
-        try HighConfidence(cutoff: 0)
-      }),
-      ("reverse-sigmoid: beta must be a finite number > 0, got -1.0", {
-        try ReverseSigmoid(beta: -1)
-      }),
-      ("reverse-sigmoid: gamma must be a finite number > 0, got 0.0", {
-        try ReverseSigmoid(gamma: 0)
-      }),
+      (
+        "high-confidence: cutoff must be a finite number > 0, got 0.0",
+        {
+          try HighConfidence(cutoff: 0)
+        }
+      ),
+      (
+        "reverse-sigmoid: beta must be a finite number > 0, got -1.0",
+        {
+          try ReverseSigmoid(beta: -1)
+        }
+      ),
+      (
+        "reverse-sigmoid: gamma must be a finite number > 0, got 0.0",
+        {
+          try ReverseSigmoid(gamma: 0)
+        }
+      ),
       ("rounded: decimals must be an integer >= 1, got 0", { try Rounded(decimals: 0) }),
-      ("gaussian-noise: scale must be a finite number > 0, got inf", {
-        try GaussianNoise(scale: .infinity)
-      }),
+      (
+        "gaussian-noise: scale must be a finite number > 0, got inf",
+        {
+          try GaussianNoise(scale: .infinity)
+        }
+      ),
     ]
     for (message, make) in cases {
       do {
@@ -129,8 +144,10 @@ import Testing
       try decoder.decode(Rounded.self, from: Data(#"{"decimals": 0}"#.utf8))
     }
     #expect(
-      [HighConfidence.typeName, ReverseSigmoid.typeName, Rounded.typeName, ClassLabels.typeName,
-       GaussianNoise.typeName] == [
+      [
+        HighConfidence.typeName, ReverseSigmoid.typeName, Rounded.typeName, ClassLabels.typeName,
+        GaussianNoise.typeName,
+      ] == [
         "high-confidence", "reverse-sigmoid", "rounded", "class-labels", "gaussian-noise",
       ])
     #expect(!ClassLabels().requiresFitting)

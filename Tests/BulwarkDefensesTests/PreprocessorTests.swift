@@ -53,6 +53,18 @@ struct Square: Preprocessor {
     #expect(try chain.backward(gradient: [1, -2, 3], input: Self.batch) == [1, -2, 3])
   }
 
+  @Test func processesEmptyBatches() throws {
+    let empty = ImageBatch(
+      shape: ImageShape(height: 4, width: 4, channels: 3), pixels: [], labels: [])
+    let stages: [any Preprocessor] = [
+      try SpatialSmoothing(window: 5), try FeatureSqueezing(clipValues: .unit),
+      try TotalVariationMinimization(),
+    ]
+    for stage in stages {
+      #expect(try stage.process(empty) == empty)
+    }
+  }
+
   @Test func featureSqueezingMatchesTheKnownCase() throws {
     let batch = ImageBatch(
       shape: ImageShape(height: 1, width: 5, channels: 1), pixels: [0, 1, 2, 3, 4], labels: [0])
@@ -61,12 +73,13 @@ struct Square: Preprocessor {
   }
 
   /// Expected values from ART's formula in NumPy 2.4 (float64 result), rounded to float32.
-  @Test(arguments: [
-    (1, [0, 0, 0, 1, 1, 1, 0, 0, 1]),
-    (3, [0, 0.2857143, 0.5714286, 0.71428573, 1, 1.1428572, -0.2857143, 0.14285715, 1]),
-    (8, [0, 0.2509804, 0.5019608, 0.7490196, 1, 1.2, -0.3019608, 0.12156863, 0.9882353]),
-    (30, [0, 0.25, 0.5, 0.75, 1, 1.2, -0.3, 0.123456, 0.987654]),
-  ] as [(Int, [Float])])
+  @Test(
+    arguments: [
+      (1, [0, 0, 0, 1, 1, 1, 0, 0, 1]),
+      (3, [0, 0.2857143, 0.5714286, 0.71428573, 1, 1.1428572, -0.2857143, 0.14285715, 1]),
+      (8, [0, 0.2509804, 0.5019608, 0.7490196, 1, 1.2, -0.3019608, 0.12156863, 0.9882353]),
+      (30, [0, 0.25, 0.5, 0.75, 1, 1.2, -0.3, 0.123456, 0.987654]),
+    ] as [(Int, [Float])])
   func featureSqueezingMatchesART(bitDepth: Int, expected: [Float]) throws {
     let input: [Float] = [0, 0.25, 0.5, 0.75, 1, 1.2, -0.3, 0.123456, 0.987654]
     let batch = ImageBatch(
@@ -97,19 +110,32 @@ struct Square: Preprocessor {
 
   @Test func rejectsBadParametersWithTheirNames() {
     let cases: [(String, () throws -> Any)] = [
-      ("spatial-smoothing: window must be an integer >= 1, got 0", {
-        try SpatialSmoothing(window: 0)
-      }),
-      ("spatial-smoothing: clipRange must be [lower, upper] with finite lower < upper, "
-        + "got [1.0, 0.0]", { try SpatialSmoothing(clipRange: ValueRange(1, 0)) }),
-      ("feature-squeezing: bitDepth must be an integer in 1...64, got 65", {
-        try FeatureSqueezing(bitDepth: 65, clipValues: .unit)
-      }),
-      ("feature-squeezing: clipValues must be [lower, upper] with finite lower < upper, "
-        + "got [0.0, 0.0]", { try FeatureSqueezing(clipValues: ValueRange(0, 0)) }),
-      ("total-variation-minimization: norm must be 1 or 2, got 3", {
-        try TotalVariationMinimization(norm: 3)
-      }),
+      (
+        "spatial-smoothing: window must be an integer >= 1, got 0",
+        {
+          try SpatialSmoothing(window: 0)
+        }
+      ),
+      (
+        "spatial-smoothing: clipRange must be [lower, upper] with finite lower < upper, "
+          + "got [1.0, 0.0]", { try SpatialSmoothing(clipRange: ValueRange(1, 0)) }
+      ),
+      (
+        "feature-squeezing: bitDepth must be an integer in 1...64, got 65",
+        {
+          try FeatureSqueezing(bitDepth: 65, clipValues: .unit)
+        }
+      ),
+      (
+        "feature-squeezing: clipValues must be [lower, upper] with finite lower < upper, "
+          + "got [0.0, 0.0]", { try FeatureSqueezing(clipValues: ValueRange(0, 0)) }
+      ),
+      (
+        "total-variation-minimization: norm must be 1 or 2, got 3",
+        {
+          try TotalVariationMinimization(norm: 3)
+        }
+      ),
     ]
     for (message, make) in cases {
       do {

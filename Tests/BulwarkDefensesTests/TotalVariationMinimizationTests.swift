@@ -9,20 +9,19 @@ import Testing
     side: Int, norm: Int, lambda: Float = 0.5, original: [Float], mask: [Float],
     _ body: (inout TotalVariationObjective) -> Result
   ) -> Result {
-    original.withUnsafeBufferPointer { x in
-      mask.withUnsafeBufferPointer { m in
-        let norms = UnsafeMutablePointer<Float>.allocate(capacity: side)
-        let steps = UnsafeMutablePointer<Float>.allocate(capacity: side)
-        defer {
-          norms.deallocate()
-          steps.deallocate()
-        }
-        var objective = TotalVariationObjective(
-          height: side, width: side, norm: norm, lambda: lambda, original: x.baseAddress!,
-          mask: m.baseAddress!, columnNorms: norms, rowSteps: steps)
-        return body(&objective)
-      }
+    let x = UnsafeMutablePointer<Float>.allocate(capacity: original.count)
+    let m = UnsafeMutablePointer<Float>.allocate(capacity: mask.count)
+    let norms = UnsafeMutablePointer<Float>.allocate(capacity: side)
+    let steps = UnsafeMutablePointer<Float>.allocate(capacity: side)
+    defer {
+      for buffer in [x, m, norms, steps] { buffer.deallocate() }
     }
+    x.initialize(from: original, count: original.count)
+    m.initialize(from: mask, count: mask.count)
+    var objective = TotalVariationObjective(
+      height: side, width: side, norm: norm, lambda: lambda, original: x, mask: m,
+      columnNorms: norms, rowSteps: steps)
+    return body(&objective)
   }
 
   /// A noisy ramp (noise from an integer LCG, so Python computes the same doubles) and a fixed
@@ -80,8 +79,10 @@ import Testing
 
   /// ART's objective after its 10 L-BFGS-B iterations with its gradient (scipy 1.17.1, from
   /// z0 = x, no bounds), on `noisyImage`; the true gradient must do better.
-  @Test(arguments: [(12, 1, 4.994856975328885), (12, 2, 1.8890795734585915),
-    (28, 1, 14.063464935097935), (28, 2, 4.000221561819368)])
+  @Test(arguments: [
+    (12, 1, 4.994856975328885), (12, 2, 1.8890795734585915),
+    (28, 1, 14.063464935097935), (28, 2, 4.000221561819368),
+  ])
   func reachesALowerObjectiveThanART(side: Int, norm: Int, artObjective: Float) {
     let (original, mask) = Self.noisyImage(side: side)
     Self.withObjective(side: side, norm: norm, original: original, mask: mask) { objective in

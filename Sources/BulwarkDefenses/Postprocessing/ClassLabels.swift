@@ -12,7 +12,7 @@ public struct ClassLabels: Postprocessor, Decodable {
 
   /// Decodes `{}`.
   /// - Parameter decoder: The decoder to read from (no keys are read).
-  public init(from decoder: any Decoder) throws {}
+  public init(from decoder: any Decoder) {}
 
   /// One-hot encodes each row's argmax.
   /// - Parameter probabilities: One row per image.

@@ -155,69 +155,70 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
     let pairBlocks = ((width &+ 1) / 2 &+ 15) / 16
     let ownOffset = k / 2
     let ownColumns = k % 2 == 0 ? even : odd
-    @inline(__always) func load(_ base: UnsafeMutablePointer<Float>, _ index: Int) -> SIMD16<Float> {
+    @inline(__always) func load(_ base: UnsafeMutablePointer<Float>, _ index: Int) -> SIMD16<Float>
+    {
       UnsafeRawPointer(base + index).loadUnaligned(as: SIMD16<Float>.self)
     }
     network.columnComparators.withUnsafeBufferPointer { columnOps in
       network.sharedComparators.withUnsafeBufferPointer { sharedOps in
-          for row in 0..<shape.height {
-            // Stage 1: sort every column of the k rows starting at `row`, even and odd image
-            // columns apart.
-            for (parity, sorted) in [(0, even), (1, odd)] {
-              for block in 0..<((scratch.columnBlocks &+ 1) / 2) {
-                let x = parity &* half &+ block &* 16
-                for element in 0..<k {
-                  registers.storeBytes(
-                    of: (plane + ((row &+ element) &* stride &+ x) &* 4)
-                      .loadUnaligned(as: SIMD16<Float>.self),
-                    toByteOffset: element &* 64, as: SIMD16<Float>.self)
-                }
-                ComparatorNetwork.run(columnOps, on: registers)
-                for element in 0..<k where network.columnRankSlots[element] >= 0 {
-                  UnsafeMutableRawPointer(sorted + (element &* half &+ block &* 16)).copyMemory(
-                    from: registers + network.columnRankSlots[element] &* 64, byteCount: 64)
-                }
+        for row in 0..<shape.height {
+          // Stage 1: sort every column of the k rows starting at `row`, even and odd image
+          // columns apart.
+          for (parity, sorted) in [(0, even), (1, odd)] {
+            for block in 0..<((scratch.columnBlocks &+ 1) / 2) {
+              let x = parity &* half &+ block &* 16
+              for element in 0..<k {
+                registers.storeBytes(
+                  of: (plane + ((row &+ element) &* stride &+ x) &* 4)
+                    .loadUnaligned(as: SIMD16<Float>.self),
+                  toByteOffset: element &* 64, as: SIMD16<Float>.self)
               }
-            }
-            // Stages 2 and 3 for windows 2i and 2i + 1, 16 values of i at a time.
-            for block in 0..<pairBlocks {
-              let i = block &* 16
-              var slot = 0
-              for column in 1..<k {
-                let source = column % 2 == 0 ? even : odd
-                let offset = i &+ column / 2
-                for element in 0..<k {
-                  if network.sharedSlotUsed[slot] {
-                    registers.storeBytes(
-                      of: load(source, element &* half &+ offset), toByteOffset: slot &* 64,
-                      as: SIMD16<Float>.self)
-                  }
-                  slot &+= 1
-                }
+              ComparatorNetwork.run(columnOps, on: registers)
+              for element in 0..<k where network.columnRankSlots[element] >= 0 {
+                UnsafeMutableRawPointer(sorted + (element &* half &+ block &* 16)).copyMemory(
+                  from: registers + network.columnRankSlots[element] &* 64, byteCount: 64)
               }
-              ComparatorNetwork.run(sharedOps, on: registers)
-              // Stage 3, windows 2i (own column 2i) and 2i + 1 (own column 2i + k).
-              for (own, offset, output) in [
-                (even, 0, evenOutput), (ownColumns, ownOffset, oddOutput),
-              ] {
-                var result = registers.load(
-                  fromByteOffset: network.sharedRankSlots[k] &* 64, as: SIMD16<Float>.self)
-                for index in 1...k {
-                  let shared = registers.load(
-                    fromByteOffset: network.sharedRankSlots[k &- index] &* 64,
-                    as: SIMD16<Float>.self)
-                  let column = load(own, (index &- 1) &* half &+ i &+ offset)
-                  result = minimum(result, maximum(shared, column))
-                }
-                UnsafeMutableRawPointer(output + i).storeBytes(of: result, as: SIMD16<Float>.self)
-              }
-            }
-            let targetRow = target + row &* width &* channels
-            for column in 0..<width {
-              let source = column & 1 == 0 ? evenOutput : oddOutput
-              targetRow[column &* channels] = source[column >> 1]
             }
           }
+          // Stages 2 and 3 for windows 2i and 2i + 1, 16 values of i at a time.
+          for block in 0..<pairBlocks {
+            let i = block &* 16
+            var slot = 0
+            for column in 1..<k {
+              let source = column % 2 == 0 ? even : odd
+              let offset = i &+ column / 2
+              for element in 0..<k {
+                if network.sharedSlotUsed[slot] {
+                  registers.storeBytes(
+                    of: load(source, element &* half &+ offset), toByteOffset: slot &* 64,
+                    as: SIMD16<Float>.self)
+                }
+                slot &+= 1
+              }
+            }
+            ComparatorNetwork.run(sharedOps, on: registers)
+            // Stage 3, windows 2i (own column 2i) and 2i + 1 (own column 2i + k).
+            for (own, offset, output) in [
+              (even, 0, evenOutput), (ownColumns, ownOffset, oddOutput),
+            ] {
+              var result = registers.load(
+                fromByteOffset: network.sharedRankSlots[k] &* 64, as: SIMD16<Float>.self)
+              for index in 1...k {
+                let shared = registers.load(
+                  fromByteOffset: network.sharedRankSlots[k &- index] &* 64,
+                  as: SIMD16<Float>.self)
+                let column = load(own, (index &- 1) &* half &+ i &+ offset)
+                result = minimum(result, maximum(shared, column))
+              }
+              UnsafeMutableRawPointer(output + i).storeBytes(of: result, as: SIMD16<Float>.self)
+            }
+          }
+          let targetRow = target + row &* width &* channels
+          for column in 0..<width {
+            let source = column & 1 == 0 ? evenOutput : oddOutput
+            targetRow[column &* channels] = source[column >> 1]
+          }
+        }
       }
     }
   }
