@@ -188,23 +188,24 @@ struct BoundedLBFGS {
     _ free: UnsafeMutablePointer<Float>, point: UnsafePointer<Float>,
     gradient: UnsafePointer<Float>
   ) -> Float {
-    var largest = SIMD16<Float>()
+    // Four lanes at a time: on SSE2 a four-lane mask is what a compare produces.
+    var largest = SIMD4<Float>()
     var index = 0
     let n = variableCount
-    while index &+ 16 <= n {
-      let value = VectorKernels.load(point, index)
-      let slope = VectorKernels.load(gradient, index)
+    while index &+ 4 <= n {
+      let value = VectorKernels.load4(point, index)
+      let slope = VectorKernels.load4(gradient, index)
       var projected = value - slope
       projected = projected.replacing(with: lower, where: projected .< lower)
       projected = projected.replacing(with: upper, where: projected .> upper)
       let moved = projected - value
       // Held exactly when the projected step vanishes although the gradient does not.
       let held = (moved .== 0) .& (slope .!= 0)
-      VectorKernels.store(
-        SIMD16<Float>(repeating: 1).replacing(with: 0, where: held), free, index)
+      UnsafeMutableRawPointer(free + index).storeBytes(
+        of: SIMD4<Float>(repeating: 1).replacing(with: 0, where: held), as: SIMD4<Float>.self)
       let magnitude = moved.replacing(with: -moved, where: moved .< 0)
       largest = largest.replacing(with: magnitude, where: largest .< magnitude)
-      index &+= 16
+      index &+= 4
     }
     var result = largest.max()
     while index < n {

@@ -7,6 +7,11 @@ enum VectorKernels {
     UnsafeRawPointer(pointer + index).loadUnaligned(as: SIMD16<Float>.self)
   }
 
+  @inline(__always)
+  static func load4(_ pointer: UnsafePointer<Float>, _ index: Int) -> SIMD4<Float> {
+    UnsafeRawPointer(pointer + index).loadUnaligned(as: SIMD4<Float>.self)
+  }
+
   /// Σ a[i] b[i].
   @inline(__always)
   static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
@@ -36,7 +41,14 @@ enum VectorKernels {
       accumulator += difference * difference
       index &+= 16
     }
-    var sum = accumulator.sum()
+    // Short rows (28 pixels) end with a four-lane stage rather than twelve scalar steps.
+    var quarter = SIMD4<Float>()
+    while index &+ 4 <= count {
+      let difference = load4(a, index) - load4(b, index)
+      quarter += difference * difference
+      index &+= 4
+    }
+    var sum = accumulator.sum() + quarter.sum()
     while index < count {
       let difference = a[index] - b[index]
       sum += difference * difference

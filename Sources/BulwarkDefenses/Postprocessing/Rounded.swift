@@ -45,7 +45,12 @@ public struct Rounded: Postprocessor, Decodable {
     var result = probabilities
     result.values.withUnsafeMutableBufferPointer { values in
       for index in values.indices {
-        values[index] = (values[index] * scale).rounded(.toNearestOrEven) / scale
+        // rint without a library call: (v + 2^23) - 2^23 rounds half to even for
+        // 0 <= v < 2^23 (mirrored for negatives); larger floats are integers already.
+        let value = values[index] * scale
+        let shift: Float = value < 0 ? -0x1p23 : 0x1p23
+        let rounded = abs(value) < 0x1p23 ? (value + shift) - shift : value
+        values[index] = rounded / scale
       }
     }
     return result

@@ -79,10 +79,19 @@ struct TotalVariationObjective: DifferentiableObjective {
       let pairs = width &- 1
       for column in 0..<pairs { columnNorms[column] = 0 }
       for row in 0..<height {
-        let start = row &* width
-        for column in 0..<pairs {
-          let difference = z[start &+ column &+ 1] - z[start &+ column]
+        let start = z + row &* width
+        var column = 0
+        while column &+ 4 <= pairs {
+          let difference =
+            VectorKernels.load4(start, column &+ 1) - VectorKernels.load4(start, column)
+          let sum = VectorKernels.load4(columnNorms, column) + difference * difference
+          UnsafeMutableRawPointer(columnNorms + column).storeBytes(of: sum, as: SIMD4<Float>.self)
+          column &+= 4
+        }
+        while column < pairs {
+          let difference = start[column &+ 1] - start[column]
           columnNorms[column] += difference * difference
+          column &+= 1
         }
       }
       for column in 0..<pairs {
