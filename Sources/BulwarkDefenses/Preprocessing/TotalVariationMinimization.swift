@@ -15,10 +15,10 @@ import BulwarkData
 /// Deliberate difference from ART: ART's hand-written gradient is wrong (twice the true one in
 /// the variation part for p = 2); this one is exact, so results differ from ART's pixel by pixel
 /// and are compared by objective value. Ten iterations do not converge, and ART's inflated
-/// gradient happens to help scipy's L-BFGS-B early on: on Fashion-MNIST images the objective
-/// reached here is within about 1% of ART's, sometimes above it (with more iterations, or
-/// against scipy given the true gradient without bounds, it matches). ART draws masks from
-/// NumPy's global generator; here
+/// gradient happens to help scipy's L-BFGS-B: on Fashion-MNIST images the objective reached
+/// here is about 1% above ART's on average (scipy's L-BFGS-B given the true gradient and no
+/// bounds reaches the same values as this solver). ART draws masks from NumPy's global
+/// generator; here
 /// each (image, channel) has its own stream of `SeededGenerator(seed:stream:)`, stream
 /// `image * channels + channel`, so results do not depend on the thread count.
 public struct TotalVariationMinimization: Preprocessor, Decodable {
