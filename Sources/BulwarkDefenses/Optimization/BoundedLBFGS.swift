@@ -10,9 +10,11 @@ protocol DifferentiableObjective {
 
 /// A bounded limited-memory quasi-Newton minimiser in the spirit of L-BFGS-B (Byrd, Lu, Nocedal
 /// and Zhu, 1995): L-BFGS directions (two-loop recursion, memory 10) on the variables that are
-/// free, projection onto the box [lower, upper], and a weak Wolfe line search along the
-/// projected path (quadratic interpolation when the step is too long, doubling when too short,
-/// bisection once bracketed; Lewis and Overton, 2013, show this suits nonsmooth objectives).
+/// free, projection onto the box [lower, upper], and a Wolfe line search along the projected
+/// path (quadratic interpolation when the step is too long, doubling when too short, bisection
+/// once bracketed, as Lewis and Overton, 2013, do for nonsmooth objectives). The curvature
+/// condition |f'(t)| <= 0.3 |f'(0)| is stricter than scipy's 0.9: on total-variation objectives
+/// the more exact steps gain more in ten iterations than the extra evaluations cost.
 ///
 /// Differences from L-BFGS-B: no generalised Cauchy point; a variable is held at a bound for one
 /// iteration when its gradient points out of the box, and the step is projected. Iterations stop
@@ -128,9 +130,9 @@ struct BoundedLBFGS {
         }
         if trialValue < best?.value ?? value { best = (stepLength, trialValue) }
         let newSlope = VectorKernels.dot(trialGradient, moved, count: n)
-        if newSlope < 0.9 * decrease {
+        if newSlope < 0.3 * decrease {
           low = stepLength
-        } else if newSlope > -0.9 * decrease {
+        } else if newSlope > -0.3 * decrease {
           high = stepLength
         } else {
           accepted = true
