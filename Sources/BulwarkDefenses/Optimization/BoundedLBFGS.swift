@@ -103,17 +103,9 @@ struct BoundedLBFGS {
           guard let best else { break }
           stepLength = best.length
         }
-        var decrease: Float = 0
-        let lowerBound = lower
-        let upperBound = upper
-        for index in 0..<n {
-          var candidate = point[index] + stepLength * direction[index]
-          candidate = candidate < lowerBound ? lowerBound : candidate
-          candidate = candidate > upperBound ? upperBound : candidate
-          trial[index] = candidate
-          moved[index] = candidate - point[index]
-        }
-        decrease = VectorKernels.dot(gradient, moved, count: n)
+        let decrease = takeStep(
+          stepLength, from: point, along: direction, into: trial, moved: moved,
+          gradient: gradient)
         trialValue = objective.evaluate(at: trial, gradient: trialGradient)
         if attempt == 20 {
           accepted = true
@@ -178,6 +170,38 @@ struct BoundedLBFGS {
     }
     result.update(from: point, count: n)
     return value
+  }
+
+  /// trial = P(point + length · direction), moved = trial - point, in one pass that also
+  /// returns gradient · moved.
+  private func takeStep(
+    _ length: Float, from point: UnsafePointer<Float>, along direction: UnsafePointer<Float>,
+    into trial: UnsafeMutablePointer<Float>, moved: UnsafeMutablePointer<Float>,
+    gradient: UnsafePointer<Float>
+  ) -> Float {
+    var sums = SIMD4<Float>()
+    var index = 0
+    let n = variableCount
+    while index &+ 4 <= n {
+      let start = VectorKernels.load4(point, index)
+      var candidate = start + length * VectorKernels.load4(direction, index)
+      candidate = candidate.replacing(with: lower, where: candidate .< lower)
+      candidate = candidate.replacing(with: upper, where: candidate .> upper)
+      let step = candidate - start
+      UnsafeMutableRawPointer(trial + index).storeBytes(of: candidate, as: SIMD4<Float>.self)
+      UnsafeMutableRawPointer(moved + index).storeBytes(of: step, as: SIMD4<Float>.self)
+      sums += step * VectorKernels.load4(gradient, index)
+      index &+= 4
+    }
+    var sum = sums.sum()
+    while index < n {
+      let candidate = clamp(point[index] + length * direction[index])
+      trial[index] = candidate
+      moved[index] = candidate - point[index]
+      sum += moved[index] * gradient[index]
+      index &+= 1
+    }
+    return sum
   }
 
   private func clamp(_ value: Float) -> Float {

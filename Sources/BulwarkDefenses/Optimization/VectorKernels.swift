@@ -56,28 +56,6 @@ enum VectorKernels {
     }
     return sum
   }
-
-  /// Σ m[i] (a[i] - b[i])².
-  @inline(__always)
-  static func weightedSquaredDistance(
-    _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, weights m: UnsafePointer<Float>,
-    count: Int
-  ) -> Float {
-    var accumulator = SIMD16<Float>()
-    var index = 0
-    while index &+ 16 <= count {
-      let difference = load(a, index) - load(b, index)
-      accumulator += load(m, index) * difference * difference
-      index &+= 16
-    }
-    var sum = accumulator.sum()
-    while index < count {
-      let difference = a[index] - b[index]
-      sum += m[index] * difference * difference
-      index &+= 1
-    }
-    return sum
-  }
 }
 
 extension VectorKernels {

@@ -29,13 +29,26 @@ struct TotalVariationObjective: DifferentiableObjective {
   ) -> Float {
     let count = height &* width
     // Data term.
-    let data = VectorKernels.weightedSquaredDistance(
-      z, original, weights: mask, count: count
-    ).squareRoot()
-    let dataScale = data > 0 ? 1 / data : 0
-    for index in 0..<count {
-      gradient[index] = mask[index] * (z[index] - original[index]) * dataScale
+    // One pass writes m (z - x) and sums m (z - x)², a second scales by 1 / sqrt of the sum.
+    var sums = SIMD4<Float>()
+    var index = 0
+    while index &+ 4 <= count {
+      let difference = VectorKernels.load4(z, index) - VectorKernels.load4(original, index)
+      let weighted = VectorKernels.load4(mask, index) * difference
+      UnsafeMutableRawPointer(gradient + index).storeBytes(of: weighted, as: SIMD4<Float>.self)
+      sums += weighted * difference
+      index &+= 4
     }
+    var squares = sums.sum()
+    while index < count {
+      let difference = z[index] - original[index]
+      gradient[index] = mask[index] * difference
+      squares += gradient[index] * difference
+      index &+= 1
+    }
+    let data = squares.squareRoot()
+    let dataScale = data > 0 ? 1 / data : 0
+    for index in 0..<count { gradient[index] *= dataScale }
     var variation: Float = 0
     if norm == 1 {
       for row in 0..<(height &- 1) {
