@@ -11,8 +11,9 @@ import BulwarkData
 /// - the result is the value at sorted position `k * k / 2` (0-based), so for even `k * k` the
 ///   upper of the two middle values.
 ///
-/// The output is always one of the input values. For windows up to 9 a pruned comparator network
-/// runs on 16 neighbouring pixels at once (see `PairedMedianNetwork`); larger windows select per
+/// The output is always one of the input values, selected by comparisons only. Windows 2 and 3
+/// use straight-line SIMD code, windows 4 to 9 generated comparator networks (see
+/// `PairedMedianNetwork`), both on 16 neighbouring pixels at once; larger windows select per
 /// pixel. Images are spread over `threadCount` threads; results do not depend on it.
 /// NaN values have no defined median (scipy's result then depends on its selection order).
 public struct SpatialSmoothing: Preprocessor, Decodable {
