@@ -25,13 +25,16 @@ let package = Package(
     .target(name: "BulwarkModel", dependencies: ["BulwarkData"]),
     // Gradient-boosted trees, LightGBM-faithful; depends on nothing of ours.
     .target(name: "BulwarkBoosting"),
+    .target(name: "BulwarkDefenses", dependencies: ["BulwarkData"]),
 
     // MARK: Command line
     .target(name: "BulwarkCLI", dependencies: ["BulwarkData", "BulwarkModel", "BulwarkBoosting"]),
     .executableTarget(name: "bulwark", dependencies: ["BulwarkCLI"]),
     .target(
       name: "Bulwark",
-      dependencies: ["BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkCLI"]
+      dependencies: [
+        "BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkDefenses", "BulwarkCLI",
+      ]
     ),
 
     // MARK: Tests
@@ -51,5 +54,6 @@ let package = Package(
       // The executable is a dependency so that end-to-end tests can run the built binary.
       dependencies: ["BulwarkCLI", "BulwarkData", "bulwark"]
     ),
+    .testTarget(name: "BulwarkDefensesTests", dependencies: ["BulwarkDefenses"]),
   ]
 )

@@ -2,4 +2,5 @@
 @_exported import BulwarkBoosting
 @_exported import BulwarkCLI
 @_exported import BulwarkData
+@_exported import BulwarkDefenses
 @_exported import BulwarkModel

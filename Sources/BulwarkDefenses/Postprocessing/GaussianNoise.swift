@@ -1,0 +1,78 @@
+import BulwarkData
+
+/// Adds seeded Gaussian noise to probabilities (ART's `GaussianNoise`).
+///
+/// Adds N(0, scale²) to every value. If every input row is a probability vector (all values in
+/// [0, 1], sum within 1e-3 of 1), negative results are then set to 0 and each row is divided by
+/// its sum (a row whose values all became 0 stays all zeros: an abstention, where ART divides by
+/// zero). Row `i` draws from `SeededGenerator(seed: seed, stream: i)`, so the same seed gives the
+/// same noise on every machine and thread count, and a row's noise does not depend on the
+/// other rows. Noise is drawn in double precision.
+public struct GaussianNoise: Postprocessor, Decodable {
+  /// The name of this defense in pipeline files.
+  public static let typeName = "gaussian-noise"
+
+  /// The noise's standard deviation.
+  public let scale: Double
+  /// The seed of the noise.
+  public let seed: UInt64
+
+  /// Creates the defense.
+  /// - Parameters:
+  ///   - scale: Greater than 0 and finite (default 0.2).
+  ///   - seed: The seed of the noise (default 0).
+  /// - Throws: `DefenseParameterError` for a scale out of range.
+  public init(scale: Double = 0.2, seed: UInt64 = 0) throws(DefenseParameterError) {
+    try Validate.check(
+      scale > 0 && scale.isFinite, stage: Self.typeName, parameter: "scale",
+      expected: "a finite number > 0", found: "\(scale)")
+    self.scale = scale
+    self.seed = seed
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case scale, seed
+  }
+
+  /// Decodes `{ scale: 0.2, seed: 7 }`; both keys are optional.
+  /// - Parameter decoder: The decoder to read from.
+  /// - Throws: `DecodingError` for values of the wrong type, `DefenseParameterError` for values
+  ///   out of range.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    try self.init(
+      scale: container.decodeIfPresent(Double.self, forKey: .scale) ?? 0.2,
+      seed: container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0)
+  }
+
+  /// Adds noise to every value, renormalising when the input rows are probability vectors.
+  /// - Parameter probabilities: One row per image.
+  /// - Returns: The noisy table.
+  public func process(_ probabilities: Probabilities) -> Probabilities {
+    var result = probabilities
+    let columns = probabilities.columns
+    let renormalise = (0..<probabilities.rows).allSatisfy { index in
+      let row = probabilities.row(index)
+      let sum = row.reduce(0.0) { $0 + Double($1) }
+      return row.allSatisfy { $0 >= 0 && $0 <= 1 } && abs(sum - 1) <= 1e-3
+    }
+    for row in 0..<probabilities.rows {
+      var generator = SeededGenerator(seed: seed, stream: UInt64(row))
+      let start = row * columns
+      var sum = 0.0
+      for column in 0..<columns {
+        var value = Double(probabilities.values[start + column]) + scale * generator.gaussian()
+        if renormalise && value < 0 { value = 0 }
+        result.values[start + column] = Float(value)
+        sum += value
+      }
+      if renormalise {
+        for column in 0..<columns {
+          result.values[start + column] =
+            sum > 0 ? Float(Double(result.values[start + column]) / sum) : 0
+        }
+      }
+    }
+    return result
+  }
+}

@@ -1,0 +1,58 @@
+import Foundation
+
+/// Rounds probabilities to a number of decimals (ART's `Rounded`, which calls `numpy.around`).
+///
+/// Exactly as NumPy does on float32 arrays: y = rint(p * 10^d) / 10^d with every operation in
+/// single precision and `rint` rounding half to even, so the tie is decided on the float32
+/// product (0.2345 at 3 decimals gives 0.234, because 0.2345f * 1000 rounds to 234.5 in float32).
+/// When 10^d overflows `Float` (d > 38) values are returned unchanged.
+public struct Rounded: Postprocessor, Decodable {
+  /// The name of this defense in pipeline files.
+  public static let typeName = "rounded"
+
+  /// Decimals kept.
+  public let decimals: Int
+
+  /// Creates the defense.
+  /// - Parameter decimals: At least 1 (default 3).
+  /// - Throws: `DefenseParameterError` for fewer than 1 decimal.
+  public init(decimals: Int = 3) throws(DefenseParameterError) {
+    try Validate.check(
+      decimals >= 1, stage: Self.typeName, parameter: "decimals", expected: "an integer >= 1",
+      found: "\(decimals)")
+    self.decimals = decimals
+  }
+
+  enum CodingKeys: String, CodingKey {
+    case decimals
+  }
+
+  /// Decodes `{ decimals: 3 }`; the key is optional.
+  /// - Parameter decoder: The decoder to read from.
+  /// - Throws: `DecodingError` for a value of the wrong type, `DefenseParameterError` for a value
+  ///   out of range.
+  public init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    try self.init(decimals: container.decodeIfPresent(Int.self, forKey: .decimals) ?? 3)
+  }
+
+  /// Rounds every value.
+  /// - Parameter probabilities: One row per image.
+  /// - Returns: The rounded table.
+  public func process(_ probabilities: Probabilities) -> Probabilities {
+    let scale = Float(pow(10, Double(min(decimals, 64))))
+    guard scale.isFinite else { return probabilities }
+    var result = probabilities
+    result.values.withUnsafeMutableBufferPointer { values in
+      for index in values.indices {
+        // rint without a library call: (v + 2^23) - 2^23 rounds half to even for
+        // 0 <= v < 2^23 (mirrored for negatives); larger floats are integers already.
+        let value = values[index] * scale
+        let shift: Float = value < 0 ? -0x1p23 : 0x1p23
+        let rounded = abs(value) < 0x1p23 ? (value + shift) - shift : value
+        values[index] = rounded / scale
+      }
+    }
+    return result
+  }
+}

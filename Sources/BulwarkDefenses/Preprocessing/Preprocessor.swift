@@ -1,0 +1,43 @@
+import BulwarkData
+
+/// A defense that transforms images before the classifier sees them (ART's `Preprocessor`).
+///
+/// A preprocessor maps a batch to a batch of the same shape and leaves labels and class names
+/// untouched. For attacks that need gradients through it, `backward(gradient:input:)` gives the
+/// backward pass; the default is the identity, Athalye et al. (2018)'s backward-pass
+/// differentiable approximation (BPDA), as in ART.
+///
+/// When stages are chained, each stage's backward step must receive that stage's own input, not
+/// the chain's (ART's issue 485 passed the chain's input to every stage); `PreprocessorChain`
+/// does this.
+public protocol Preprocessor: Sendable {
+  /// Applies the defense to every image of `batch`.
+  /// - Parameter batch: Images, NHWC.
+  /// - Returns: A batch of the same shape, labels and class names.
+  /// - Throws: An error if the batch does not suit the defense.
+  func process(_ batch: ImageBatch) throws -> ImageBatch
+
+  /// Whether the defense draws random numbers (with its own seed), so that two runs with
+  /// different seeds may differ.
+  var isRandomized: Bool { get }
+
+  /// The backward pass: the gradient of a loss with respect to this stage's input, given its
+  /// gradient with respect to this stage's output.
+  /// - Parameters:
+  ///   - gradient: The gradient with respect to the output, one value per pixel value.
+  ///   - input: This stage's own input (for a stage inside a chain, the previous stage's output).
+  /// - Returns: The gradient with respect to `input`.
+  /// - Throws: An error if the forward pass needed to compute it fails.
+  func backward(gradient: [Float], input: ImageBatch) throws -> [Float]
+}
+
+extension Preprocessor {
+  /// BPDA: the identity, as if the defense were not there (ART's default).
+  /// - Parameters:
+  ///   - gradient: The gradient with respect to the output.
+  ///   - input: This stage's input (unused).
+  /// - Returns: `gradient`, unchanged.
+  public func backward(gradient: [Float], input: ImageBatch) -> [Float] {
+    gradient
+  }
+}
