@@ -8,6 +8,7 @@ let package = Package(
   products: [
     .library(name: "Bulwark", targets: ["Bulwark"]),
     .executable(name: "bulwark", targets: ["bulwark"]),
+    .plugin(name: "BulwarkPlugin", targets: ["BulwarkPlugin"]),
   ],
   targets: [
     // MARK: C libraries from the system (Debian: libjpeg-dev, libpng-dev, zlib1g-dev)
@@ -36,6 +37,17 @@ let package = Package(
         "BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkDefenses", "BulwarkCLI",
       ]
     ),
+
+    // MARK: SwiftPM command plugin: `swift package bulwark …`
+    .plugin(
+      name: "BulwarkPlugin",
+      capability: .command(
+        intent: .custom(verb: "bulwark", description: "Run the bulwark command-line tool."),
+        permissions: [
+          .writeToPackageDirectory(
+            reason: "bulwark writes converted data, caches, models and tuner results.")
+        ]),
+      dependencies: ["bulwark"]),
 
     // MARK: Tests
     .testTarget(
