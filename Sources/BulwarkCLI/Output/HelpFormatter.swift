@@ -13,7 +13,7 @@ struct HelpFormatter {
       lines.append("USAGE: \(commandPath) <subcommand>")
     }
     if !configuration.discussion.isEmpty {
-      lines += ["", configuration.discussion]
+      lines += [""] + wrap(configuration.discussion, width: 80, indent: "")
     }
     let positionals = configuration.arguments.filter(\.isPositional)
     if !positionals.isEmpty {
@@ -45,9 +45,29 @@ struct HelpFormatter {
   private func row(_ name: String, _ help: String) -> String {
     let column = 26
     let label = "  " + name
-    if label.count < column - 1 {
-      return label + String(repeating: " ", count: column - label.count) + help
+    let indent = String(repeating: " ", count: column)
+    let text = wrap(help, width: 80, indent: indent)
+    if label.count < column - 1, let first = text.first {
+      let head = label + String(repeating: " ", count: column - label.count)
+        + first.dropFirst(column)
+      return ([head] + text.dropFirst()).joined(separator: "\n")
     }
-    return label + "\n" + String(repeating: " ", count: column) + help
+    return ([label] + text).joined(separator: "\n")
+  }
+
+  /// Breaks `text` into lines of at most `width` characters (longer words stay whole), each
+  /// starting with `indent`.
+  private func wrap(_ text: String, width: Int, indent: String) -> [String] {
+    var lines: [String] = []
+    var line = indent
+    for word in text.split(separator: " ", omittingEmptySubsequences: true) {
+      if line.count > indent.count && line.count + 1 + word.count > width {
+        lines.append(line)
+        line = indent
+      }
+      line += (line.count > indent.count ? " " : "") + word
+    }
+    lines.append(line)
+    return lines
   }
 }
