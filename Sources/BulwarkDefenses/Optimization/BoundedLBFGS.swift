@@ -13,7 +13,7 @@ protocol DifferentiableObjective {
 /// free, projection onto the box [lower, upper], and a Wolfe line search along the projected
 /// path (quadratic interpolation when the step is too long, doubling when too short, bisection
 /// once bracketed, as Lewis and Overton, 2013, do for nonsmooth objectives). The curvature
-/// condition |f'(t)| <= 0.3 |f'(0)| is stricter than scipy's 0.9: on total-variation objectives
+/// condition |f'(t)| <= 0.4 |f'(0)| is stricter than scipy's 0.9: on total-variation objectives
 /// the more exact steps gain more in ten iterations than the extra evaluations cost.
 ///
 /// Differences from L-BFGS-B: no generalised Cauchy point; a variable is held at a bound for one
@@ -122,9 +122,9 @@ struct BoundedLBFGS {
         }
         if trialValue < best?.value ?? value { best = (stepLength, trialValue) }
         let newSlope = VectorKernels.dot(trialGradient, moved, count: n)
-        if newSlope < 0.3 * decrease {
+        if newSlope < 0.4 * decrease {
           low = stepLength
-        } else if newSlope > -0.3 * decrease {
+        } else if newSlope > -0.4 * decrease {
           high = stepLength
         } else {
           accepted = true
