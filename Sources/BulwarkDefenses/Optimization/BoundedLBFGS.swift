@@ -111,7 +111,8 @@ struct BoundedLBFGS {
           accepted = true
           break
         }
-        if !(trialValue <= value + 1e-4 * decrease) {
+        // Along the projected path the first-order change must still be a decrease.
+        if !(decrease < 0 && trialValue <= value + 1e-4 * decrease) {
           high = stepLength
           // Minimum of the quadratic through f(0), f'(0) and f(t), kept within [0.1 t, 0.5 t].
           let curvature = trialValue - value - decrease
