@@ -13,7 +13,7 @@ protocol DifferentiableObjective {
 /// free, projection onto the box [lower, upper], and a Wolfe line search along the projected
 /// path (quadratic interpolation when the step is too long, doubling when too short, bisection
 /// once bracketed, as Lewis and Overton, 2013, do for nonsmooth objectives). The curvature
-/// condition |f'(t)| <= 0.3 |f'(0)| is stricter than scipy's 0.9: on total-variation objectives
+/// condition |f'(t)| <= 0.4 |f'(0)| is stricter than scipy's 0.9: on total-variation objectives
 /// the more exact steps gain more in ten iterations than the extra evaluations cost.
 ///
 /// Differences from L-BFGS-B: no generalised Cauchy point; a variable is held at a bound for one
@@ -111,7 +111,8 @@ struct BoundedLBFGS {
           accepted = true
           break
         }
-        if !(trialValue <= value + 1e-4 * decrease) {
+        // Along the projected path the first-order change must still be a decrease.
+        if !(decrease < 0 && trialValue <= value + 1e-4 * decrease) {
           high = stepLength
           // Minimum of the quadratic through f(0), f'(0) and f(t), kept within [0.1 t, 0.5 t].
           let curvature = trialValue - value - decrease
@@ -122,9 +123,9 @@ struct BoundedLBFGS {
         }
         if trialValue < best?.value ?? value { best = (stepLength, trialValue) }
         let newSlope = VectorKernels.dot(trialGradient, moved, count: n)
-        if newSlope < 0.3 * decrease {
+        if newSlope < 0.4 * decrease {
           low = stepLength
-        } else if newSlope > -0.3 * decrease {
+        } else if newSlope > -0.4 * decrease {
           high = stepLength
         } else {
           accepted = true

@@ -17,7 +17,7 @@ import BulwarkData
 /// and are compared by objective value. Ten iterations do not converge, so the solver matters
 /// as much as the gradient (ART's inflated gradient does not slow scipy's L-BFGS-B much): on
 /// 50 Fashion-MNIST test images (norm 2, λ 0.5, fixed masks) this solver reaches a mean
-/// objective of 7.55 against ART's 7.63, lower on 37 of them. ART draws masks from NumPy's
+/// objective of 7.60 against ART's 7.63, lower on 30 of them. ART draws masks from NumPy's
 /// global generator; here
 /// each (image, channel) has its own stream of `SeededGenerator(seed:stream:)`, stream
 /// `image * channels + channel`, so results do not depend on the thread count.
