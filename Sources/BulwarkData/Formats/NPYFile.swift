@@ -32,76 +32,122 @@ public enum NPYFile {
         file: file, location: .whole, expected: "at least the 10-byte .npy preamble",
         found: "\(bytes.count) bytes")
     }
-    guard bytes.starts(with: magic) else {
+    guard let layout = try Layout(prefix: bytes, file: file) else {
+      // The preamble is valid, so the file ends inside the header length or the header.
+      guard bytes.count >= 12 else {
+        throw FormatError(
+          file: file, location: .offset(8), expected: "a 4-byte header length",
+          found: "the end of the file")
+      }
+      let headerLength =
+        bytes[6] == 1 ? Int(bytes.littleEndianUInt16(at: 8)) : Int(bytes.littleEndianUInt32(at: 8))
       throw FormatError(
-        file: file, location: .offset(0), expected: "the .npy magic string \\x93NUMPY",
-        found: bytes.prefix(6).map { hexLiteral($0) }.joined(separator: " "))
-    }
-    let major = bytes[6]
-    guard (1...3).contains(major), bytes[7] == 0 else {
-      throw FormatError(
-        file: file, location: .offset(6), expected: "format version 1.0, 2.0 or 3.0",
-        found: "\(major).\(bytes[7])")
-    }
-    let headerStart = major == 1 ? 10 : 12
-    guard bytes.count >= headerStart else {
-      throw FormatError(
-        file: file, location: .offset(8), expected: "a 4-byte header length",
+        file: file, location: .offset(bytes.count), expected: "a header of \(headerLength) bytes",
         found: "the end of the file")
     }
-    let headerLength =
-      major == 1 ? Int(bytes.littleEndianUInt16(at: 8)) : Int(bytes.littleEndianUInt32(at: 8))
-    let dataStart = headerStart + headerLength
-    guard bytes.count >= dataStart else {
+    guard bytes.count - layout.dataStart == layout.dataLength else {
       throw FormatError(
-        file: file, location: .offset(bytes.count),
-        expected: "a header of \(headerLength) bytes", found: "the end of the file")
+        file: file, location: .offset(layout.dataStart),
+        expected: "\(layout.dataLength) data bytes for shape \(layout.shapeText) of "
+          + "'\(layout.header.descr)'",
+        found: "\(bytes.count - layout.dataStart) bytes")
     }
-    let headerBytes = bytes[headerStart..<dataStart]
-    let text: String
-    if major == 3 {
-      guard let decoded = String(validating: headerBytes, as: UTF8.self) else {
-        throw FormatError(
-          file: file, location: .offset(headerStart), expected: "a UTF-8 header",
-          found: "invalid UTF-8")
-      }
-      text = decoded
-    } else {
-      text = String(String.UnicodeScalarView(headerBytes.map { Unicode.Scalar($0) }))
-    }
-    let header = try NPYHeader(parsing: text, file: file, offset: headerStart)
-    let elementType = try ElementType(descr: header.descr, file: file)
-    // With at most one axis longer than 1, Fortran and C order lay out the same bytes.
-    guard !header.fortranOrder || header.shape.filter({ $0 > 1 }).count <= 1 else {
-      throw FormatError(
-        file: file, location: .field("fortran_order"), expected: "False",
-        found:
-          "True: Fortran-order arrays are not supported; save with np.ascontiguousarray")
-    }
-    var count = 1
-    var overflow = false
-    for size in header.shape where !overflow {
-      (count, overflow) = count.multipliedReportingOverflow(by: size)
-    }
-    let (length, lengthOverflow) = count.multipliedReportingOverflow(by: elementType.size)
-    guard !overflow, !lengthOverflow, bytes.count - dataStart == length else {
-      let shapeText = "(" + header.shape.map(String.init).joined(separator: ", ") + ")"
-      throw FormatError(
-        file: file, location: .offset(dataStart),
-        expected: overflow || lengthOverflow
-          ? "a shape whose size fits in memory"
-          : "\(length) data bytes for shape \(shapeText) of '\(header.descr)'",
-        found: "\(bytes.count - dataStart) bytes")
-    }
-    if elementType == .bool,
-      let bad = bytes[dataStart...].firstIndex(where: { $0 > 1 })
+    if layout.elementType == .bool,
+      let bad = bytes[layout.dataStart...].firstIndex(where: { $0 > 1 })
     {
       throw FormatError(
         file: file, location: .offset(bad), expected: "a boolean byte 0 or 1",
         found: hexLiteral(bytes[bad]))
     }
     return NDArray(
-      shape: header.shape, storage: elementType.storage(bytes, from: dataStart, count: count))
+      shape: layout.header.shape,
+      storage: layout.elementType.storage(bytes, from: layout.dataStart, count: layout.count))
+  }
+
+  /// The total length of the `.npy` document that `prefix` starts, for reading `.npy` arrays
+  /// one after another from a stream: nil while `prefix` is too short to tell.
+  /// - Parameters:
+  ///   - prefix: The bytes read so far.
+  ///   - file: The stream's name, for messages.
+  /// - Returns: Preamble, header and data bytes together, or nil if more bytes are needed.
+  /// - Throws: `FormatError` as `decode(_:file:)` does for a malformed preamble or header.
+  package static func documentLength(ofPrefix prefix: [UInt8], file: String)
+    throws(FormatError) -> Int?
+  {
+    try Layout(prefix: prefix, file: file).map { $0.dataStart + $0.dataLength }
+  }
+
+  /// Where the header and the data of a `.npy` document lie, and what the data hold.
+  struct Layout {
+    var header: NPYHeader
+    var elementType: ElementType
+    var dataStart: Int
+    var count: Int
+    var dataLength: Int
+
+    var shapeText: String { "(" + header.shape.map(String.init).joined(separator: ", ") + ")" }
+
+    /// Reads the preamble and header at the start of `bytes`; nil if `bytes` ends before the
+    /// header does.
+    init?(prefix bytes: [UInt8], file: String) throws(FormatError) {
+      let known = min(bytes.count, magic.count)
+      guard bytes.prefix(known).elementsEqual(magic.prefix(known)) else {
+        throw FormatError(
+          file: file, location: .offset(0), expected: "the .npy magic string \\x93NUMPY",
+          found: bytes.prefix(6).map { hexLiteral($0) }.joined(separator: " "))
+      }
+      guard bytes.count >= 10 else { return nil }
+      let major = bytes[6]
+      guard (1...3).contains(major), bytes[7] == 0 else {
+        throw FormatError(
+          file: file, location: .offset(6), expected: "format version 1.0, 2.0 or 3.0",
+          found: "\(major).\(bytes[7])")
+      }
+      let headerStart = major == 1 ? 10 : 12
+      guard bytes.count >= headerStart else { return nil }
+      let headerLength =
+        major == 1 ? Int(bytes.littleEndianUInt16(at: 8)) : Int(bytes.littleEndianUInt32(at: 8))
+      let dataStart = headerStart + headerLength
+      guard bytes.count >= dataStart else { return nil }
+      let headerBytes = bytes[headerStart..<dataStart]
+      let text: String
+      if major == 3 {
+        guard let decoded = String(validating: headerBytes, as: UTF8.self) else {
+          throw FormatError(
+            file: file, location: .offset(headerStart), expected: "a UTF-8 header",
+            found: "invalid UTF-8")
+        }
+        text = decoded
+      } else {
+        text = String(String.UnicodeScalarView(headerBytes.map { Unicode.Scalar($0) }))
+      }
+      let header = try NPYHeader(parsing: text, file: file, offset: headerStart)
+      let elementType = try ElementType(descr: header.descr, file: file)
+      // With at most one axis longer than 1, Fortran and C order lay out the same bytes.
+      guard !header.fortranOrder || header.shape.filter({ $0 > 1 }).count <= 1 else {
+        throw FormatError(
+          file: file, location: .field("fortran_order"), expected: "False",
+          found:
+            "True: Fortran-order arrays are not supported; save with np.ascontiguousarray")
+      }
+      var count = 1
+      var overflow = false
+      for size in header.shape where !overflow {
+        (count, overflow) = count.multipliedReportingOverflow(by: size)
+      }
+      let (length, lengthOverflow) = count.multipliedReportingOverflow(by: elementType.size)
+      let (end, endOverflow) = dataStart.addingReportingOverflow(length)
+      guard !overflow, !lengthOverflow, !endOverflow, end <= Int(Int32.max) * 1024 else {
+        throw FormatError(
+          file: file, location: .offset(dataStart), expected: "a shape whose size fits in memory",
+          found: "shape " + "(" + header.shape.map(String.init).joined(separator: ", ") + ")")
+      }
+      self.header = header
+      self.elementType = elementType
+      self.dataStart = dataStart
+      self.count = count
+      self.dataLength = length
+    }
   }
 
   /// Encodes `array` exactly as NumPy 2.x's `np.save` does: version 1.0 unless the header
