@@ -14,7 +14,7 @@ public struct BulwarkCommand: ParsableCommand {
       """,
     subcommands: [
       DataCommand.self, TrainCommand.self, EvaluateCommand.self, AttackCommand.self,
-      BenchCommand.self,
+      BenchCommand.self, InspectCommand.self,
     ])
 
   /// Creates the root command; it only dispatches to subcommands.
