@@ -274,18 +274,25 @@ extension ONNXCompiler {
       if rest.contains(ONNXCompiler.batchMarker) {
         throw error(label, "the batch dimension first", "\(target)")
       }
-      let dims = try resolveShape(
-        rest, input: shape, count: size, allowZero: allowZero, label: label, perImage: true)
+      let dims: [Int]
+      do {
+        dims = try resolveShape(
+          rest, input: shape, count: size, allowZero: allowZero, label: label)
+      } catch {
+        throw self.error(
+          label,
+          "a target shape [batch, …] whose other dimensions hold one image (\(size) values; "
+            + "the first dimension is taken as the batch)", "\(target)")
+      }
       values[name] = .runtime(slot: slot, shape: dims)
     case nil: throw error(label, "input 0", "none")
     }
   }
 
   /// Resolves 0 (copy the input's dimension at that position) and one -1 (inferred) in a
-  /// target shape; `perImage` when the batch dimension was split off target and input.
+  /// target shape.
   func resolveShape(
-    _ target: [Int64], input: [Int], count: Int, allowZero: Bool, label: String,
-    perImage: Bool = false
+    _ target: [Int64], input: [Int], count: Int, allowZero: Bool, label: String
   ) throws -> [Int] {
     var dims: [Int] = []
     var inferred: Int?
@@ -315,8 +322,7 @@ extension ONNXCompiler {
     }
     guard dims.reduce(1, *) == count else {
       throw error(
-        label, "a shape holding \(count) values\(perImage ? " per image" : "")",
-        "\(target)")
+        label, "a shape holding \(count) values", "\(target)")
     }
     return dims
   }

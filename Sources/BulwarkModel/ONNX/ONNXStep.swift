@@ -114,10 +114,44 @@ struct ONNXStep: Sendable {
     return values[position][image &* size &+ source]
   }
 
+  /// `a op b` for one pair of values.
+  @inline(__always)
+  static func apply(_ op: BinaryOperator, _ a: Float, _ b: Float) -> Float {
+    switch op {
+    case .add: a + b
+    case .subtract: a - b
+    case .multiply: a * b
+    case .divide: a / b
+    }
+  }
+
   func binaryForward(
     _ binary: Binary, count: Int, values: [UnsafePointer<Float>],
     output: UnsafeMutablePointer<Float>
   ) {
+    // The common cases without index maps: a residual sum of two values of one shape, and a
+    // value plus a constant (a bias) broadcast to it, expanded once per call.
+    if binary.leftConstant == nil, binary.broadcast.leftMap == nil {
+      let a = values[0]
+      let size = outputSize
+      if binary.rightConstant == nil, binary.broadcast.rightMap == nil {
+        let b = values[1]
+        for index in 0..<(count &* size) { output[index] = ONNXStep.apply(binary.op, a[index], b[index]) }
+        return
+      }
+      if let constant = binary.rightConstant {
+        let expanded = binary.broadcast.rightMap.map { $0.map { constant[$0] } } ?? constant
+        expanded.withUnsafeBufferPointer { b in
+          for image in 0..<count {
+            let base = image &* size
+            for index in 0..<size {
+              output[base &+ index] = ONNXStep.apply(binary.op, a[base &+ index], b[index])
+            }
+          }
+        }
+        return
+      }
+    }
     withConstants(binary) { constants in
       for image in 0..<count {
         for index in 0..<outputSize {
@@ -125,14 +159,7 @@ struct ONNXStep: Sendable {
             binary, side: 0, image: image, index: index, values: values, constants: constants)
           let b = ONNXStep.operand(
             binary, side: 1, image: image, index: index, values: values, constants: constants)
-          let value: Float
-          switch binary.op {
-          case .add: value = a + b
-          case .subtract: value = a - b
-          case .multiply: value = a * b
-          case .divide: value = a / b
-          }
-          output[image &* outputSize &+ index] = value
+          output[image &* outputSize &+ index] = ONNXStep.apply(binary.op, a, b)
         }
       }
     }
