@@ -28,7 +28,8 @@ import Testing
   }
 
   @Test func loadsTheTinyGraph() throws {
-    let model = try ONNXModel(bytes: ONNXFormatTests.tiny().serialize().model, file: "t", folder: nil)
+    let model = try ONNXModel(
+      bytes: ONNXFormatTests.tiny().serialize().model, file: "t", folder: nil)
     let batch = ImageBatch(
       shape: model.inputShape, pixels: [Float](repeating: 1, count: 16), labels: [0])
     // Row sums of w: (0 + … + 15) / 32 = 3.75 and (16 + … + 31) / 32 = 11.75.
@@ -123,7 +124,9 @@ import Testing
 
   @Test func rejectsANodeConsumingItsOwnOutput() throws {
     var b = ONNXFormatTests.tiny()
-    b.nodes.insert(ONNXBuilder.Node(op: "Relu", inputs: ["loop"], outputs: ["loop"], name: "self", attributes: []), at: 0)
+    b.nodes.insert(
+      ONNXBuilder.Node(
+        op: "Relu", inputs: ["loop"], outputs: ["loop"], name: "self", attributes: []), at: 0)
     let message = try #require(ONNXFormatTests.failure(b.serialize().model))
     #expect(message.contains("Relu node 'self'"))
     #expect(message.contains("a cycle"))
@@ -139,7 +142,9 @@ import Testing
 
   @Test func namesTheOperatorNodeAndOpsetOfAnUnsupportedOperator() throws {
     var b = ONNXFormatTests.tiny(opset: 17)
-    b.nodes.insert(ONNXBuilder.Node(op: "Elu", inputs: ["input"], outputs: ["e"], name: "act", attributes: []), at: 0)
+    b.nodes.insert(
+      ONNXBuilder.Node(op: "Elu", inputs: ["input"], outputs: ["e"], name: "act", attributes: []),
+      at: 0)
     b.nodes[1].inputs = ["e"]
     let message = try #require(ONNXFormatTests.failure(b.serialize().model))
     #expect(message.contains("op 'Elu' in node 'act' at opset 17"), "\(message)")
@@ -209,7 +214,8 @@ import Testing
       }
     }
     let message = try #require(ONNXFormatTests.failure(writer.bytes))
-    #expect(message.contains("field 'initializer #0 'w'': expected 12 bytes of data (3 x 4), found 4"))
+    #expect(
+      message.contains("field 'initializer #0 'w'': expected 12 bytes of data (3 x 4), found 4"))
   }
 
   @Test func rejectsALocalFunctionCall() throws {

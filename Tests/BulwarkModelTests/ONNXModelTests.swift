@@ -70,10 +70,12 @@ import Testing
 
   @Test func takesTheLogitsBeforeAFinalLogSoftmax() throws {
     let network = try ONNXModelTests.lenet.get()
-    let model = try ONNXModelTests.load(ONNXExport.lenetTorchScript(network, endsInLogSoftmax: true))
+    let model = try ONNXModelTests.load(
+      ONNXExport.lenetTorchScript(network, endsInLogSoftmax: true))
     #expect(model.endsInSoftmax)
     let batch = ONNXModelTests.batch(3, shape: model.inputShape, seed: 5)
-    #expect(ONNXModelTests.maximumDifference(try model.logits(batch), try network.logits(batch)) <= 1e-4)
+    #expect(
+      ONNXModelTests.maximumDifference(try model.logits(batch), try network.logits(batch)) <= 1e-4)
   }
 
   static func residualWeights(zeroBranch: Bool) -> (conv2: [Float], bn2: [[Float]]) {
@@ -96,7 +98,8 @@ import Testing
       ONNXExport.residualCNN(network, conv2: weights.conv2, bn2: weights.bn2))
     #expect(model.inputShape == ImageShape(height: 16, width: 16, channels: 3))
     let batch = ONNXModelTests.batch(5, shape: model.inputShape, seed: 8)
-    #expect(ONNXModelTests.maximumDifference(try model.logits(batch), try network.logits(batch)) <= 1e-4)
+    #expect(
+      ONNXModelTests.maximumDifference(try model.logits(batch), try network.logits(batch)) <= 1e-4)
     let labels = [1, 2, 3, 4, 5]
     let reference = try network.lossGradient(batch, labels: labels)
     let gradient = try model.lossGradient(batch, labels: labels)
@@ -111,7 +114,9 @@ import Testing
     let unfolded = try ONNXModelTests.load(builder, foldsBatchNorms: false)
     #expect(folded.plan.steps.count + 2 == unfolded.plan.steps.count)
     let batch = ONNXModelTests.batch(4, shape: folded.inputShape, seed: 9)
-    #expect(ONNXModelTests.maximumDifference(try folded.logits(batch), try unfolded.logits(batch)) <= 1e-5)
+    #expect(
+      ONNXModelTests.maximumDifference(try folded.logits(batch), try unfolded.logits(batch)) <= 1e-5
+    )
     let labels = [0, 3, 6, 9]
     let a = try folded.lossGradient(batch, labels: labels)
     let b = try unfolded.lossGradient(batch, labels: labels)
@@ -146,7 +151,9 @@ import Testing
     let summary = model.summary
     #expect(summary.contains("opset 11"))
     #expect(summary.contains("producer pytorch 1.13.1"))
-    #expect(summary.contains("Conv 'Conv_0': input.1 [N x 1 x 28 x 28], conv1.weight [6 x 1 x 5 x 5] const"))
+    #expect(
+      summary.contains(
+        "Conv 'Conv_0': input.1 [N x 1 x 28 x 28], conv1.weight [6 x 1 x 5 x 5] const"))
     #expect(summary.contains("-> onnx::Gemm_24 [N x 400]"))
     #expect(summary.contains("parameters: 61706"))
     #expect(model.nodes.count == 18)

@@ -23,14 +23,18 @@ import Testing
     b.initializer("b1", dims: [4], floats: random(4))
     b.node(
       "Conv", ["input", "w1", "b1"], ["y1"], name: "grouped",
-      [("group", .int(2)), ("strides", .ints([2, 1])), ("dilations", .ints([1, 2])),
-       ("pads", .ints([1, 0, 2, 1]))])
+      [
+        ("group", .int(2)), ("strides", .ints([2, 1])), ("dilations", .ints([1, 2])),
+        ("pads", .ints([1, 0, 2, 1])),
+      ])
     // Output 4 x 5 x 6 (H: (9 + 3 - 3) / 2 + 1 = 5; W: (9 + 1 - 5) / 1 + 1 = 6).
     b.node("Relu", ["y1"], ["y2"])
     b.node(
       "MaxPool", ["y2"], ["y3"], name: "ceil",
-      [("kernel_shape", .ints([3, 2])), ("pads", .ints([1, 1, 1, 0])), ("ceil_mode", .int(1)),
-       ("strides", .ints([2, 2]))])
+      [
+        ("kernel_shape", .ints([3, 2])), ("pads", .ints([1, 1, 1, 0])), ("ceil_mode", .int(1)),
+        ("strides", .ints([2, 2])),
+      ])
     branches.append(("y3", 4 * 3 * 4))
     b.initializer("w2", dims: [2, 2, 3, 3], floats: random(36))
     b.node(
@@ -38,13 +42,17 @@ import Testing
       [("auto_pad", .string("SAME_UPPER")), ("strides", .ints([2, 2]))])
     b.node(
       "AveragePool", ["y4"], ["y5"], name: "include",
-      [("kernel_shape", .ints([2, 2])), ("pads", .ints([1, 1, 1, 1])),
-       ("count_include_pad", .int(1)), ("strides", .ints([2, 2]))])
+      [
+        ("kernel_shape", .ints([2, 2])), ("pads", .ints([1, 1, 1, 1])),
+        ("count_include_pad", .int(1)), ("strides", .ints([2, 2])),
+      ])
     branches.append(("y5", 2 * 3 * 3))
     b.node(
       "AveragePool", ["y4"], ["y6"], name: "exclude",
-      [("kernel_shape", .ints([3, 3])), ("pads", .ints([1, 1, 1, 1])), ("ceil_mode", .int(1)),
-       ("strides", .ints([2, 2]))])
+      [
+        ("kernel_shape", .ints([3, 3])), ("pads", .ints([1, 1, 1, 1])), ("ceil_mode", .int(1)),
+        ("strides", .ints([2, 2])),
+      ])
     branches.append(("y6", 2 * 3 * 3))
     b.node("MaxPool", ["input"], ["y7"], name: "stride1", [("kernel_shape", .ints([2, 2]))])
     branches.append(("y7", 2 * 8 * 8))
@@ -103,14 +111,16 @@ import Testing
   @Test func matchesOnnxruntimeOnWindowOperatorsAndBroadcasting() throws {
     let model = try ONNXOperatorTests.model()
     #expect(model.inputShape == ImageShape(height: 9, width: 9, channels: 2))
-    let batch = ImageBatch(shape: model.inputShape, pixels: ONNXOperatorTests.pixels, labels: [0, 1])
+    let batch = ImageBatch(
+      shape: model.inputShape, pixels: ONNXOperatorTests.pixels, labels: [0, 1])
     let logits = try model.logits(batch)
     #expect(ONNXModelTests.maximumDifference(logits, ONNXOperatorTests.expected) <= 1e-5)
   }
 
   @Test func inputGradientMatchesFiniteDifferences() throws {
     let model = try ONNXOperatorTests.model()
-    let batch = ImageBatch(shape: model.inputShape, pixels: ONNXOperatorTests.pixels, labels: [0, 1])
+    let batch = ImageBatch(
+      shape: model.inputShape, pixels: ONNXOperatorTests.pixels, labels: [0, 1])
     let labels = [2, 7]
     let analytic = try model.lossGradient(batch, labels: labels).input
     var checker = GradientTests.Checker()

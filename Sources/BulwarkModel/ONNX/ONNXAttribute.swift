@@ -52,8 +52,17 @@ struct ONNXAttribute: Equatable, Sendable {
     }
     self.name = name
     let inferred: Int? =
-      type ?? (t != nil ? 4 : s != nil ? 3 : i != nil ? 2 : f != nil ? 1 : !floats.isEmpty
-        ? 6 : !ints.isEmpty ? 7 : !strings.isEmpty ? 8 : nil)
+      type
+      ?? (t != nil
+        ? 4
+        : s != nil
+          ? 3
+          : i != nil
+            ? 2
+            : f != nil
+              ? 1
+              : !floats.isEmpty
+                ? 6 : !ints.isEmpty ? 7 : !strings.isEmpty ? 8 : nil)
     switch inferred {
     case 1: value = .float(f ?? 0)
     case 2: value = .int(i ?? 0)

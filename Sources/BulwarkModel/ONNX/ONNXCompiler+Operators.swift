@@ -71,7 +71,8 @@ extension ONNXCompiler {
     ceilMode: Bool, label: String
   ) throws -> (out: Int, before: Int, after: Int) {
     guard kernel > 0, stride > 0, dilation > 0 else {
-      throw error(label, "positive kernel, strides and dilations", "\(kernel), \(stride), \(dilation)")
+      throw error(
+        label, "positive kernel, strides and dilations", "\(kernel), \(stride), \(dilation)")
     }
     let extent = dilation * (kernel - 1) + 1
     switch autoPad {
@@ -116,7 +117,9 @@ extension ONNXCompiler {
         "\(kernel), \(strides), \(dilations), \(pads)")
     }
     let autoPad = try string(node, "auto_pad", default: "NOTSET", label: label)
-    var result = (out: [Int](), before: [Int](), after: [Int](), strides: strides, dilations: dilations)
+    var result = (
+      out: [Int](), before: [Int](), after: [Int](), strides: strides, dilations: dilations
+    )
     for axis in 0..<2 {
       let w = try window(
         size: size[axis], kernel: kernel[axis], stride: strides[axis], dilation: dilations[axis],
@@ -145,7 +148,8 @@ extension ONNXCompiler {
     }
     let kernel = try ints(node, "kernel_shape", label: label) ?? [w.dims[2], w.dims[3]]
     guard kernel == [w.dims[2], w.dims[3]] else {
-      throw error(label, "kernel_shape equal to the weight's \([w.dims[2], w.dims[3]])", "\(kernel)")
+      throw error(
+        label, "kernel_shape equal to the weight's \([w.dims[2], w.dims[3]])", "\(kernel)")
     }
     let s = try spatial(
       node, kernel: kernel, size: [x.shape[1], x.shape[2]], ceilMode: false, label: label)
@@ -208,8 +212,9 @@ extension ONNXCompiler {
 
   mutating func compileReduceMean(_ node: ONNXNode, label: String, name: String) throws {
     let x = try runtimeInput(node, 0, label: label)
-    let axes = try intsFromInputOrAttribute(
-      node, input: 1, attribute: "axes", since: 18, label: label) ?? []
+    let axes =
+      try intsFromInputOrAttribute(
+        node, input: 1, attribute: "axes", since: 18, label: label) ?? []
     let normalized = Set(try axes.map { try axis(Int($0), rank: 4, label: label) })
     guard x.shape.count == 3, normalized == [2, 3] else {
       throw error(
@@ -232,7 +237,8 @@ extension ONNXCompiler {
       let axis = try axis(raw, rank: shape.count + 2, label: label)
       guard axis >= 1, shape[..<(axis - 1)].reduce(1, *) == 1 else {
         throw error(
-          label, "a flatten that keeps images apart (axis 1)", "axis \(raw) of rank \(shape.count + 1)")
+          label, "a flatten that keeps images apart (axis 1)",
+          "axis \(raw) of rank \(shape.count + 1)")
       }
       values[name] = .runtime(slot: slot, shape: [shape.reduce(1, *)])
     case nil: throw error(label, "input 0", "none")

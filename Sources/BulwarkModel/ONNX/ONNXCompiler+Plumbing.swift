@@ -91,10 +91,12 @@ extension ONNXCompiler {
       result = ONNXTensor.concatenating(parts, axis: axis)
     case "Slice":
       let rank = tensor.dims.count
-      let starts = try intsFromInputOrAttribute(
-        node, input: 1, attribute: "starts", since: 10, label: label) ?? []
-      let ends = try intsFromInputOrAttribute(
-        node, input: 2, attribute: "ends", since: 10, label: label) ?? []
+      let starts =
+        try intsFromInputOrAttribute(
+          node, input: 1, attribute: "starts", since: 10, label: label) ?? []
+      let ends =
+        try intsFromInputOrAttribute(
+          node, input: 2, attribute: "ends", since: 10, label: label) ?? []
       let axes =
         try intsFromInputOrAttribute(node, input: 3, attribute: "axes", since: 10, label: label)
         ?? (0..<Int64(starts.count)).map { $0 }

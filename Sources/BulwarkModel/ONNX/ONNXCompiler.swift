@@ -139,7 +139,8 @@ struct ONNXCompiler {
   func describe(_ name: String) -> ONNXNodeSummary.Value {
     switch values[name] {
     case .constant(let tensor)?:
-      ONNXNodeSummary.Value(name: name, shape: tensor.dims.map(String.init).joined(separator: " x "), isConstant: true)
+      ONNXNodeSummary.Value(
+        name: name, shape: tensor.dims.map(String.init).joined(separator: " x "), isConstant: true)
     case .runtime(_, let shape)?:
       ONNXNodeSummary.Value(
         name: name, shape: (["N"] + shape.map(String.init)).joined(separator: " x "),

@@ -65,6 +65,7 @@ public struct ONNXModel: Classifier {
   ///   - folder: Where external data files are; nil forbids external data.
   ///   - options: Threads to use.
   ///   - foldsBatchNorms: False to run batch norms as separate steps.
+  /// - Throws: As ``init(contentsOf:options:)``.
   init(
     bytes: [UInt8], file: String, folder: URL?, options: ComputeOptions = .init(),
     foldsBatchNorms: Bool = true
@@ -140,7 +141,8 @@ public struct ONNXModel: Classifier {
         field: "labels", expected: "classes in 0..<\(classCount)",
         found: "\(labels[index]) at \(index)")
     }
-    let result = plan.run(batch.pixels, count: batch.count, labels: labels, threads: options.threads)
+    let result = plan.run(
+      batch.pixels, count: batch.count, labels: labels, threads: options.threads)
     return (result.loss, result.inputGradient)
   }
 }

@@ -79,7 +79,8 @@ struct ONNXPlan: Sendable {
           losses.withUnsafeMutableBufferPointer { lossBuffer in
             let shared = (
               pixels: SharedPointer(
-                base: pixelBuffer.baseAddress.map { UnsafeMutablePointer(mutating: $0) } ?? workspaces),
+                base: pixelBuffer.baseAddress.map { UnsafeMutablePointer(mutating: $0) }
+                  ?? workspaces),
               logits: SharedPointer(base: logitBuffer.baseAddress.unsafelyUnwrapped),
               gradient: SharedPointer(base: gradientBuffer.baseAddress.unsafelyUnwrapped),
               losses: SharedPointer(base: lossBuffer.baseAddress.unsafelyUnwrapped)

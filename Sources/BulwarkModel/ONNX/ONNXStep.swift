@@ -26,7 +26,8 @@ struct ONNXStep: Sendable {
     case averagePool(Pooling)
     /// `rows` rows of `inputs` values per image times `weight` (`inputs x outputs`), plus a
     /// bias per output; `transposed` is `outputs x inputs` for the backward pass.
-    case dense(rows: Int, inputs: Int, outputs: Int, weight: [Float], transposed: [Float],
+    case dense(
+      rows: Int, inputs: Int, outputs: Int, weight: [Float], transposed: [Float],
       bias: [Float])
     case binary(Binary)
     /// Per-channel `x * scale + shift` (a batch norm that could not be folded).
@@ -59,7 +60,8 @@ struct ONNXStep: Sendable {
         bias.withUnsafeBufferPointer { b in
           conv.forward(
             input: values[0], output: output, count: count,
-            weight: w.baseAddress.unsafelyUnwrapped, bias: b.baseAddress.unsafelyUnwrapped, scratch: scratch)
+            weight: w.baseAddress.unsafelyUnwrapped, bias: b.baseAddress.unsafelyUnwrapped,
+            scratch: scratch)
         }
       }
     case .relu:
@@ -136,7 +138,9 @@ struct ONNXStep: Sendable {
       let size = outputSize
       if binary.rightConstant == nil, binary.broadcast.rightMap == nil {
         let b = values[1]
-        for index in 0..<(count &* size) { output[index] = ONNXStep.apply(binary.op, a[index], b[index]) }
+        for index in 0..<(count &* size) {
+          output[index] = ONNXStep.apply(binary.op, a[index], b[index])
+        }
         return
       }
       if let constant = binary.rightConstant {

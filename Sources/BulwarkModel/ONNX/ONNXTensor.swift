@@ -49,7 +49,8 @@ struct ONNXTensor: Equatable, Sendable {
   /// The values as int64 (floats truncated toward zero, as ONNX `Cast`).
   var ints: [Int64] {
     switch values {
-    case .floats(let values): values.map { $0.isFinite ? Int64(exactly: $0.rounded(.towardZero)) ?? 0 : 0 }
+    case .floats(let values):
+      values.map { $0.isFinite ? Int64(exactly: $0.rounded(.towardZero)) ?? 0 : 0 }
     case .ints(let values): values
     }
   }
@@ -175,7 +176,8 @@ struct ONNXTensor: Equatable, Sendable {
     switch type {
     case .float: typed = .floats(floatData)
     case .double: typed = .floats(doubleData.map { Float(Double(bitPattern: $0)) })
-    case .float16: typed = .floats(int32Data.map { Float(halfBits: UInt16(truncatingIfNeeded: $0)) })
+    case .float16:
+      typed = .floats(int32Data.map { Float(halfBits: UInt16(truncatingIfNeeded: $0)) })
     case .bfloat16:
       typed = .floats(int32Data.map { Float(bitPattern: UInt32(truncatingIfNeeded: $0) << 16) })
     case .int64: typed = .ints(int64Data)
@@ -218,7 +220,8 @@ struct ONNXTensor: Equatable, Sendable {
       bytes.withUnsafeBytes { raw in
         for index in 0..<count {
           values[index] = Float(
-            bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)))
+            bitPattern: UInt32(
+              littleEndian: raw.loadUnaligned(fromByteOffset: index * 4, as: UInt32.self)))
         }
       }
       return .floats(values)

@@ -25,7 +25,9 @@ struct ProtobufWriter {
   }
 
   mutating func fixed32(_ value: UInt32) {
-    for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift))) }
+    for shift in stride(from: 0, to: 32, by: 8) {
+      bytes.append(UInt8(truncatingIfNeeded: value >> UInt32(shift)))
+    }
   }
 
   mutating func data(_ field: Int, _ payload: [UInt8]) {

@@ -80,7 +80,9 @@ struct InspectCommand: ParsableCommand {
     console.print(
       "input: \(report.input) (height x width x channels), classes: \(report.classes)")
     console.print("layers:")
-    for (index, layer) in (report.layers ?? []).enumerated() { console.print("  \(index) \(layer)") }
+    for (index, layer) in (report.layers ?? []).enumerated() {
+      console.print("  \(index) \(layer)")
+    }
     console.print("tensors:")
     for tensor in report.tensors ?? [] {
       console.print("  \(tensor.name) [\(tensor.shape.map(String.init).joined(separator: " x "))]")
