@@ -113,6 +113,21 @@ import Testing
     }
   }
 
+  @Test func neverCrashesOnCorruptedBytes() throws {
+    // Seeded single-byte corruptions of a graph using every window operator: each either
+    // loads or throws.
+    let bytes = ONNXOperatorTests.windows().serialize().model
+    var generator = SeededGenerator(seed: 99)
+    var thrown = 0
+    for _ in 0..<400 {
+      var corrupted = bytes
+      let index = Int(generator.next() % UInt64(bytes.count))
+      corrupted[index] = UInt8(truncatingIfNeeded: generator.next())
+      if ONNXFormatTests.failure(corrupted) != nil { thrown += 1 }
+    }
+    #expect(thrown > 0)
+  }
+
   @Test func rejectsNodesOutOfTopologicalOrder() throws {
     var b = ONNXFormatTests.tiny()
     b.nodes.reverse()

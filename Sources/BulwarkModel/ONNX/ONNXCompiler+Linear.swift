@@ -37,7 +37,7 @@ extension ONNXCompiler {
       let cValues = c.floats
       bias = map.map { beta * cValues[$0] }
     }
-    emitDense(
+    try emitDense(
       a, rows: 1, inputs: k, outputs: outputs, weight: weight, bias: bias, shape: [outputs],
       name: name)
   }
@@ -45,12 +45,12 @@ extension ONNXCompiler {
   mutating func emitDense(
     _ a: (slot: Int, shape: [Int]), rows: Int, inputs: Int, outputs: Int, weight: [Float],
     bias: [Float], shape: [Int], name: String
-  ) {
+  ) throws {
     var transposed = [Float](repeating: 0, count: weight.count)
     for p in 0..<inputs {
       for j in 0..<outputs { transposed[j * inputs + p] = weight[p * outputs + j] }
     }
-    emit(
+    try emit(
       .dense(
         rows: rows, inputs: inputs, outputs: outputs, weight: weight, transposed: transposed,
         bias: bias),
@@ -81,7 +81,7 @@ extension ONNXCompiler {
         "A per-image shape \(a.shape), B dims \(b.dims)")
     }
     let outputs = b.dims[1]
-    emitDense(
+    try emitDense(
       a, rows: a.shape.dropLast().reduce(1, *), inputs: k, outputs: outputs, weight: b.floats,
       bias: [Float](repeating: 0, count: outputs), shape: a.shape.dropLast() + [outputs],
       name: name)
@@ -144,7 +144,7 @@ extension ONNXCompiler {
         rightMap: ONNXBroadcast.map(rightShape, to: shape)),
       leftConstant: constant(left), rightConstant: constant(right),
       leftSize: leftShape.reduce(1, *), rightSize: rightShape.reduce(1, *))
-    emit(.binary(binary), inputs: slots, shape: shape, name: name)
+    try emit(.binary(binary), inputs: slots, shape: shape, name: name)
   }
 
   func rankOf(_ value: Value) -> Int {
@@ -234,7 +234,7 @@ extension ONNXCompiler {
       values[name] = .runtime(slot: x.slot, shape: x.shape)
       return
     }
-    emit(
+    try emit(
       .affine(
         channels: channels, planeSize: x.shape.dropFirst().reduce(1, *),
         scale: scale.map { Float($0) }, shift: shift.map { Float($0) }),

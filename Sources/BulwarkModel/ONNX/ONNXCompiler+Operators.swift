@@ -27,7 +27,7 @@ extension ONNXCompiler {
       }
       let x = try runtimeInput(node, 0, label: label)
       let size = x.shape.reduce(1, *)
-      emit(.relu, inputs: [(x.slot, size)], shape: x.shape, name: name)
+      try emit(.relu, inputs: [(x.slot, size)], shape: x.shape, name: name)
     case "Identity", "Dropout":
       guard let value = input(node, 0) else { throw error(label, "input 0", "none") }
       values[name] = value
@@ -70,9 +70,13 @@ extension ONNXCompiler {
     size: Int, kernel: Int, stride: Int, dilation: Int, pads: (Int, Int), autoPad: String,
     ceilMode: Bool, label: String
   ) throws -> (out: Int, before: Int, after: Int) {
-    guard kernel > 0, stride > 0, dilation > 0 else {
+    let limit = 1 << 20
+    guard kernel > 0, stride > 0, dilation > 0, kernel <= limit, stride <= limit,
+      dilation <= limit, pads.0 <= limit, pads.1 <= limit
+    else {
       throw error(
-        label, "positive kernel, strides and dilations", "\(kernel), \(stride), \(dilation)")
+        label, "kernel, strides and dilations in 1...\(limit), pads up to \(limit)",
+        "\(kernel), \(stride), \(dilation)")
     }
     let extent = dilation * (kernel - 1) + 1
     switch autoPad {
@@ -165,7 +169,7 @@ extension ONNXCompiler {
       outHeight: s.out[0], outWidth: s.out[1], kernelHeight: kernel[0], kernelWidth: kernel[1],
       strideY: s.strides[0], strideX: s.strides[1], padTop: s.before[0], padLeft: s.before[1],
       dilationY: s.dilations[0], dilationX: s.dilations[1], groups: group)
-    emit(
+    try emit(
       .conv(conv, weight: w.floats, bias: bias), inputs: [(x.slot, x.shape.reduce(1, *))],
       shape: [outChannels, s.out[0], s.out[1]], name: name)
   }
@@ -191,7 +195,7 @@ extension ONNXCompiler {
       pads: [s.before[0], s.before[1], s.after[0], s.after[1]], dilationY: s.dilations[0],
       dilationX: s.dilations[1],
       countIncludePad: try int(node, "count_include_pad", default: 0, label: label) != 0)
-    emit(
+    try emit(
       node.opType == "MaxPool" ? .maxPool(pool) : .averagePool(pool),
       inputs: [(x.slot, x.shape.reduce(1, *))], shape: [x.shape[0], s.out[0], s.out[1]],
       name: name)
@@ -205,7 +209,7 @@ extension ONNXCompiler {
       planes: x.shape[0], inHeight: height, inWidth: width, outHeight: 1, outWidth: 1,
       kernelHeight: height, kernelWidth: width, strideY: 1, strideX: 1, pads: [0, 0, 0, 0],
       dilationY: 1, dilationX: 1, countIncludePad: false)
-    emit(
+    try emit(
       maximum ? .maxPool(pool) : .averagePool(pool), inputs: [(x.slot, x.shape.reduce(1, *))],
       shape: keepDims ? [x.shape[0], 1, 1] : [x.shape[0]], name: name)
   }
@@ -319,7 +323,7 @@ extension ONNXCompiler {
         throw error(label, "a target shape of sizes, 0 and -1", "\(target)")
       }
     }
-    let known = dims.reduce(1, *)
+    let known = try size(of: dims, label: label)
     if let inferred {
       guard known > 0, count % known == 0 else {
         throw error(label, "a shape that divides \(count) values", "\(target)")

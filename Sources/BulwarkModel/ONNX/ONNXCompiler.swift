@@ -78,7 +78,7 @@ struct ONNXCompiler {
           + (input.dims.map { $0.map { $0.map(String.init) ?? "?" }.description } ?? "none"))
     }
     let inputShape = [channels, height, width]
-    let inputSlot = newSlot(size: channels * height * width)
+    let inputSlot = newSlot(size: try size(of: inputShape, label: "input '\(input.name)'"))
     values[input.name] = .runtime(slot: inputSlot, shape: inputShape)
 
     guard graph.outputs.count == 1, let output = graph.outputs.first else {
@@ -155,12 +155,34 @@ struct ONNXCompiler {
     return slotSizes.count - 1
   }
 
+  /// Values per image Bulwark accepts in one value, and in all of them together.
+  static let maximumValues = 1 << 28
+
+  /// The number of values of `shape`, checked against overflow and ``maximumValues``.
+  func size(of shape: [Int], label: String) throws -> Int {
+    var size = 1
+    for dim in shape {
+      let (product, overflow) = size.multipliedReportingOverflow(by: dim)
+      guard dim >= 0, !overflow, product <= ONNXCompiler.maximumValues else {
+        throw error(
+          label, "at most \(ONNXCompiler.maximumValues) values per image", "shape \(shape)")
+      }
+      size = product
+    }
+    return size
+  }
+
   /// Adds a step writing a new slot of `shape` and defines `name` as it.
   mutating func emit(
     _ operation: ONNXStep.Operation, inputs: [(slot: Int, size: Int)], shape: [Int],
     name: String
-  ) {
-    let size = shape.reduce(1, *)
+  ) throws {
+    let size = try self.size(of: shape, label: name)
+    guard slotSizes.reduce(size, +) <= ONNXCompiler.maximumValues else {
+      throw error(
+        name, "at most \(ONNXCompiler.maximumValues) values per image in all activations",
+        "more")
+    }
     let slot = newSlot(size: size)
     producers[slot] = steps.count
     steps.append(

@@ -11,6 +11,11 @@ import Foundation
 /// kernels, batched and multithreaded. Images enter NHWC in [0, 1], as for every
 /// ``Classifier``, and are transposed to NCHW inside.
 ///
+/// Every value computed from the images keeps the batch as its leading dimension. A `Reshape`
+/// target whose first entry is a fixed number (exporters bake in the export batch size, e.g.
+/// `[2, 400]`) is read as `[batch, 400]` when the other entries hold exactly one image; a
+/// target that would mix images of a batch is an error that says so.
+///
 /// If the graph ends in `Softmax` or `LogSoftmax`, ``logits(_:)`` returns the scores before it
 /// and ``lossGradient(_:labels:)`` takes the cross-entropy of those scores, so attacks see the
 /// same loss as for a graph that ends in logits.
