@@ -20,7 +20,9 @@ struct AttackCommand: ParsableCommand {
       successful examples.
       """,
     arguments: [
-      .option("model", valueName: "FILE", help: "The classifier (.safetensors or .onnx).", isRequired: true),
+      .option(
+        "model", valueName: "FILE", help: "The classifier (.safetensors or .onnx).",
+        isRequired: true),
       .option("data", valueName: "SOURCE", help: "The clean labelled images.", isRequired: true),
       .option("labels", valueName: "FILE", help: "IDX labels file for an IDX images SOURCE."),
       .option("method", valueName: "NAME", help: "fgsm, pgd or bim.", isRequired: true),

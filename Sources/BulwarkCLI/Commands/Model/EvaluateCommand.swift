@@ -8,7 +8,9 @@ struct EvaluateCommand: ParsableCommand {
     name: "evaluate",
     abstract: "Measure a classifier's accuracy, per-class accuracy and confusion matrix.",
     arguments: [
-      .option("model", valueName: "FILE", help: "The classifier (.safetensors or .onnx).", isRequired: true),
+      .option(
+        "model", valueName: "FILE", help: "The classifier (.safetensors or .onnx).",
+        isRequired: true),
       .option("data", valueName: "SOURCE", help: "The labelled images.", isRequired: true),
       .option("labels", valueName: "FILE", help: "IDX labels file for an IDX images SOURCE."),
       .option("limit", valueName: "N", help: "Evaluate on the first N images only."),
