@@ -14,7 +14,7 @@ public struct BulwarkCommand: ParsableCommand {
       """,
     subcommands: [
       DataCommand.self, TrainCommand.self, EvaluateCommand.self, AttackCommand.self,
-      BoostCommand.self, BenchCommand.self,
+      InspectCommand.self, BoostCommand.self, BenchCommand.self,
     ])
 
   /// Creates the root command; it only dispatches to subcommands.

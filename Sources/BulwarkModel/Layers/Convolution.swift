@@ -1,4 +1,7 @@
 /// 2-D convolution over a chunk of CHW images: im2col, then ``GEMM`` per group.
+///
+/// Kernels, strides, dilations and the leading (top, left) padding may differ per axis, as
+/// ONNX allows; the trailing padding is implied by the output size.
 struct Convolution {
   var inChannels: Int
   var inHeight: Int
@@ -6,9 +9,14 @@ struct Convolution {
   var outChannels: Int
   var outHeight: Int
   var outWidth: Int
-  var kernel: Int
-  var stride: Int
-  var padding: Int
+  var kernelHeight: Int
+  var kernelWidth: Int
+  var strideY: Int
+  var strideX: Int
+  var padTop: Int
+  var padLeft: Int
+  var dilationY = 1
+  var dilationX = 1
   var groups: Int
 
   init(_ stage: Stage, kernel: Int, stride: Int, padding: Int, groups: Int) {
@@ -18,14 +26,40 @@ struct Convolution {
     outChannels = stage.output.channels
     outHeight = stage.output.height
     outWidth = stage.output.width
-    self.kernel = kernel
-    self.stride = stride
-    self.padding = padding
+    kernelHeight = kernel
+    kernelWidth = kernel
+    strideY = stride
+    strideX = stride
+    padTop = padding
+    padLeft = padding
     self.groups = groups
   }
 
-  /// Rows of the im2col matrix: input channels x kernel x kernel.
-  var rows: Int { inChannels &* kernel &* kernel }
+  /// A convolution with every size given per axis.
+  init(
+    inChannels: Int, inHeight: Int, inWidth: Int, outChannels: Int, outHeight: Int,
+    outWidth: Int, kernelHeight: Int, kernelWidth: Int, strideY: Int, strideX: Int,
+    padTop: Int, padLeft: Int, dilationY: Int, dilationX: Int, groups: Int
+  ) {
+    self.inChannels = inChannels
+    self.inHeight = inHeight
+    self.inWidth = inWidth
+    self.outChannels = outChannels
+    self.outHeight = outHeight
+    self.outWidth = outWidth
+    self.kernelHeight = kernelHeight
+    self.kernelWidth = kernelWidth
+    self.strideY = strideY
+    self.strideX = strideX
+    self.padTop = padTop
+    self.padLeft = padLeft
+    self.dilationY = dilationY
+    self.dilationX = dilationX
+    self.groups = groups
+  }
+
+  /// Rows of the im2col matrix: input channels x kernel height x kernel width.
+  var rows: Int { inChannels &* kernelHeight &* kernelWidth }
   /// Columns of the im2col matrix: output positions.
   var positions: Int { outHeight &* outWidth }
   var inputCount: Int { inChannels &* inHeight &* inWidth }
@@ -34,9 +68,10 @@ struct Convolution {
   var groupRows: Int { rows / groups }
   var groupOutputs: Int { outChannels / groups }
 
-  /// The output columns `ox` whose input column `ox * stride - padding + kx` lies inside.
+  /// The output columns `ox` whose input column `ox * stride + offset` lies inside.
   @inline(__always)
   func validRange(offset: Int, extent: Int, outExtent: Int) -> (Int, Int) {
+    let stride = strideX
     // first: smallest o with o*s + offset >= 0; last: largest o with o*s + offset <= extent-1
     let first = offset >= 0 ? 0 : (-offset &+ stride &- 1) / stride
     let top = extent &- 1 &- offset
@@ -48,17 +83,18 @@ struct Convolution {
   func im2col(_ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, transposed: Bool) {
     let rows = self.rows
     let positions = self.positions
+    let stride = strideX
     for channel in 0..<inChannels {
       let plane = image + channel &* inHeight &* inWidth
-      for ky in 0..<kernel {
-        for kx in 0..<kernel {
-          let row = (channel &* kernel &+ ky) &* kernel &+ kx
-          let (firstX, lastX) = validRange(
-            offset: kx &- padding, extent: inWidth, outExtent: outWidth)
+      for ky in 0..<kernelHeight {
+        for kx in 0..<kernelWidth {
+          let row = (channel &* kernelHeight &+ ky) &* kernelWidth &+ kx
+          let offsetX = kx &* dilationX &- padLeft
+          let (firstX, lastX) = validRange(offset: offsetX, extent: inWidth, outExtent: outWidth)
           for oy in 0..<outHeight {
-            let iy = oy &* stride &- padding &+ ky
+            let iy = oy &* strideY &- padTop &+ ky &* dilationY
             let inside = iy >= 0 && iy < inHeight
-            let base = iy &* inWidth &- padding &+ kx
+            let base = iy &* inWidth &+ offsetX
             if transposed {
               for ox in 0..<outWidth {
                 let value = inside && ox >= firstX && ox <= lastX ? plane[base &+ ox &* stride] : 0
@@ -110,18 +146,19 @@ struct Convolution {
   /// Adds `col[row, position]` back into the image positions it was read from.
   func col2im(_ col: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>) {
     let positions = self.positions
+    let stride = strideX
     for channel in 0..<inChannels {
       let plane = image + channel &* inHeight &* inWidth
-      for ky in 0..<kernel {
-        for kx in 0..<kernel {
-          let row = (channel &* kernel &+ ky) &* kernel &+ kx
-          let (firstX, lastX) = validRange(
-            offset: kx &- padding, extent: inWidth, outExtent: outWidth)
+      for ky in 0..<kernelHeight {
+        for kx in 0..<kernelWidth {
+          let row = (channel &* kernelHeight &+ ky) &* kernelWidth &+ kx
+          let offsetX = kx &* dilationX &- padLeft
+          let (firstX, lastX) = validRange(offset: offsetX, extent: inWidth, outExtent: outWidth)
           guard firstX <= lastX else { continue }
           for oy in 0..<outHeight {
-            let iy = oy &* stride &- padding &+ ky
+            let iy = oy &* strideY &- padTop &+ ky &* dilationY
             guard iy >= 0 && iy < inHeight else { continue }
-            let base = iy &* inWidth &- padding &+ kx
+            let base = iy &* inWidth &+ offsetX
             let source = col + (row &* positions &+ oy &* outWidth)
             for ox in firstX...lastX {
               plane[base &+ ox &* stride] += source[ox]

@@ -1,5 +1,8 @@
-/// Max and average pooling over a chunk of CHW images (no padding, floor mode), and global
-/// average pooling.
+/// Max and average pooling over a chunk of CHW images, and global average pooling.
+///
+/// Bulwark's own layers pool without padding in floor mode; ONNX models add per-axis strides,
+/// leading padding (the trailing padding and ceil mode are implied by the output size),
+/// dilations and `count_include_pad`. Padded cells never win a maximum.
 struct Pooling {
   var planes: Int
   var inHeight: Int
@@ -9,6 +12,19 @@ struct Pooling {
   var kernelHeight: Int
   var kernelWidth: Int
   var stride: Int
+  /// The vertical stride; `stride` is the horizontal one.
+  var strideY: Int
+  var padTop = 0
+  var padLeft = 0
+  /// Height and width of the padded input (input plus both paddings), for
+  /// `count_include_pad`.
+  var paddedHeight: Int
+  var paddedWidth: Int
+  var dilationY = 1
+  var dilationX = 1
+  /// Average pooling divides by the window cells inside the padded input, not only the real
+  /// ones.
+  var countIncludePad = false
 
   /// Pooling of `count` images through `stage`; a global pool is a window of the whole plane.
   init(_ stage: Stage, count: Int, kernel: Int?, stride: Int?) {
@@ -20,6 +36,81 @@ struct Pooling {
     kernelHeight = kernel ?? inHeight
     kernelWidth = kernel ?? inWidth
     self.stride = stride ?? 1
+    strideY = stride ?? 1
+    paddedHeight = inHeight
+    paddedWidth = inWidth
+  }
+
+  /// Pooling with every size given per axis.
+  init(
+    planes: Int, inHeight: Int, inWidth: Int, outHeight: Int, outWidth: Int,
+    kernelHeight: Int, kernelWidth: Int, strideY: Int, strideX: Int, pads: [Int],
+    dilationY: Int, dilationX: Int, countIncludePad: Bool
+  ) {
+    self.planes = planes
+    self.inHeight = inHeight
+    self.inWidth = inWidth
+    self.outHeight = outHeight
+    self.outWidth = outWidth
+    self.kernelHeight = kernelHeight
+    self.kernelWidth = kernelWidth
+    self.stride = strideX
+    self.strideY = strideY
+    padTop = pads[0]
+    padLeft = pads[1]
+    paddedHeight = inHeight + pads[0] + pads[2]
+    paddedWidth = inWidth + pads[1] + pads[3]
+    self.dilationY = dilationY
+    self.dilationX = dilationX
+    self.countIncludePad = countIncludePad
+  }
+
+  /// True when windows need no bounds checks: no padding, no dilation, equal strides.
+  var isPlain: Bool {
+    padTop == 0 && padLeft == 0 && dilationY == 1 && dilationX == 1 && strideY == stride
+      && (outHeight &- 1) &* stride &+ kernelHeight <= inHeight
+      && (outWidth &- 1) &* stride &+ kernelWidth <= inWidth
+  }
+
+  /// The offset of the first maximum of window (oy, ox) among its cells inside the plane, or
+  /// -1 for a window wholly in the padding.
+  @inline(__always)
+  func checkedArgmax(_ plane: UnsafePointer<Float>, _ oy: Int, _ ox: Int) -> Int {
+    var best = -1
+    var bestValue = -Float.infinity
+    for ky in 0..<kernelHeight {
+      let iy = oy &* strideY &- padTop &+ ky &* dilationY
+      guard iy >= 0 && iy < inHeight else { continue }
+      for kx in 0..<kernelWidth {
+        let ix = ox &* stride &- padLeft &+ kx &* dilationX
+        guard ix >= 0 && ix < inWidth else { continue }
+        let index = iy &* inWidth &+ ix
+        if best < 0 || plane[index] > bestValue {
+          bestValue = plane[index]
+          best = index
+        }
+      }
+    }
+    return best
+  }
+
+  /// Visits the cells of window (oy, ox) inside the plane; returns the divisor of an average.
+  @inline(__always)
+  func forEachCell(_ oy: Int, _ ox: Int, _ body: (Int) -> Void) -> Int {
+    var inside = 0
+    var padded = 0
+    for ky in 0..<kernelHeight {
+      let iy = oy &* strideY &- padTop &+ ky &* dilationY
+      let rowPadded = iy >= -padTop && iy < paddedHeight &- padTop
+      for kx in 0..<kernelWidth {
+        let ix = ox &* stride &- padLeft &+ kx &* dilationX
+        if rowPadded && ix >= -padLeft && ix < paddedWidth &- padLeft { padded &+= 1 }
+        guard iy >= 0 && iy < inHeight && ix >= 0 && ix < inWidth else { continue }
+        inside &+= 1
+        body(iy &* inWidth &+ ix)
+      }
+    }
+    return countIncludePad ? padded : inside
   }
 
   /// The offset, within the plane, of the first maximum of window (oy, ox) in row-major order.
@@ -40,6 +131,19 @@ struct Pooling {
   }
 
   func maxForward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
+    if !isPlain {
+      for p in 0..<planes {
+        let plane = input + p &* inHeight &* inWidth
+        let out = output + p &* outHeight &* outWidth
+        for oy in 0..<outHeight {
+          for ox in 0..<outWidth {
+            let best = checkedArgmax(plane, oy, ox)
+            out[oy &* outWidth &+ ox] = best < 0 ? 0 : plane[best]
+          }
+        }
+      }
+      return
+    }
     if kernelHeight == 2 && kernelWidth == 2 && stride == 2 {
       maxForward2x2(input, output)
       return
@@ -86,13 +190,28 @@ struct Pooling {
       let gradient = outputGradient + p &* outHeight &* outWidth
       for oy in 0..<outHeight {
         for ox in 0..<outWidth {
-          target[argmax(plane, oy, ox)] += gradient[oy &* outWidth &+ ox]
+          let best = isPlain ? argmax(plane, oy, ox) : checkedArgmax(plane, oy, ox)
+          if best >= 0 { target[best] += gradient[oy &* outWidth &+ ox] }
         }
       }
     }
   }
 
   func averageForward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
+    if !isPlain {
+      for p in 0..<planes {
+        let plane = input + p &* inHeight &* inWidth
+        let out = output + p &* outHeight &* outWidth
+        for oy in 0..<outHeight {
+          for ox in 0..<outWidth {
+            var sum: Float = 0
+            let divisor = forEachCell(oy, ox) { sum += plane[$0] }
+            out[oy &* outWidth &+ ox] = divisor > 0 ? sum / Float(divisor) : 0
+          }
+        }
+      }
+      return
+    }
     let scale = 1 / Float(kernelHeight &* kernelWidth)
     for p in 0..<planes {
       let plane = input + p &* inHeight &* inWidth
@@ -115,6 +234,21 @@ struct Pooling {
   ) {
     let scale = 1 / Float(kernelHeight &* kernelWidth)
     inputGradient.update(repeating: 0, count: planes &* inHeight &* inWidth)
+    if !isPlain {
+      for p in 0..<planes {
+        let target = inputGradient + p &* inHeight &* inWidth
+        let gradient = outputGradient + p &* outHeight &* outWidth
+        for oy in 0..<outHeight {
+          for ox in 0..<outWidth {
+            let divisor = forEachCell(oy, ox) { _ in }
+            guard divisor > 0 else { continue }
+            let share = gradient[oy &* outWidth &+ ox] / Float(divisor)
+            _ = forEachCell(oy, ox) { target[$0] += share }
+          }
+        }
+      }
+      return
+    }
     for p in 0..<planes {
       let target = inputGradient + p &* inHeight &* inWidth
       let gradient = outputGradient + p &* outHeight &* outWidth

@@ -20,7 +20,9 @@ struct AttackCommand: ParsableCommand {
       successful examples.
       """,
     arguments: [
-      .option("model", valueName: "FILE", help: "The classifier (.safetensors).", isRequired: true),
+      .option(
+        "model", valueName: "FILE", help: "The classifier (.safetensors or .onnx).",
+        isRequired: true),
       .option("data", valueName: "SOURCE", help: "The clean labelled images.", isRequired: true),
       .option("labels", valueName: "FILE", help: "IDX labels file for an IDX images SOURCE."),
       .option("method", valueName: "NAME", help: "fgsm, pgd or bim.", isRequired: true),
@@ -90,11 +92,11 @@ struct AttackCommand: ParsableCommand {
   }
 
   func run(console: Console) throws {
-    let network = try Network(
+    let network = try loadClassifier(
       contentsOf: URL(fileURLWithPath: model), options: ComputeOptions(threads: threads))
     var clean = try DataSource(data, labels: labels).load()
     if let limit { clean = clean.prefix(limit) }
-    let classes = network.architecture.classes
+    let classes = network.classCount
     if let target, target >= classes {
       throw ModelError(field: "--target", expected: "a class below \(classes)", found: "\(target)")
     }

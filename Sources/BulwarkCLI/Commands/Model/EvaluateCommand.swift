@@ -8,7 +8,9 @@ struct EvaluateCommand: ParsableCommand {
     name: "evaluate",
     abstract: "Measure a classifier's accuracy, per-class accuracy and confusion matrix.",
     arguments: [
-      .option("model", valueName: "FILE", help: "The classifier (.safetensors).", isRequired: true),
+      .option(
+        "model", valueName: "FILE", help: "The classifier (.safetensors or .onnx).",
+        isRequired: true),
       .option("data", valueName: "SOURCE", help: "The labelled images.", isRequired: true),
       .option("labels", valueName: "FILE", help: "IDX labels file for an IDX images SOURCE."),
       .option("limit", valueName: "N", help: "Evaluate on the first N images only."),
@@ -55,12 +57,12 @@ struct EvaluateCommand: ParsableCommand {
   }
 
   func run(console: Console) throws {
-    let network = try Network(
+    let network = try loadClassifier(
       contentsOf: URL(fileURLWithPath: model), options: ComputeOptions(threads: threads))
     let source = try DataSource(data, labels: labels)
     var batch = try source.load()
     if let limit { batch = batch.prefix(limit) }
-    let classes = network.architecture.classes
+    let classes = network.classCount
     let outputs = try network.logits(batch)
     if let logits {
       let array = NDArray(shape: [batch.count, classes], storage: .float32(outputs))

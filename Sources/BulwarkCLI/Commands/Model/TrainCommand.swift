@@ -184,9 +184,9 @@ struct TrainCommand: ParsableCommand {
   }
 }
 
-/// The share of `batch` that `network` classifies correctly.
-func accuracy(of network: Network, on batch: ImageBatch) throws -> Double {
-  let predicted = try network.predictions(batch)
+/// The share of `batch` that `classifier` classifies correctly.
+func accuracy(of classifier: some Classifier, on batch: ImageBatch) throws -> Double {
+  let predicted = try classifier.predictions(batch)
   let correct = zip(predicted, batch.labels).filter { $0 == $1 }.count
   return batch.count == 0 ? 0 : Double(correct) / Double(batch.count)
 }

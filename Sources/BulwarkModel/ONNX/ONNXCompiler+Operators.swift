@@ -1,0 +1,339 @@
+/// The operators: what each compiles to, following the highest version <= the model's opset.
+extension ONNXCompiler {
+  static let supportedOperators = [
+    "Add", "AveragePool", "BatchNormalization", "Cast", "Concat", "Constant", "Conv", "Div",
+    "Dropout", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity",
+    "LogSoftmax", "MatMul", "MaxPool", "Mul", "ReduceMean", "Relu", "Reshape", "Shape", "Slice",
+    "Softmax", "Squeeze", "Sub", "Transpose", "Unsqueeze",
+  ]
+
+  mutating func compileNode(_ node: ONNXNode, label: String) throws {
+    let name = try output(node, label: label)
+    switch node.opType {
+    case "Conv": try compileConv(node, label: label, name: name)
+    case "MaxPool", "AveragePool": try compilePool(node, label: label, name: name)
+    case "GlobalAveragePool", "GlobalMaxPool":
+      let x = try runtimeInput(node, 0, label: label)
+      guard x.shape.count == 3 else {
+        throw error(label, "a [N, C, H, W] input", "rank \(x.shape.count + 1)")
+      }
+      try emitGlobalPool(x, maximum: node.opType == "GlobalMaxPool", keepDims: true, name: name)
+    case "ReduceMean": try compileReduceMean(node, label: label, name: name)
+    case "Relu":
+      if case .constant(let tensor)? = input(node, 0) {
+        values[name] = .constant(
+          ONNXTensor(dims: tensor.dims, floats: tensor.floats.map { max($0, 0) }))
+        return
+      }
+      let x = try runtimeInput(node, 0, label: label)
+      let size = x.shape.reduce(1, *)
+      try emit(.relu, inputs: [(x.slot, size)], shape: x.shape, name: name)
+    case "Identity", "Dropout":
+      guard let value = input(node, 0) else { throw error(label, "input 0", "none") }
+      values[name] = value
+    case "Flatten": try compileFlatten(node, label: label, name: name)
+    case "Reshape": try compileReshape(node, label: label, name: name)
+    case "Gemm": try compileGemm(node, label: label, name: name)
+    case "MatMul": try compileMatMul(node, label: label, name: name)
+    case "Add", "Sub", "Mul", "Div": try compileBinary(node, label: label, name: name)
+    case "BatchNormalization": try compileBatchNorm(node, label: label, name: name)
+    case "Softmax", "LogSoftmax":
+      let x = try runtimeInput(node, 0, label: label)
+      guard graphOutputs.contains(name), useCounts[name] == 1 else {
+        throw error(
+          label, "\(node.opType) only as the graph's last operation (its logits are used)",
+          "\(node.opType) inside the graph")
+      }
+      let rank = x.shape.count + 1
+      let defaultAxis = opset >= 13 ? -1 : 1
+      let axis = try axis(
+        try int(node, "axis", default: defaultAxis, label: label), rank: rank, label: label)
+      guard axis == rank - 1 || (opset < 13 && axis == 1 && rank == 2) else {
+        throw error(label, "a softmax over the class axis", "axis \(axis) of rank \(rank)")
+      }
+      endsInSoftmax = true
+      values[name] = .runtime(slot: x.slot, shape: x.shape)
+    case "Constant": values[name] = .constant(try constantValue(node, label: label))
+    case "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Slice", "Cast", "Transpose":
+      try compilePlumbing(node, label: label, name: name)
+    default:
+      throw error(
+        label,
+        "an operator Bulwark supports at opset \(opset) ("
+          + ONNXCompiler.supportedOperators.joined(separator: ", ") + ")",
+        "op '\(node.opType)' in node '\(node.name)' at opset \(opset)")
+    }
+  }
+
+  /// Output size and leading padding of one spatial axis.
+  func window(
+    size: Int, kernel: Int, stride: Int, dilation: Int, pads: (Int, Int), autoPad: String,
+    ceilMode: Bool, label: String
+  ) throws -> (out: Int, before: Int, after: Int) {
+    let limit = 1 << 20
+    guard kernel > 0, stride > 0, dilation > 0, kernel <= limit, stride <= limit,
+      dilation <= limit, pads.0 <= limit, pads.1 <= limit
+    else {
+      throw error(
+        label, "kernel, strides and dilations in 1...\(limit), pads up to \(limit)",
+        "\(kernel), \(stride), \(dilation)")
+    }
+    let extent = dilation * (kernel - 1) + 1
+    switch autoPad {
+    case "SAME_UPPER", "SAME_LOWER":
+      let out = (size + stride - 1) / stride
+      let total = max(0, (out - 1) * stride + extent - size)
+      let small = total / 2
+      return autoPad == "SAME_UPPER"
+        ? (out, small, total - small) : (out, total - small, small)
+    case "VALID":
+      guard size >= extent else {
+        throw error(label, "an input at least as large as the window", "\(size) < \(extent)")
+      }
+      return ((size - extent) / stride + 1, 0, 0)
+    case "NOTSET", "":
+      guard pads.0 >= 0, pads.1 >= 0 else {
+        throw error(label, "non-negative pads", "\(pads)")
+      }
+      let span = size + pads.0 + pads.1 - extent
+      guard span >= 0 else {
+        throw error(label, "a padded input at least as large as the window", "\(span + extent)")
+      }
+      var out = (ceilMode ? (span + stride - 1) / stride : span / stride) + 1
+      // A window starting in the right padding is dropped.
+      if ceilMode && (out - 1) * stride >= size + pads.0 { out -= 1 }
+      return (out, pads.0, pads.1)
+    default:
+      throw error(label, "auto_pad NOTSET, SAME_UPPER, SAME_LOWER or VALID", autoPad)
+    }
+  }
+
+  /// Kernel, strides, dilations, pads and output sizes of a 2-D window operator.
+  func spatial(
+    _ node: ONNXNode, kernel: [Int], size: [Int], ceilMode: Bool, label: String
+  ) throws -> (out: [Int], before: [Int], after: [Int], strides: [Int], dilations: [Int]) {
+    let strides = try ints(node, "strides", label: label) ?? [1, 1]
+    let dilations = try ints(node, "dilations", label: label) ?? [1, 1]
+    let pads = try ints(node, "pads", label: label) ?? [0, 0, 0, 0]
+    guard kernel.count == 2, strides.count == 2, dilations.count == 2, pads.count == 4 else {
+      throw error(
+        label, "2-D kernel_shape, strides, dilations and 4 pads",
+        "\(kernel), \(strides), \(dilations), \(pads)")
+    }
+    let autoPad = try string(node, "auto_pad", default: "NOTSET", label: label)
+    var result = (
+      out: [Int](), before: [Int](), after: [Int](), strides: strides, dilations: dilations
+    )
+    for axis in 0..<2 {
+      let w = try window(
+        size: size[axis], kernel: kernel[axis], stride: strides[axis], dilation: dilations[axis],
+        pads: (pads[axis], pads[axis + 2]), autoPad: autoPad, ceilMode: ceilMode, label: label)
+      result.out.append(w.out)
+      result.before.append(w.before)
+      result.after.append(w.after)
+    }
+    return result
+  }
+
+  mutating func compileConv(_ node: ONNXNode, label: String, name: String) throws {
+    let x = try runtimeInput(node, 0, label: label)
+    let w = try requiredConstant(node, 1, label: label)
+    let group = try int(node, "group", default: 1, label: label)
+    guard x.shape.count == 3, w.dims.count == 4, group > 0 else {
+      throw error(
+        label, "a 2-D convolution: input [N, C, H, W], weight [M, C/group, kH, kW]",
+        "input rank \(x.shape.count + 1), weight dims \(w.dims), group \(group)")
+    }
+    let (channels, outChannels) = (x.shape[0], w.dims[0])
+    guard channels == w.dims[1] * group, outChannels % group == 0 else {
+      throw error(
+        label, "weight [M, C/group, kH, kW] with C = \(channels), group = \(group)",
+        "weight dims \(w.dims)")
+    }
+    let kernel = try ints(node, "kernel_shape", label: label) ?? [w.dims[2], w.dims[3]]
+    guard kernel == [w.dims[2], w.dims[3]] else {
+      throw error(
+        label, "kernel_shape equal to the weight's \([w.dims[2], w.dims[3]])", "\(kernel)")
+    }
+    let s = try spatial(
+      node, kernel: kernel, size: [x.shape[1], x.shape[2]], ceilMode: false, label: label)
+    var bias = [Float](repeating: 0, count: outChannels)
+    if let b = try constantInput(node, 2, label: label) {
+      guard b.count == outChannels else {
+        throw error(label, "a bias of \(outChannels) values", "dims \(b.dims)")
+      }
+      bias = b.floats
+    }
+    let conv = Convolution(
+      inChannels: channels, inHeight: x.shape[1], inWidth: x.shape[2], outChannels: outChannels,
+      outHeight: s.out[0], outWidth: s.out[1], kernelHeight: kernel[0], kernelWidth: kernel[1],
+      strideY: s.strides[0], strideX: s.strides[1], padTop: s.before[0], padLeft: s.before[1],
+      dilationY: s.dilations[0], dilationX: s.dilations[1], groups: group)
+    try emit(
+      .conv(conv, weight: w.floats, bias: bias), inputs: [(x.slot, x.shape.reduce(1, *))],
+      shape: [outChannels, s.out[0], s.out[1]], name: name)
+  }
+
+  mutating func compilePool(_ node: ONNXNode, label: String, name: String) throws {
+    let x = try runtimeInput(node, 0, label: label)
+    guard x.shape.count == 3 else {
+      throw error(label, "a [N, C, H, W] input", "rank \(x.shape.count + 1)")
+    }
+    if node.outputs.count > 1, !node.outputs[1].isEmpty {
+      throw error(label, "no Indices output", "output '\(node.outputs[1])'")
+    }
+    guard let kernel = try ints(node, "kernel_shape", label: label) else {
+      throw error(label, "a kernel_shape attribute", "none")
+    }
+    let ceilMode = try int(node, "ceil_mode", default: 0, label: label) != 0
+    let s = try spatial(
+      node, kernel: kernel, size: [x.shape[1], x.shape[2]], ceilMode: ceilMode, label: label)
+    let pool = Pooling(
+      planes: x.shape[0], inHeight: x.shape[1], inWidth: x.shape[2], outHeight: s.out[0],
+      outWidth: s.out[1], kernelHeight: kernel[0], kernelWidth: kernel[1],
+      strideY: s.strides[0], strideX: s.strides[1],
+      pads: [s.before[0], s.before[1], s.after[0], s.after[1]], dilationY: s.dilations[0],
+      dilationX: s.dilations[1],
+      countIncludePad: try int(node, "count_include_pad", default: 0, label: label) != 0)
+    try emit(
+      node.opType == "MaxPool" ? .maxPool(pool) : .averagePool(pool),
+      inputs: [(x.slot, x.shape.reduce(1, *))], shape: [x.shape[0], s.out[0], s.out[1]],
+      name: name)
+  }
+
+  mutating func emitGlobalPool(
+    _ x: (slot: Int, shape: [Int]), maximum: Bool, keepDims: Bool, name: String
+  ) throws {
+    let (height, width) = (x.shape[1], x.shape[2])
+    let pool = Pooling(
+      planes: x.shape[0], inHeight: height, inWidth: width, outHeight: 1, outWidth: 1,
+      kernelHeight: height, kernelWidth: width, strideY: 1, strideX: 1, pads: [0, 0, 0, 0],
+      dilationY: 1, dilationX: 1, countIncludePad: false)
+    try emit(
+      maximum ? .maxPool(pool) : .averagePool(pool), inputs: [(x.slot, x.shape.reduce(1, *))],
+      shape: keepDims ? [x.shape[0], 1, 1] : [x.shape[0]], name: name)
+  }
+
+  mutating func compileReduceMean(_ node: ONNXNode, label: String, name: String) throws {
+    let x = try runtimeInput(node, 0, label: label)
+    let axes =
+      try intsFromInputOrAttribute(
+        node, input: 1, attribute: "axes", since: 18, label: label) ?? []
+    let normalized = Set(try axes.map { try axis(Int($0), rank: 4, label: label) })
+    guard x.shape.count == 3, normalized == [2, 3] else {
+      throw error(
+        label, "a mean over height and width (axes [2, 3]) of a [N, C, H, W] input",
+        "axes \(axes) of rank \(x.shape.count + 1)")
+    }
+    let keepDims = try int(node, "keepdims", default: 1, label: label) != 0
+    try emitGlobalPool(x, maximum: false, keepDims: keepDims, name: name)
+  }
+
+  mutating func compileFlatten(_ node: ONNXNode, label: String, name: String) throws {
+    let raw = try int(node, "axis", default: 1, label: label)
+    switch input(node, 0) {
+    case .constant(let tensor)?:
+      let axis = try axis(raw, rank: tensor.dims.count + 1, label: label)
+      var folded = tensor
+      folded.dims = [tensor.dims[..<axis].reduce(1, *), tensor.dims[axis...].reduce(1, *)]
+      values[name] = .constant(folded)
+    case .runtime(let slot, let shape)?:
+      let axis = try axis(raw, rank: shape.count + 2, label: label)
+      guard axis >= 1, shape[..<(axis - 1)].reduce(1, *) == 1 else {
+        throw error(
+          label, "a flatten that keeps images apart (axis 1)",
+          "axis \(raw) of rank \(shape.count + 1)")
+      }
+      values[name] = .runtime(slot: slot, shape: [shape.reduce(1, *)])
+    case nil: throw error(label, "input 0", "none")
+    }
+  }
+
+  /// Reshape. A target whose leading dimension is the batch (`Shape` of the input, 0 or -1)
+  /// keeps the batch; a fixed leading number (an export batch size baked in by the exporter,
+  /// e.g. [2, 400]) is taken as the batch as well when the remaining dimensions hold exactly
+  /// one image, since Bulwark never mixes images of a batch.
+  mutating func compileReshape(_ node: ONNXNode, label: String, name: String) throws {
+    let target: [Int64]
+    if let tensor = try constantInput(node, 1, label: label) {
+      target = tensor.ints
+    } else if let attribute = try ints(node, "shape", label: label) {
+      target = attribute.map { Int64($0) }
+    } else {
+      throw error(label, "a constant target shape", "none")
+    }
+    let allowZero = try int(node, "allowzero", default: 0, label: label) != 0
+    switch input(node, 0) {
+    case .constant(let tensor)?:
+      let dims = try resolveShape(
+        target, input: tensor.dims, count: tensor.count, allowZero: allowZero, label: label)
+      var folded = tensor
+      folded.dims = dims
+      values[name] = .constant(folded)
+    case .runtime(let slot, let shape)?:
+      let size = shape.reduce(1, *)
+      guard let first = target.first else {
+        throw error(label, "a target shape keeping the batch dimension", "[]")
+      }
+      let keepsBatch =
+        first == ONNXCompiler.batchMarker || first == -1 || first > 0 || (first == 0 && !allowZero)
+      guard keepsBatch else {
+        throw error(label, "a target shape keeping the batch dimension", "\(target)")
+      }
+      let rest = Array(target.dropFirst())
+      if rest.contains(ONNXCompiler.batchMarker) {
+        throw error(label, "the batch dimension first", "\(target)")
+      }
+      let dims: [Int]
+      do {
+        dims = try resolveShape(
+          rest, input: shape, count: size, allowZero: allowZero, label: label)
+      } catch {
+        throw self.error(
+          label,
+          "a target shape [batch, …] whose other dimensions hold one image (\(size) values; "
+            + "the first dimension is taken as the batch)", "\(target)")
+      }
+      values[name] = .runtime(slot: slot, shape: dims)
+    case nil: throw error(label, "input 0", "none")
+    }
+  }
+
+  /// Resolves 0 (copy the input's dimension at that position) and one -1 (inferred) in a
+  /// target shape.
+  func resolveShape(
+    _ target: [Int64], input: [Int], count: Int, allowZero: Bool, label: String
+  ) throws -> [Int] {
+    var dims: [Int] = []
+    var inferred: Int?
+    for (position, value) in target.enumerated() {
+      if value == 0 && !allowZero {
+        let source = position
+        guard source < input.count else {
+          throw error(label, "0 only where the input has a dimension", "\(target)")
+        }
+        dims.append(input[source])
+      } else if value == -1 {
+        guard inferred == nil else { throw error(label, "at most one -1", "\(target)") }
+        inferred = position
+        dims.append(1)
+      } else if value >= 0 && value <= Int64(Int32.max) {
+        dims.append(Int(value))
+      } else {
+        throw error(label, "a target shape of sizes, 0 and -1", "\(target)")
+      }
+    }
+    let known = try size(of: dims, label: label)
+    if let inferred {
+      guard known > 0, count % known == 0 else {
+        throw error(label, "a shape that divides \(count) values", "\(target)")
+      }
+      dims[inferred] = count / known
+    }
+    guard dims.reduce(1, *) == count else {
+      throw error(
+        label, "a shape holding \(count) values", "\(target)")
+    }
+    return dims
+  }
+}

@@ -1,0 +1,281 @@
+/// One compiled operation of an ``ONNXModel``: reads runtime values (slots), writes one, and
+/// runs forward over a chunk of images or backward to the input gradients.
+///
+/// Constant inputs (weights, biases, folded batch norms) are baked in at load time.
+struct ONNXStep: Sendable {
+  enum BinaryOperator: Sendable {
+    case add, subtract, multiply, divide
+  }
+
+  /// An elementwise binary operation with NumPy broadcasting; a nil slot side is a constant.
+  struct Binary: Sendable {
+    var op: BinaryOperator
+    var broadcast: ONNXBroadcast
+    var leftConstant: [Float]?
+    var rightConstant: [Float]?
+    var leftSize: Int
+    var rightSize: Int
+  }
+
+  enum Operation: Sendable {
+    /// Weight `M x C/group x kH x kW` (batch norm folded in), bias `M`.
+    case conv(Convolution, weight: [Float], bias: [Float])
+    case relu
+    /// `Pooling` for one image (`planes` = channels).
+    case maxPool(Pooling)
+    case averagePool(Pooling)
+    /// `rows` rows of `inputs` values per image times `weight` (`inputs x outputs`), plus a
+    /// bias per output; `transposed` is `outputs x inputs` for the backward pass.
+    case dense(
+      rows: Int, inputs: Int, outputs: Int, weight: [Float], transposed: [Float],
+      bias: [Float])
+    case binary(Binary)
+    /// Per-channel `x * scale + shift` (a batch norm that could not be folded).
+    case affine(channels: Int, planeSize: Int, scale: [Float], shift: [Float])
+  }
+
+  var operation: Operation
+  /// Slots of the runtime inputs, in operand order.
+  var inputs: [Int]
+  var output: Int
+  /// Values per image of the output.
+  var outputSize: Int
+  /// Values per image of each input slot.
+  var inputSizes: [Int]
+
+  /// Scratch values the step needs per call (convolution's im2col matrix).
+  var scratchSize: Int {
+    if case .conv(let conv, _, _) = operation { return conv.rows * conv.positions }
+    return 0
+  }
+
+  /// Computes the output of `count` images.
+  func forward(
+    count: Int, inputs values: [UnsafePointer<Float>], output: UnsafeMutablePointer<Float>,
+    scratch: UnsafeMutablePointer<Float>
+  ) {
+    switch operation {
+    case .conv(let conv, let weight, let bias):
+      weight.withUnsafeBufferPointer { w in
+        bias.withUnsafeBufferPointer { b in
+          conv.forward(
+            input: values[0], output: output, count: count,
+            weight: w.baseAddress.unsafelyUnwrapped, bias: b.baseAddress.unsafelyUnwrapped,
+            scratch: scratch)
+        }
+      }
+    case .relu:
+      let input = values[0]
+      for index in 0..<(count &* outputSize) {
+        output[index] = input[index] > 0 ? input[index] : 0
+      }
+    case .maxPool(var pool):
+      pool.planes = pool.planes &* count
+      pool.maxForward(values[0], output)
+    case .averagePool(var pool):
+      pool.planes = pool.planes &* count
+      pool.averageForward(values[0], output)
+    case .dense(let rows, let inputs, let outputs, let weight, _, let bias):
+      let total = count &* rows
+      bias.withUnsafeBufferPointer { b in
+        for row in 0..<total {
+          (output + row &* outputs).update(from: b.baseAddress.unsafelyUnwrapped, count: outputs)
+        }
+      }
+      weight.withUnsafeBufferPointer { w in
+        GEMM.multiplyAdd(
+          m: total, n: outputs, k: inputs, a: values[0], aRowStride: inputs, aColumnStride: 1,
+          b: w.baseAddress.unsafelyUnwrapped, bRowStride: outputs, c: output, cRowStride: outputs)
+      }
+    case .binary(let binary):
+      binaryForward(binary, count: count, values: values, output: output)
+    case .affine(let channels, let planeSize, let scale, let shift):
+      let input = values[0]
+      for image in 0..<count {
+        for channel in 0..<channels {
+          let offset = (image &* channels &+ channel) &* planeSize
+          let a = scale[channel]
+          let b = shift[channel]
+          for index in offset..<(offset &+ planeSize) { output[index] = input[index] * a + b }
+        }
+      }
+    }
+  }
+
+  /// Operand `side` (0 left, 1 right) of image `image`, element `index` of the output.
+  @inline(__always)
+  static func operand(
+    _ binary: Binary, side: Int, image: Int, index: Int, values: [UnsafePointer<Float>],
+    constants: (UnsafePointer<Float>?, UnsafePointer<Float>?)
+  ) -> Float {
+    let map = side == 0 ? binary.broadcast.leftMap : binary.broadcast.rightMap
+    let source = map.map { $0[index] } ?? index
+    if let constant = side == 0 ? constants.0 : constants.1 { return constant[source] }
+    let size = side == 0 ? binary.leftSize : binary.rightSize
+    let position = side == 0 || binary.leftConstant != nil ? 0 : 1
+    return values[position][image &* size &+ source]
+  }
+
+  /// `a op b` for one pair of values.
+  @inline(__always)
+  static func apply(_ op: BinaryOperator, _ a: Float, _ b: Float) -> Float {
+    switch op {
+    case .add: a + b
+    case .subtract: a - b
+    case .multiply: a * b
+    case .divide: a / b
+    }
+  }
+
+  func binaryForward(
+    _ binary: Binary, count: Int, values: [UnsafePointer<Float>],
+    output: UnsafeMutablePointer<Float>
+  ) {
+    // The common cases without index maps: a residual sum of two values of one shape, and a
+    // value plus a constant (a bias) broadcast to it, expanded once per call.
+    if binary.leftConstant == nil, binary.broadcast.leftMap == nil {
+      let a = values[0]
+      let size = outputSize
+      if binary.rightConstant == nil, binary.broadcast.rightMap == nil {
+        let b = values[1]
+        for index in 0..<(count &* size) {
+          output[index] = ONNXStep.apply(binary.op, a[index], b[index])
+        }
+        return
+      }
+      if let constant = binary.rightConstant {
+        let expanded = binary.broadcast.rightMap.map { $0.map { constant[$0] } } ?? constant
+        expanded.withUnsafeBufferPointer { b in
+          for image in 0..<count {
+            let base = image &* size
+            for index in 0..<size {
+              output[base &+ index] = ONNXStep.apply(binary.op, a[base &+ index], b[index])
+            }
+          }
+        }
+        return
+      }
+    }
+    withConstants(binary) { constants in
+      for image in 0..<count {
+        for index in 0..<outputSize {
+          let a = ONNXStep.operand(
+            binary, side: 0, image: image, index: index, values: values, constants: constants)
+          let b = ONNXStep.operand(
+            binary, side: 1, image: image, index: index, values: values, constants: constants)
+          output[image &* outputSize &+ index] = ONNXStep.apply(binary.op, a, b)
+        }
+      }
+    }
+  }
+
+  func withConstants(
+    _ binary: Binary, _ body: ((UnsafePointer<Float>?, UnsafePointer<Float>?)) -> Void
+  ) {
+    func with(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> Void) {
+      guard let values else { return body(nil) }
+      values.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+    with(binary.leftConstant) { left in
+      with(binary.rightConstant) { right in body((left, right)) }
+    }
+  }
+
+  /// Adds the gradients of the runtime inputs to `inputGradients` (nil for an input that needs
+  /// none), given the output's gradient. `temporary` holds `count x` the largest input size.
+  func backward(
+    count: Int, inputs values: [UnsafePointer<Float>], output: UnsafePointer<Float>,
+    outputGradient: UnsafePointer<Float>, inputGradients: [UnsafeMutablePointer<Float>?],
+    temporary: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
+  ) {
+    func accumulate(_ target: UnsafeMutablePointer<Float>) {
+      for index in 0..<(count &* inputSizes[0]) { target[index] += temporary[index] }
+    }
+    switch operation {
+    case .conv(let conv, let weight, _):
+      guard let target = inputGradients[0] else { return }
+      weight.withUnsafeBufferPointer { w in
+        conv.backward(
+          input: values[0], outputGradient: outputGradient, count: count,
+          weight: w.baseAddress.unsafelyUnwrapped, inputGradient: temporary, weightGradient: nil,
+          biasGradient: nil, scratch: scratch)
+      }
+      accumulate(target)
+    case .relu:
+      guard let target = inputGradients[0] else { return }
+      let input = values[0]
+      for index in 0..<(count &* outputSize) where input[index] > 0 {
+        target[index] += outputGradient[index]
+      }
+    case .maxPool(var pool):
+      guard let target = inputGradients[0] else { return }
+      pool.planes = pool.planes &* count
+      pool.maxBackward(values[0], outputGradient, temporary)
+      accumulate(target)
+    case .averagePool(var pool):
+      guard let target = inputGradients[0] else { return }
+      pool.planes = pool.planes &* count
+      pool.averageBackward(outputGradient, temporary)
+      accumulate(target)
+    case .dense(let rows, let inputs, let outputs, _, let transposed, _):
+      guard let target = inputGradients[0] else { return }
+      transposed.withUnsafeBufferPointer { t in
+        GEMM.multiplyAdd(
+          m: count &* rows, n: inputs, k: outputs, a: outputGradient, aRowStride: outputs,
+          aColumnStride: 1, b: t.baseAddress.unsafelyUnwrapped, bRowStride: inputs, c: target,
+          cRowStride: inputs)
+      }
+    case .binary(let binary):
+      binaryBackward(
+        binary, count: count, values: values, outputGradient: outputGradient,
+        inputGradients: inputGradients)
+    case .affine(let channels, let planeSize, let scale, _):
+      guard let target = inputGradients[0] else { return }
+      for image in 0..<count {
+        for channel in 0..<channels {
+          let offset = (image &* channels &+ channel) &* planeSize
+          let a = scale[channel]
+          for index in offset..<(offset &+ planeSize) {
+            target[index] += outputGradient[index] * a
+          }
+        }
+      }
+    }
+  }
+
+  func binaryBackward(
+    _ binary: Binary, count: Int, values: [UnsafePointer<Float>],
+    outputGradient: UnsafePointer<Float>, inputGradients: [UnsafeMutablePointer<Float>?]
+  ) {
+    let leftTarget: UnsafeMutablePointer<Float>? =
+      binary.leftConstant == nil ? inputGradients[0] : nil
+    let rightTarget: UnsafeMutablePointer<Float>? =
+      binary.rightConstant == nil ? inputGradients[inputGradients.count - 1] : nil
+    withConstants(binary) { constants in
+      for image in 0..<count {
+        for index in 0..<outputSize {
+          let g = outputGradient[image &* outputSize &+ index]
+          let a = ONNXStep.operand(
+            binary, side: 0, image: image, index: index, values: values, constants: constants)
+          let b = ONNXStep.operand(
+            binary, side: 1, image: image, index: index, values: values, constants: constants)
+          let (da, db): (Float, Float)
+          switch binary.op {
+          case .add: (da, db) = (g, g)
+          case .subtract: (da, db) = (g, -g)
+          case .multiply: (da, db) = (g * b, g * a)
+          case .divide: (da, db) = (g / b, -g * a / (b * b))
+          }
+          if let leftTarget {
+            let source = binary.broadcast.leftMap.map { $0[index] } ?? index
+            leftTarget[image &* binary.leftSize &+ source] += da
+          }
+          if let rightTarget {
+            let source = binary.broadcast.rightMap.map { $0[index] } ?? index
+            rightTarget[image &* binary.rightSize &+ source] += db
+          }
+        }
+      }
+    }
+  }
+}

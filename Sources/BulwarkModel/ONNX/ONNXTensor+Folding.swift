@@ -1,0 +1,125 @@
+/// Shape computations on constant tensors, evaluated once at load time: what PyTorch's
+/// exporters emit to compute reshape targets (Gather, Slice, Concat, Transpose, …).
+extension ONNXTensor {
+  /// The elements at flat `indices` of this tensor, as a tensor of `dims`.
+  func picking(_ indices: [Int], dims: [Int]) -> ONNXTensor {
+    switch values {
+    case .floats(let values): ONNXTensor(dims: dims, floats: indices.map { values[$0] })
+    case .ints(let values): ONNXTensor(dims: dims, ints: indices.map { values[$0] })
+    }
+  }
+
+  /// Row-major strides of `dims`.
+  static func strides(_ dims: [Int]) -> [Int] {
+    var result = [Int](repeating: 1, count: dims.count)
+    var step = 1
+    for axis in dims.indices.reversed() {
+      result[axis] = step
+      step *= dims[axis]
+    }
+    return result
+  }
+
+  /// The flat indices of the cartesian product of per-axis index lists, row-major.
+  static func product(_ perAxis: [[Int]], strides: [Int]) -> [Int] {
+    var result = [0]
+    for (axis, list) in perAxis.enumerated() {
+      var next: [Int] = []
+      next.reserveCapacity(result.count * list.count)
+      for base in result {
+        for index in list { next.append(base + index * strides[axis]) }
+      }
+      result = next
+    }
+    return result
+  }
+
+  /// ONNX `Gather` along `axis` with `indices` (negative indices count from the end).
+  func gathering(_ indices: ONNXTensor, axis: Int) -> ONNXTensor? {
+    guard axis >= 0, axis < dims.count else { return nil }
+    var list: [Int] = []
+    for raw in indices.ints {
+      let index = raw < 0 ? Int(raw) + dims[axis] : Int(raw)
+      guard index >= 0, index < dims[axis] else { return nil }
+      list.append(index)
+    }
+    var perAxis = dims.map { Array(0..<$0) }
+    perAxis[axis] = list
+    let flat = ONNXTensor.product(perAxis, strides: ONNXTensor.strides(dims))
+    let shape = Array(dims[..<axis]) + indices.dims + Array(dims[(axis + 1)...])
+    return picking(flat, dims: shape)
+  }
+
+  /// ONNX `Slice` on the given axes with steps, clamping as the operator does.
+  func slicing(starts: [Int64], ends: [Int64], axes: [Int], steps: [Int64]) -> ONNXTensor? {
+    var perAxis = dims.map { Array(0..<$0) }
+    var shape = dims
+    for (position, axis) in axes.enumerated() {
+      guard axis >= 0, axis < dims.count, steps[position] != 0 else { return nil }
+      let size = Int64(dims[axis])
+      let step = steps[position]
+      func clamp(_ value: Int64, _ low: Int64, _ high: Int64) -> Int64 {
+        let adjusted = value < 0 ? value + size : value
+        return min(max(adjusted, low), high)
+      }
+      var list: [Int] = []
+      if step > 0 {
+        var index = clamp(starts[position], 0, size)
+        let end = clamp(ends[position], 0, size)
+        while index < end {
+          list.append(Int(index))
+          index += step
+        }
+      } else {
+        var index = clamp(starts[position], 0, size - 1)
+        let end = clamp(ends[position], -1, size - 1)
+        while index > end {
+          list.append(Int(index))
+          index += step
+        }
+      }
+      perAxis[axis] = list
+      shape[axis] = list.count
+    }
+    return picking(ONNXTensor.product(perAxis, strides: ONNXTensor.strides(dims)), dims: shape)
+  }
+
+  /// ONNX `Transpose` by `permutation` (default: reversed axes).
+  func transposed(_ permutation: [Int]) -> ONNXTensor? {
+    guard permutation.sorted() == Array(dims.indices) else { return nil }
+    let strides = ONNXTensor.strides(dims)
+    let shape = permutation.map { dims[$0] }
+    let flat = ONNXTensor.product(
+      shape.map { Array(0..<$0) }, strides: permutation.map { strides[$0] })
+    return picking(flat, dims: shape)
+  }
+
+  /// ONNX `Concat` of tensors of one rank along `axis`; floats if any operand is.
+  static func concatenating(_ tensors: [ONNXTensor], axis: Int) -> ONNXTensor? {
+    guard let first = tensors.first, axis >= 0, axis < first.dims.count else { return nil }
+    for tensor in tensors {
+      guard tensor.dims.count == first.dims.count else { return nil }
+      for dim in tensor.dims.indices where dim != axis {
+        guard tensor.dims[dim] == first.dims[dim] else { return nil }
+      }
+    }
+    let outer = first.dims[..<axis].reduce(1, *)
+    var shape = first.dims
+    shape[axis] = tensors.reduce(0) { $0 + $1.dims[axis] }
+    let useFloats = tensors.contains { $0.isFloat }
+    var floats: [Float] = []
+    var ints: [Int64] = []
+    for block in 0..<outer {
+      for tensor in tensors {
+        let size = tensor.dims[axis...].reduce(1, *)
+        let range = (block * size)..<((block + 1) * size)
+        if useFloats {
+          floats += tensor.floats[range]
+        } else {
+          ints += tensor.ints[range]
+        }
+      }
+    }
+    return useFloats ? ONNXTensor(dims: shape, floats: floats) : ONNXTensor(dims: shape, ints: ints)
+  }
+}

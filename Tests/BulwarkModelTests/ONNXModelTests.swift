@@ -1,0 +1,161 @@
+import BulwarkData
+import Foundation
+import Testing
+
+@testable import BulwarkModel
+
+@Suite struct ONNXModelTests {
+  static func batch(_ count: Int, shape: ImageShape, seed: UInt64) -> ImageBatch {
+    ImageBatch(
+      shape: shape, pixels: Fixtures.randomPixels(count * shape.valueCount, seed: seed),
+      labels: (0..<count).map { $0 % 10 })
+  }
+
+  static func load(_ builder: ONNXBuilder, foldsBatchNorms: Bool = true) throws -> ONNXModel {
+    let (model, external) = builder.serialize()
+    guard case .external(let location) = builder.storage else {
+      return try ONNXModel(
+        bytes: model, file: "memory.onnx", folder: nil, options: ComputeOptions(threads: 2),
+        foldsBatchNorms: foldsBatchNorms)
+    }
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "bulwark-onnx-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try Data(model).write(to: folder.appendingPathComponent("model.onnx"))
+    try Data(external).write(to: folder.appendingPathComponent(location))
+    return try ONNXModel(
+      contentsOf: folder.appendingPathComponent("model.onnx"), options: ComputeOptions(threads: 2))
+  }
+
+  static func maximumDifference(_ a: [Float], _ b: [Float]) -> Float {
+    zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+  }
+
+  static let lenet = Result { try Network(architecture: .lenet5(classes: 10), seed: 1) }
+
+  @Test(arguments: ["dynamo", "torchscript"])
+  func matchesTheNetworkForBothExporterStyles(style: String) throws {
+    let network = try ONNXModelTests.lenet.get()
+    let builder =
+      style == "dynamo" ? ONNXExport.lenetDynamo(network) : ONNXExport.lenetTorchScript(network)
+    let model = try ONNXModelTests.load(builder)
+    #expect(model.inputShape == ImageShape(height: 28, width: 28, channels: 1))
+    #expect(model.classCount == 10)
+    #expect(model.parameterCount == network.parameterCount)
+    #expect(model.opset == (style == "dynamo" ? 18 : 11))
+    let batch = ONNXModelTests.batch(19, shape: model.inputShape, seed: 3)
+    let expected = try network.logits(batch)
+    let found = try model.logits(batch)
+    #expect(found.count == expected.count)
+    #expect(ONNXModelTests.maximumDifference(found, expected) <= 1e-4)
+    #expect(try model.predictions(batch) == network.predictions(batch))
+
+    let labels = (0..<19).map { ($0 * 7) % 10 }
+    let reference = try network.lossGradient(batch, labels: labels)
+    let gradient = try model.lossGradient(batch, labels: labels)
+    #expect(abs(gradient.loss - reference.loss) <= 1e-5)
+    #expect(ONNXModelTests.maximumDifference(gradient.input, reference.input) <= 1e-5)
+  }
+
+  @Test func givesTheSameResultsForEveryThreadCount() throws {
+    var model = try ONNXModelTests.load(
+      ONNXExport.lenetTorchScript(try ONNXModelTests.lenet.get()))
+    let batch = ONNXModelTests.batch(37, shape: model.inputShape, seed: 4)
+    model.options = ComputeOptions(threads: 1)
+    let one = try model.logits(batch)
+    model.options = ComputeOptions(threads: 3)
+    #expect(try model.logits(batch) == one)
+  }
+
+  @Test func takesTheLogitsBeforeAFinalLogSoftmax() throws {
+    let network = try ONNXModelTests.lenet.get()
+    let model = try ONNXModelTests.load(
+      ONNXExport.lenetTorchScript(network, endsInLogSoftmax: true))
+    #expect(model.endsInSoftmax)
+    let batch = ONNXModelTests.batch(3, shape: model.inputShape, seed: 5)
+    #expect(
+      ONNXModelTests.maximumDifference(try model.logits(batch), try network.logits(batch)) <= 1e-4)
+  }
+
+  static func residualWeights(zeroBranch: Bool) -> (conv2: [Float], bn2: [[Float]]) {
+    var generator = SeededGenerator(seed: 21)
+    let conv2 = (0..<(8 * 8 * 9)).map { _ in (generator.unitFloat() - 0.5) * 0.3 }
+    let bn2 = [
+      (0..<8).map { _ in zeroBranch ? 0 : 0.5 + generator.unitFloat() },
+      (0..<8).map { _ in zeroBranch ? 0 : generator.unitFloat() - 0.5 },
+      (0..<8).map { _ in generator.unitFloat() - 0.5 },
+      (0..<8).map { _ in 0.5 + generator.unitFloat() },
+    ]
+    return (conv2, bn2)
+  }
+
+  @Test func runsASkipConnectionWithBatchNorms() throws {
+    // With the residual branch zero (bn2's scale and shift 0), the graph equals the network.
+    let network = try ONNXExport.rgbNetwork(seed: 7)
+    let weights = ONNXModelTests.residualWeights(zeroBranch: true)
+    let model = try ONNXModelTests.load(
+      ONNXExport.residualCNN(network, conv2: weights.conv2, bn2: weights.bn2))
+    #expect(model.inputShape == ImageShape(height: 16, width: 16, channels: 3))
+    let batch = ONNXModelTests.batch(5, shape: model.inputShape, seed: 8)
+    #expect(
+      ONNXModelTests.maximumDifference(try model.logits(batch), try network.logits(batch)) <= 1e-4)
+    let labels = [1, 2, 3, 4, 5]
+    let reference = try network.lossGradient(batch, labels: labels)
+    let gradient = try model.lossGradient(batch, labels: labels)
+    #expect(ONNXModelTests.maximumDifference(gradient.input, reference.input) <= 1e-5)
+  }
+
+  @Test func foldsBatchNormsWithoutChangingTheResults() throws {
+    let weights = ONNXModelTests.residualWeights(zeroBranch: false)
+    let builder = ONNXExport.residualCNN(
+      try ONNXExport.rgbNetwork(seed: 7), conv2: weights.conv2, bn2: weights.bn2)
+    let folded = try ONNXModelTests.load(builder)
+    let unfolded = try ONNXModelTests.load(builder, foldsBatchNorms: false)
+    #expect(folded.plan.steps.count + 2 == unfolded.plan.steps.count)
+    let batch = ONNXModelTests.batch(4, shape: folded.inputShape, seed: 9)
+    #expect(
+      ONNXModelTests.maximumDifference(try folded.logits(batch), try unfolded.logits(batch)) <= 1e-5
+    )
+    let labels = [0, 3, 6, 9]
+    let a = try folded.lossGradient(batch, labels: labels)
+    let b = try unfolded.lossGradient(batch, labels: labels)
+    #expect(ONNXModelTests.maximumDifference(a.input, b.input) <= 1e-5)
+  }
+
+  @Test func inputGradientOfTheResidualGraphMatchesFiniteDifferences() throws {
+    let weights = ONNXModelTests.residualWeights(zeroBranch: false)
+    let model = try ONNXModelTests.load(
+      ONNXExport.residualCNN(
+        try ONNXExport.rgbNetwork(seed: 7), conv2: weights.conv2, bn2: weights.bn2))
+    let batch = ONNXModelTests.batch(2, shape: model.inputShape, seed: 10)
+    let labels = [3, 8]
+    let analytic = try model.lossGradient(batch, labels: labels).input
+    var checker = GradientTests.Checker()
+    var generator = SeededGenerator(seed: 5)
+    for _ in 0..<24 {
+      let index = Int(generator.next() % UInt64(batch.pixels.count))
+      try checker.check(analytic[index], "pixel \(index)") { h in
+        var pixels = batch.pixels
+        pixels[index] += h
+        let moved = ImageBatch(shape: batch.shape, pixels: pixels, labels: batch.labels)
+        return try model.lossGradient(moved, labels: labels).loss
+      }
+    }
+    #expect(checker.checked >= 16)
+  }
+
+  @Test func describesTheGraph() throws {
+    let model = try ONNXModelTests.load(
+      ONNXExport.lenetTorchScript(try ONNXModelTests.lenet.get()))
+    let summary = model.summary
+    #expect(summary.contains("opset 11"))
+    #expect(summary.contains("producer pytorch 1.13.1"))
+    #expect(
+      summary.contains(
+        "Conv 'Conv_0': input.1 [N x 1 x 28 x 28], conv1.weight [6 x 1 x 5 x 5] const"))
+    #expect(summary.contains("-> onnx::Gemm_24 [N x 400]"))
+    #expect(summary.contains("parameters: 61706"))
+    #expect(model.nodes.count == 18)
+  }
+}
