@@ -31,8 +31,11 @@ final class KeyUsage: Sendable {
     let rendered = render(path)
     switch value {
     case .object(let members):
-      let (asked, skipped) = state.withLock { ($0.asked[rendered], $0.skipped.contains(rendered)) }
-      guard let asked, !skipped else { return [] }
+      let (recorded, skipped) = state.withLock {
+        ($0.asked[rendered], $0.skipped.contains(rendered))
+      }
+      guard let recorded, !skipped else { return [] }
+      let asked = recorded.subtracting([""])
       var errors: [PipelineError] = []
       for member in members {
         let memberPath = path + [PathKey(stringValue: member.key)]

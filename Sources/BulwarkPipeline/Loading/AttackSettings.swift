@@ -36,7 +36,14 @@ public struct AttackSettings: Decodable, Equatable, Sendable {
       return PipelineError(
         file: file, path: render(decoder.codingPath + [key]), message: message)
     }
+    // Every key is read before any is judged, so that unknown keys are reported too.
     method = try container.decode(String.self, forKey: .method)
+    epsilon = try container.decode(Float.self, forKey: .eps)
+    let normName = try container.decodeIfPresent(String.self, forKey: .norm) ?? "inf"
+    steps = try container.decodeIfPresent(Int.self, forKey: .steps) ?? 40
+    let givenStepSize = try container.decodeIfPresent(Float.self, forKey: .stepSize)
+    seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+    limit = try container.decodeIfPresent(Int.self, forKey: .limit)
     guard Self.methods.contains(method) else {
       var message = "unknown attack '\(method)'"
       if let guess = closestMatch(to: method, among: Self.methods) {
@@ -44,11 +51,9 @@ public struct AttackSettings: Decodable, Equatable, Sendable {
       }
       throw fail(.method, message + " (known: \(Self.methods.joined(separator: ", ")))")
     }
-    epsilon = try container.decode(Float.self, forKey: .eps)
     guard epsilon.isFinite, epsilon >= 0 else {
       throw fail(.eps, "must be a finite number >= 0, got \(epsilon)")
     }
-    let normName = try container.decodeIfPresent(String.self, forKey: .norm) ?? "inf"
     guard let norm = AttackNorm(rawValue: normName) else {
       throw fail(.norm, "must be \"inf\" or \"2\", got \"\(normName)\"")
     }
@@ -56,16 +61,11 @@ public struct AttackSettings: Decodable, Equatable, Sendable {
       throw fail(.norm, "fgsm is an L-infinity attack; use pgd or bim with norm \"2\"")
     }
     self.norm = norm
-    steps = try container.decodeIfPresent(Int.self, forKey: .steps) ?? 40
     guard steps >= 1 else { throw fail(.steps, "must be an integer >= 1, got \(steps)") }
-    stepSize =
-      try container.decodeIfPresent(Float.self, forKey: .stepSize)
-      ?? 2.5 * epsilon / Float(steps)
+    stepSize = givenStepSize ?? 2.5 * epsilon / Float(steps)
     guard stepSize.isFinite, stepSize >= 0 else {
       throw fail(.stepSize, "must be a finite number >= 0, got \(stepSize)")
     }
-    seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
-    limit = try container.decodeIfPresent(Int.self, forKey: .limit)
     if let limit, limit < 1 { throw fail(.limit, "must be an integer >= 1, got \(limit)") }
   }
 

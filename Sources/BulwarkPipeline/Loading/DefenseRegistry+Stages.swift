@@ -61,7 +61,7 @@ extension DefenseRegistry {
       decoder.usage.skip(render(decoder.codingPath))
       throw decoder.error(error.message, at: decoder.codingPath + [PathKey(stringValue: "type")])
     } catch {
-      throw Self.describe(error, in: decoder)
+      throw Self.describeAbandoned(error, in: decoder)
     }
   }
 
@@ -74,8 +74,17 @@ extension DefenseRegistry {
       decoder.usage.skip(render(decoder.codingPath))
       throw decoder.error(error.message, at: decoder.codingPath + [PathKey(stringValue: "type")])
     } catch {
-      throw Self.describe(error, in: decoder)
+      throw Self.describeAbandoned(error, in: decoder)
     }
+  }
+
+  /// A stage's error; unless the stage read all its keys (a parameter out of range), its keys
+  /// are not checked, since the ones it never reached would look unknown.
+  private static func describeAbandoned(
+    _ error: any Error, in decoder: JSONValueDecoder
+  ) -> PipelineError {
+    if !(error is DefenseParameterError) { decoder.usage.skip(render(decoder.codingPath)) }
+    return describe(error, in: decoder)
   }
 
   private func stageType(_ decoder: JSONValueDecoder) throws(PipelineError) -> String {
