@@ -48,7 +48,12 @@ public struct AdversarialCache: Sendable {
   ) throws -> (images: ImageBatch, cached: Bool) {
     let url = try file(model: model, clean: clean.source, attack: attack)
     if FileManager.default.fileExists(atPath: url.path) {
-      return (try ImageBatch(npz: NPZArchive(contentsOf: url), file: url.path), true)
+      var cached = try ImageBatch(npz: NPZArchive(contentsOf: url), file: url.path)
+      // .npz files hold no class names; the clean set's are the right ones.
+      if cached.classCount == clean.images.classCount {
+        cached.classNames = clean.images.classNames
+      }
+      return (cached, true)
     }
     var images = clean.images
     if let limit = attack.limit { images = images.prefix(limit) }
