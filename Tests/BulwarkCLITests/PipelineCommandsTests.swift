@@ -64,14 +64,16 @@ import Testing
     let result = try BulwarkProcess.run(["validate", good, bad])
     #expect(result.status == 1)
     #expect(result.output == "\(good): ok\n")
-    #expect(result.error.contains("\(bad): preprocessors[0].qualty: unknown key; did you mean quality?"))
+    #expect(
+      result.error.contains("\(bad): preprocessors[0].qualty: unknown key; did you mean quality?"))
     #expect(result.error.contains("\(bad): preprocessors[1].type: unknown preprocessor 'median'"))
   }
 
   @Test func appliesOnePreprocessorToAnArray() throws {
     let values: [Float] = [1, 2, 3, 4]
     try NPYFile.write(
-      NDArray(shape: [1, 2, 2, 1], storage: .float32(values)), to: URL(fileURLWithPath: path("x.npy")))
+      NDArray(shape: [1, 2, 2, 1], storage: .float32(values)),
+      to: URL(fileURLWithPath: path("x.npy")))
     let result = try BulwarkProcess.run([
       "preprocess", "--stage", "{ type: 'spatial-smoothing', window: 2 }", "--input", path("x.npy"),
       "--output", path("y.npy"),

@@ -1,5 +1,5 @@
-import Foundation
 import BulwarkData
+import Foundation
 import Testing
 
 @testable import BulwarkDefenses

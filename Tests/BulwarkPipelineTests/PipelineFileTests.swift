@@ -147,7 +147,8 @@ import Testing
   }
 
   @Test func buildsOneStageFromJSON5() throws {
-    let stage = try DefenseRegistry.standard.postprocessor(json5: "{ type: 'rounded', decimals: 2 }")
+    let stage = try DefenseRegistry.standard.postprocessor(
+      json5: "{ type: 'rounded', decimals: 2 }")
     #expect((stage as? Rounded)?.decimals == 2)
     #expect(throws: PipelineErrors.self) {
       try DefenseRegistry.standard.postprocessor(json5: "{ type: 'rounded', decimal: 2 }")

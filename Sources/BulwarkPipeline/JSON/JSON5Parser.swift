@@ -252,6 +252,7 @@ struct JSON5Parser {
     }
     return PipelineError(
       file: file, path: "line \(line), column \(column)",
-      message: "malformed JSON5: \(message)" + (message.contains("end of the file") ? "" : ", found \(found)"))
+      message: "malformed JSON5: \(message)"
+        + (message.contains("end of the file") ? "" : ", found \(found)"))
   }
 }

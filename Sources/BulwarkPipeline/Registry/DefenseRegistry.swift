@@ -88,10 +88,9 @@ public struct DefenseRegistry: Sendable {
   }
 
   /// The preprocessor factory for `name`.
-  /// - Parameters:
-  ///   - name: A stage's `type`.
+  /// - Parameter name: A stage's `type`.
   /// - Returns: The factory.
-  /// - Throws: A message listing the registered names with a suggestion (as the error text).
+  /// - Throws: `UnknownType`, whose message lists the registered names with a suggestion.
   func preprocessorFactory(_ name: String) throws(UnknownType) -> PreprocessorFactory {
     if let make = preprocessors[name] { return make }
     throw unknown(name, kind: "preprocessor", names: preprocessorNames, other: postprocessors)

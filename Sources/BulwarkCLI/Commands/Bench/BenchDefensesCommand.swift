@@ -13,7 +13,8 @@ struct BenchDefensesCommand: ParsableCommand {
       table of the defenses spec) and our ratio to it. Postprocessors run on one thread.
       """,
     arguments: [
-      .option("runs", valueName: "K", help: "Timed runs per measurement (median).",
+      .option(
+        "runs", valueName: "K", help: "Timed runs per measurement (median).",
         defaultValue: "5"),
       .json,
     ])

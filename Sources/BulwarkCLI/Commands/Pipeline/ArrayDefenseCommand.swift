@@ -15,7 +15,8 @@ struct PreprocessCommand: ParsableCommand {
     arguments: [
       .option("stage", valueName: "JSON5", help: "The defense.", isRequired: true),
       .option("input", valueName: "X.npy", help: "The images.", isRequired: true),
-      .option("output", valueName: "Y.npy", help: "Where to write the result.",
+      .option(
+        "output", valueName: "Y.npy", help: "Where to write the result.",
         isRequired: true),
     ])
 
@@ -60,7 +61,8 @@ struct PostprocessCommand: ParsableCommand {
     arguments: [
       .option("stage", valueName: "JSON5", help: "The defense.", isRequired: true),
       .option("input", valueName: "P.npy", help: "The probabilities.", isRequired: true),
-      .option("output", valueName: "Q.npy", help: "Where to write the result.",
+      .option(
+        "output", valueName: "Q.npy", help: "Where to write the result.",
         isRequired: true),
     ])
 
