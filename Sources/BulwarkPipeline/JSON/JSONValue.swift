@@ -1,5 +1,5 @@
 /// A parsed JSON5 value, with where each object member came from for error messages.
-public indirect enum JSONValue: Equatable, Sendable {
+indirect enum JSONValue: Equatable, Sendable {
   /// `null`.
   case null
   /// `true` or `false`.
@@ -14,17 +14,17 @@ public indirect enum JSONValue: Equatable, Sendable {
   case object([Member])
 
   /// One `key: value` member of an object.
-  public struct Member: Equatable, Sendable {
+  struct Member: Equatable, Sendable {
     /// The key.
-    public var key: String
+    var key: String
     /// The value.
-    public var value: JSONValue
+    var value: JSONValue
 
     /// Creates a member.
     /// - Parameters:
     ///   - key: The key.
     ///   - value: The value.
-    public init(key: String, value: JSONValue) {
+    init(key: String, value: JSONValue) {
       self.key = key
       self.value = value
     }
@@ -44,7 +44,7 @@ public indirect enum JSONValue: Equatable, Sendable {
 
   /// The value of `key` in an object, or nil.
   /// - Parameter key: The member's key.
-  public subscript(key: String) -> JSONValue? {
+  subscript(key: String) -> JSONValue? {
     guard case .object(let members) = self else { return nil }
     return members.last { $0.key == key }?.value
   }

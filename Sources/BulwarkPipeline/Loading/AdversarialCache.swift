@@ -28,8 +28,26 @@ public struct AdversarialCache: Sendable {
   public func file(model: URL, clean: DataSource, attack: AttackSettings) throws -> URL {
     var hash = SHA256()
     hash.update(try Data(contentsOf: model))
-    hash.update("\nclean=\(clean.description)\n\(attack.identity)\n")
+    hash.update("\nclean=\(clean.description)\n\(Self.fileIdentity(of: clean))\n")
+    hash.update("\(attack.identity)\n")
     return folder.appendingPathComponent("adversarial-\(hash.hexDigest()).npz")
+  }
+
+  /// The size and modification time of a clean source's files, so that a changed file gets a
+  /// new key (for a folder, the folder's own; a built-in set has none: its name identifies it).
+  static func fileIdentity(of source: DataSource) -> String {
+    let urls: [URL]
+    switch source {
+    case .builtin: urls = []
+    case .npz(let url), .folder(let url): urls = [url]
+    case .idx(let images, let labels): urls = [images, labels]
+    }
+    return urls.map { url in
+      let attributes = try? FileManager.default.attributesOfItem(atPath: url.path)
+      let size = (attributes?[.size] as? NSNumber)?.int64Value ?? -1
+      let modified = (attributes?[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+      return "size=\(size) modified=\(modified)"
+    }.joined(separator: " ")
   }
 
   /// The adversarial set: read from the cache when present, otherwise generated in slices of
