@@ -27,14 +27,24 @@ let package = Package(
     // Gradient-boosted trees, LightGBM-faithful; depends on nothing of ours.
     .target(name: "BulwarkBoosting"),
     .target(name: "BulwarkDefenses", dependencies: ["BulwarkData"]),
+    .target(
+      name: "BulwarkPipeline",
+      dependencies: ["BulwarkData", "BulwarkModel", "BulwarkDefenses"]
+    ),
 
     // MARK: Command line
-    .target(name: "BulwarkCLI", dependencies: ["BulwarkData", "BulwarkModel", "BulwarkBoosting"]),
+    .target(
+      name: "BulwarkCLI",
+      dependencies: [
+        "BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkDefenses", "BulwarkPipeline",
+      ]
+    ),
     .executableTarget(name: "bulwark", dependencies: ["BulwarkCLI"]),
     .target(
       name: "Bulwark",
       dependencies: [
-        "BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkDefenses", "BulwarkCLI",
+        "BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkDefenses", "BulwarkPipeline",
+        "BulwarkCLI",
       ]
     ),
 
@@ -67,5 +77,9 @@ let package = Package(
       dependencies: ["BulwarkCLI", "BulwarkData", "bulwark"]
     ),
     .testTarget(name: "BulwarkDefensesTests", dependencies: ["BulwarkDefenses"]),
+    .testTarget(
+      name: "BulwarkPipelineTests",
+      dependencies: ["BulwarkPipeline", "BulwarkData", "BulwarkModel", "BulwarkDefenses"]
+    ),
   ]
 )

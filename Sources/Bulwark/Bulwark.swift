@@ -4,3 +4,4 @@
 @_exported import BulwarkData
 @_exported import BulwarkDefenses
 @_exported import BulwarkModel
+@_exported import BulwarkPipeline

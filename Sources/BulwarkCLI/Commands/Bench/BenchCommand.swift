@@ -7,7 +7,10 @@ struct BenchCommand: ParsableCommand {
       Run with 'swift run -c release bulwark bench …': debug builds of numeric Swift are many \
       times slower. Each benchmark warms up once and reports the median of its timed runs.
       """,
-    subcommands: [BenchDataCommand.self, BenchModelCommand.self, BenchBoostCommand.self])
+    subcommands: [
+      BenchDataCommand.self, BenchModelCommand.self, BenchBoostCommand.self,
+      BenchDefensesCommand.self,
+    ])
 
   init(arguments: ParsedArguments) {}
 

@@ -1,0 +1,179 @@
+import BulwarkData
+import BulwarkDefenses
+import Foundation
+
+/// `bulwark bench defenses`: throughput of every built-in defense against ART's one-core figures.
+struct BenchDefensesCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    name: "defenses",
+    abstract: "Measure each defense's throughput on 2,000 Fashion-MNIST test images (grey and "
+      + "repeated to RGB), 1 thread and all cores, and the postprocessors on 10,000 x 10 rows.",
+    discussion: """
+      Beside each figure: ART 1.20.1's throughput on one core for the same work (the anchor \
+      table of the defenses spec) and our ratio to it. Postprocessors run on one thread.
+      """,
+    arguments: [
+      .option(
+        "runs", valueName: "K", help: "Timed runs per measurement (median).",
+        defaultValue: "5"),
+      .json,
+    ])
+
+  var runs: Int
+  var json: Bool
+
+  init(arguments: ParsedArguments) throws(UsageError) {
+    runs = try arguments.integer("runs", in: 1...1_000) ?? 5
+    json = arguments.flag("json")
+  }
+
+  /// One measurement, as `--json` prints it.
+  struct Row: Encodable {
+    var defense: String
+    var setting: String
+    var images: String
+    var threads: Int
+    var perSecond: Double
+    var artOneCore: Double?
+    var ratio: Double?
+    var checksum: Double
+  }
+
+  /// A preprocessor to measure, with its ART anchors (grey, RGB) in images per second.
+  struct Case: Sendable {
+    var name: String
+    var setting: String
+    var make: @Sendable (Int) throws -> any Preprocessor
+    var grey: Double?
+    var rgb: Double?
+  }
+
+  static let cases: [Case] = [
+    Case(
+      name: "spatial-smoothing", setting: "window 2",
+      make: { threads in
+        var defense = try SpatialSmoothing(window: 2)
+        defense.threadCount = threads
+        return defense
+      }, grey: 52_000, rgb: nil),
+    Case(
+      name: "spatial-smoothing", setting: "window 3",
+      make: { threads in
+        var defense = try SpatialSmoothing(window: 3)
+        defense.threadCount = threads
+        return defense
+      }, grey: 20_000, rgb: 8_800),
+    Case(
+      name: "spatial-smoothing", setting: "window 5",
+      make: { threads in
+        var defense = try SpatialSmoothing(window: 5)
+        defense.threadCount = threads
+        return defense
+      }, grey: 6_200, rgb: nil),
+    Case(
+      name: "jpeg-compression", setting: "quality 50",
+      make: { threads in
+        var defense = try JPEGCompression(quality: 50)
+        defense.threadCount = threads
+        return defense
+      }, grey: 9_600, rgb: 7_900),
+    Case(
+      name: "feature-squeezing", setting: "4 bits",
+      make: { threads in
+        var defense = try FeatureSqueezing(bitDepth: 4, clipValues: .unit)
+        defense.threadCount = threads
+        return defense
+      }, grey: 390_000, rgb: 59_000),
+    Case(
+      name: "total-variation-minimization", setting: "defaults",
+      make: { threads in
+        var defense = try TotalVariationMinimization()
+        defense.threadCount = threads
+        return defense
+      }, grey: 680, rgb: 246),
+  ]
+
+  func run(console: Console) throws {
+    let grey = try BuiltinDataset.fashionMNISTTest.load().prefix(2_000)
+    let rgb = ImageBatch(
+      shape: ImageShape(height: grey.shape.height, width: grey.shape.width, channels: 3),
+      pixels: grey.pixels.flatMap { [$0, $0, $0] }, labels: grey.labels,
+      classNames: grey.classNames)
+    let cores = ProcessInfo.processInfo.activeProcessorCount
+    var rows: [Row] = []
+    for entry in Self.cases {
+      for (label, batch, anchor) in [("2000 grey", grey, entry.grey), ("2000 RGB", rgb, entry.rgb)]
+      {
+        for threads in Set([1, cores]).sorted() {
+          console.progress("\(entry.name) \(entry.setting), \(label), \(threads) thread(s)")
+          let defense = try entry.make(threads)
+          let timing = try Stopwatch.median(runs: runs) {
+            Self.checksum(try defense.process(batch).pixels)
+          }
+          let rate = Double(batch.count) / timing.seconds
+          rows.append(
+            Row(
+              defense: entry.name, setting: entry.setting, images: label, threads: threads,
+              perSecond: rate, artOneCore: anchor, ratio: anchor.map { rate / $0 },
+              checksum: timing.checksum))
+        }
+      }
+    }
+    var generator = SeededGenerator(seed: 0)
+    let logits = (0..<100_000).map { _ in Float.random(in: 0..<1, using: &generator) }
+    var values: [Float] = []
+    for row in 0..<10_000 {
+      let slice = logits[row * 10..<(row + 1) * 10].map { Foundation.exp($0 * 8) }
+      let total = slice.reduce(0, +)
+      values += slice.map { $0 / total }
+    }
+    let table = Probabilities(rows: 10_000, columns: 10, values: values)
+    let postprocessors: [(String, any Postprocessor, Double?)] = [
+      ("high-confidence", try HighConfidence(), 60_000_000),
+      ("reverse-sigmoid", try ReverseSigmoid(), 21_000_000),
+      ("rounded", try Rounded(), 330_000_000),
+      ("class-labels", ClassLabels(), nil),
+      ("gaussian-noise", try GaussianNoise(), nil),
+    ]
+    for (name, defense, anchor) in postprocessors {
+      console.progress("\(name), 10000 x 10 rows")
+      let timing = try Stopwatch.median(runs: max(runs, 5)) {
+        Self.checksum(try defense.process(table).values)
+      }
+      let rate = 10_000 / timing.seconds
+      rows.append(
+        Row(
+          defense: name, setting: "defaults", images: "10000 x 10 rows", threads: 1,
+          perSecond: rate, artOneCore: anchor, ratio: anchor.map { rate / $0 },
+          checksum: timing.checksum))
+    }
+    console.endProgress()
+    if json {
+      try console.printJSON(rows)
+      return
+    }
+    console.print(
+      "defense                       setting     data             threads   per second"
+        + "   ART 1 core    ratio")
+    for row in rows {
+      let anchor = row.artOneCore.map { format($0, digits: 0) } ?? "-"
+      let ratio = row.ratio.map { format($0, digits: 1) + "x" } ?? "-"
+      console.print(
+        row.defense.padding(toLength: 30, withPad: " ", startingAt: 0)
+          + row.setting.padding(toLength: 12, withPad: " ", startingAt: 0)
+          + row.images.padding(toLength: 17, withPad: " ", startingAt: 0)
+          + "\(row.threads)".padding(toLength: 8, withPad: " ", startingAt: 0)
+          + pad(format(row.perSecond, digits: 0), 12) + pad(anchor, 13) + pad(ratio, 9))
+    }
+  }
+
+  /// A sum over a sample of the values: enough to keep the work, cheap beside it (a full
+  /// sequential sum would cost as much as the faster defenses).
+  static func checksum(_ values: [Float]) -> Double {
+    stride(from: 0, to: values.count, by: 61).reduce(0) { $0 + Double(values[$1]) }
+  }
+
+  private func pad(_ text: String, _ width: Int) -> String {
+    String(repeating: " ", count: max(0, width - text.count)) + text
+  }
+}

@@ -1,0 +1,108 @@
+import BulwarkData
+import BulwarkDefenses
+import BulwarkPipeline
+import Foundation
+
+/// `bulwark preprocess`: applies one preprocessor to an NHWC float32 array.
+struct PreprocessCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    name: "preprocess",
+    abstract: "Apply one preprocessor to an .npy array of images (N x H x W x C float32).",
+    discussion: """
+      The stage is written as in a pipeline file, for instance \
+      --stage '{ type: "spatial-smoothing", window: 3 }'. The output has the input's shape.
+      """,
+    arguments: [
+      .option("stage", valueName: "JSON5", help: "The defense.", isRequired: true),
+      .option("input", valueName: "X.npy", help: "The images.", isRequired: true),
+      .option(
+        "output", valueName: "Y.npy", help: "Where to write the result.",
+        isRequired: true),
+    ])
+
+  var stage: String
+  var input: String
+  var output: String
+
+  init(arguments: ParsedArguments) throws(UsageError) {
+    stage = try arguments.required("stage")
+    input = try arguments.required("input")
+    output = try arguments.required("output")
+  }
+
+  func run(console: Console) throws {
+    let defense = try DefenseRegistry.standard.preprocessor(json5: stage)
+    let array = try NPYFile.read(from: URL(fileURLWithPath: input))
+    guard case .float32(let values) = array.storage, array.shape.count == 4 else {
+      throw FormatError(
+        file: input, location: .whole, expected: "a float32 array of shape N x H x W x C",
+        found: "\(array.shape.count)-D \(array.storageName)")
+    }
+    let shape = ImageShape(height: array.shape[1], width: array.shape[2], channels: array.shape[3])
+    let batch = ImageBatch(
+      shape: shape, pixels: values, labels: [Int](repeating: 0, count: array.shape[0]))
+    let result = try defense.process(batch)
+    try NPYFile.write(
+      NDArray(shape: array.shape, storage: .float32(result.pixels)),
+      to: URL(fileURLWithPath: output))
+  }
+}
+
+/// `bulwark postprocess`: applies one postprocessor to an N x classes float32 array.
+struct PostprocessCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    name: "postprocess",
+    abstract: "Apply one postprocessor to an .npy array of probabilities (N x classes float32).",
+    discussion: """
+      The stage is written as in a pipeline file, for instance \
+      --stage '{ type: "high-confidence", cutoff: 0.3 }'. An all-zero output row is an \
+      abstention.
+      """,
+    arguments: [
+      .option("stage", valueName: "JSON5", help: "The defense.", isRequired: true),
+      .option("input", valueName: "P.npy", help: "The probabilities.", isRequired: true),
+      .option(
+        "output", valueName: "Q.npy", help: "Where to write the result.",
+        isRequired: true),
+    ])
+
+  var stage: String
+  var input: String
+  var output: String
+
+  init(arguments: ParsedArguments) throws(UsageError) {
+    stage = try arguments.required("stage")
+    input = try arguments.required("input")
+    output = try arguments.required("output")
+  }
+
+  func run(console: Console) throws {
+    let defense = try DefenseRegistry.standard.postprocessor(json5: stage)
+    let array = try NPYFile.read(from: URL(fileURLWithPath: input))
+    guard case .float32(let values) = array.storage, array.shape.count == 2, array.shape[1] >= 1
+    else {
+      throw FormatError(
+        file: input, location: .whole, expected: "a float32 array of shape N x classes",
+        found: "\(array.shape.count)-D \(array.storageName)")
+    }
+    let result = try defense.process(
+      Probabilities(rows: array.shape[0], columns: array.shape[1], values: values))
+    try NPYFile.write(
+      NDArray(shape: array.shape, storage: .float32(result.values)),
+      to: URL(fileURLWithPath: output))
+  }
+}
+
+extension NDArray {
+  /// The element type in NumPy's words, for messages.
+  var storageName: String {
+    switch storage {
+    case .float32: "float32"
+    case .float64: "float64"
+    case .uint8: "uint8"
+    case .int32: "int32"
+    case .int64: "int64"
+    case .bool: "bool"
+    }
+  }
+}

@@ -1,0 +1,194 @@
+import BulwarkData
+import BulwarkDefenses
+import Foundation
+
+/// A parsed and checked pipeline file: the classifier, the data, and the defenses in order.
+///
+/// The file is JSON5. Relative paths resolve against the file's folder. Every key is checked:
+/// ```
+/// {
+///   classifier: { model: "models/lenet5-fashion.safetensors" },  // .safetensors
+///   data: {
+///     clean: "fashion-mnist:test",          // built-in name, .npz, image folder or IDX file
+///     adversarial: "adv.npz",               // a data source, or an attack on the clean set:
+///     // adversarial: { attack: { method: "pgd", eps: 0.1, norm: "inf", steps: 40,
+///     //                          stepSize: 0.01, seed: 0, limit: 1000 } },
+///     limit: 1000,                          // optional: score the first N of each set
+///   },
+///   preprocessors: [ { type: "spatial-smoothing", window: 3 } ],   // applied in order
+///   postprocessors: [ { type: "high-confidence", cutoff: 0.3 } ],  // applied in order
+/// }
+/// ```
+/// An attack-generated set is cached in `.bulwark-cache/` beside the file (see
+/// `AdversarialCache`). Loading reads no data and runs nothing heavy.
+public struct PipelineDescription: Sendable {
+  /// The pipeline file.
+  public var file: URL
+  /// The classifier's model file, resolved.
+  public var model: URL
+  /// The clean labelled images.
+  public var clean: DataSource
+  /// The adversarial labelled images, or the attack that makes them.
+  public var adversarial: AdversarialSource
+  /// Score only the first N images of each set (`data.limit`), or all.
+  public var limit: Int?
+  /// The preprocessors, in order.
+  public var preprocessors: [any Preprocessor]
+  /// The postprocessors, in order.
+  public var postprocessors: [any Postprocessor]
+
+  /// Reads and checks a pipeline file.
+  /// - Parameters:
+  ///   - url: The pipeline file.
+  ///   - registry: The defenses its stages may name (default: the built-ins).
+  /// - Throws: `PipelineErrors` listing every problem found: malformed JSON5 (line and
+  ///   column), unknown keys and types (with suggestions), bad parameters, missing files.
+  public init(contentsOf url: URL, registry: DefenseRegistry = .standard) throws(PipelineErrors) {
+    let text: String
+    do {
+      text = try String(contentsOf: url, encoding: .utf8)
+    } catch {
+      throw PipelineErrors([
+        PipelineError(file: url.path, path: "", message: "cannot read the file (\(error))")
+      ])
+    }
+    try self.init(
+      json5: text, file: url, folder: url.deletingLastPathComponent(), registry: registry)
+  }
+
+  /// Parses and checks pipeline text.
+  /// - Parameters:
+  ///   - text: The JSON5 text.
+  ///   - file: The file it came from (for errors and the cache folder).
+  ///   - folder: The folder relative paths resolve against.
+  ///   - registry: The defenses its stages may name.
+  /// - Throws: `PipelineErrors` listing every problem found.
+  public init(
+    json5 text: String, file: URL, folder: URL, registry: DefenseRegistry = .standard
+  ) throws(PipelineErrors) {
+    let name = file.path
+    var errors: [PipelineError] = []
+    let root: JSONValue
+    do {
+      var parser = JSON5Parser(text, file: name)
+      root = try parser.parse()
+    } catch {
+      throw PipelineErrors([error])
+    }
+    let usage = KeyUsage()
+    let decoder = JSONValueDecoder(root, usage: usage, file: name)
+    guard case .object = root else {
+      throw PipelineErrors([decoder.mismatch("an object with classifier, data, preprocessors")])
+    }
+    usage.record("", at: "")
+    func attempt<T>(_ body: () throws -> T) -> T? {
+      do {
+        return try body()
+      } catch let error as PipelineError {
+        errors.append(error)
+      } catch {
+        errors.append(DefenseRegistry.describe(error, in: decoder))
+      }
+      return nil
+    }
+    func required(_ parent: JSONValueDecoder?, _ key: String) throws -> JSONValueDecoder {
+      guard let parent else { throw decoder.error("missing required key '\(key)'") }
+      guard case .object = parent.value else { throw parent.mismatch("an object") }
+      guard let child = parent.member(key) else {
+        throw parent.error("missing required key '\(key)'")
+      }
+      return child
+    }
+
+    let classifier = attempt { try required(decoder, "classifier") }
+    let modelPath = attempt { try required(classifier, "model") }
+    let model = attempt { () throws -> URL in
+      guard let modelPath else { throw decoder.error("missing model") }
+      let url = Self.resolve(try modelPath.decode(String.self), against: folder)
+      guard FileManager.default.fileExists(atPath: url.path) else {
+        throw modelPath.error("no such file: \(url.path)")
+      }
+      return url
+    }
+
+    let data = attempt { try required(decoder, "data") }
+    let clean = attempt { () throws -> DataSource in
+      let source = try required(data, "clean")
+      return try Self.dataSource(source, folder: folder)
+    }
+    let adversarial = attempt { () throws -> AdversarialSource in
+      let source = try required(data, "adversarial")
+      if case .string = source.value {
+        return .data(try Self.dataSource(source, folder: folder))
+      }
+      guard case .object = source.value else {
+        throw source.mismatch("a data source or { attack: { method: \"pgd\", eps: 0.1 } }")
+      }
+      source.usage.record("", at: render(source.codingPath))
+      return .attack(try required(source, "attack").decode(AttackSettings.self))
+    }
+    let limit = attempt { () throws -> Int? in
+      guard let limit = data?.member("limit") else { return nil }
+      let value = try limit.decode(Int.self)
+      guard value >= 1 else { throw limit.error("must be an integer >= 1, got \(value)") }
+      return value
+    }
+
+    var preprocessors: [any Preprocessor] = []
+    var postprocessors: [any Postprocessor] = []
+    for (key, isPre) in [("preprocessors", true), ("postprocessors", false)] {
+      guard let list = decoder.member(key) else { continue }
+      guard case .array(let stages) = list.value else {
+        errors.append(list.mismatch("an array of stages"))
+        continue
+      }
+      for index in stages.indices {
+        let stage = JSONValueDecoder(
+          stages[index], codingPath: list.codingPath + [PathKey(intValue: index)],
+          usage: usage, file: name)
+        do {
+          if isPre {
+            preprocessors.append(try registry.makePreprocessor(stage))
+          } else {
+            postprocessors.append(try registry.makePostprocessor(stage))
+          }
+        } catch {
+          errors.append(error)
+        }
+      }
+    }
+    errors += usage.unknownKeys(in: root, at: [], file: name)
+    guard errors.isEmpty, let model, let clean, let adversarial else {
+      throw PipelineErrors(errors)
+    }
+    self.file = file
+    self.model = model
+    self.clean = clean
+    self.adversarial = adversarial
+    self.limit = limit ?? nil
+    self.preprocessors = preprocessors
+    self.postprocessors = postprocessors
+  }
+
+  /// The folder attack results are cached in: `.bulwark-cache` beside the pipeline file.
+  public var cacheFolder: URL {
+    file.deletingLastPathComponent().appendingPathComponent(".bulwark-cache")
+  }
+
+  static func resolve(_ path: String, against folder: URL) -> URL {
+    path.hasPrefix("/")
+      ? URL(fileURLWithPath: path)
+      : folder.appendingPathComponent(path).standardizedFileURL
+  }
+
+  private static func dataSource(
+    _ decoder: JSONValueDecoder, folder: URL
+  ) throws -> DataSource {
+    let text = try decoder.decode(String.self)
+    do {
+      return try DataSource(text, relativeTo: folder)
+    } catch {
+      throw decoder.error("\(error)")
+    }
+  }
+}

@@ -1,0 +1,125 @@
+import BulwarkData
+import BulwarkDefenses
+
+/// Maps the `type` names of pipeline files to defenses.
+///
+/// `DefenseRegistry.standard` holds Bulwark's built-ins. A user's own Swift type registers the
+/// same way (`try registry.register(MyBlur.self)`); a defense that is not a Swift type (one run
+/// in another process, say) registers a factory with `register(preprocessorNamed:make:)`.
+public struct DefenseRegistry: Sendable {
+  /// Builds a preprocessor from a stage's decoder (which also holds its `type` key).
+  public typealias PreprocessorFactory = @Sendable (any Decoder) throws -> any Preprocessor
+  /// Builds a postprocessor from a stage's decoder (which also holds its `type` key).
+  public typealias PostprocessorFactory = @Sendable (any Decoder) throws -> any Postprocessor
+
+  private var preprocessors: [String: PreprocessorFactory] = [:]
+  private var postprocessors: [String: PostprocessorFactory] = [:]
+
+  /// Creates an empty registry.
+  public init() {}
+
+  /// The built-in defenses: spatial-smoothing, jpeg-compression, feature-squeezing,
+  /// total-variation-minimization; high-confidence, reverse-sigmoid, rounded, class-labels,
+  /// gaussian-noise.
+  public static let standard: DefenseRegistry = {
+    var registry = DefenseRegistry()
+    let preprocessors: [any RegisteredPreprocessor.Type] = [
+      SpatialSmoothing.self, JPEGCompression.self, FeatureSqueezing.self,
+      TotalVariationMinimization.self,
+    ]
+    let postprocessors: [any RegisteredPostprocessor.Type] = [
+      HighConfidence.self, ReverseSigmoid.self, Rounded.self, ClassLabels.self,
+      GaussianNoise.self,
+    ]
+    // The built-in names are distinct, so registration cannot fail.
+    for type in preprocessors { try? registry.register(type) }
+    for type in postprocessors { try? registry.register(type) }
+    return registry
+  }()
+
+  /// The registered preprocessor names, sorted.
+  public var preprocessorNames: [String] { preprocessors.keys.sorted() }
+  /// The registered postprocessor names, sorted.
+  public var postprocessorNames: [String] { postprocessors.keys.sorted() }
+
+  /// Registers a preprocessor type under its `typeName`.
+  /// - Parameter type: The type; its `init(from:)` reads the stage's parameters.
+  /// - Throws: `PipelineError` when the name is already registered.
+  public mutating func register(_ type: any RegisteredPreprocessor.Type) throws(PipelineError) {
+    try register(preprocessorNamed: type.typeName) { decoder in try type.init(from: decoder) }
+  }
+
+  /// Registers a postprocessor type under its `typeName`.
+  /// - Parameter type: The type; its `init(from:)` reads the stage's parameters.
+  /// - Throws: `PipelineError` when the name is already registered.
+  public mutating func register(_ type: any RegisteredPostprocessor.Type) throws(PipelineError) {
+    try register(postprocessorNamed: type.typeName) { decoder in try type.init(from: decoder) }
+  }
+
+  /// Registers a preprocessor built by a factory (for defenses that are not Swift types).
+  /// - Parameters:
+  ///   - name: The stage's `type` in pipeline files.
+  ///   - make: Builds the defense from the stage's decoder.
+  /// - Throws: `PipelineError` when the name is already registered.
+  public mutating func register(
+    preprocessorNamed name: String, make: @escaping PreprocessorFactory
+  ) throws(PipelineError) {
+    try checkFree(name)
+    preprocessors[name] = make
+  }
+
+  /// Registers a postprocessor built by a factory (for defenses that are not Swift types).
+  /// - Parameters:
+  ///   - name: The stage's `type` in pipeline files.
+  ///   - make: Builds the defense from the stage's decoder.
+  /// - Throws: `PipelineError` when the name is already registered.
+  public mutating func register(
+    postprocessorNamed name: String, make: @escaping PostprocessorFactory
+  ) throws(PipelineError) {
+    try checkFree(name)
+    postprocessors[name] = make
+  }
+
+  private func checkFree(_ name: String) throws(PipelineError) {
+    if preprocessors[name] != nil || postprocessors[name] != nil {
+      throw PipelineError(
+        file: "registry", path: name, message: "a defense with this name is already registered")
+    }
+  }
+
+  /// The preprocessor factory for `name`.
+  /// - Parameter name: A stage's `type`.
+  /// - Returns: The factory.
+  /// - Throws: `UnknownType`, whose message lists the registered names with a suggestion.
+  func preprocessorFactory(_ name: String) throws(UnknownType) -> PreprocessorFactory {
+    if let make = preprocessors[name] { return make }
+    throw unknown(name, kind: "preprocessor", names: preprocessorNames, other: postprocessors)
+  }
+
+  /// The postprocessor factory for `name`.
+  func postprocessorFactory(_ name: String) throws(UnknownType) -> PostprocessorFactory {
+    if let make = postprocessors[name] { return make }
+    throw unknown(name, kind: "postprocessor", names: postprocessorNames, other: preprocessors)
+  }
+
+  /// A stage type that is not registered, as a message.
+  struct UnknownType: Error {
+    var message: String
+  }
+
+  private func unknown<Other>(
+    _ name: String, kind: String, names: [String], other: [String: Other]
+  ) -> UnknownType {
+    if other[name] != nil {
+      let otherKind = kind == "preprocessor" ? "postprocessor" : "preprocessor"
+      return UnknownType(
+        message: "'\(name)' is a \(otherKind); move it to the \(otherKind)s list")
+    }
+    var message = "unknown \(kind) '\(name)'"
+    if let suggestion = closestMatch(to: name, among: names) {
+      message += "; did you mean \(suggestion)?"
+    }
+    message += " (registered: \(names.joined(separator: ", ")))"
+    return UnknownType(message: message)
+  }
+}

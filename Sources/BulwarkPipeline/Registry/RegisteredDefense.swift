@@ -1,0 +1,28 @@
+import BulwarkDefenses
+
+/// A preprocessor that pipeline files can name: `{ type: "spatial-smoothing", window: 3 }`.
+///
+/// Conform a type of your own, then `try registry.register(MyBlur.self)`; its `init(from:)`
+/// reads the stage's other keys (every key it does not ask for is reported as unknown).
+public protocol RegisteredPreprocessor: Preprocessor, Decodable {
+  /// The stage's `type` in pipeline files, lowercase with hyphens (`spatial-smoothing`).
+  static var typeName: String { get }
+}
+
+/// A postprocessor that pipeline files can name: `{ type: "high-confidence", cutoff: 0.3 }`.
+///
+/// Conform a type of your own, then `try registry.register(MyCalibration.self)`.
+public protocol RegisteredPostprocessor: Postprocessor, Decodable {
+  /// The stage's `type` in pipeline files, lowercase with hyphens (`high-confidence`).
+  static var typeName: String { get }
+}
+
+extension SpatialSmoothing: RegisteredPreprocessor {}
+extension JPEGCompression: RegisteredPreprocessor {}
+extension FeatureSqueezing: RegisteredPreprocessor {}
+extension TotalVariationMinimization: RegisteredPreprocessor {}
+extension HighConfidence: RegisteredPostprocessor {}
+extension ReverseSigmoid: RegisteredPostprocessor {}
+extension Rounded: RegisteredPostprocessor {}
+extension ClassLabels: RegisteredPostprocessor {}
+extension GaussianNoise: RegisteredPostprocessor {}

@@ -1,0 +1,172 @@
+import BulwarkData
+import BulwarkDefenses
+import BulwarkModel
+import Foundation
+
+/// A frozen classifier defended by preprocessors (before it) and postprocessors (after its
+/// softmax), ready to classify and to score.
+public struct Pipeline: Sendable {
+  /// The classifier.
+  public var classifier: any Classifier
+  /// Applied to images in order before the classifier.
+  public var preprocessors: [any Preprocessor]
+  /// Applied to class probabilities in order after the classifier's softmax.
+  public var postprocessors: [any Postprocessor]
+  /// The classifier's name in reports.
+  public var classifierName: String
+
+  /// Creates a pipeline.
+  /// - Parameters:
+  ///   - classifier: The frozen classifier.
+  ///   - preprocessors: Input defenses, in order.
+  ///   - postprocessors: Output defenses, in order.
+  ///   - classifierName: The classifier's name in reports.
+  public init(
+    classifier: any Classifier, preprocessors: [any Preprocessor] = [],
+    postprocessors: [any Postprocessor] = [], classifierName: String = "classifier"
+  ) {
+    self.classifier = classifier
+    self.preprocessors = preprocessors
+    self.postprocessors = postprocessors
+    self.classifierName = classifierName
+  }
+
+  /// Loads the classifier a pipeline description names and takes its defenses.
+  /// - Parameters:
+  ///   - description: A checked pipeline file.
+  ///   - options: Compute settings for the classifier.
+  /// - Throws: The model format's errors.
+  public init(_ description: PipelineDescription, options: ComputeOptions = .init()) throws {
+    self.init(
+      classifier: try loadClassifier(contentsOf: description.model, options: options),
+      preprocessors: description.preprocessors, postprocessors: description.postprocessors,
+      classifierName: description.model.lastPathComponent)
+  }
+
+  /// The name of a stage in reports: its registered type name, else its Swift type.
+  static func name(of stage: Any) -> String {
+    if let registered = type(of: stage) as? any RegisteredPreprocessor.Type {
+      return registered.typeName
+    }
+    if let registered = type(of: stage) as? any RegisteredPostprocessor.Type {
+      return registered.typeName
+    }
+    return String(describing: type(of: stage))
+  }
+
+  /// The defended class probabilities of every image (an all-zero row is an abstention).
+  /// - Parameter batch: Images of the classifier's input shape.
+  /// - Returns: One row per image.
+  /// - Throws: Errors from the stages or the classifier.
+  public func probabilities(_ batch: ImageBatch) throws -> Probabilities {
+    var timings = [Double](repeating: 0, count: preprocessors.count + postprocessors.count + 1)
+    return try run(batch, timings: &timings).defended
+  }
+
+  /// Runs every stage on a batch, adding each stage's seconds to `timings`.
+  func run(_ batch: ImageBatch, timings: inout [Double]) throws -> (
+    defended: Probabilities, afterClassifier: [Float]
+  ) {
+    let clock = ContinuousClock()
+    var images = batch
+    for (index, stage) in preprocessors.enumerated() {
+      let start = clock.now
+      images = try stage.process(images)
+      timings[index] += seconds(clock.now - start)
+    }
+    var start = clock.now
+    let raw = try classifier.probabilities(images)
+    timings[preprocessors.count] += seconds(clock.now - start)
+    var probabilities = Probabilities(
+      rows: batch.count, columns: classifier.classCount, values: raw)
+    for (index, stage) in postprocessors.enumerated() {
+      start = clock.now
+      probabilities = try stage.process(probabilities)
+      timings[preprocessors.count + 1 + index] += seconds(clock.now - start)
+    }
+    return (probabilities, raw)
+  }
+
+  private func seconds(_ duration: Duration) -> Double {
+    let (whole, fraction) = duration.components
+    return Double(whole) + Double(fraction) * 1e-18
+  }
+
+  /// Checks that a set fits the classifier before any long work: its image shape, its labels
+  /// and that no value is NaN.
+  /// - Parameters:
+  ///   - batch: The set.
+  ///   - name: The set's name in errors (`data.clean`).
+  ///   - file: The pipeline file errors name.
+  /// - Throws: `PipelineError` naming the set, what was expected and what was found.
+  public func check(_ batch: ImageBatch, name: String, file: String) throws(PipelineError) {
+    guard batch.shape == classifier.inputShape else {
+      throw PipelineError(
+        file: file, path: name,
+        message: "images are \(batch.shape) but the classifier takes \(classifier.inputShape) "
+          + "(height x width x channels)")
+    }
+    if let label = batch.labels.first(where: { $0 < 0 || $0 >= classifier.classCount }) {
+      throw PipelineError(
+        file: file, path: name,
+        message: "label \(label) is outside the classifier's \(classifier.classCount) classes")
+    }
+    if let index = batch.pixels.firstIndex(where: { $0.isNaN }) {
+      throw PipelineError(
+        file: file, path: name,
+        message: "image \(index / max(batch.shape.valueCount, 1)) holds NaN values")
+    }
+  }
+
+  /// Scores the defended pipeline and the undefended classifier on a clean and an adversarial
+  /// set (they need not be the same size or paired), in batches so that memory stays bounded.
+  /// - Parameters:
+  ///   - clean: The clean labelled images.
+  ///   - adversarial: The adversarial labelled images.
+  ///   - batchSize: Images per batch (default 1,000).
+  ///   - progress: Called before each batch with the set's name, images done and total.
+  /// - Returns: Accuracies, abstentions, MindSpore Armour's metrics and per-stage timings.
+  /// - Throws: Errors from the stages or the classifier.
+  public func score(
+    clean: ImageBatch, adversarial: ImageBatch, batchSize: Int = 1_000,
+    progress: (String, Int, Int) -> Void = { _, _, _ in }
+  ) throws -> PipelineScore {
+    precondition(batchSize >= 1, "batch size must be positive")
+    var timings = [Double](repeating: 0, count: preprocessors.count + postprocessors.count + 1)
+    var tallies: [SetTally] = []
+    for (name, set) in [("clean", clean), ("adversarial", adversarial)] {
+      var tally = SetTally()
+      for first in stride(from: 0, to: set.count, by: batchSize) {
+        progress(name, first, set.count)
+        let part = set.selecting(first..<min(first + batchSize, set.count))
+        let (defended, afterClassifier) = try run(part, timings: &timings)
+        // Without preprocessors the classifier already saw the raw images.
+        let undefended =
+          preprocessors.isEmpty ? afterClassifier : try classifier.probabilities(part)
+        tally.add(
+          defended: defended.values, undefended: undefended, classes: classifier.classCount,
+          labels: part.labels)
+      }
+      tallies.append(tally)
+    }
+    let images = Double(max(clean.count + adversarial.count, 1))
+    var stages: [StageTiming] = []
+    for (index, stage) in preprocessors.enumerated() {
+      stages.append(
+        StageTiming(
+          kind: "preprocessor", name: Self.name(of: stage),
+          secondsPerImage: timings[index] / images))
+    }
+    stages.append(
+      StageTiming(
+        kind: "classifier", name: classifierName,
+        secondsPerImage: timings[preprocessors.count] / images))
+    for (index, stage) in postprocessors.enumerated() {
+      stages.append(
+        StageTiming(
+          kind: "postprocessor", name: Self.name(of: stage),
+          secondsPerImage: timings[preprocessors.count + 1 + index] / images))
+    }
+    return PipelineScore(clean: tallies[0].score, adversarial: tallies[1].score, stages: stages)
+  }
+}
