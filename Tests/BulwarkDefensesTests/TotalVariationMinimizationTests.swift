@@ -153,3 +153,25 @@ import Testing
       (try? TotalVariationMinimization(norm: 3)) == nil)
   }
 }
+
+@Suite struct ReseedingTests {
+  private let batch = ImageBatch(
+    shape: ImageShape(height: 8, width: 8, channels: 1),
+    pixels: (0..<64).map { Float(($0 * 37) % 64) / 63 }, labels: [0])
+
+  @Test func everyPassDrawsItsOwnMasksReproducibly() throws {
+    let defense = try TotalVariationMinimization(keepProbability: 0.5, seed: 3)
+    let first = try defense.reseeded(pass: 0).process(batch)
+    let second = try defense.reseeded(pass: 1).process(batch)
+    #expect(first == (try defense.process(batch)))
+    #expect(second != first)
+    #expect(second == (try defense.reseeded(pass: 1).process(batch)))
+    let chain = PreprocessorChain([try SpatialSmoothing(window: 2), defense])
+    #expect(try chain.reseeded(pass: 1).process(batch) != (try chain.process(batch)))
+  }
+
+  @Test func deterministicDefensesIgnoreThePass() throws {
+    let smoothing = try SpatialSmoothing(window: 3)
+    #expect(try smoothing.reseeded(pass: 5).process(batch) == (try smoothing.process(batch)))
+  }
+}

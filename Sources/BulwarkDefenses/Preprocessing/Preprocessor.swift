@@ -29,6 +29,13 @@ public protocol Preprocessor: Sendable {
   /// - Returns: The gradient with respect to `input`.
   /// - Throws: An error if the forward pass needed to compute it fails.
   func backward(gradient: [Float], input: ImageBatch) throws -> [Float]
+
+  /// The same defense with its random draws for classifier pass `pass` of a multi-pass
+  /// feature extraction (see `FittedPostprocessor`): a randomised defense derives a different
+  /// seed for every pass, reproducibly; a deterministic one returns itself.
+  /// - Parameter pass: The pass's index, from 0; pass 0 is the defense as configured.
+  /// - Returns: The defense for that pass.
+  func reseeded(pass: Int) -> any Preprocessor
 }
 
 extension Preprocessor {
@@ -40,4 +47,9 @@ extension Preprocessor {
   public func backward(gradient: [Float], input: ImageBatch) -> [Float] {
     gradient
   }
+
+  /// Itself: a deterministic defense draws nothing.
+  /// - Parameter pass: The pass's index (unused).
+  /// - Returns: `self`.
+  public func reseeded(pass: Int) -> any Preprocessor { self }
 }

@@ -30,6 +30,13 @@ public struct PreprocessorChain: Preprocessor {
   /// True if any stage is randomised.
   public var isRandomized: Bool { stages.contains { $0.isRandomized } }
 
+  /// The chain with every stage reseeded for pass `pass`.
+  /// - Parameter pass: The pass's index, from 0.
+  /// - Returns: The reseeded chain.
+  public func reseeded(pass: Int) -> any Preprocessor {
+    PreprocessorChain(stages.map { $0.reseeded(pass: pass) })
+  }
+
   /// Runs the stages' backward steps from last to first, each with its own input.
   /// - Parameters:
   ///   - gradient: The gradient with respect to the chain's output.

@@ -36,7 +36,7 @@ public struct TotalVariationMinimization: Preprocessor, Decodable {
   /// When set, the solver's box and the output range; otherwise the box is [0, 1].
   public let clipValues: ValueRange?
   /// The seed of the masks.
-  public let seed: UInt64
+  public var seed: UInt64
   /// Threads used by `process`; 1 runs on the calling thread (for benchmarks). Defaults to the
   /// number of active cores.
   public var threadCount: Int = ParallelChunks.defaultThreadCount
@@ -98,6 +98,18 @@ public struct TotalVariationMinimization: Preprocessor, Decodable {
 
   /// True unless every pixel is always kept or always dropped.
   public var isRandomized: Bool { keepProbability > 0 && keepProbability < 1 }
+
+  /// The defense with masks drawn for pass `pass`: pass 0 keeps the configured seed; every
+  /// other pass derives its own from it.
+  /// - Parameter pass: The pass's index, from 0.
+  /// - Returns: The reseeded defense.
+  public func reseeded(pass: Int) -> any Preprocessor {
+    guard pass != 0 else { return self }
+    var copy = self
+    var generator = SeededGenerator(seed: seed, stream: UInt64(pass))
+    copy.seed = generator.next()
+    return copy
+  }
 
   /// Minimises the total variation of every image and channel of `batch`.
   /// - Parameter batch: Images, NHWC.
