@@ -43,7 +43,7 @@ public struct PipelineDescription: Sendable {
   ///   - registry: The defenses its stages may name (default: the built-ins).
   /// - Throws: `PipelineErrors` listing every problem found: malformed JSON5 (line and
   ///   column), unknown keys and types (with suggestions), bad parameters, missing files.
-  public init(contentsOf url: URL, registry: DefenseRegistry = .standard) throws(PipelineErrors) {
+  public init(contentsOf url: URL, registry: DefenseRegistry = .current) throws(PipelineErrors) {
     let text: String
     do {
       text = try String(contentsOf: url, encoding: .utf8)
@@ -64,7 +64,7 @@ public struct PipelineDescription: Sendable {
   ///   - registry: The defenses its stages may name.
   /// - Throws: `PipelineErrors` listing every problem found.
   public init(
-    json5 text: String, file: URL, folder: URL, registry: DefenseRegistry = .standard
+    json5 text: String, file: URL, folder: URL, registry: DefenseRegistry = .current
   ) throws(PipelineErrors) {
     let name = file.path
     var errors: [PipelineError] = []

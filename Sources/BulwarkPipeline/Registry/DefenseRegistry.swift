@@ -37,6 +37,12 @@ public struct DefenseRegistry: Sendable {
     return registry
   }()
 
+  /// The registry in force: `standard` unless a caller (such as
+  /// `BulwarkCommand.main(registering:)`, for a user's own defenses) binds another with
+  /// `DefenseRegistry.$current.withValue(registry) { … }`. Pipeline loading and every command
+  /// read it.
+  @TaskLocal public static var current: DefenseRegistry = .standard
+
   /// The registered preprocessor names, sorted.
   public var preprocessorNames: [String] { preprocessors.keys.sorted() }
   /// The registered postprocessor names, sorted.

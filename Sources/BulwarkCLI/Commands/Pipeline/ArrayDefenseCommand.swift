@@ -31,7 +31,7 @@ struct PreprocessCommand: ParsableCommand {
   }
 
   func run(console: Console) throws {
-    let defense = try DefenseRegistry.standard.preprocessor(json5: stage)
+    let defense = try DefenseRegistry.current.preprocessor(json5: stage)
     let array = try NPYFile.read(from: URL(fileURLWithPath: input))
     guard case .float32(let values) = array.storage, array.shape.count == 4 else {
       throw FormatError(
@@ -77,7 +77,7 @@ struct PostprocessCommand: ParsableCommand {
   }
 
   func run(console: Console) throws {
-    let defense = try DefenseRegistry.standard.postprocessor(json5: stage)
+    let defense = try DefenseRegistry.current.postprocessor(json5: stage)
     let array = try NPYFile.read(from: URL(fileURLWithPath: input))
     guard case .float32(let values) = array.storage, array.shape.count == 2, array.shape[1] >= 1
     else {
