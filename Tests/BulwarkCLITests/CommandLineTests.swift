@@ -27,8 +27,10 @@ final class CapturedConsole: @unchecked Sendable {
     return (BulwarkCommand.run(arguments, console: captured.console), captured)
   }
 
-  @Test(arguments: [[], ["--help"], ["data"], ["data", "--help"], ["data", "info", "--help"],
-    ["data", "convert", "-h"], ["help"]])
+  @Test(arguments: [
+    [], ["--help"], ["data"], ["data", "--help"], ["data", "info", "--help"],
+    ["data", "convert", "-h"], ["help"],
+  ])
   func helpIsCompleteAndSucceeds(arguments: [String]) {
     let (status, captured) = run(arguments)
     #expect(status == .success)
@@ -40,9 +42,10 @@ final class CapturedConsole: @unchecked Sendable {
   @Test func convertHelpListsEveryOptionWithItsDefault() {
     let (_, captured) = run(["data", "convert", "--help"])
     let help = captured.standardOutput
-    for option in ["SOURCE", "--labels <FILE>", "--out <FILE.npz|DIR>", "--limit <N>",
-      "--sample <N>", "--seed <S>", "--compress", "--json"]
-    {
+    for option in [
+      "SOURCE", "--labels <FILE>", "--out <FILE.npz|DIR>", "--limit <N>",
+      "--sample <N>", "--seed <S>", "--compress", "--json",
+    ] {
       #expect(help.contains(option), "missing \(option)")
     }
     #expect(help.contains("(default: 0)"))

@@ -29,7 +29,9 @@ import Testing
   @Test func refusesToOverwriteAFolderThatHasFiles() throws {
     let folder = try TemporaryFolder()
     try Data([1]).write(to: folder.url.appendingPathComponent("keep.txt"))
-    #expect(throws: DataSourceError.self) { try ImageFolder(root: folder.url).write(batch(channels: 1)) }
+    #expect(throws: DataSourceError.self) {
+      try ImageFolder(root: folder.url).write(batch(channels: 1))
+    }
   }
 
   @Test func mixedSizesNameTheFirstOffendingFile() throws {
@@ -54,7 +56,9 @@ import Testing
     let a = folder.url.appendingPathComponent("a")
     try FileManager.default.createDirectory(at: a, withIntermediateDirectories: true)
     try Data([0x89, 0x50, 0x4E, 0x47, 1, 2, 3]).write(to: a.appendingPathComponent("bad.png"))
-    let corrupt = try #require(throws: FormatError.self) { try ImageFolder(root: folder.url).load() }
+    let corrupt = try #require(throws: FormatError.self) {
+      try ImageFolder(root: folder.url).load()
+    }
     #expect(corrupt.file.hasSuffix("a/bad.png"))
     try FileManager.default.removeItem(at: a.appendingPathComponent("bad.png"))
     try Data([1]).write(to: a.appendingPathComponent("notes.txt"))

@@ -5,7 +5,8 @@ import Testing
 @Suite struct StratifiedSamplingTests {
   /// 100 images: class 0 has 50, class 1 has 30, class 2 has 20; each pixel is its index.
   private let batch: ImageBatch = {
-    let labels = Array(repeating: 0, count: 50) + Array(repeating: 1, count: 30)
+    let labels =
+      Array(repeating: 0, count: 50) + Array(repeating: 1, count: 30)
       + Array(repeating: 2, count: 20)
     return ImageBatch(
       shape: ImageShape(height: 1, width: 1, channels: 1),

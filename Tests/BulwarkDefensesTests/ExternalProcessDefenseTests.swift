@@ -19,7 +19,9 @@ import Testing
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: folder) }
     let log = folder.appendingPathComponent("starts").path
-    let stage = try ExternalProcessDefense(command: ["sh", "-c", "echo started >> \(log); exec cat"])
+    let stage = try ExternalProcessDefense(command: [
+      "sh", "-c", "echo started >> \(log); exec cat",
+    ])
     for _ in 0..<3 {
       #expect(try stage.process(batch) == batch)
     }
@@ -28,7 +30,9 @@ import Testing
   }
 
   @Test(arguments: [
-    (["sh", "-c", "echo boom >&2; exit 3"], "exited with status 3 before answering; it said: boom"),
+    (
+      ["sh", "-c", "echo boom >&2; exit 3"], "exited with status 3 before answering; it said: boom"
+    ),
     (["sh", "-c", "kill -9 $$"], "was killed by signal 9"),
     (["sh", "-c", "head -c 1 > /dev/null; echo garbage; sleep 5"], "not a .npy document"),
     (["bulwark-no-such-program"], "exited with status 127"),

@@ -80,7 +80,8 @@ import Testing
     #expect(loaded.settings == settings)
     #expect(loaded.epochs == [epoch])
     #expect(loaded.optimizerState == optimizer.state)
-    #expect(loaded.network.namedParameters().map(\.values) == network.namedParameters().map(\.values))
+    #expect(
+      loaded.network.namedParameters().map(\.values) == network.namedParameters().map(\.values))
     // A plain model file is not a checkpoint.
     try network.write(to: url)
     #expect(throws: FormatError.self) { try TrainingCheckpoint(contentsOf: url) }

@@ -83,7 +83,10 @@ import Testing
     let grey = ImageBatch(
       shape: ImageShape(height: 4, width: 4, channels: 1), pixels: [Float](repeating: 0, count: 16),
       labels: [0])
-    #expect(throws: ModelError(field: "input", expected: "images of 4x4x2 (height x width x channels)", found: "4x4x1")) {
+    #expect(
+      throws: ModelError(
+        field: "input", expected: "images of 4x4x2 (height x width x channels)", found: "4x4x1")
+    ) {
       try network.logits(grey)
     }
   }

@@ -48,7 +48,8 @@ struct HelpFormatter {
     let indent = String(repeating: " ", count: column)
     let text = wrap(help, width: 80, indent: indent)
     if label.count < column - 1, let first = text.first {
-      let head = label + String(repeating: " ", count: column - label.count)
+      let head =
+        label + String(repeating: " ", count: column - label.count)
         + first.dropFirst(column)
       return ([head] + text.dropFirst()).joined(separator: "\n")
     }

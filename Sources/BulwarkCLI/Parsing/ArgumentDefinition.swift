@@ -28,6 +28,7 @@ public struct ArgumentDefinition: Sendable {
   ///   - help: One line of help.
   ///   - isRequired: Whether it must be given.
   ///   - repeating: Whether it takes every remaining positional value.
+  /// - Returns: The definition.
   public static func positional(
     _ name: String, help: String, isRequired: Bool = true, repeating: Bool = false
   ) -> ArgumentDefinition {
@@ -43,6 +44,7 @@ public struct ArgumentDefinition: Sendable {
   ///   - help: One line of help.
   ///   - isRequired: Whether it must be given.
   ///   - defaultValue: The value used when it is not given, shown in help.
+  /// - Returns: The definition.
   public static func option(
     _ name: String, valueName: String, help: String, isRequired: Bool = false,
     defaultValue: String? = nil
@@ -56,6 +58,7 @@ public struct ArgumentDefinition: Sendable {
   /// - Parameters:
   ///   - name: The long name without dashes (`json` for `--json`).
   ///   - help: One line of help.
+  /// - Returns: The definition.
   public static func flag(_ name: String, help: String) -> ArgumentDefinition {
     ArgumentDefinition(name: name, kind: .flag, help: help, isRequired: false, defaultValue: nil)
   }

@@ -117,7 +117,8 @@ struct CommandLineParser {
       throw UsageError("unexpected argument '\(extra)'", commandPath: path)
     }
     for definition in definitions where definition.isRequired {
-      let given = definition.isPositional
+      let given =
+        definition.isPositional
         ? positionalValues[definition.name] != nil : options[definition.name] != nil
       if !given {
         throw UsageError("missing \(definition.usage)", commandPath: path)

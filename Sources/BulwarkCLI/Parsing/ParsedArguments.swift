@@ -41,6 +41,7 @@ public struct ParsedArguments: Sendable {
   /// - Parameters:
   ///   - name: The option's long name.
   ///   - range: The values allowed.
+  /// - Returns: The value, or nil when the option is absent.
   /// - Throws: `UsageError` when the value is not an integer or lies outside `range`.
   public func integer(
     _ name: String, in range: ClosedRange<Int> = Int.min...Int.max
@@ -72,9 +73,12 @@ public struct ParsedArguments: Sendable {
   /// - Parameters:
   ///   - name: The option's long name.
   ///   - range: The values allowed.
+  /// - Returns: The value, or nil when the option is absent.
   /// - Throws: `UsageError` when the value is not a finite number or lies outside `range`.
   public func double(
-    _ name: String, in range: ClosedRange<Double> = -Double.greatestFiniteMagnitude...Double
+    _ name: String,
+    in range: ClosedRange<Double> = -Double
+      .greatestFiniteMagnitude...Double
       .greatestFiniteMagnitude
   ) throws(UsageError) -> Double? {
     guard let text = optionValues[name] else { return nil }

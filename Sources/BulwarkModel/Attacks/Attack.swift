@@ -11,7 +11,8 @@ public protocol Attack: Sendable {
   /// - Returns: The perturbed images, with the batch's true labels and class names.
   /// - Throws: ``ModelError`` for images that do not fit the classifier, bad targets or bad
   ///   attack parameters.
-  func perturb(_ batch: ImageBatch, classifier: any Classifier, targets: [Int]?) throws -> ImageBatch
+  func perturb(_ batch: ImageBatch, classifier: any Classifier, targets: [Int]?) throws
+    -> ImageBatch
 }
 
 /// The ball an attack's perturbation stays in.

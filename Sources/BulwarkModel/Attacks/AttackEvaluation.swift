@@ -1,6 +1,6 @@
-import Foundation
 import BulwarkData
 import Dispatch
+import Foundation
 
 /// The attack metrics of MindSpore Armour's `AttackEvaluate`, computed over a clean batch, its
 /// adversarial version and the classifier's probabilities on the adversarial images.
@@ -98,7 +98,9 @@ public struct AttackEvaluation: Equatable, Sendable, Encodable {
   static func relativeDistances(
     _ clean: ArraySlice<Float>, _ adversarial: ArraySlice<Float>
   ) -> (l0: Double, l2: Double, lInfinity: Double) {
-    var (changed, nonzero, diffSquares, cleanSquares, diffMax, cleanMax) = (0, 0, 0.0, 0.0, 0.0, 0.0)
+    var (changed, nonzero, diffSquares, cleanSquares, diffMax, cleanMax) = (
+      0, 0, 0.0, 0.0, 0.0, 0.0
+    )
     for (x, y) in zip(clean, adversarial) {
       let difference = Double(x) - Double(y)
       if difference != 0 { changed += 1 }
@@ -110,7 +112,8 @@ public struct AttackEvaluation: Equatable, Sendable, Encodable {
     }
     let tiny = 1e-14
     return (
-      Double(changed) / (Double(nonzero) + tiny), diffSquares.squareRoot()
+      Double(changed) / (Double(nonzero) + tiny),
+      diffSquares.squareRoot()
         / (cleanSquares.squareRoot() + tiny), diffMax / (cleanMax + tiny)
     )
   }
@@ -142,7 +145,8 @@ public struct AttackEvaluation: Equatable, Sendable, Encodable {
         let varianceX = xx[pixel] - mx * mx
         let varianceY = yy[pixel] - my * my
         let covariance = xy[pixel] - mx * my
-        sum += (2 * mx * my + c1) * (2 * covariance + c2)
+        sum +=
+          (2 * mx * my + c1) * (2 * covariance + c2)
           / ((mx * mx + my * my + c1) * (varianceX + varianceY + c2))
       }
       total += sum / Double(size)
@@ -168,7 +172,9 @@ public struct AttackEvaluation: Equatable, Sendable, Encodable {
     for row in 0..<height {
       for column in 0..<width {
         var sum = 0.0
-        for tap in 0..<11 { sum += kernel[tap] * image[row * width + reflect(column + tap - 5, width)] }
+        for tap in 0..<11 {
+          sum += kernel[tap] * image[row * width + reflect(column + tap - 5, width)]
+        }
         rows[row * width + column] = sum
       }
     }
@@ -176,7 +182,9 @@ public struct AttackEvaluation: Equatable, Sendable, Encodable {
     for row in 0..<height {
       for column in 0..<width {
         var sum = 0.0
-        for tap in 0..<11 { sum += kernel[tap] * rows[reflect(row + tap - 5, height) * width + column] }
+        for tap in 0..<11 {
+          sum += kernel[tap] * rows[reflect(row + tap - 5, height) * width + column]
+        }
         output[row * width + column] = sum
       }
     }
@@ -191,4 +199,3 @@ public struct AttackEvaluation: Equatable, Sendable, Encodable {
     return position < length ? position : period - 1 - position
   }
 }
-

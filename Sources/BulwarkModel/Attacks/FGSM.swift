@@ -27,7 +27,8 @@ public struct FGSM: Attack {
   ) throws -> ImageBatch {
     try checkEpsilon(epsilon, "epsilon")
     try classifier.checkShape(batch)
-    let gradient = try inputGradient(batch.pixels, batch: batch, classifier: classifier, targets: targets)
+    let gradient = try inputGradient(
+      batch.pixels, batch: batch, classifier: classifier, targets: targets)
     let step = targets == nil ? epsilon : -epsilon
     var pixels = batch.pixels
     for index in pixels.indices {

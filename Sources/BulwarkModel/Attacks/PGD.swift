@@ -79,7 +79,8 @@ public struct PGD: Attack {
     if randomStart { start(&pixels, imageSize: batch.shape.valueCount) }
     let direction: Float = targets == nil ? 1 : -1
     for _ in 0..<steps {
-      let gradient = try inputGradient(pixels, batch: batch, classifier: classifier, targets: targets)
+      let gradient = try inputGradient(
+        pixels, batch: batch, classifier: classifier, targets: targets)
       step(&pixels, along: gradient, scale: direction * stepSize, imageSize: batch.shape.valueCount)
       project(&pixels, around: clean, imageSize: batch.shape.valueCount)
     }

@@ -66,10 +66,13 @@ extension Network {
   /// - Parameter metadata: Extra metadata entries (training command, seed, accuracy).
   /// - Returns: The file's contents.
   public func safeTensorsFile(metadata: [String: String] = [:]) -> SafeTensorsFile {
-    var tensors = namedParameters().map { (name: $0.name, tensor: SafeTensor($0.values, shape: $0.shape)) }
+    var tensors = namedParameters().map {
+      (name: $0.name, tensor: SafeTensor($0.values, shape: $0.shape))
+    }
     for layer in architecture.layers {
       if case .batchNorm2d = layer.kind, let name = layer.name {
-        tensors.append((name: "\(name).num_batches_tracked", tensor: SafeTensor([0] as [Int64], shape: [])))
+        tensors.append(
+          (name: "\(name).num_batches_tracked", tensor: SafeTensor([0] as [Int64], shape: [])))
       }
     }
     var entries = metadata

@@ -16,9 +16,11 @@ struct BenchModelCommand: ParsableCommand {
       this machine kind runs about 54,000 LeNet-5 and 1,160 RGB CNN images/s on one thread.
       """,
     arguments: [
-      .option("model", valueName: "FILE", help: "The LeNet-5 model file.",
+      .option(
+        "model", valueName: "FILE", help: "The LeNet-5 model file.",
         defaultValue: defaultModel),
-      .option("seconds", valueName: "T", help: "Minimum timing per measurement.",
+      .option(
+        "seconds", valueName: "T", help: "Minimum timing per measurement.",
         defaultValue: "1"),
       .json,
     ])

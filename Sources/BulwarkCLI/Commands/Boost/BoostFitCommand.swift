@@ -17,18 +17,21 @@ struct BoostFitCommand: ParsableCommand {
       .option("x", valueName: "X.npy", help: "Features, rows x columns.", isRequired: true),
       .option("y", valueName: "Y.npy", help: "Class index of each row.", isRequired: true),
       .option("out", valueName: "MODEL.txt", help: "Where to write the model.", isRequired: true),
-      .option("valid-fraction", valueName: "F", help: "Share of rows held out for validation.",
+      .option(
+        "valid-fraction", valueName: "F", help: "Share of rows held out for validation.",
         defaultValue: "0"),
       .option("learning-rate", valueName: "LR", help: "Shrinkage.", defaultValue: "0.1"),
       .option("num-leaves", valueName: "N", help: "Leaves per tree.", defaultValue: "31"),
       .option("max-depth", valueName: "D", help: "Depth limit; -1 for none.", defaultValue: "-1"),
-      .option("min-data-in-leaf", valueName: "N", help: "Rows per leaf at least.",
+      .option(
+        "min-data-in-leaf", valueName: "N", help: "Rows per leaf at least.",
         defaultValue: "20"),
       .option("lambda-l1", valueName: "L", help: "L1 regularisation.", defaultValue: "0"),
       .option("lambda-l2", valueName: "L", help: "L2 regularisation.", defaultValue: "0"),
       .option("rounds", valueName: "R", help: "Boosting rounds.", defaultValue: "100"),
       .option("early-stopping", valueName: "R", help: "Stop after R rounds without improvement."),
-      .option("seed", valueName: "S", help: "Seed of the validation split and sampling.",
+      .option(
+        "seed", valueName: "S", help: "Seed of the validation split and sampling.",
         defaultValue: "0"),
       .option("threads", valueName: "N", help: "Threads (default: all cores)."),
       .json,
@@ -93,7 +96,8 @@ struct BoostFitCommand: ParsableCommand {
     func rows(_ indices: [Int]) -> [Double] {
       indices.flatMap { matrix.values[$0 * matrix.columns..<($0 + 1) * matrix.columns] }
     }
-    let validation = heldOut.isEmpty ? nil : (features: rows(heldOut), labels: heldOut.map { labels[$0] })
+    let validation =
+      heldOut.isEmpty ? nil : (features: rows(heldOut), labels: heldOut.map { labels[$0] })
     let clock = ContinuousClock()
     let start = clock.now
     var lastLoss: Double?
@@ -114,7 +118,9 @@ struct BoostFitCommand: ParsableCommand {
       var correct = 0
       for (position, index) in indices.enumerated() {
         let row = probabilities[position * classes..<(position + 1) * classes]
-        if row.indices.max(by: { row[$0] < row[$1] }).map({ $0 - position * classes }) == labels[index] {
+        if row.indices.max(by: { row[$0] < row[$1] }).map({ $0 - position * classes })
+          == labels[index]
+        {
           correct += 1
         }
       }

@@ -8,10 +8,12 @@ struct BoostPredictCommand: ParsableCommand {
     name: "predict",
     abstract: "Predict class probabilities (N x K float64 .npy) with a model.txt.",
     arguments: [
-      .option("model", valueName: "MODEL.txt", help: "A model fitted here or by LightGBM.",
+      .option(
+        "model", valueName: "MODEL.txt", help: "A model fitted here or by LightGBM.",
         isRequired: true),
       .option("x", valueName: "X.npy", help: "Features, rows x columns.", isRequired: true),
-      .option("out", valueName: "P.npy", help: "Where to write the probabilities.",
+      .option(
+        "out", valueName: "P.npy", help: "Where to write the probabilities.",
         isRequired: true),
       .json,
     ])

@@ -17,18 +17,22 @@ struct TrainCommand: ParsableCommand {
       uninterrupted run. The same seed gives the same network whatever the thread count.
       """,
     arguments: [
-      .option("arch", valueName: "NAME", help: "Architecture: lenet5 (28x28x1) or rgb-cnn (64x64x3).",
+      .option(
+        "arch", valueName: "NAME", help: "Architecture: lenet5 (28x28x1) or rgb-cnn (64x64x3).",
         isRequired: true),
       .option("data", valueName: "SOURCE", help: "Training images.", isRequired: true),
       .option("epochs", valueName: "E", help: "Epochs to train.", isRequired: true),
-      .option("seed", valueName: "S", help: "Seed of the initial weights and the shuffles.",
+      .option(
+        "seed", valueName: "S", help: "Seed of the initial weights and the shuffles.",
         defaultValue: "0"),
       .option("out", valueName: "FILE", help: "Where to write the model.", isRequired: true),
       .option("checkpoint", valueName: "FILE", help: "Save after every epoch; resume from it."),
       .option("batch-size", valueName: "N", help: "Images per step.", defaultValue: "64"),
       .option("optimizer", valueName: "NAME", help: "adam or sgd.", defaultValue: "adam"),
-      .option("learning-rate", valueName: "LR", help: "Step size (default: 0.001 for adam, "
-        + "0.01 for sgd)."),
+      .option(
+        "learning-rate", valueName: "LR",
+        help: "Step size (default: 0.001 for adam, "
+          + "0.01 for sgd)."),
       .option("momentum", valueName: "M", help: "SGD momentum.", defaultValue: "0.9"),
       .option("validation", valueName: "SOURCE", help: "Images to report accuracy on per epoch."),
       .option("limit", valueName: "N", help: "Train on the first N images only."),
@@ -66,7 +70,7 @@ struct TrainCommand: ParsableCommand {
     validation = arguments.string("validation")
     limit = try arguments.integer("limit", in: 1...Int.max)
     threads = try arguments.integer("threads", in: 1...1_024)
-  json = arguments.flag("json")
+    json = arguments.flag("json")
   }
 
   /// The run's result, as `--json` prints it.
@@ -92,7 +96,8 @@ struct TrainCommand: ParsableCommand {
         found: "\(training.shape)")
     }
     let optimizerName =
-      optimizer == "adam" ? "adam lr=\(learningRate)" : "sgd lr=\(learningRate) momentum=\(momentum)"
+      optimizer == "adam"
+      ? "adam lr=\(learningRate)" : "sgd lr=\(learningRate) momentum=\(momentum)"
     let settings = TrainingCheckpoint.Settings(
       data: data + (limit.map { " (first \($0))" } ?? ""), seed: seed, batchSize: batchSize,
       optimizer: optimizerName)
