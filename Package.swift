@@ -17,13 +17,15 @@ let package = Package(
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     // libjpeg's setjmp/longjmp error path stays in C.
     .target(name: "CJPEGShims", dependencies: ["CJPEG"]),
+    // The AVX2 + FMA matrix-multiply kernel, chosen at run time.
+    .target(name: "CBulwarkKernels"),
 
     // MARK: Layers, data flowing one way
     .target(
       name: "BulwarkData",
       dependencies: ["CJPEG", "CJPEGShims", "CPNG", "CZlib"]
     ),
-    .target(name: "BulwarkModel", dependencies: ["BulwarkData"]),
+    .target(name: "BulwarkModel", dependencies: ["BulwarkData", "CBulwarkKernels"]),
     // Gradient-boosted trees, LightGBM-faithful; depends on nothing of ours.
     .target(name: "BulwarkBoosting"),
     .target(name: "BulwarkDefenses", dependencies: ["BulwarkData"]),

@@ -1,3 +1,5 @@
+internal import CBulwarkKernels
+
 /// Single-precision matrix multiply-accumulate, `C += A · B`, the kernel under convolution and
 /// linear layers. `B` and `C` are row-major; `A` is addressed through two strides so that a
 /// transposed operand costs nothing: `A(i, p) = a[i * aRowStride + p * aColumnStride]`.
@@ -9,6 +11,10 @@
 /// panels of 128 so a `k x 128` panel of `B` stays in cache while all rows pass over it.
 enum GEMM {
   static let panelWidth = 128
+
+  /// Whether the CPU runs the AVX2 + FMA kernel (`CBulwarkKernels`); the SIMD8 kernel below
+  /// serves the other CPUs and the columns that do not fill a 16-wide block.
+  static let usesAVX2 = bulwark_gemm_avx2_available() != 0
 
   /// `C[m x n] += A[m x k] · B[k x n]`.
   /// - Precondition: the buffers hold the addressed elements; validated by the caller.
@@ -51,9 +57,18 @@ enum GEMM {
             k: k, n: width, packed: packed + block &* 4 &* k, b: b + column,
             bRowStride: bRowStride, c0: row(0), c1: row(1))
         } else {
-          kernel(
-            k: k, n: width, packed: packed + block &* 4 &* k, b: b + column,
-            bRowStride: bRowStride, c0: row(0), c1: row(1), c2: row(2), c3: row(3))
+          let wide = usesAVX2 ? width & ~15 : 0
+          if wide > 0 {
+            bulwark_gemm_kernel_4x16_avx2(
+              k, wide, packed + block &* 4 &* k, b + column, bRowStride, row(0), row(1), row(2),
+              row(3))
+          }
+          if wide < width {
+            kernel(
+              k: k, n: width &- wide, packed: packed + block &* 4 &* k, b: b + (column &+ wide),
+              bRowStride: bRowStride, c0: row(0) + wide, c1: row(1) + wide, c2: row(2) + wide,
+              c3: row(3) + wide)
+          }
         }
       }
       column &+= width
