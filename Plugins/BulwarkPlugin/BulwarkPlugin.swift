@@ -17,15 +17,16 @@ import PackagePlugin
 struct BulwarkPlugin: CommandPlugin {
   func performCommand(context: PluginContext, arguments: [String]) async throws {
     var arguments = arguments
+    var name = "bulwark"
     let tool: URL
     if let index = arguments.firstIndex(of: "--executable") {
       guard index + 1 < arguments.count else {
         Diagnostics.error("--executable needs the name of an executable product")
         return
       }
-      let product = arguments[index + 1]
+      name = arguments[index + 1]
       arguments.removeSubrange(index...(index + 1))
-      guard let built = try build(product, in: context) else { return }
+      guard let built = try build(name, in: context) else { return }
       tool = built
     } else {
       tool = try context.tool(named: "bulwark").url
@@ -38,7 +39,7 @@ struct BulwarkPlugin: CommandPlugin {
     process.waitUntilExit()
     guard process.terminationReason == .exit, process.terminationStatus == 0 else {
       Diagnostics.error(
-        "\(tool.lastPathComponent) \(arguments.joined(separator: " ")) exited with status "
+        "\(name) \(arguments.joined(separator: " ")) exited with status "
           + "\(process.terminationStatus)")
       return
     }
@@ -47,6 +48,13 @@ struct BulwarkPlugin: CommandPlugin {
   /// Builds the package's executable product `name` (debug) and returns its file; nil after
   /// reporting a failed build or a product that is not an executable.
   private func build(_ name: String, in context: PluginContext) throws -> URL? {
+    let executables = context.package.products(ofType: ExecutableProduct.self).map(\.name)
+    guard executables.contains(name) else {
+      Diagnostics.error(
+        "\(context.package.displayName) has no executable product '\(name)' (it has: "
+          + "\(executables.sorted().joined(separator: ", ")))")
+      return nil
+    }
     let result = try packageManager.build(
       .product(name), parameters: .init(configuration: .debug, logging: .concise))
     guard result.succeeded else {
@@ -54,7 +62,7 @@ struct BulwarkPlugin: CommandPlugin {
       return nil
     }
     guard let executable = result.builtArtifacts.first(where: { $0.kind == .executable }) else {
-      Diagnostics.error("\(name) is not an executable product of \(context.package.displayName)")
+      Diagnostics.error("building \(name) produced no executable")
       return nil
     }
     return executable.url

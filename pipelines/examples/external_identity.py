@@ -3,7 +3,8 @@
 
 Bulwark starts this program once per run, writes one batch (float32, N x H x W x C, values in
 [0, 1]) as a .npy document, waits for one .npy document of the same shape back, and repeats;
-at the end it closes stdin. Replace `defend` with your own transformation.
+at the end it closes stdin. Replace `defend` with your own transformation. See the README,
+"External defenses".
 """
 import sys
 
@@ -12,13 +13,12 @@ from numpy.lib.format import read_array, write_array
 
 
 def defend(images: np.ndarray) -> np.ndarray:
-    """The defense: here the identity. Must return the same shape, float32 or float64."""
-    return images
+    return images  # N x H x W x C float32 in [0, 1]; return the same shape
 
 
 class Reader:
-    """Standard input seen through read() alone: numpy reads a real file with fromfile(),
-    which needs a file position, and a pipe has none."""
+    """stdin through read() alone: numpy reads real files with fromfile(), which a pipe
+    cannot serve."""
 
     def __init__(self, stream):
         self.read = stream.read
@@ -27,13 +27,10 @@ class Reader:
 def main() -> None:
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
     reader = Reader(stdin)
-    while True:
-        # End of input (Bulwark closed stdin) means the run is over.
-        if not stdin.peek(1):
-            break
+    while stdin.peek(1):  # empty at end of input: Bulwark closed stdin
         batch = read_array(reader)
         write_array(stdout, np.ascontiguousarray(defend(batch), dtype=np.float32))
-        stdout.flush()  # Bulwark waits for the whole answer before sending the next batch.
+        stdout.flush()
 
 
 if __name__ == "__main__":
