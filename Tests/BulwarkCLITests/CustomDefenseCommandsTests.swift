@@ -87,8 +87,10 @@ struct CustomDefenseCommandsTests {
   @Test func clashingNamesFailBeforeTheCommandRuns() {
     let cases: [([any RegisteredDefense.Type], String)] = [
       ([Clash.self], "cannot register Clash: a preprocessor named 'spatial-smoothing'"),
-      ([GaussianBlur.self, GaussianBlur.self],
-        "cannot register GaussianBlur: a preprocessor named 'gaussian-blur'"),
+      (
+        [GaussianBlur.self, GaussianBlur.self],
+        "cannot register GaussianBlur: a preprocessor named 'gaussian-blur'"
+      ),
     ]
     for (defenses, message) in cases {
       let transcript = Transcript()

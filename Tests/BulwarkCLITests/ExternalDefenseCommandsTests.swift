@@ -39,7 +39,8 @@ struct ExternalDefenseCommandsTests {
   @Test func anEchoingProgramGivesTheUndefendedScores() throws {
     defer { try? FileManager.default.removeItem(at: folder) }
     let plain = try writePipeline("plain.json5", preprocessors: "")
-    let echo = try writePipeline("echo.json5", preprocessors: "{ type: 'external', command: ['cat'] }")
+    let echo = try writePipeline(
+      "echo.json5", preprocessors: "{ type: 'external', command: ['cat'] }")
     let undefended = try BulwarkProcess.run(["score", plain, "--limit", "30", "--json"])
     #expect(undefended.status == 0, "\(undefended.error)")
     let echoed = try BulwarkProcess.run(
@@ -54,12 +55,16 @@ struct ExternalDefenseCommandsTests {
   }
 
   @Test(arguments: [
-    (["sh", "-c", "echo broken >&2; exit 1"], 30.0,
-      "exited with status 1 before answering; it said: broken"),
+    (
+      ["sh", "-c", "echo broken >&2; exit 1"], 30.0,
+      "exited with status 1 before answering; it said: broken"
+    ),
     (["sleep", "30"], 0.5, "gave no answer within 0.5 s"),
     // wrong.npy is found in the pipeline file's folder, where the program runs.
-    (["sh", "-c", "cat wrong.npy; exec cat > /dev/null"], 30.0,
-      "answered with shape [1, 1] for a batch of shape [20, 28, 28, 1]"),
+    (
+      ["sh", "-c", "cat wrong.npy; exec cat > /dev/null"], 30.0,
+      "answered with shape [1, 1] for a batch of shape [20, 28, 28, 1]"
+    ),
   ])
   func aFailingProgramFailsTheRunNamingTheStage(
     command: [String], timeout: Double, message: String
@@ -70,7 +75,8 @@ struct ExternalDefenseCommandsTests {
       to: folder.appendingPathComponent("wrong.npy"))
     let list = command.map { "'\($0)'" }.joined(separator: ", ")
     let file = try writePipeline(
-      "failing.json5", preprocessors: "{ type: 'external', command: [\(list)], timeout: \(timeout) }")
+      "failing.json5",
+      preprocessors: "{ type: 'external', command: [\(list)], timeout: \(timeout) }")
     let result = try BulwarkProcess.run(["score", file, "--limit", "20", "--allow-external"])
     #expect(result.status == 1)
     #expect(
