@@ -8,6 +8,7 @@ let package = Package(
   products: [
     .library(name: "Bulwark", targets: ["Bulwark"]),
     .executable(name: "bulwark", targets: ["bulwark"]),
+    .executable(name: "bulwark-example", targets: ["bulwark-example"]),
     .plugin(name: "BulwarkPlugin", targets: ["BulwarkPlugin"]),
   ],
   targets: [
@@ -50,6 +51,10 @@ let package = Package(
       ]
     ),
 
+    // MARK: Example: the full CLI with a defense of the user's own (`gaussian-blur`)
+    .executableTarget(
+      name: "bulwark-example", dependencies: ["Bulwark"], path: "Sources/BulwarkExample"),
+
     // MARK: SwiftPM command plugin: `swift package bulwark …`
     .plugin(
       name: "BulwarkPlugin",
@@ -75,8 +80,8 @@ let package = Package(
     ),
     .testTarget(
       name: "BulwarkCLITests",
-      // The executable is a dependency so that end-to-end tests can run the built binary.
-      dependencies: ["BulwarkCLI", "BulwarkData", "bulwark"]
+      // The executables are dependencies so that end-to-end tests can run the built binaries.
+      dependencies: ["BulwarkCLI", "BulwarkData", "bulwark", "bulwark-example"]
     ),
     .testTarget(name: "BulwarkDefensesTests", dependencies: ["BulwarkDefenses"]),
     .testTarget(

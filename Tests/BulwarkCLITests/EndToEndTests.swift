@@ -2,17 +2,20 @@ import BulwarkData
 import Foundation
 import Testing
 
-/// Runs the built `bulwark` executable, as a user or a script would.
+/// Runs the built `bulwark` executable (or `bulwark-example`), as a user or a script would.
 struct BulwarkProcess {
-  static let executable: URL? = {
+  static let executable = built("bulwark")
+
+  /// A built executable of the package, found beside the test bundle.
+  static func built(_ name: String) -> URL? {
     let candidates = [
       Bundle.main.executableURL?.deletingLastPathComponent(),
       URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent(),
       Bundle.main.bundleURL.deletingLastPathComponent(),
     ]
-    return candidates.compactMap { $0?.appendingPathComponent("bulwark") }
+    return candidates.compactMap { $0?.appendingPathComponent(name) }
       .first { FileManager.default.isExecutableFile(atPath: $0.path) }
-  }()
+  }
 
   struct Result {
     var status: Int32
@@ -20,9 +23,10 @@ struct BulwarkProcess {
     var error: String
   }
 
-  static func run(_ arguments: [String]) throws -> Result {
+  static func run(_ arguments: [String], program: String = "bulwark") throws -> Result {
     let process = Process()
-    process.executableURL = try #require(executable, "the bulwark executable was not built")
+    process.executableURL = try #require(
+      program == "bulwark" ? executable : built(program), "the \(program) executable was not built")
     process.arguments = arguments
     let output = Pipe()
     let error = Pipe()

@@ -104,7 +104,7 @@ import Testing
     #expect(
       found == [
         "preprocessors[0].type: unknown preprocessor 'spatial-smothing'; did you mean "
-          + "spatial-smoothing? (registered: feature-squeezing, jpeg-compression, "
+          + "spatial-smoothing? (registered: external, feature-squeezing, jpeg-compression, "
           + "spatial-smoothing, total-variation-minimization)"
       ])
   }

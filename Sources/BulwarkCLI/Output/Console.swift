@@ -29,7 +29,14 @@ public struct Console: Sendable {
   public static let standard = Console(showsProgress: isatty(STDERR_FILENO) == 1) {
     stream, text in
     let handle = stream == .output ? FileHandle.standardOutput : FileHandle.standardError
-    handle.write(Data(text.utf8))
+    do {
+      try handle.write(contentsOf: Data(text.utf8))
+    } catch {
+      // The reader went away (`bulwark score … | head`). SIGPIPE would end the process here,
+      // but external stages ignore it so that a dying program cannot kill Bulwark: stop the
+      // same way instead of crashing.
+      exit(ExitCode.failure.rawValue)
+    }
   }
 
   /// Writes a line of results to standard output.

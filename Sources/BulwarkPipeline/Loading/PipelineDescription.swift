@@ -148,7 +148,7 @@ public struct PipelineDescription: Sendable {
           usage: usage, file: name)
         do {
           if isPre {
-            preprocessors.append(try registry.makePreprocessor(stage))
+            preprocessors.append(Self.anchored(try registry.makePreprocessor(stage), in: folder))
           } else {
             postprocessors.append(try registry.makePostprocessor(stage))
           }

@@ -19,13 +19,13 @@ public struct DefenseRegistry: Sendable {
   public init() {}
 
   /// The built-in defenses: spatial-smoothing, jpeg-compression, feature-squeezing,
-  /// total-variation-minimization; high-confidence, reverse-sigmoid, rounded, class-labels,
+  /// total-variation-minimization, external (a program in another process); high-confidence, reverse-sigmoid, rounded, class-labels,
   /// gaussian-noise.
   public static let standard: DefenseRegistry = {
     var registry = DefenseRegistry()
     let preprocessors: [any RegisteredPreprocessor.Type] = [
       SpatialSmoothing.self, JPEGCompression.self, FeatureSqueezing.self,
-      TotalVariationMinimization.self,
+      TotalVariationMinimization.self, ExternalProcessDefense.self,
     ]
     let postprocessors: [any RegisteredPostprocessor.Type] = [
       HighConfidence.self, ReverseSigmoid.self, Rounded.self, ClassLabels.self,

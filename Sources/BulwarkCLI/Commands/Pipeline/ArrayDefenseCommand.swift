@@ -18,20 +18,26 @@ struct PreprocessCommand: ParsableCommand {
       .option(
         "output", valueName: "Y.npy", help: "Where to write the result.",
         isRequired: true),
+      .allowExternal,
     ])
 
   var stage: String
   var input: String
   var output: String
+  var allowExternal: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
     stage = try arguments.required("stage")
     input = try arguments.required("input")
     output = try arguments.required("output")
+    allowExternal = arguments.flag("allow-external")
   }
 
   func run(console: Console) throws {
     let defense = try DefenseRegistry.current.preprocessor(json5: stage)
+    try ExternalCommand.requireAllowed(
+      [ExternalCommand.of(defense, at: "stage")].compactMap { $0 }, allowed: allowExternal,
+      file: "--stage")
     let array = try NPYFile.read(from: URL(fileURLWithPath: input))
     guard case .float32(let values) = array.storage, array.shape.count == 4 else {
       throw FormatError(

@@ -20,21 +20,25 @@ struct ScoreCommand: ParsableCommand {
     arguments: [
       .positional("FILE", help: "The pipeline file (.json5)."),
       .option("limit", valueName: "N", help: "Score the first N images of each set only."),
+      .allowExternal,
       .json,
     ])
 
   var file: String
   var limit: Int?
   var json: Bool
+  var allowExternal: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
     file = arguments.positional("FILE") ?? ""
     limit = try arguments.integer("limit", in: 1...Int.max)
     json = arguments.flag("json")
+    allowExternal = arguments.flag("allow-external")
   }
 
   func run(console: Console) throws {
     let description = try PipelineDescription(contentsOf: URL(fileURLWithPath: file))
+    try description.requireExternalAllowed(allowExternal)
     let pipeline = try Pipeline(description)
     let data = try description.loadData(for: pipeline, limit: limit) { done, total in
       console.progress("attack: \(done)/\(total) images")

@@ -12,7 +12,8 @@ struct ValidateCommand: ParsableCommand {
       every stage type against the registry and every parameter against its range, checks that \
       the files it names exist, loads the model and, where the clean source is cheap to read, \
       checks that its image shape fits the model. Lists every problem found and exits with 1 \
-      if there is any.
+      if there is any. Names the external programs a file would run (its external stages run \
+      only with --allow-external).
       """,
     arguments: [
       .positional("FILE", help: "Pipeline files (.json5).", repeating: true)
@@ -30,9 +31,13 @@ struct ValidateCommand: ParsableCommand {
   func run(console: Console) throws {
     var failed = false
     for file in files {
-      let problems = Self.problems(in: URL(fileURLWithPath: file))
+      let (problems, external) = Self.check(URL(fileURLWithPath: file))
       if problems.isEmpty {
-        console.print("\(file): ok")
+        let note = external.map(\.description).joined(separator: ", ")
+        console.print(
+          external.isEmpty
+            ? "\(file): ok"
+            : "\(file): ok; runs external programs: \(note) (score needs --allow-external)")
       } else {
         failed = true
         for problem in problems { console.printError("error: \(problem)") }
@@ -41,14 +46,19 @@ struct ValidateCommand: ParsableCommand {
     if failed { throw ExitCode.failure }
   }
 
-  /// Every problem of one file, as printed lines.
-  static func problems(in url: URL) -> [String] {
+  /// Every problem of one file, as printed lines, and the external programs it would run.
+  static func check(_ url: URL) -> (problems: [String], external: [ExternalCommand]) {
     let description: PipelineDescription
     do {
       description = try PipelineDescription(contentsOf: url)
     } catch {
-      return error.errors.map(\.description)
+      return (error.errors.map(\.description), [])
     }
+    return (problems(in: description, url: url), description.externalCommands)
+  }
+
+  /// The problems of a parsed file: its model and, for a built-in clean set, the image shape.
+  private static func problems(in description: PipelineDescription, url: URL) -> [String] {
     let classifier: any Classifier
     do {
       classifier = try loadClassifier(contentsOf: description.model)
