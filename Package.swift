@@ -26,10 +26,10 @@ let package = Package(
     .target(name: "BulwarkModel", dependencies: ["BulwarkData"]),
     // Gradient-boosted trees, LightGBM-faithful; depends on nothing of ours.
     .target(name: "BulwarkBoosting"),
-    .target(name: "BulwarkDefenses", dependencies: ["BulwarkData"]),
+    .target(name: "BulwarkDefenses", dependencies: ["BulwarkData", "BulwarkBoosting"]),
     .target(
       name: "BulwarkPipeline",
-      dependencies: ["BulwarkData", "BulwarkModel", "BulwarkDefenses"]
+      dependencies: ["BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkDefenses"]
     ),
 
     // MARK: Command line
@@ -76,7 +76,8 @@ let package = Package(
       // The executable is a dependency so that end-to-end tests can run the built binary.
       dependencies: ["BulwarkCLI", "BulwarkData", "bulwark"]
     ),
-    .testTarget(name: "BulwarkDefensesTests", dependencies: ["BulwarkDefenses"]),
+    .testTarget(
+      name: "BulwarkDefensesTests", dependencies: ["BulwarkDefenses", "BulwarkBoosting"]),
     .testTarget(
       name: "BulwarkPipelineTests",
       dependencies: ["BulwarkPipeline", "BulwarkData", "BulwarkModel", "BulwarkDefenses"]
