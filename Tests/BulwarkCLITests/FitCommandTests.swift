@@ -73,8 +73,11 @@ import Testing
     #expect(report["passes"] as? Int == 1)
     #expect(FileManager.default.fileExists(atPath: path("p.txt")))
     let record = try #require(
-      try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path(
-        "p.txt.fit.json")))) as? [String: Any])
+      try JSONSerialization.jsonObject(
+        with: Data(
+          contentsOf: URL(
+            fileURLWithPath: path(
+              "p.txt.fit.json")))) as? [String: Any])
     #expect(record["cleanSource"] as? String == path("fit.npz"))
     #expect((record["cleanFingerprints"] as? String)?.count == 320)  // base64 of 30 x 8 bytes
 

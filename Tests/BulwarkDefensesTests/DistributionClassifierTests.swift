@@ -16,8 +16,8 @@ import Testing
     var labels: [Int] = []
     for index in 0..<count {
       let label = index % 2
-      let p0 = label == 0 ? 0.6 + 0.35 * Float(index) / Float(count) : 0.4 - 0.35 * Float(index)
-        / Float(count)
+      let offset = 0.35 * Float(index) / Float(count)
+      let p0 = label == 0 ? 0.6 + offset : 0.4 - offset
       values += [p0, 1 - p0]
       labels.append(label)
     }
@@ -90,7 +90,9 @@ import Testing
     let table = Probabilities(rows: 1, columns: 2, values: [0.5, 0.5])
     let other = Probabilities(rows: 2, columns: 2, values: [0.5, 0.5, 0.5, 0.5])
     #expect(throws: DistributionClassifierError.self) { try classifier.featureRows([table]) }
-    #expect(throws: DistributionClassifierError.self) { try classifier.featureRows([table, other]) }
+    #expect(throws: DistributionClassifierError.self) {
+      try classifier.featureRows([table, other])
+    }
   }
 
   @Test func rejectsAModelOfTheWrongFeatureCount() throws {

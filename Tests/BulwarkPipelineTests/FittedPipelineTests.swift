@@ -166,7 +166,8 @@ struct MeanOfPasses: FittedPostprocessor {
   /// A tiny model and a fit record, beside a pipeline that uses them: the record's clean images
   /// are pixels 0 and 0.25, its adversarial image pixel 0.5.
   func fittedDescription() throws -> PipelineDescription {
-    let table = Probabilities(rows: 4, columns: 2, values: [0.9, 0.1, 0.2, 0.8, 0.8, 0.2, 0.3, 0.7])
+    let table = Probabilities(
+      rows: 4, columns: 2, values: [0.9, 0.1, 0.2, 0.8, 0.8, 0.2, 0.3, 0.7])
     var classifier = try DistributionClassifier(
       boosting: BoostingParameters(numLeaves: 2, minDataInLeaf: 1, rounds: 2))
     try classifier.fit(passes: [table], labels: [0, 1, 0, 1])

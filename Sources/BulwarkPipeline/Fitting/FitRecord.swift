@@ -41,7 +41,9 @@ public struct FitRecord: Codable, Equatable, Sendable {
     var bytes: [UInt8] = []
     bytes.reserveCapacity(fingerprints.count * 8)
     for value in fingerprints {
-      for shift in stride(from: 0, to: 64, by: 8) { bytes.append(UInt8(truncatingIfNeeded: value >> shift)) }
+      for shift in stride(from: 0, to: 64, by: 8) {
+        bytes.append(UInt8(truncatingIfNeeded: value >> shift))
+      }
     }
     return Data(bytes).base64EncodedString()
   }
