@@ -165,7 +165,9 @@ struct MeanOfPasses: FittedPostprocessor {
 
   /// A tiny model and a fit record, beside a pipeline that uses them: the record's clean images
   /// are pixels 0 and 0.25, its adversarial image pixel 0.5.
-  func fittedDescription() throws -> PipelineDescription {
+  func fittedDescription(
+    pre: String = "", stage: String = "{ type: \"distribution-classifier\" }"
+  ) throws -> PipelineDescription {
     let table = Probabilities(
       rows: 4, columns: 2, values: [0.9, 0.1, 0.2, 0.8, 0.8, 0.2, 0.3, 0.7])
     var classifier = try DistributionClassifier(
@@ -181,9 +183,10 @@ struct MeanOfPasses: FittedPostprocessor {
       adversarialFingerprints: fitted.selecting([2]).fingerprints(),
       trainingAccuracy: 1, seconds: 0)
     try record.write(to: folder.appendingPathComponent("p.distribution-classifier.txt.fit.json"))
-    let description = try PipelineDescription(
-      contentsOf: write(pipeline(post: "{ type: \"distribution-classifier\" }")))
-    return description
+    var registry = DefenseRegistry.standard
+    try registry.register(PassShift.self)
+    return try PipelineDescription(
+      contentsOf: write(pipeline(pre: pre, post: stage)), registry: registry)
   }
 
   @Test func refusesToScoreOnFittedImages() throws {
@@ -203,6 +206,20 @@ struct MeanOfPasses: FittedPostprocessor {
             + "(1 from fit.clean, 1 from fit.adversarial); score on images it was not fitted on")
           == true)
     }
+  }
+
+  @Test func refusesAModelFittedWithOtherFeatures() throws {
+    let description = try fittedDescription(
+      pre: "{ type: \"test-pass-shift\" }",
+      stage: "{ type: \"distribution-classifier\", features: \"distribution\", passes: 2 }")
+    let fresh = TableClassifier.batch([(0.75, 0)])
+    let error = #expect(throws: PipelineError.self) {
+      try description.checkNotFitted(on: .init(clean: fresh, adversarial: fresh))
+    }
+    #expect(
+      error?.message.hasPrefix(
+        "the model was fitted with softmax features, 1 passes and 20 bins, but the stage asks "
+          + "for distribution, 2 and 20") == true)
   }
 
   @Test func fingerprintsRoundTripAndTellImagesApart() throws {

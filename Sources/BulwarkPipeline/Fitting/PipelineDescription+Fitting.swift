@@ -224,7 +224,7 @@ extension PipelineDescription {
   /// - Parameter data: The evaluation sets.
   /// - Throws: `PipelineErrors` naming, for each evaluation set that overlaps, how many of its
   ///   images were fitted on and from which fit set; a `PipelineError` when the fit record is
-  ///   missing or unreadable.
+  ///   missing or unreadable, or records other features than the stage's.
   public func checkNotFitted(on data: Data) throws {
     guard let fitting,
       let stage = postprocessors[fitting.stage] as? any FittedPostprocessor, stage.isFitted
@@ -236,6 +236,18 @@ extension PipelineDescription {
           + "fitted on are unknown; run 'bulwark fit \(file.path)'")
     }
     let record = try FitRecord(contentsOf: fitting.record)
+    if let classifier = stage as? DistributionClassifier,
+      record.features != classifier.features.rawValue
+        || record.passes != classifier.passesPerImage
+        || (classifier.features == .distribution && record.bins != classifier.bins)
+    {
+      throw PipelineError(
+        file: file.path, path: "postprocessors[\(fitting.stage)]",
+        message: "the model was fitted with \(record.features) features, \(record.passes) "
+          + "passes and \(record.bins) bins, but the stage asks for "
+          + "\(classifier.features.rawValue), \(classifier.passesPerImage) and "
+          + "\(classifier.bins); run 'bulwark fit \(file.path)' again")
+    }
     guard let fitClean = FitRecord.decode(record.cleanFingerprints),
       let fitAdversarial = FitRecord.decode(record.adversarialFingerprints)
     else {
