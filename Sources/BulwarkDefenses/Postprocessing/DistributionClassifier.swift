@@ -12,10 +12,10 @@ import BulwarkData
 ///   per image (see `FittedPostprocessor`); for every class, the `passes` softmax values of that
 ///   class are counted into `bins` equal-width bins on [0, 1] (the last bin closed), and the
 ///   counts divided by `passes` are the features: K x `bins` values, class-major. Kou et al.
-///   estimate these marginal distributions with kernel density estimation over 100 random
-///   transformations and classify them with a distribution regression network; plain
-///   normalised histograms are their discretisation without the kernel, and the trees replace
-///   the network.
+///   discretise these marginal distributions of the softmax over random transformations
+///   (smoothed with a kernel density estimate) and classify them with a small learnt
+///   classifier fitted on clean images only; here the histograms are plain normalised counts
+///   and the classifier is the trees.
 ///
 /// It is fitted (`fit(passes:labels:)`) or given a saved model (`init(model:)`,
 /// `loadModel(_:)`); until then `process(passes:)` throws `DistributionClassifierError`.
