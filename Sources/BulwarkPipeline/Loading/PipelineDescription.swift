@@ -20,7 +20,9 @@ import Foundation
 /// }
 /// ```
 /// An attack-generated set is cached in `.bulwark-cache/` beside the file (see
-/// `AdversarialCache`). Loading reads no data and runs nothing heavy.
+/// `AdversarialCache`). A `distribution-classifier` postprocessor also takes `model` and
+/// `fit` keys (see `FitSettings`); its saved model is loaded when present. Loading reads no
+/// data and runs nothing heavy.
 public struct PipelineDescription: Sendable {
   /// The pipeline file.
   public var file: URL
