@@ -29,10 +29,10 @@ let package = Package(
     .target(name: "BulwarkModel", dependencies: ["BulwarkData", "CBulwarkKernels"]),
     // Gradient-boosted trees, LightGBM-faithful; depends on nothing of ours.
     .target(name: "BulwarkBoosting"),
-    .target(name: "BulwarkDefenses", dependencies: ["BulwarkData"]),
+    .target(name: "BulwarkDefenses", dependencies: ["BulwarkData", "BulwarkBoosting"]),
     .target(
       name: "BulwarkPipeline",
-      dependencies: ["BulwarkData", "BulwarkModel", "BulwarkDefenses"]
+      dependencies: ["BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkDefenses"]
     ),
 
     // MARK: Command line
@@ -83,7 +83,8 @@ let package = Package(
       // The executables are dependencies so that end-to-end tests can run the built binaries.
       dependencies: ["BulwarkCLI", "BulwarkData", "bulwark", "bulwark-example"]
     ),
-    .testTarget(name: "BulwarkDefensesTests", dependencies: ["BulwarkDefenses"]),
+    .testTarget(
+      name: "BulwarkDefensesTests", dependencies: ["BulwarkDefenses", "BulwarkBoosting"]),
     .testTarget(
       name: "BulwarkPipelineTests",
       dependencies: ["BulwarkPipeline", "BulwarkData", "BulwarkModel", "BulwarkDefenses"]

@@ -20,7 +20,9 @@ import Foundation
 /// }
 /// ```
 /// An attack-generated set is cached in `.bulwark-cache/` beside the file (see
-/// `AdversarialCache`). Loading reads no data and runs nothing heavy.
+/// `AdversarialCache`). A `distribution-classifier` postprocessor also takes `model` and
+/// `fit` keys (see `FitSettings`); its saved model is loaded when present. Loading reads no
+/// data and runs nothing heavy.
 public struct PipelineDescription: Sendable {
   /// The pipeline file.
   public var file: URL
@@ -36,6 +38,9 @@ public struct PipelineDescription: Sendable {
   public var preprocessors: [any Preprocessor]
   /// The postprocessors, in order.
   public var postprocessors: [any Postprocessor]
+  /// The distribution classifier's model file and fit data (its stage's `model` and `fit`
+  /// keys), or nil without one.
+  public var fitting: FitSettings?
 
   /// Reads and checks a pipeline file.
   /// - Parameters:
@@ -136,6 +141,7 @@ public struct PipelineDescription: Sendable {
 
     var preprocessors: [any Preprocessor] = []
     var postprocessors: [any Postprocessor] = []
+    var fitting: FitSettings?
     for (key, isPre) in [("preprocessors", true), ("postprocessors", false)] {
       guard let list = decoder.member(key) else { continue }
       guard case .array(let stages) = list.value else {
@@ -150,13 +156,22 @@ public struct PipelineDescription: Sendable {
           if isPre {
             preprocessors.append(Self.anchored(try registry.makePreprocessor(stage), in: folder))
           } else {
-            postprocessors.append(try registry.makePostprocessor(stage))
+            var postprocessor = try registry.makePostprocessor(stage)
+            if var classifier = postprocessor as? DistributionClassifier {
+              fitting = try Self.fitSettings(
+                stage, index: postprocessors.count, classifier: &classifier, file: file,
+                folder: folder)
+              postprocessor = classifier
+            }
+            postprocessors.append(postprocessor)
           }
         } catch {
           errors.append(error)
         }
       }
     }
+    errors += Self.fittingProblems(
+      preprocessors: preprocessors, postprocessors: postprocessors, file: name)
     errors += usage.unknownKeys(in: root, at: [], file: name)
     guard errors.isEmpty, let model, let clean, let adversarial else {
       throw PipelineErrors(errors)
@@ -168,6 +183,7 @@ public struct PipelineDescription: Sendable {
     self.limit = limit ?? nil
     self.preprocessors = preprocessors
     self.postprocessors = postprocessors
+    self.fitting = fitting
   }
 
   /// The folder attack results are cached in: `.bulwark-cache` beside the pipeline file.
@@ -181,7 +197,7 @@ public struct PipelineDescription: Sendable {
       : folder.appendingPathComponent(path).standardizedFileURL
   }
 
-  private static func dataSource(
+  static func dataSource(
     _ decoder: JSONValueDecoder, folder: URL
   ) throws -> DataSource {
     let text = try decoder.decode(String.self)

@@ -19,8 +19,8 @@ public struct DefenseRegistry: Sendable {
   public init() {}
 
   /// The built-in defenses: spatial-smoothing, jpeg-compression, feature-squeezing,
-  /// total-variation-minimization, external (a program in another process); high-confidence, reverse-sigmoid, rounded, class-labels,
-  /// gaussian-noise.
+  /// total-variation-minimization, external (a program in another process); high-confidence,
+  /// reverse-sigmoid, rounded, class-labels, gaussian-noise, distribution-classifier.
   public static let standard: DefenseRegistry = {
     var registry = DefenseRegistry()
     let preprocessors: [any RegisteredPreprocessor.Type] = [
@@ -29,7 +29,7 @@ public struct DefenseRegistry: Sendable {
     ]
     let postprocessors: [any RegisteredPostprocessor.Type] = [
       HighConfidence.self, ReverseSigmoid.self, Rounded.self, ClassLabels.self,
-      GaussianNoise.self,
+      GaussianNoise.self, DistributionClassifier.self,
     ]
     // The built-in names are distinct, so registration cannot fail.
     for type in preprocessors { try? registry.register(type) }

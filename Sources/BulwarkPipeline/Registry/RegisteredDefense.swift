@@ -29,3 +29,4 @@ extension ReverseSigmoid: RegisteredPostprocessor {}
 extension Rounded: RegisteredPostprocessor {}
 extension ClassLabels: RegisteredPostprocessor {}
 extension GaussianNoise: RegisteredPostprocessor {}
+extension DistributionClassifier: RegisteredPostprocessor {}

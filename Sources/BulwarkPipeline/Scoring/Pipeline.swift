@@ -63,15 +63,45 @@ public struct Pipeline: Sendable {
     return try run(batch, timings: &timings).defended
   }
 
-  /// Runs every stage on a batch, adding each stage's seconds to `timings`.
+  /// Runs every stage on a batch, adding each stage's seconds to `timings`. With a fitted
+  /// postprocessor, the preprocessors, the classifier and the postprocessors before it run
+  /// `passesPerImage` times (pass `k` with `reseeded(pass: k)`, pass 0 as configured); it
+  /// combines the passes and the postprocessors after it see its output.
   func run(_ batch: ImageBatch, timings: inout [Double]) throws -> (
     defended: Probabilities, afterClassifier: [Float]
   ) {
+    let fitted = fittedPostprocessor
+    let end = fitted?.index ?? postprocessors.count
+    var passes: [Probabilities] = []
+    var afterClassifier: [Float] = []
+    for pass in 0..<(fitted?.stage.passesPerImage ?? 1) {
+      let result = try runPass(pass, batch, through: end, timings: &timings)
+      if pass == 0 { afterClassifier = result.afterClassifier }
+      passes.append(result.probabilities)
+    }
+    guard let fitted else { return (passes[0], afterClassifier) }
+    let clock = ContinuousClock()
+    var start = clock.now
+    var probabilities = try fitted.stage.process(passes: passes)
+    timings[preprocessors.count + 1 + fitted.index] += seconds(clock.now - start)
+    for index in (fitted.index + 1)..<postprocessors.count {
+      start = clock.now
+      probabilities = try postprocessors[index].process(probabilities)
+      timings[preprocessors.count + 1 + index] += seconds(clock.now - start)
+    }
+    return (probabilities, afterClassifier)
+  }
+
+  /// One classifier pass: the preprocessors reseeded for `pass`, the classifier, and the
+  /// postprocessors before index `end`.
+  func runPass(_ pass: Int, _ batch: ImageBatch, through end: Int, timings: inout [Double])
+    throws -> (probabilities: Probabilities, afterClassifier: [Float])
+  {
     let clock = ContinuousClock()
     var images = batch
     for (index, stage) in preprocessors.enumerated() {
       let start = clock.now
-      images = try stage.process(images)
+      images = try (pass == 0 ? stage : stage.reseeded(pass: pass)).process(images)
       timings[index] += seconds(clock.now - start)
     }
     var start = clock.now
@@ -79,7 +109,7 @@ public struct Pipeline: Sendable {
     timings[preprocessors.count] += seconds(clock.now - start)
     var probabilities = Probabilities(
       rows: batch.count, columns: classifier.classCount, values: raw)
-    for (index, stage) in postprocessors.enumerated() {
+    for (index, stage) in postprocessors.prefix(end).enumerated() {
       start = clock.now
       probabilities = try stage.process(probabilities)
       timings[preprocessors.count + 1 + index] += seconds(clock.now - start)
@@ -87,7 +117,7 @@ public struct Pipeline: Sendable {
     return (probabilities, raw)
   }
 
-  private func seconds(_ duration: Duration) -> Double {
+  func seconds(_ duration: Duration) -> Double {
     let (whole, fraction) = duration.components
     return Double(whole) + Double(fraction) * 1e-18
   }

@@ -15,7 +15,8 @@ struct ScoreCommand: ParsableCommand {
       sacrificed share, CCV mean confidence change and COS mean Jensen-Shannon divergence on \
       samples both classify correctly), abstentions (rows a postprocessor zeroed, counted as \
       wrong) and the time per image of each stage. An attack-generated adversarial set is \
-      cached in .bulwark-cache beside the file.
+      cached in .bulwark-cache beside the file. A distribution classifier must be fitted first \
+      ('bulwark fit FILE'); scoring refuses images it was fitted on.
       """,
     arguments: [
       .positional("FILE", help: "The pipeline file (.json5)."),
@@ -39,11 +40,13 @@ struct ScoreCommand: ParsableCommand {
   func run(console: Console) throws {
     let description = try PipelineDescription(contentsOf: URL(fileURLWithPath: file))
     try description.requireExternalAllowed(allowExternal)
+    try description.requireFitted()
     let pipeline = try Pipeline(description)
     let data = try description.loadData(for: pipeline, limit: limit) { done, total in
       console.progress("attack: \(done)/\(total) images")
     }
     console.endProgress()
+    try description.checkNotFitted(on: data)
     let score = try pipeline.score(clean: data.clean, adversarial: data.adversarial) {
       set, done, total in
       console.progress("\(set): \(done)/\(total) images")

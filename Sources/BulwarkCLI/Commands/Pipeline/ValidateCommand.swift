@@ -1,3 +1,4 @@
+import BulwarkData
 import BulwarkModel
 import BulwarkPipeline
 import Foundation
@@ -11,9 +12,10 @@ struct ValidateCommand: ParsableCommand {
       Parses each file (JSON5), checks every key against what its section or defense accepts, \
       every stage type against the registry and every parameter against its range, checks that \
       the files it names exist, loads the model and, where the clean source is cheap to read, \
-      checks that its image shape fits the model. Lists every problem found and exits with 1 \
-      if there is any. Names the external programs a file would run (its external stages run \
-      only with --allow-external).
+      checks that its image shape fits the model (and the distribution classifier's fit.clean \
+      set's). Fits nothing. Lists every problem found and exits with 1 if there is any. Names \
+      the external programs a file would run (its external stages run only with \
+      --allow-external).
       """,
     arguments: [
       .positional("FILE", help: "Pipeline files (.json5).", repeating: true)
@@ -67,12 +69,18 @@ struct ValidateCommand: ParsableCommand {
     }
     // A built-in set is small and fast to read; other sources may be large and are checked by
     // `score` before it starts.
-    guard case .builtin(let dataset) = description.clean else { return [] }
-    do {
-      let images = try dataset.load()
-      try Pipeline(classifier: classifier).check(images, name: "data.clean", file: url.path)
-    } catch {
-      return ["\(error)"]
+    var sets: [(String, DataSource)] = [("data.clean", description.clean)]
+    if let fitting = description.fitting, let clean = fitting.clean {
+      sets.append(("postprocessors[\(fitting.stage)].fit.clean", clean))
+    }
+    for (name, source) in sets {
+      guard case .builtin(let dataset) = source else { continue }
+      do {
+        let images = try dataset.load()
+        try Pipeline(classifier: classifier).check(images, name: name, file: url.path)
+      } catch {
+        return ["\(error)"]
+      }
     }
     return []
   }

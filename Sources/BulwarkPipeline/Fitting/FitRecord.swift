@@ -1,0 +1,105 @@
+import BulwarkBoosting
+import Foundation
+
+/// What a fitted postprocessor was fitted on, written beside its model as `<model>.fit.json`:
+/// the sources, image counts, parameters, and a 64-bit fingerprint of every image (see
+/// `ImageBatch.fingerprints()`), so that scoring can refuse to evaluate on those images.
+///
+/// Fingerprints are stored compactly: base64 of the little-endian 8-byte values.
+public struct FitRecord: Codable, Equatable, Sendable {
+  /// The stage's type name (`distribution-classifier`).
+  public var stage: String
+  /// The feature mode (`softmax` or `distribution`).
+  public var features: String
+  /// Classifier passes per image.
+  public var passes: Int
+  /// Histogram bins per class (`distribution` features).
+  public var bins: Int
+  /// The trees' training parameters.
+  public var parameters: BoostingParameters
+  /// The clean source, as written (nil: none).
+  public var cleanSource: String?
+  /// The adversarial source or attack, as written (nil: none).
+  public var adversarialSource: String?
+  /// Clean images fitted on.
+  public var cleanCount: Int
+  /// Adversarial images fitted on.
+  public var adversarialCount: Int
+  /// The share of fit images the fitted pipeline classifies correctly.
+  public var trainingAccuracy: Double
+  /// Seconds spent computing passes and fitting.
+  public var seconds: Double
+  /// Base64 of the clean images' fingerprints.
+  public var cleanFingerprints: String
+  /// Base64 of the adversarial images' fingerprints.
+  public var adversarialFingerprints: String
+
+  /// The fingerprints as base64 of their little-endian bytes.
+  /// - Parameter fingerprints: The values.
+  /// - Returns: The text.
+  public static func encode(_ fingerprints: [UInt64]) -> String {
+    var bytes: [UInt8] = []
+    bytes.reserveCapacity(fingerprints.count * 8)
+    for value in fingerprints {
+      for shift in stride(from: 0, to: 64, by: 8) {
+        bytes.append(UInt8(truncatingIfNeeded: value >> shift))
+      }
+    }
+    return Data(bytes).base64EncodedString()
+  }
+
+  /// Reads fingerprints written by `encode(_:)`.
+  /// - Parameter text: The base64 text.
+  /// - Returns: The values, or nil for text that is not base64 of whole 8-byte values.
+  public static func decode(_ text: String) -> [UInt64]? {
+    guard let data = Data(base64Encoded: text), data.count % 8 == 0 else { return nil }
+    let bytes = [UInt8](data)
+    return stride(from: 0, to: bytes.count, by: 8).map { first in
+      (0..<8).reduce(UInt64(0)) { value, offset in
+        value | UInt64(bytes[first + offset]) << (8 * UInt64(offset))
+      }
+    }
+  }
+
+  /// Reads a record file.
+  /// - Parameter url: The file.
+  /// - Throws: A `PipelineError` naming the file when it is missing or malformed.
+  public init(contentsOf url: URL) throws(PipelineError) {
+    do {
+      self = try JSONDecoder().decode(FitRecord.self, from: Data(contentsOf: url))
+    } catch {
+      throw PipelineError(
+        file: url.path, path: "", message: "cannot read the fit record (\(error))")
+    }
+  }
+
+  /// Creates a record; see the properties.
+  public init(
+    stage: String, features: String, passes: Int, bins: Int, parameters: BoostingParameters,
+    cleanSource: String?, adversarialSource: String?, cleanFingerprints: [UInt64],
+    adversarialFingerprints: [UInt64], trainingAccuracy: Double, seconds: Double
+  ) {
+    self.stage = stage
+    self.features = features
+    self.passes = passes
+    self.bins = bins
+    self.parameters = parameters
+    self.cleanSource = cleanSource
+    self.adversarialSource = adversarialSource
+    self.cleanCount = cleanFingerprints.count
+    self.adversarialCount = adversarialFingerprints.count
+    self.trainingAccuracy = trainingAccuracy
+    self.seconds = seconds
+    self.cleanFingerprints = Self.encode(cleanFingerprints)
+    self.adversarialFingerprints = Self.encode(adversarialFingerprints)
+  }
+
+  /// Writes the record, pretty-printed, to a temporary file renamed into place.
+  /// - Parameter url: The file.
+  /// - Throws: Encoding or file errors.
+  public func write(to url: URL) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    try encoder.encode(self).write(to: url, options: .atomic)
+  }
+}

@@ -1,0 +1,275 @@
+import BulwarkBoosting
+import BulwarkData
+import BulwarkDefenses
+import BulwarkModel
+import Foundation
+
+extension PipelineDescription {
+  /// The images a fitted postprocessor learns from, loaded and checked against the classifier.
+  public struct FitData: Sendable {
+    /// The clean images (empty when the pipeline names none).
+    public var clean: ImageBatch
+    /// The adversarial images (empty when the pipeline names none).
+    public var adversarial: ImageBatch
+    /// Whether the adversarial images came from the attack cache (nil: not an attack).
+    public var fromCache: Bool?
+  }
+
+  /// Reads a distribution classifier's `model` and `fit` keys and loads its saved model when
+  /// the file exists.
+  static func fitSettings(
+    _ stage: JSONValueDecoder, index: Int, classifier: inout DistributionClassifier, file: URL,
+    folder: URL
+  ) throws(PipelineError) -> FitSettings {
+    do {
+      var settings = FitSettings(stage: index, model: FitSettings.defaultModel(for: file))
+      if let model = stage.member("model") {
+        settings.model = resolve(try model.decode(String.self), against: folder)
+      }
+      if let fit = stage.member("fit") {
+        guard case .object = fit.value else {
+          throw fit.mismatch("{ clean: SOURCE, adversarial: SOURCE or { attack: … }, limit: N }")
+        }
+        fit.usage.record("", at: render(fit.codingPath))
+        if let clean = fit.member("clean") {
+          settings.clean = try dataSource(clean, folder: folder)
+        }
+        if let adversarial = fit.member("adversarial") {
+          settings.adversarial = try adversarialSource(adversarial, folder: folder)
+          if case .attack = settings.adversarial, settings.clean == nil {
+            throw adversarial.error("an attack runs on fit.clean, which is missing")
+          }
+        }
+        if let limit = fit.member("limit") {
+          let value = try limit.decode(Int.self)
+          guard value >= 1 else { throw limit.error("must be an integer >= 1, got \(value)") }
+          settings.limit = value
+        }
+      }
+      if FileManager.default.fileExists(atPath: settings.model.path) {
+        do {
+          classifier.loadModel(try BoostedTrees(contentsOf: settings.model))
+        } catch {
+          throw stage.error(
+            "cannot load the fitted model \(settings.model.path): \(error)",
+            at: stage.codingPath + [PathKey(stringValue: "model")])
+        }
+      }
+      return settings
+    } catch let error as PipelineError {
+      throw error
+    } catch {
+      throw DefenseRegistry.describe(error, in: stage)
+    }
+  }
+
+  /// A data source, or `{ attack: { … } }`.
+  static func adversarialSource(
+    _ source: JSONValueDecoder, folder: URL
+  ) throws -> AdversarialSource {
+    if case .string = source.value {
+      return .data(try dataSource(source, folder: folder))
+    }
+    guard case .object = source.value else {
+      throw source.mismatch("a data source or { attack: { method: \"pgd\", eps: 0.1 } }")
+    }
+    source.usage.record("", at: render(source.codingPath))
+    guard let attack = source.member("attack") else {
+      throw source.error("missing required key 'attack'")
+    }
+    return .attack(try attack.decode(AttackSettings.self))
+  }
+
+  /// The rules for fitted postprocessors: at most one per pipeline, and several passes per
+  /// image need a randomised preprocessor (otherwise every pass is the same).
+  static func fittingProblems(
+    preprocessors: [any Preprocessor], postprocessors: [any Postprocessor], file: String
+  ) -> [PipelineError] {
+    var problems: [PipelineError] = []
+    let fitted = postprocessors.indices.filter { postprocessors[$0] is any FittedPostprocessor }
+    if fitted.count > 1 {
+      problems.append(
+        PipelineError(
+          file: file, path: "postprocessors[\(fitted[1])]",
+          message: "a pipeline holds at most one fitted postprocessor; "
+            + "postprocessors[\(fitted[0])] is one already"))
+    }
+    for index in fitted {
+      guard let stage = postprocessors[index] as? any FittedPostprocessor,
+        stage.passesPerImage > 1, !preprocessors.contains(where: \.isRandomized)
+      else { continue }
+      problems.append(
+        PipelineError(
+          file: file, path: "postprocessors[\(index)]",
+          message: "\(stage.passesPerImage) passes per image need a randomised preprocessor "
+            + "(such as total-variation-minimization); without one every pass is the same"))
+    }
+    return problems
+  }
+
+  /// Checks that every postprocessor that must be fitted is, before any long work.
+  /// - Throws: `PipelineError` naming the stage and the command that fits it.
+  public func requireFitted() throws(PipelineError) {
+    for (index, stage) in postprocessors.enumerated() {
+      guard let fitted = stage as? any FittedPostprocessor, !fitted.isFitted else { continue }
+      let model = fitting.map { " (no model at \($0.model.path))" } ?? ""
+      throw PipelineError(
+        file: file.path, path: "postprocessors[\(index)]",
+        message: "\(Pipeline.name(of: stage)) is not fitted\(model); "
+          + "run 'bulwark fit \(file.path)' first")
+    }
+  }
+
+  /// Loads the images the fitted postprocessor learns from: the fit's clean set, then its
+  /// adversarial set (from its source, the attack cache, or by running the attack on the clean
+  /// set), each cut to the limit and checked against the classifier.
+  /// - Parameters:
+  ///   - pipeline: The pipeline built from this description.
+  ///   - limit: Learn from the first N images of each set (overrides `fit.limit`).
+  ///   - progress: Called with (images done, total) while an attack runs.
+  /// - Returns: Both sets; a set the pipeline does not name is empty.
+  /// - Throws: `PipelineError` when there is no fitted postprocessor or no fit data, or for
+  ///   sets that do not fit the classifier; data and attack errors.
+  public func loadFitData(
+    for pipeline: Pipeline, limit: Int? = nil, progress: (Int, Int) -> Void = { _, _ in }
+  ) throws -> FitData {
+    let name = file.path
+    guard let fitting else {
+      throw PipelineError(
+        file: name, path: "postprocessors",
+        message: "no postprocessor must be fitted (such as distribution-classifier)")
+    }
+    let path = "postprocessors[\(fitting.stage)].fit"
+    guard fitting.clean != nil || fitting.adversarial != nil else {
+      throw PipelineError(
+        file: name, path: path,
+        message: "names no data; give fit: { clean: SOURCE, adversarial: SOURCE or an attack }")
+    }
+    let limit = limit ?? fitting.limit
+    let empty = ImageBatch(
+      shape: pipeline.classifier.inputShape, pixels: [], labels: [],
+      classNames: (0..<pipeline.classifier.classCount).map { "\($0)" })
+    var clean = empty
+    if let source = fitting.clean {
+      clean = try source.load()
+      if let limit { clean = clean.prefix(min(limit, clean.count)) }
+      try pipeline.check(clean, name: "\(path).clean", file: name)
+    }
+    var adversarial = empty
+    var fromCache: Bool?
+    switch fitting.adversarial {
+    case .none:
+      break
+    case .data(let source):
+      adversarial = try source.load()
+    case .attack(var settings):
+      guard let source = fitting.clean else { break }
+      settings.limit = clean.count
+      let cache = AdversarialCache(folder: cacheFolder)
+      let result = try cache.adversarialSet(
+        model: model, classifier: pipeline.classifier, clean: (source, clean),
+        attack: settings, progress: progress)
+      adversarial = result.images
+      fromCache = result.cached
+    }
+    if let limit { adversarial = adversarial.prefix(min(limit, adversarial.count)) }
+    try pipeline.check(adversarial, name: "\(path).adversarial", file: name)
+    return FitData(clean: clean, adversarial: adversarial, fromCache: fromCache)
+  }
+
+  /// Writes the fitted postprocessor's model (atomically) and its fit record beside it.
+  /// - Parameters:
+  ///   - pipeline: The pipeline whose postprocessor was fitted on `data`.
+  ///   - data: The images it was fitted on.
+  ///   - trainingAccuracy: The fitted pipeline's accuracy on them.
+  ///   - seconds: The time the fit took.
+  /// - Returns: The record written.
+  /// - Throws: `PipelineError` when the pipeline's fitted stage is not a fitted distribution
+  ///   classifier; file errors.
+  @discardableResult
+  public func saveFit(
+    of pipeline: Pipeline, data: FitData, trainingAccuracy: Double, seconds: Double
+  ) throws -> FitRecord {
+    guard let fitting,
+      let stage = pipeline.postprocessors[fitting.stage] as? DistributionClassifier,
+      let model = stage.model
+    else {
+      throw PipelineError(
+        file: file.path, path: "postprocessors", message: "no fitted distribution classifier")
+    }
+    let record = FitRecord(
+      stage: DistributionClassifier.typeName, features: stage.features.rawValue,
+      passes: stage.passesPerImage, bins: stage.bins, parameters: stage.boosting,
+      cleanSource: fitting.clean?.description,
+      adversarialSource: fitting.adversarial.map(Self.describe),
+      cleanFingerprints: data.clean.fingerprints(),
+      adversarialFingerprints: data.adversarial.fingerprints(),
+      trainingAccuracy: trainingAccuracy, seconds: seconds)
+    try FileManager.default.createDirectory(
+      at: fitting.model.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try model.write(to: fitting.model)
+    try record.write(to: fitting.record)
+    return record
+  }
+
+  private static func describe(_ source: AdversarialSource) -> String {
+    switch source {
+    case .data(let data): data.description
+    case .attack(let settings): "attack \(settings.identity)"
+    }
+  }
+
+  /// Refuses to score on images the fitted postprocessor learnt from: fingerprints both
+  /// evaluation sets and compares them with its fit record.
+  /// - Parameter data: The evaluation sets.
+  /// - Throws: `PipelineErrors` naming, for each evaluation set that overlaps, how many of its
+  ///   images were fitted on and from which fit set; a `PipelineError` when the fit record is
+  ///   missing or unreadable, or records other features than the stage's.
+  public func checkNotFitted(on data: Data) throws {
+    guard let fitting,
+      let stage = postprocessors[fitting.stage] as? any FittedPostprocessor, stage.isFitted
+    else { return }
+    guard FileManager.default.fileExists(atPath: fitting.record.path) else {
+      throw PipelineError(
+        file: file.path, path: "postprocessors[\(fitting.stage)]",
+        message: "no fit record \(fitting.record.path) beside the model, so the images it was "
+          + "fitted on are unknown; run 'bulwark fit \(file.path)'")
+    }
+    let record = try FitRecord(contentsOf: fitting.record)
+    if let classifier = stage as? DistributionClassifier,
+      record.features != classifier.features.rawValue
+        || record.passes != classifier.passesPerImage
+        || (classifier.features == .distribution && record.bins != classifier.bins)
+    {
+      throw PipelineError(
+        file: file.path, path: "postprocessors[\(fitting.stage)]",
+        message: "the model was fitted with \(record.features) features, \(record.passes) "
+          + "passes and \(record.bins) bins, but the stage asks for "
+          + "\(classifier.features.rawValue), \(classifier.passesPerImage) and "
+          + "\(classifier.bins); run 'bulwark fit \(file.path)' again")
+    }
+    guard let fitClean = FitRecord.decode(record.cleanFingerprints),
+      let fitAdversarial = FitRecord.decode(record.adversarialFingerprints)
+    else {
+      throw PipelineError(
+        file: fitting.record.path, path: "", message: "malformed fingerprints")
+    }
+    let cleanSet = Set(fitClean)
+    let adversarialSet = Set(fitAdversarial)
+    var problems: [PipelineError] = []
+    for (name, set) in [("data.clean", data.clean), ("data.adversarial", data.adversarial)] {
+      let prints = set.fingerprints()
+      let fromClean = prints.count(where: { cleanSet.contains($0) })
+      let fromAdversarial = prints.count(where: { adversarialSet.contains($0) })
+      let either = prints.count(where: { cleanSet.contains($0) || adversarialSet.contains($0) })
+      guard either > 0 else { continue }
+      problems.append(
+        PipelineError(
+          file: file.path, path: name,
+          message: "\(either) of \(set.count) images were used to fit the "
+            + "\(Pipeline.name(of: stage)) (\(fromClean) from fit.clean, \(fromAdversarial) "
+            + "from fit.adversarial); score on images it was not fitted on"))
+    }
+    if !problems.isEmpty { throw PipelineErrors(problems) }
+  }
+}
