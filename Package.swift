@@ -74,7 +74,7 @@ let package = Package(
     .testTarget(
       name: "BulwarkCLITests",
       // The executable is a dependency so that end-to-end tests can run the built binary.
-      dependencies: ["BulwarkCLI", "BulwarkData", "bulwark"]
+      dependencies: ["BulwarkCLI", "BulwarkData", "BulwarkModel", "bulwark"]
     ),
     .testTarget(name: "BulwarkDefensesTests", dependencies: ["BulwarkDefenses"]),
     .testTarget(

@@ -15,7 +15,7 @@ public struct BulwarkCommand: ParsableCommand {
     subcommands: [
       DataCommand.self, TrainCommand.self, EvaluateCommand.self, AttackCommand.self,
       InspectCommand.self, BoostCommand.self, ValidateCommand.self, ScoreCommand.self,
-      PreprocessCommand.self, PostprocessCommand.self, BenchCommand.self,
+      TuneCommand.self, PreprocessCommand.self, PostprocessCommand.self, BenchCommand.self,
     ])
 
   /// Creates the root command; it only dispatches to subcommands.

@@ -344,10 +344,11 @@ public struct SearchSpace: Sendable {
       var error = error
       let key = error.path.split(separator: ".").first.map(String.init) ?? ""
       var located = path + (error.path.isEmpty ? "" : "." + error.path)
-      if let slot = grids.firstIndex(where: { $0.key == key }), grids[slot].grid.isGrid {
+      if let slot = grids.firstIndex(where: { $0.key == key }), grids[slot].grid.isGrid,
+        !error.message.hasPrefix("unknown key")
+      {
         let suffix = error.path.dropFirst(key.count)
         located = "\(path).\(key)[\(combination[slot])]" + suffix
-        error.message += " (value \(grids[slot].grid.values[combination[slot]].compactText))"
       }
       error.path = located
       return error

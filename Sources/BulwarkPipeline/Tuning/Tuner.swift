@@ -66,7 +66,10 @@ public struct Tuner: Sendable {
   /// Whether a result meets the space's constraints.
   /// - Parameter result: A scored configuration.
   /// - Returns: True when it meets `minCleanAccuracy` and `maxSecondsPerImage`.
-  public func isFeasible(_ result: TuningResult) -> Bool {
+  public func isFeasible(_ result: TuningResult) -> Bool { Self.feasible(result, in: space) }
+
+  /// Whether a result meets a space's constraints.
+  static func feasible(_ result: TuningResult, in space: SearchSpace) -> Bool {
     if let minimum = space.minCleanAccuracy, result.clean.accuracy < minimum { return false }
     if let maximum = space.maxSecondsPerImage, result.secondsPerImage > maximum { return false }
     return true
