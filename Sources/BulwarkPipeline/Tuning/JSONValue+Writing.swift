@@ -14,7 +14,15 @@ extension JSONValue {
     case .array(let elements):
       guard !elements.isEmpty else { return "[]" }
       let items = elements.map { $0.text(indent: indent, level: level + 1) }
-      return Self.wrap(items, open: "[", close: "]", indent: indent, level: level)
+      // Arrays of numbers and strings stay on one line: `clipValues: [0, 1]`.
+      let scalars = elements.allSatisfy {
+        switch $0 {
+        case .array, .object: false
+        default: true
+        }
+      }
+      return Self.wrap(
+        items, open: "[", close: "]", indent: scalars ? nil : indent, level: level)
     case .object(let members):
       guard !members.isEmpty else { return "{}" }
       let items = members.map { member in

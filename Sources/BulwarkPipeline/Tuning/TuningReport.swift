@@ -169,9 +169,9 @@ public struct TuningReport: Sendable {
     let winner = outcome.winner
     var header = """
       // The best configuration `bulwark tune` found for \(description.file.lastPathComponent)
-      // (objective \(space.objective.name); on the sample's \(winner.clean.total) clean and \
-      \(winner.adversarial.total) adversarial evaluation images: clean \
-      \(format(winner.clean.accuracy)), adv \(format(winner.adversarial.accuracy))).
+      // (objective \(space.objective.name)); on the sample's \(winner.clean.total) clean and \
+      \(winner.adversarial.total) adversarial evaluation images:
+      // clean \(format(winner.clean.accuracy)), adv \(format(winner.adversarial.accuracy)).
 
       """
     if let full = winner.full {
