@@ -65,7 +65,9 @@ import Testing
             ] },
           ],
           postprocessors: [
-            { oneOf: [null, { type: "high-confidence", cutoff: { from: 0.5, to: 0.7, step: 0.1 } }] },
+            { oneOf: [
+              null, { type: "high-confidence", cutoff: { from: 0.5, to: 0.7, step: 0.1 } },
+            ] },
           ],
         },
       }
@@ -83,7 +85,8 @@ import Testing
     return results.map { result in
       let counts = ["clean", "adversarial"].map { set in
         let counts = result[set] as? [String: Any] ?? [:]
-        return "\(counts["correct"] ?? "?")/\(counts["total"] ?? "?")/\(counts["abstentions"] ?? "?")"
+        return
+          "\(counts["correct"] ?? "?")/\(counts["total"] ?? "?")/\(counts["abstentions"] ?? "?")"
       }
       let full = (result["full"] as? [String: Any])?["harmonicMean"].map { "\($0)" } ?? "-"
       return "\(result["index"] ?? "?") \(result["phase"] ?? "?") \(result["key"] ?? "?") "
@@ -107,8 +110,9 @@ import Testing
       #expect(FileManager.default.fileExists(atPath: path("run/" + name)), "\(name)")
     }
     #expect(try ranking("run").count == 24)
-    #expect(try String(contentsOfFile: path("run/results.csv"), encoding: .utf8)
-      .split(separator: "\n").count == 25)
+    #expect(
+      try String(contentsOfFile: path("run/results.csv"), encoding: .utf8)
+        .split(separator: "\n").count == 25)
 
     let score = try BulwarkProcess.run(["score", path("run/best.json5")])
     #expect(score.status == 0, "\(score.error)")

@@ -23,7 +23,9 @@ struct Relabel: FittedPostprocessor, RegisteredPostprocessor {
   private func predictions(_ passes: [Probabilities]) -> [Int] {
     (0..<passes[0].rows).map { row in
       let columns = passes[0].columns
-      let mean = (0..<columns).map { column in passes.reduce(0) { $0 + $1.values[row * columns + column] } }
+      let mean = (0..<columns).map { column in
+        passes.reduce(0) { $0 + $1.values[row * columns + column] }
+      }
       return mean.indices.max { mean[$0] < mean[$1] } ?? 0
     }
   }
@@ -77,12 +79,15 @@ struct Relabel: FittedPostprocessor, RegisteredPostprocessor {
         """, file: "t.json5", folder: URL(fileURLWithPath: "/tmp"))
     #expect(space.candidates.count == 6 * 4)
     let best = try #require(
-      space.candidates.first { $0.key == "spatial-smoothing {window: 3} | high-confidence {cutoff: 0.3}" })
+      space.candidates.first {
+        $0.key == "spatial-smoothing {window: 3} | high-confidence {cutoff: 0.3}"
+      })
     let tuner = Tuner(space: space, classifier: TableClassifier())
     let finer = tuner.refinement(around: best)
     #expect(finer.count == 3 * 11 - 1)
     #expect(!finer.contains { $0.key == best.key })
-    #expect(finer.contains { $0.key == "spatial-smoothing {window: 4} | high-confidence {cutoff: 0.35}" })
+    #expect(
+      finer.contains { $0.key == "spatial-smoothing {window: 4} | high-confidence {cutoff: 0.35}" })
     #expect(!finer.contains { $0.key.contains("window: 5") })
   }
 

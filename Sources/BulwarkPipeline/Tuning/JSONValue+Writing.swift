@@ -50,7 +50,8 @@ extension JSONValue {
   }
 
   private static func key(_ key: String) -> String {
-    let identifier = key.first.map { $0.isLetter || $0 == "_" || $0 == "$" } ?? false
+    let identifier =
+      key.first.map { $0.isLetter || $0 == "_" || $0 == "$" } ?? false
       && key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "$" }
     return identifier && key.allSatisfy(\.isASCII) ? key : quote(key)
   }
@@ -65,7 +66,8 @@ extension JSONValue {
       case "\r": result += "\\r"
       case "\t": result += "\\t"
       case let other where other.value < 0x20:
-        result += "\\u" + String(repeating: "0", count: 4 - String(other.value, radix: 16).count)
+        result +=
+          "\\u" + String(repeating: "0", count: 4 - String(other.value, radix: 16).count)
           + String(other.value, radix: 16)
       default: result.unicodeScalars.append(scalar)
       }

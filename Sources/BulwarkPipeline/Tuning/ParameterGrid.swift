@@ -51,7 +51,8 @@ struct ParameterGrid: Sendable {
       }
       guard from <= to else {
         throw PipelineError(
-          file: file, path: path + ".to", message: "expected a number >= from (\(from)), found \(to)")
+          file: file, path: path + ".to",
+          message: "expected a number >= from (\(from)), found \(to)")
       }
       let values = range(from: from, to: to, step: step)
       guard values.count <= 10_000 else {

@@ -51,30 +51,39 @@ struct SVGPlot {
 
       """
     let axisY = f(Self.top + plotHeight)
-    svg += "<line x1=\"\(f(Self.left))\" y1=\"\(axisY)\" x2=\"\(f(Self.left + plotWidth))\" "
+    svg +=
+      "<line x1=\"\(f(Self.left))\" y1=\"\(axisY)\" x2=\"\(f(Self.left + plotWidth))\" "
       + "y2=\"\(axisY)\" stroke=\"black\"/>\n"
-    svg += "<line x1=\"\(f(Self.left))\" y1=\"\(f(Self.top))\" x2=\"\(f(Self.left))\" "
+    svg +=
+      "<line x1=\"\(f(Self.left))\" y1=\"\(f(Self.top))\" x2=\"\(f(Self.left))\" "
       + "y2=\"\(axisY)\" stroke=\"black\"/>\n"
     for tick in Self.ticks(xRange) {
       let x = f(px(tick))
-      svg += "<line x1=\"\(x)\" y1=\"\(axisY)\" x2=\"\(x)\" y2=\"\(f(Self.top + plotHeight + 5))\" "
+      svg +=
+        "<line x1=\"\(x)\" y1=\"\(axisY)\" x2=\"\(x)\" y2=\"\(f(Self.top + plotHeight + 5))\" "
         + "stroke=\"black\"/>\n"
-      svg += "<text x=\"\(x)\" y=\"\(f(Self.top + plotHeight + 19))\" text-anchor=\"middle\">"
+      svg +=
+        "<text x=\"\(x)\" y=\"\(f(Self.top + plotHeight + 19))\" text-anchor=\"middle\">"
         + "\(Self.label(tick))</text>\n"
     }
     for tick in Self.ticks(yFit) {
       let y = f(py(tick))
-      svg += "<line x1=\"\(f(Self.left - 5))\" y1=\"\(y)\" x2=\"\(f(Self.left))\" y2=\"\(y)\" "
+      svg +=
+        "<line x1=\"\(f(Self.left - 5))\" y1=\"\(y)\" x2=\"\(f(Self.left))\" y2=\"\(y)\" "
         + "stroke=\"black\"/>\n"
-      svg += "<line x1=\"\(f(Self.left))\" y1=\"\(y)\" x2=\"\(f(Self.left + plotWidth))\" "
+      svg +=
+        "<line x1=\"\(f(Self.left))\" y1=\"\(y)\" x2=\"\(f(Self.left + plotWidth))\" "
         + "y2=\"\(y)\" stroke=\"#dddddd\"/>\n"
-      svg += "<text x=\"\(f(Self.left - 8))\" y=\"\(f(py(tick) + 4))\" text-anchor=\"end\">"
+      svg +=
+        "<text x=\"\(f(Self.left - 8))\" y=\"\(f(py(tick) + 4))\" text-anchor=\"end\">"
         + "\(Self.label(tick))</text>\n"
     }
-    svg += "<text x=\"\(f(Self.left + plotWidth / 2))\" y=\"\(f(Self.height - 15))\" "
+    svg +=
+      "<text x=\"\(f(Self.left + plotWidth / 2))\" y=\"\(f(Self.height - 15))\" "
       + "text-anchor=\"middle\">\(Self.escape(xLabel))</text>\n"
     let middle = f(Self.top + plotHeight / 2)
-    svg += "<text x=\"18\" y=\"\(middle)\" text-anchor=\"middle\" "
+    svg +=
+      "<text x=\"18\" y=\"\(middle)\" text-anchor=\"middle\" "
       + "transform=\"rotate(-90 18 \(middle))\">\(Self.escape(yLabel))</text>\n"
     for (number, line) in series.enumerated() {
       let color = Self.colors[number % Self.colors.count]
@@ -82,14 +91,17 @@ struct SVGPlot {
       let path = points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
       svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(path)\"/>\n"
       for point in points {
-        svg += "<circle cx=\"\(f(px(point.x)))\" cy=\"\(f(py(point.y)))\" r=\"3\" "
+        svg +=
+          "<circle cx=\"\(f(px(point.x)))\" cy=\"\(f(py(point.y)))\" r=\"3\" "
           + "fill=\"\(color)\"/>\n"
       }
       let legendY = Self.top + 10 + Double(number) * 20
       let legendX = Self.left + plotWidth + 15
-      svg += "<line x1=\"\(f(legendX))\" y1=\"\(f(legendY))\" x2=\"\(f(legendX + 20))\" "
+      svg +=
+        "<line x1=\"\(f(legendX))\" y1=\"\(f(legendY))\" x2=\"\(f(legendX + 20))\" "
         + "y2=\"\(f(legendY))\" stroke=\"\(color)\" stroke-width=\"2\"/>\n"
-      svg += "<text x=\"\(f(legendX + 26))\" y=\"\(f(legendY + 4))\">"
+      svg +=
+        "<text x=\"\(f(legendX + 26))\" y=\"\(f(legendY + 4))\">"
         + "\(Self.escape(line.name))</text>\n"
     }
     return svg + "</svg>\n"

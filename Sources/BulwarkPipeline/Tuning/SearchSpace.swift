@@ -137,7 +137,8 @@ public struct SearchSpace: Sendable {
     case .string("weighted")?: objective = .weighted(weight ?? 0.5)
     case let other?:
       objective = .harmonicMean
-      var message = "expected one of \(TuningObjective.names.joined(separator: ", ")), found "
+      var message =
+        "expected one of \(TuningObjective.names.joined(separator: ", ")), found "
         + JSONValueDecoder.describe(other)
       if case .string(let name) = other,
         let guess = closestMatch(to: name, among: TuningObjective.names)
@@ -173,7 +174,9 @@ public struct SearchSpace: Sendable {
     }
     preprocessorSlots = slots[0]
     postprocessorSlots = slots[1]
-    let fitted = postprocessorSlots.joined().contains { $0.postprocessor is any FittedPostprocessor }
+    let fitted = postprocessorSlots.joined().contains {
+      $0.postprocessor is any FittedPostprocessor
+    }
     fitFraction = fraction ?? (fitted ? 0.5 : 0)
     guard errors.isEmpty else { throw PipelineErrors(errors) }
   }
@@ -317,7 +320,8 @@ public struct SearchSpace: Sendable {
     guard case .object(let members)? = choice.json else { return nil }
     let object = JSONValue.object(
       members.map { member in
-        JSONValue.Member(key: member.key, value: values[member.key].map(JSONValue.number) ?? member.value)
+        JSONValue.Member(
+          key: member.key, value: values[member.key].map(JSONValue.number) ?? member.value)
       })
     guard
       var result = try? Self.build(

@@ -101,7 +101,9 @@ public struct Tuner: Sendable {
     for choice in best.preprocessors {
       let options = alternatives(choice, isPreprocessor: true)
       result = result.flatMap { base in
-        options.map { TuningCandidate(preprocessors: base.preprocessors + [$0], postprocessors: []) }
+        options.map {
+          TuningCandidate(preprocessors: base.preprocessors + [$0], postprocessors: [])
+        }
       }
     }
     for choice in best.postprocessors {

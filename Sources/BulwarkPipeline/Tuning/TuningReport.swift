@@ -78,9 +78,11 @@ public struct TuningReport: Sendable {
   func csv() -> String {
     let names = Set(outcome.ranked.flatMap(\.parameters.keys)).sorted()
     var lines = [
-      (["rank", "index", "phase", "configuration", "clean_correct", "clean_total",
+      ([
+        "rank", "index", "phase", "configuration", "clean_correct", "clean_total",
         "clean_accuracy", "adv_correct", "adv_total", "adv_accuracy", "harmonic_mean",
-        "objective", "abstentions", "seconds_per_image", "feasible", "full_harmonic_mean"]
+        "objective", "abstentions", "seconds_per_image", "feasible", "full_harmonic_mean",
+      ]
         + names).joined(separator: ",")
     ]
     for (rank, result) in outcome.ranked.enumerated() {
@@ -112,7 +114,8 @@ public struct TuningReport: Sendable {
       let values = best.keys.sorted()
       func series(_ label: String, _ measure: (TuningResult) -> Double) -> SVGPlot.Series {
         SVGPlot.Series(
-          name: label, points: values.compactMap { value in best[value].map { (value, measure($0)) } })
+          name: label,
+          points: values.compactMap { value in best[value].map { (value, measure($0)) } })
       }
       let file = name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" }
       let accuracy = SVGPlot(
@@ -153,17 +156,20 @@ public struct TuningReport: Sendable {
     for member in members where member.key != "tune" {
       switch member.key {
       case "classifier":
-        result.append(.init(key: member.key, value: rewrite(member.value, keys: ["model"]) ?? .null))
+        result.append(
+          .init(key: member.key, value: rewrite(member.value, keys: ["model"]) ?? .null))
       case "data":
         result.append(
-          .init(key: member.key, value: rewrite(member.value, keys: ["clean", "adversarial"]) ?? .null))
+          .init(
+            key: member.key, value: rewrite(member.value, keys: ["clean", "adversarial"]) ?? .null))
       case "preprocessors", "postprocessors":
         continue
       default:
         result.append(member)
       }
     }
-    result.append(.init(key: "preprocessors", value: .array(candidate.preprocessors.compactMap(\.json))))
+    result.append(
+      .init(key: "preprocessors", value: .array(candidate.preprocessors.compactMap(\.json))))
     result.append(
       .init(key: "postprocessors", value: .array(candidate.postprocessors.compactMap(\.json))))
     let winner = outcome.winner
@@ -175,11 +181,13 @@ public struct TuningReport: Sendable {
 
       """
     if let full = winner.full {
-      header += "// Full sets: Clean \(full.clean.correct) / \(full.clean.total), Adv "
+      header +=
+        "// Full sets: Clean \(full.clean.correct) / \(full.clean.total), Adv "
         + "\(full.adversarial.correct) / \(full.adversarial.total), harmonic mean "
         + "\(format(full.harmonicMean)).\n"
     }
-    header += "// Score it with: bulwark score \(folder.appendingPathComponent("best.json5").path)\n"
+    header +=
+      "// Score it with: bulwark score \(folder.appendingPathComponent("best.json5").path)\n"
     return header + JSONValue.object(result).indentedText + "\n"
   }
 

@@ -177,7 +177,8 @@ struct TuneCommand: ParsableCommand {
   {
     let width = 24
     let filled = total == 0 ? width : width * done / total
-    var line = "\(phase) [" + String(repeating: "#", count: filled)
+    var line =
+      "\(phase) [" + String(repeating: "#", count: filled)
       + String(repeating: "-", count: width - filled) + "] \(done)/\(total)"
     if done > 0 && done < total {
       let remaining = Int((seconds(elapsed) / Double(done) * Double(total - done)).rounded())
