@@ -81,7 +81,7 @@ let package = Package(
     .testTarget(
       name: "BulwarkCLITests",
       // The executables are dependencies so that end-to-end tests can run the built binaries.
-      dependencies: ["BulwarkCLI", "BulwarkData", "bulwark", "bulwark-example"]
+      dependencies: ["BulwarkCLI", "BulwarkData", "BulwarkModel", "bulwark", "bulwark-example"]
     ),
     .testTarget(
       name: "BulwarkDefensesTests", dependencies: ["BulwarkDefenses", "BulwarkBoosting"]),

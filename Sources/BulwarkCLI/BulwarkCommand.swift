@@ -15,7 +15,8 @@ public struct BulwarkCommand: ParsableCommand {
     subcommands: [
       DataCommand.self, TrainCommand.self, EvaluateCommand.self, AttackCommand.self,
       InspectCommand.self, BoostCommand.self, ValidateCommand.self, FitCommand.self,
-      ScoreCommand.self, PreprocessCommand.self, PostprocessCommand.self, BenchCommand.self,
+      ScoreCommand.self, TuneCommand.self, PreprocessCommand.self, PostprocessCommand.self,
+      BenchCommand.self,
     ])
 
   /// Creates the root command; it only dispatches to subcommands.

@@ -17,6 +17,7 @@ import Foundation
 ///   },
 ///   preprocessors: [ { type: "spatial-smoothing", window: 3 } ],   // applied in order
 ///   postprocessors: [ { type: "high-confidence", cutoff: 0.3 } ],  // applied in order
+///   tune: { … },                            // optional search space (see `SearchSpace`)
 /// }
 /// ```
 /// An attack-generated set is cached in `.bulwark-cache/` beside the file (see
@@ -86,6 +87,8 @@ public struct PipelineDescription: Sendable {
       throw PipelineErrors([decoder.mismatch("an object with classifier, data, preprocessors")])
     }
     usage.record("", at: "")
+    // The search space is `SearchSpace`'s to read and check; `score` ignores it.
+    usage.record("tune", at: "")
     func attempt<T>(_ body: () throws -> T) -> T? {
       do {
         return try body()

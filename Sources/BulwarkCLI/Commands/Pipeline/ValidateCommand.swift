@@ -10,7 +10,7 @@ struct ValidateCommand: ParsableCommand {
     abstract: "Check pipeline files without running them.",
     discussion: """
       Parses each file (JSON5), checks every key against what its section or defense accepts, \
-      every stage type against the registry and every parameter against its range, checks that \
+      every stage type against the registry and every parameter against its range (each value of a tune section's lists and ranges too), checks that \
       the files it names exist, loads the model and, where the clean source is cheap to read, \
       checks that its image shape fits the model (and the distribution classifier's fit.clean \
       set's). Fits nothing. Lists every problem found and exits with 1 if there is any. Names \
@@ -55,6 +55,12 @@ struct ValidateCommand: ParsableCommand {
       description = try PipelineDescription(contentsOf: url)
     } catch {
       return (error.errors.map(\.description), [])
+    }
+    do {
+      // Every value of the search space's lists and ranges is built and checked.
+      _ = try SearchSpace(contentsOf: url)
+    } catch {
+      return (error.errors.map(\.description), description.externalCommands)
     }
     return (problems(in: description, url: url), description.externalCommands)
   }

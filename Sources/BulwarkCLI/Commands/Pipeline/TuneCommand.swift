@@ -1,0 +1,194 @@
+import BulwarkData
+import BulwarkDefenses
+import BulwarkModel
+import BulwarkPipeline
+import Foundation
+import Synchronization
+
+/// `bulwark tune FILE`: grid search over a pipeline file's `tune` section, then the winner
+/// scored on the full sets.
+struct TuneCommand: ParsableCommand {
+  static let configuration = CommandConfiguration(
+    name: "tune",
+    abstract: "Search a pipeline file's tune section for the best defense settings.",
+    discussion: """
+      Draws a seeded, stratified sample of the clean and adversarial sets (split into a fit \
+      part for fitted postprocessors and an evaluation part; an image's clean and adversarial \
+      versions stay in the same part), scores every configuration of the search space on the \
+      evaluation part (the classifier runs once per distinct preprocessing; postprocessor \
+      grids reuse its probabilities), ranks them by the objective (configurations failing a \
+      constraint last; ties by grid order), and scores the best on the full sets. With \
+      --refine, a finer grid around the best numeric values is searched too and the top 3 are \
+      re-scored on the full sets. Every finished configuration is appended to DIR/journal.jsonl, \
+      so an interrupted run continues with --resume. DIR receives results.json, results.csv, \
+      SVG plots per tuned parameter and best.json5, the winner as a pipeline file for \
+      `bulwark score`. A file without a tune section tunes its one configuration.
+      """,
+    arguments: [
+      .positional("FILE", help: "The pipeline file (.json5) with a tune section."),
+      .option(
+        "sample", valueName: "N", help: "Images sampled from each set (default: tune.sample)."),
+      .option("seed", valueName: "S", help: "The sample's seed.", defaultValue: "0"),
+      .option(
+        "out", valueName: "DIR",
+        help: "The run folder (default: runs/<name> beside the pipeline file)."),
+      .flag("refine", help: "Search a finer grid around the best; re-score the top 3 in full."),
+      .flag("resume", help: "Continue the journal in DIR (same file, seed and sample)."),
+      .option("threads", valueName: "N", help: "Preprocessings scored at once (default: cores)."),
+      .option(
+        "stop-after", valueName: "N",
+        help: "Stop after N new configurations (to test --resume)."),
+      .flag("allow-external", help: "Allow stages that run external programs."),
+      .json,
+    ])
+
+  var file: String
+  var sample: Int?
+  var seed: UInt64
+  var out: String?
+  var refine: Bool
+  var resume: Bool
+  var threads: Int?
+  var stopAfter: Int?
+  var allowExternal: Bool
+  var json: Bool
+
+  init(arguments: ParsedArguments) throws(UsageError) {
+    file = arguments.positional("FILE") ?? ""
+    sample = try arguments.integer("sample", in: 1...Int.max)
+    seed = try arguments.seed() ?? 0
+    out = arguments.string("out")
+    refine = arguments.flag("refine")
+    resume = arguments.flag("resume")
+    threads = try arguments.integer("threads", in: 1...1_024)
+    stopAfter = try arguments.integer("stop-after", in: 0...Int.max)
+    allowExternal = arguments.flag("allow-external")
+    json = arguments.flag("json")
+  }
+
+  func run(console: Console) throws {
+    let clock = ContinuousClock()
+    let started = clock.now
+    let url = URL(fileURLWithPath: file)
+    let description = try PipelineDescription(contentsOf: url)
+    let space = try SearchSpace(contentsOf: url)
+    // Stages that run other programs are refused before any runs, unless allowed.
+    let stages: [Any] =
+      description.preprocessors + space.preprocessorSlots.joined().compactMap(\.preprocessor)
+    if !allowExternal, let external = stages.first(where: { $0 is ExternalProcessDefense }) {
+      throw TuningError(
+        message: "\(file): a stage runs an external program (\(type(of: external))); "
+          + "pass --allow-external to allow it")
+    }
+    let pipeline = try Pipeline(description)
+    let data = try description.loadData(for: pipeline) { done, total in
+      console.progress("attack: \(done)/\(total) images")
+    }
+    console.endProgress()
+    let loaded = clock.now
+    let folder =
+      out.map { URL(fileURLWithPath: $0) }
+      ?? url.deletingLastPathComponent().appendingPathComponent("runs")
+      .appendingPathComponent(url.deletingPathExtension().lastPathComponent)
+    var hash = SHA256()
+    hash.update(try Data(contentsOf: url))
+    let paired: Bool = {
+      if case .attack = description.adversarial { return true }
+      return false
+    }()
+    let tuner = Tuner(
+      space: space, classifier: pipeline.classifier, classifierName: pipeline.classifierName,
+      threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
+    let fullStarted = Mutex<ContinuousClock.Instant?>(nil)
+    let phaseStarted = Mutex((name: "", at: clock.now))
+    let outcome = try tuner.run(
+      data: data, paired: paired,
+      options: Tuner.Options(
+        sample: sample, seed: seed, refine: refine, resume: resume, limit: stopAfter,
+        folder: folder, fileHash: hash.hexDigest())
+    ) { phase, done, total in
+      let now = clock.now
+      if phase == "full" { fullStarted.withLock { $0 = $0 ?? now } }
+      let since = phaseStarted.withLock { state -> ContinuousClock.Instant in
+        if state.name != phase { state = (phase, now) }
+        return state.at
+      }
+      console.progress(Self.progressLine(phase, done, total, elapsed: now - since))
+    }
+    console.endProgress()
+    let finished = clock.now
+    let report = TuningReport(outcome: outcome, space: space, description: description)
+    let files = try report.write(to: folder)
+    let fullStart = fullStarted.withLock { $0 } ?? finished
+    let timing = (
+      data: Self.seconds(loaded - started), tuning: Self.seconds(fullStart - loaded),
+      full: Self.seconds(finished - fullStart)
+    )
+    guard let full = outcome.winner.full else {
+      throw TuningError(message: "internal: the winner was not scored on the full sets")
+    }
+    if json {
+      try console.printJSON(
+        Summary(
+          winner: outcome.winner.key, objective: space.objective.name, score: full,
+          configurations: outcome.ranked.count, evaluated: outcome.statistics.evaluated,
+          classifierPasses: outcome.statistics.classifierPasses,
+          folder: folder.path, best: files.last?.path ?? "",
+          seconds: ["data": timing.data, "tuning": timing.tuning, "full": timing.full]))
+      return
+    }
+    for line in report.table(count: 10) { console.print(line) }
+    if outcome.ranked.count > 10 {
+      console.print("… \(outcome.ranked.count - 10) more in \(folder.path)/results.csv")
+    }
+    console.print()
+    console.print(
+      "Configurations: \(outcome.ranked.count) (\(outcome.statistics.evaluated) scored now) on "
+        + "\(outcome.sampleImages.evaluation) evaluation images, "
+        + "\(outcome.sampleImages.fit) fit images")
+    console.print(
+      "Classifier passes: \(outcome.statistics.classifierPasses) "
+        + "(\(outcome.statistics.imagesClassified) images classified)")
+    console.print(
+      "Time: data \(format(timing.data, digits: 1)) s, tuning \(format(timing.tuning, digits: 1)) "
+        + "s, full score \(format(timing.full, digits: 1)) s")
+    console.print("Winner: \(outcome.winner.key)")
+    console.print("Best pipeline: \(files.last?.path ?? "")")
+    console.print()
+    console.print("Clean: \(full.clean.correct) / \(full.clean.total)")
+    console.print("Adv: \(full.adversarial.correct) / \(full.adversarial.total)")
+    console.print("Harmonic mean: \(format(full.harmonicMean, digits: 4))")
+  }
+
+  private struct Summary: Encodable {
+    var winner: String
+    var objective: String
+    var score: PipelineScore
+    var configurations: Int
+    var evaluated: Int
+    var classifierPasses: Int
+    var folder: String
+    var best: String
+    var seconds: [String: Double]
+  }
+
+  /// `grid [#########-----------] 12/54  ETA 0:31`.
+  static func progressLine(_ phase: String, _ done: Int, _ total: Int, elapsed: Duration) -> String
+  {
+    let width = 24
+    let filled = total == 0 ? width : width * done / total
+    var line =
+      "\(phase) [" + String(repeating: "#", count: filled)
+      + String(repeating: "-", count: width - filled) + "] \(done)/\(total)"
+    if done > 0 && done < total {
+      let remaining = Int((seconds(elapsed) / Double(done) * Double(total - done)).rounded())
+      line += "  ETA \(remaining / 60):" + String(format: "%02d", remaining % 60)
+    }
+    return line
+  }
+
+  static func seconds(_ duration: Duration) -> Double {
+    let (whole, fraction) = duration.components
+    return Double(whole) + Double(fraction) * 1e-18
+  }
+}

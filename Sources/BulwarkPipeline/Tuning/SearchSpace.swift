@@ -1,0 +1,395 @@
+import BulwarkData
+import BulwarkDefenses
+import Foundation
+
+/// A pipeline file's search space: its `tune` section, expanded and checked.
+///
+/// The space lives in `tune`, apart from the stage lists, so that the top-level `preprocessors`
+/// and `postprocessors` stay one concrete configuration that `bulwark score` runs unchanged:
+/// ```
+/// tune: {
+///   objective: "harmonic-mean",       // or "accuracy" (on the union), or "weighted"
+///   weight: 0.5,                      // weighted only: the weight of clean accuracy
+///   minCleanAccuracy: 0.8,            // constraints (optional)
+///   maxSecondsPerImage: 0.001,
+///   sample: 2000,                     // images sampled from each set (default 2,000)
+///   fitFraction: 0.5,                 // share of the sample kept for fitting fitted
+///                                     // postprocessors (default 0.5 if any, else 0)
+///   preprocessors: [                  // slots, applied in order
+///     { oneOf: [ null,                // a slot's alternatives; null is "no stage"
+///       { type: "spatial-smoothing", window: { from: 2, to: 7, step: 1 } },
+///       { type: "jpeg-compression", quality: [10, 50, 90] } ] },
+///   ],
+///   postprocessors: [ { type: "high-confidence", cutoff: [0.3, 0.5] } ],
+/// }
+/// ```
+/// A slot is a stage object or `{ oneOf: [...] }`. Any parameter may be a list of values or a
+/// range `{ from, to, step }` (both ends included); the grid is the product of every slot's
+/// alternatives and every listed parameter. A parameter whose value is itself an array is
+/// written as a list of one: `clipValues: [[0, 1]]`. When `tune` leaves out a stage list, the
+/// top-level list is used as it is. Every grid value is built, so that a bad one fails before any
+/// work, named by its path (`tune.preprocessors[0].oneOf[1].window[3]`).
+public struct SearchSpace: Sendable {
+  /// What the search maximises.
+  public var objective: TuningObjective
+  /// Configurations below this clean accuracy rank after every other.
+  public var minCleanAccuracy: Double?
+  /// Configurations slower than this (seconds per image, all stages) rank after every other.
+  public var maxSecondsPerImage: Double?
+  /// Images sampled from each set.
+  public var sample: Int
+  /// The share of the sample kept for fitting fitted postprocessors.
+  public var fitFraction: Double
+  /// The alternatives of each preprocessor slot.
+  public var preprocessorSlots: [[StageChoice]]
+  /// The alternatives of each postprocessor slot.
+  public var postprocessorSlots: [[StageChoice]]
+  /// Whether the file has a `tune` section.
+  public var hasTuneSection: Bool
+  /// The whole file, for writing the winner's pipeline file.
+  let root: JSONValue
+  let file: String
+  let folder: URL
+  let registry: DefenseRegistry
+
+  /// Reads and checks a pipeline file's search space.
+  /// - Parameters:
+  ///   - url: The pipeline file.
+  ///   - registry: The defenses its stages may name.
+  /// - Throws: `PipelineErrors` listing every problem of the `tune` section.
+  public init(contentsOf url: URL, registry: DefenseRegistry = .current) throws(PipelineErrors) {
+    let text: String
+    do {
+      text = try String(contentsOf: url, encoding: .utf8)
+    } catch {
+      throw PipelineErrors([
+        PipelineError(file: url.path, path: "", message: "cannot read the file (\(error))")
+      ])
+    }
+    try self.init(
+      json5: text, file: url.path, folder: url.deletingLastPathComponent(), registry: registry)
+  }
+
+  /// Parses and checks a pipeline's search space.
+  /// - Parameters:
+  ///   - text: The pipeline file's JSON5 text.
+  ///   - file: Its name, for errors.
+  ///   - folder: The folder relative paths resolve against.
+  ///   - registry: The defenses its stages may name.
+  /// - Throws: `PipelineErrors` listing every problem of the `tune` section.
+  public init(
+    json5 text: String, file: String, folder: URL, registry: DefenseRegistry = .current
+  ) throws(PipelineErrors) {
+    do {
+      var parser = JSON5Parser(text, file: file)
+      root = try parser.parse()
+    } catch {
+      throw PipelineErrors([error])
+    }
+    self.file = file
+    self.folder = folder
+    self.registry = registry
+    var errors: [PipelineError] = []
+    let tune = root["tune"] ?? .object([])
+    hasTuneSection = root["tune"] != nil
+    guard case .object(let members) = tune else {
+      throw PipelineErrors([
+        PipelineError(
+          file: file, path: "tune",
+          message: "expected an object, found \(JSONValueDecoder.describe(tune))")
+      ])
+    }
+    let known = [
+      "objective", "weight", "minCleanAccuracy", "maxSecondsPerImage", "sample", "fitFraction",
+      "preprocessors", "postprocessors",
+    ]
+    for member in members where !known.contains(member.key) {
+      var message = "unknown key"
+      if let guess = closestMatch(to: member.key, among: known) {
+        message += "; did you mean \(guess)?"
+      }
+      errors.append(PipelineError(file: file, path: "tune." + member.key, message: message))
+    }
+    func number(_ key: String, in range: ClosedRange<Double>, integer: Bool = false) -> Double? {
+      guard let value = tune[key] else { return nil }
+      guard case .number(let number) = value, range.contains(number),
+        !integer || number == number.rounded()
+      else {
+        let kind = integer ? "an integer" : "a number"
+        errors.append(
+          PipelineError(
+            file: file, path: "tune." + key,
+            message: "expected \(kind) in \(JSONValue.format(range.lowerBound))..."
+              + "\(JSONValue.format(range.upperBound)), found \(JSONValueDecoder.describe(value))"
+          ))
+        return nil
+      }
+      return number
+    }
+    minCleanAccuracy = number("minCleanAccuracy", in: 0...1)
+    maxSecondsPerImage = number("maxSecondsPerImage", in: 0...1e9)
+    sample = Int(number("sample", in: 1...1e9, integer: true) ?? 2_000)
+    let weight = number("weight", in: 0...1)
+    let fraction = number("fitFraction", in: 0...0.9)
+    switch tune["objective"] {
+    case nil, .string("harmonic-mean")?: objective = .harmonicMean
+    case .string("accuracy")?: objective = .accuracy
+    case .string("weighted")?: objective = .weighted(weight ?? 0.5)
+    case let other?:
+      objective = .harmonicMean
+      var message =
+        "expected one of \(TuningObjective.names.joined(separator: ", ")), found "
+        + JSONValueDecoder.describe(other)
+      if case .string(let name) = other,
+        let guess = closestMatch(to: name, among: TuningObjective.names)
+      {
+        message += "; did you mean \(guess)?"
+      }
+      errors.append(PipelineError(file: file, path: "tune.objective", message: message))
+    }
+
+    var slots: [[[StageChoice]]] = [[], []]
+    for (kind, isPre) in [("preprocessors", true), ("postprocessors", false)] {
+      let fromTune = tune[kind] != nil
+      let list = tune[kind] ?? root[kind] ?? .array([])
+      let base = fromTune ? "tune." + kind : kind
+      guard case .array(let elements) = list else {
+        errors.append(
+          PipelineError(
+            file: file, path: base,
+            message: "expected an array of stages, found \(JSONValueDecoder.describe(list))"))
+        continue
+      }
+      for (index, element) in elements.enumerated() {
+        let path = "\(base)[\(index)]"
+        do {
+          slots[isPre ? 0 : 1].append(
+            try Self.slot(
+              element, path: path, isPreprocessor: isPre, grids: fromTune, file: file,
+              registry: registry))
+        } catch {
+          errors += error.errors
+        }
+      }
+    }
+    preprocessorSlots = slots[0]
+    postprocessorSlots = slots[1]
+    let fitted = postprocessorSlots.joined().contains {
+      $0.postprocessor is any FittedPostprocessor
+    }
+    fitFraction = fraction ?? (fitted ? 0.5 : 0)
+    guard errors.isEmpty else { throw PipelineErrors(errors) }
+  }
+
+  /// Every configuration of the grid, in a fixed order: the first slot's alternatives vary
+  /// slowest, postprocessor slots fastest.
+  public var candidates: [TuningCandidate] {
+    var result = [TuningCandidate(preprocessors: [], postprocessors: [])]
+    for slot in preprocessorSlots {
+      result = result.flatMap { base in
+        slot.map { choice in
+          TuningCandidate(
+            preprocessors: base.preprocessors + [choice], postprocessors: [])
+        }
+      }
+    }
+    for slot in postprocessorSlots {
+      result = result.flatMap { base in
+        slot.map { choice in
+          TuningCandidate(
+            preprocessors: base.preprocessors, postprocessors: base.postprocessors + [choice])
+        }
+      }
+    }
+    return result
+  }
+
+  /// The alternatives of one slot.
+  static func slot(
+    _ value: JSONValue, path: String, isPreprocessor: Bool, grids: Bool, file: String,
+    registry: DefenseRegistry
+  ) throws(PipelineErrors) -> [StageChoice] {
+    var errors: [PipelineError] = []
+    var choices: [StageChoice] = []
+    var alternatives: [(JSONValue, String)] = [(value, path)]
+    if grids, case .object(let members) = value, members.contains(where: { $0.key == "oneOf" }) {
+      guard members.count == 1, case .array(let options)? = value["oneOf"], !options.isEmpty
+      else {
+        throw PipelineErrors([
+          PipelineError(
+            file: file, path: path,
+            message: "expected { oneOf: [ stage or null, … ] } with a non-empty list only")
+        ])
+      }
+      alternatives = options.enumerated().map { ($0.element, "\(path).oneOf[\($0.offset)]") }
+    }
+    for (alternative, alternativePath) in alternatives {
+      if alternative == .null, alternatives.count > 1 || grids {
+        choices.append(.none)
+        continue
+      }
+      do {
+        choices += try stageChoices(
+          alternative, path: alternativePath, isPreprocessor: isPreprocessor, grids: grids,
+          file: file, registry: registry)
+      } catch {
+        errors += error.errors
+      }
+    }
+    guard errors.isEmpty else { throw PipelineErrors(errors) }
+    return choices
+  }
+
+  /// Every concrete stage of one stage object whose parameters may be lists or ranges.
+  static func stageChoices(
+    _ value: JSONValue, path: String, isPreprocessor: Bool, grids: Bool, file: String,
+    registry: DefenseRegistry
+  ) throws(PipelineErrors) -> [StageChoice] {
+    guard case .object(let members) = value else {
+      throw PipelineErrors([
+        PipelineError(
+          file: file, path: path,
+          message: "expected a stage object like { type: \"spatial-smoothing\", window: 3 }, "
+            + "found \(JSONValueDecoder.describe(value))")
+      ])
+    }
+    var parameterGrids: [(key: String, grid: ParameterGrid)] = []
+    var errors: [PipelineError] = []
+    for member in members {
+      if member.key == "type" || !grids {
+        parameterGrids.append(
+          (member.key, ParameterGrid(values: [member.value], isGrid: false, spacing: nil)))
+        continue
+      }
+      do {
+        parameterGrids.append(
+          (
+            member.key,
+            try ParameterGrid.parse(member.value, path: path + "." + member.key, file: file)
+          ))
+      } catch {
+        errors.append(error)
+      }
+    }
+    guard errors.isEmpty else { throw PipelineErrors(errors) }
+    var choices: [StageChoice] = []
+    var seen = Set<String>()
+    var combination = [Int](repeating: 0, count: parameterGrids.count)
+    var checkedKeys = false
+    while true {
+      let object = JSONValue.object(
+        parameterGrids.enumerated().map { slot, entry in
+          JSONValue.Member(key: entry.key, value: entry.grid.values[combination[slot]])
+        })
+      do {
+        choices.append(
+          try build(
+            object, path: path, isPreprocessor: isPreprocessor, checkKeys: !checkedKeys,
+            grids: parameterGrids, combination: combination, file: file, registry: registry))
+      } catch {
+        // A bad value of a list or range is named by its index in it.
+        for error in error.errors where seen.insert(error.description).inserted {
+          errors.append(error)
+        }
+      }
+      checkedKeys = true
+      // The last parameter varies fastest.
+      var position = parameterGrids.count - 1
+      while position >= 0 {
+        combination[position] += 1
+        if combination[position] < parameterGrids[position].grid.values.count { break }
+        combination[position] = 0
+        position -= 1
+      }
+      if position < 0 { break }
+    }
+    guard errors.isEmpty else { throw PipelineErrors(errors) }
+    return choices
+  }
+
+  /// The same stage with some numeric parameters replaced (for refinement), or nil when the
+  /// registry rejects the values.
+  /// - Parameters:
+  ///   - choice: A concrete stage.
+  ///   - values: New values by parameter key.
+  ///   - isPreprocessor: Whether the stage is a preprocessor.
+  /// - Returns: The rebuilt stage, keeping the tuned parameters' grid spacing.
+  func rebuilt(
+    _ choice: StageChoice, values: [String: Double], isPreprocessor: Bool
+  ) -> StageChoice? {
+    guard case .object(let members)? = choice.json else { return nil }
+    let object = JSONValue.object(
+      members.map { member in
+        JSONValue.Member(
+          key: member.key, value: values[member.key].map(JSONValue.number) ?? member.value)
+      })
+    guard
+      var result = try? Self.build(
+        object, path: "refine", isPreprocessor: isPreprocessor, checkKeys: false, grids: [],
+        combination: [], file: file, registry: registry)
+    else { return nil }
+    result.tuned = choice.tuned.map { tuned in
+      var tuned = tuned
+      tuned.value = values[tuned.parameter] ?? tuned.value
+      return tuned
+    }
+    return result
+  }
+
+  /// Builds one concrete stage through the registry, checking its keys.
+  static func build(
+    _ object: JSONValue, path: String, isPreprocessor: Bool, checkKeys: Bool,
+    grids: [(key: String, grid: ParameterGrid)], combination: [Int], file: String,
+    registry: DefenseRegistry
+  ) throws(PipelineErrors) -> StageChoice {
+    let usage = KeyUsage()
+    let decoder = JSONValueDecoder(object, codingPath: [], usage: usage, file: file)
+    func relocate(_ error: PipelineError) -> PipelineError {
+      var error = error
+      let key = error.path.split(separator: ".").first.map(String.init) ?? ""
+      var located = path + (error.path.isEmpty ? "" : "." + error.path)
+      if let slot = grids.firstIndex(where: { $0.key == key }), grids[slot].grid.isGrid,
+        !error.message.hasPrefix("unknown key")
+      {
+        let suffix = error.path.dropFirst(key.count)
+        located = "\(path).\(key)[\(combination[slot])]" + suffix
+      }
+      error.path = located
+      return error
+    }
+    let preprocessor: (any Preprocessor)?
+    let postprocessor: (any Postprocessor)?
+    do {
+      if isPreprocessor {
+        preprocessor = try registry.makePreprocessor(decoder)
+        postprocessor = nil
+      } else {
+        postprocessor = try registry.makePostprocessor(decoder)
+        preprocessor = nil
+      }
+    } catch {
+      throw PipelineErrors([relocate(error)])
+    }
+    if checkKeys {
+      let unknown = usage.unknownKeys(in: object, at: [], file: file)
+      if !unknown.isEmpty { throw PipelineErrors(unknown.map(relocate)) }
+    }
+    var type: String?
+    if case .string(let name)? = object["type"] { type = name }
+    let tuned = grids.enumerated().compactMap { slot, entry -> StageChoice.TunedValue? in
+      guard entry.grid.isGrid, entry.grid.values.count > 1,
+        case .number(let value) = entry.grid.values[combination[slot]]
+      else { return nil }
+      let integral = entry.grid.values.allSatisfy {
+        if case .number(let number) = $0 { return number == number.rounded() }
+        return false
+      }
+      return StageChoice.TunedValue(
+        parameter: entry.key, value: value, spacing: entry.grid.spacing ?? 1,
+        isIntegral: integral)
+    }
+    return StageChoice(
+      json: object, type: type, preprocessor: preprocessor, postprocessor: postprocessor,
+      tuned: tuned)
+  }
+}

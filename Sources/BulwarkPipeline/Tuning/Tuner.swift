@@ -1,0 +1,325 @@
+import BulwarkData
+import BulwarkDefenses
+import BulwarkModel
+import Dispatch
+import Foundation
+import Synchronization
+
+/// Grid search over a pipeline file's search space (see `SearchSpace`): every configuration is
+/// scored on a sample's evaluation part, the classifier running once per distinct
+/// preprocessing (and pass) so that postprocessors and their grids reuse its probabilities; the
+/// best few are then re-scored on the full sets with the normal scorer.
+///
+/// The CS5260 report's procedure (coarse search on a sample, fine search around the best, final
+/// score on the whole set), reproducible: the same seed gives the same ranking whatever the
+/// thread count, and a journal lets an interrupted run resume.
+public struct Tuner: Sendable {
+  /// What a run did besides scoring: classifier work and configurations evaluated.
+  public struct Statistics: Sendable, Equatable {
+    /// Classifier passes over the sample (one per distinct preprocessing and pass).
+    public var classifierPasses: Int
+    /// Images the classifier classified in those passes.
+    public var imagesClassified: Int
+    /// Configurations scored in this run (not read from the journal).
+    public var evaluated: Int
+  }
+
+  /// The search space.
+  public var space: SearchSpace
+  /// The frozen classifier.
+  public var classifier: any Classifier
+  /// The classifier's name in timings.
+  public var classifierName: String
+  /// Preprocessings scored at once.
+  public var threads: Int
+
+  /// Creates a tuner.
+  /// - Parameters:
+  ///   - space: The search space.
+  ///   - classifier: The frozen classifier.
+  ///   - classifierName: Its name in timings.
+  ///   - threads: Preprocessings scored at once (default: every active core).
+  public init(
+    space: SearchSpace, classifier: any Classifier, classifierName: String = "classifier",
+    threads: Int = ProcessInfo.processInfo.activeProcessorCount
+  ) {
+    self.space = space
+    self.classifier = classifier
+    self.classifierName = classifierName
+    self.threads = max(1, threads)
+  }
+
+  /// Ranks results: configurations meeting the constraints first, then by the objective
+  /// (higher first), then by grid order. Time counts only through `maxSecondsPerImage`.
+  /// - Parameter results: Scored configurations.
+  /// - Returns: The results, best first.
+  public func ranked(_ results: [TuningResult]) -> [TuningResult] {
+    results.sorted { a, b in
+      let (fa, fb) = (isFeasible(a), isFeasible(b))
+      if fa != fb { return fa }
+      let (va, vb) = (a.value(of: space.objective), b.value(of: space.objective))
+      if va != vb { return va > vb }
+      return a.index < b.index
+    }
+  }
+
+  /// Whether a result meets the space's constraints.
+  /// - Parameter result: A scored configuration.
+  /// - Returns: True when it meets `minCleanAccuracy` and `maxSecondsPerImage`.
+  public func isFeasible(_ result: TuningResult) -> Bool { Self.feasible(result, in: space) }
+
+  /// Whether a result meets a space's constraints.
+  static func feasible(_ result: TuningResult, in space: SearchSpace) -> Bool {
+    if let minimum = space.minCleanAccuracy, result.clean.accuracy < minimum { return false }
+    if let maximum = space.maxSecondsPerImage, result.secondsPerImage > maximum { return false }
+    return true
+  }
+
+  /// The finer grid around a configuration's numeric tuned parameters (see
+  /// `ParameterGrid.refinement(around:spacing:integral:)`): the product over its stages of
+  /// each stage's refined values, without the configuration itself.
+  /// - Parameter best: The configuration to refine.
+  /// - Returns: The new configurations, in a fixed order.
+  public func refinement(around best: TuningCandidate) -> [TuningCandidate] {
+    func alternatives(_ choice: StageChoice, isPreprocessor: Bool) -> [StageChoice] {
+      guard !choice.tuned.isEmpty else { return [choice] }
+      var combinations: [[String: Double]] = [[:]]
+      for tuned in choice.tuned {
+        let values =
+          [tuned.value]
+          + ParameterGrid.refinement(
+            around: tuned.value, spacing: tuned.spacing, integral: tuned.isIntegral)
+        combinations = combinations.flatMap { base in
+          values.map { base.merging([tuned.parameter: $0]) { $1 } }
+        }
+      }
+      return combinations.compactMap {
+        space.rebuilt(choice, values: $0, isPreprocessor: isPreprocessor)
+      }
+    }
+    var result = [TuningCandidate(preprocessors: [], postprocessors: [])]
+    for choice in best.preprocessors {
+      let options = alternatives(choice, isPreprocessor: true)
+      result = result.flatMap { base in
+        options.map {
+          TuningCandidate(preprocessors: base.preprocessors + [$0], postprocessors: [])
+        }
+      }
+    }
+    for choice in best.postprocessors {
+      let options = alternatives(choice, isPreprocessor: false)
+      result = result.flatMap { base in
+        options.map {
+          TuningCandidate(
+            preprocessors: base.preprocessors, postprocessors: base.postprocessors + [$0])
+        }
+      }
+    }
+    return result.filter { $0.key != best.key }
+  }
+
+  /// Scores configurations on a sample's evaluation part, skipping those already finished.
+  /// - Parameters:
+  ///   - candidates: The configurations with their grid index and phase.
+  ///   - sample: The sample.
+  ///   - finished: Results already known (from a journal), by key.
+  ///   - journal: Receives every new result as it finishes.
+  ///   - limit: Score at most this many new configurations, then stop (for testing
+  ///     interruption).
+  ///   - progress: Called with (configurations done, total) as they finish.
+  /// - Returns: Every candidate's result in the candidates' order (fewer when the limit
+  ///   stopped the run), and the work done.
+  /// - Throws: Errors from the stages, the classifier or the journal.
+  func evaluate(
+    _ candidates: [(index: Int, phase: String, candidate: TuningCandidate)],
+    sample: TuningSample, finished: [String: TuningResult], journal: TuningJournal?,
+    limit: Int?, progress: @escaping @Sendable (Int, Int) -> Void
+  ) throws -> ([TuningResult], Statistics) {
+    struct State {
+      var results: [String: TuningResult] = [:]
+      var statistics = Statistics(classifierPasses: 0, imagesClassified: 0, evaluated: 0)
+      var error: (any Error)?
+      var stopped = false
+    }
+    var groups: [[Int]] = []
+    var groupOf: [String: Int] = [:]
+    for (position, entry) in candidates.enumerated() where finished[entry.candidate.key] == nil {
+      let key = entry.candidate.preprocessingKey
+      if let group = groupOf[key] {
+        groups[group].append(position)
+      } else {
+        groupOf[key] = groups.count
+        groups.append([position])
+      }
+    }
+    let groupsFound = groups
+    let state = Mutex(State())
+    let total = candidates.count
+    let alreadyDone = candidates.count - groups.reduce(0) { $0 + $1.count }
+    progress(alreadyDone, total)
+    let workers = max(1, min(threads, groups.count))
+    let work: @Sendable (Int) -> Void = { worker in
+      for group in stride(from: worker, to: groupsFound.count, by: workers) {
+        let members = groupsFound[group]
+        var outputs = PreprocessingOutputs(
+          stages: candidates[members[0]].candidate.preprocessors.compactMap(\.preprocessor),
+          classifier: classifier, sample: sample)
+        for position in members {
+          let go = state.withLock { state -> Bool in
+            guard state.error == nil, !state.stopped else { return false }
+            if let limit, state.statistics.evaluated >= limit {
+              state.stopped = true
+              return false
+            }
+            state.statistics.evaluated += 1
+            return true
+          }
+          guard go else { return }
+          do {
+            let entry = candidates[position]
+            let result = try score(
+              entry.candidate, index: entry.index, phase: entry.phase, outputs: &outputs)
+            try journal?.append(result)
+            let done = state.withLock { state -> Int in
+              state.results[result.key] = result
+              return alreadyDone + state.results.count
+            }
+            progress(done, total)
+          } catch {
+            state.withLock { if $0.error == nil { $0.error = error } }
+            return
+          }
+        }
+        state.withLock {
+          $0.statistics.classifierPasses += outputs.passes
+          $0.statistics.imagesClassified += outputs.imagesClassified
+        }
+      }
+    }
+    if workers == 1 {
+      work(0)
+    } else {
+      DispatchQueue.concurrentPerform(iterations: workers, execute: work)
+    }
+    let final = state.withLock { $0 }
+    if let error = final.error { throw error }
+    let results = candidates.compactMap {
+      final.results[$0.candidate.key] ?? finished[$0.candidate.key]
+    }
+    return (results, final.statistics)
+  }
+
+  /// Scores one configuration from the cached classifier outputs of its preprocessing.
+  private func score(
+    _ candidate: TuningCandidate, index: Int, phase: String, outputs: inout PreprocessingOutputs
+  ) throws -> TuningResult {
+    let clock = ContinuousClock()
+    let postprocessors = try fitted(candidate, outputs: &outputs)
+    let passes = Self.passes(of: postprocessors)
+    let start = clock.now
+    var counts: [TuningResult.Counts] = []
+    let labelSets = [outputs.sample.clean.labels, outputs.sample.adversarial.labels]
+    for (set, labels) in labelSets.enumerated() {
+      let tables = try (0..<passes).map { try outputs.probabilities(pass: $0).evaluation[set] }
+      let defended = try Self.apply(postprocessors, to: tables)
+      counts.append(Self.count(defended, labels: labels))
+    }
+    let postSeconds = (clock.now - start) / Double(max(outputs.evaluationImages, 1))
+    var stages: [StageTiming] = []
+    _ = try outputs.probabilities(pass: 0)
+    for (stage, seconds) in zip(outputs.stages, outputs.stageSeconds) {
+      stages.append(
+        StageTiming(
+          kind: "preprocessor", name: Pipeline.name(of: stage),
+          secondsPerImage: seconds * Double(passes)))
+    }
+    stages.append(
+      StageTiming(
+        kind: "classifier", name: classifierName,
+        secondsPerImage: outputs.classifierSeconds * Double(passes)))
+    let postTotal = Self.seconds(postSeconds)
+    for stage in postprocessors {
+      stages.append(
+        StageTiming(
+          kind: "postprocessor", name: Pipeline.name(of: stage),
+          secondsPerImage: postTotal / Double(postprocessors.count)))
+    }
+    var parameters: [String: Double] = [:]
+    for (name, tuned) in candidate.tunedValues { parameters[name] = tuned.value }
+    return TuningResult(
+      index: index, phase: phase, key: candidate.key, parameters: parameters,
+      clean: counts[0], adversarial: counts[1], stages: stages, full: nil)
+  }
+
+  /// The configuration's postprocessors, a fitted one fitted on the sample's fit part.
+  func fitted(
+    _ candidate: TuningCandidate, outputs: inout PreprocessingOutputs
+  ) throws -> [any Postprocessor] {
+    var postprocessors = candidate.postprocessors.compactMap(\.postprocessor)
+    guard let position = postprocessors.firstIndex(where: { $0 is any FittedPostprocessor }),
+      var fitted = postprocessors[position] as? any FittedPostprocessor
+    else { return postprocessors }
+    let sample = outputs.sample
+    let labels = sample.fitClean.labels + sample.fitAdversarial.labels
+    if labels.isEmpty {
+      guard fitted.isFitted else {
+        throw TuningError(
+          message: "\(Pipeline.name(of: fitted)) must be fitted, but tune.fitFraction keeps no "
+            + "images for fitting; set it above 0")
+      }
+      return postprocessors
+    }
+    let before = Array(postprocessors[..<position])
+    let passes = try (0..<fitted.passesPerImage).map { pass -> Probabilities in
+      let tables = try outputs.probabilities(pass: pass).fit
+      let joined = Probabilities(
+        rows: tables[0].rows + tables[1].rows, columns: tables[0].columns,
+        values: tables[0].values + tables[1].values)
+      return try before.reduce(joined) { try $1.process($0) }
+    }
+    try fitted.fit(passes: passes, labels: labels)
+    postprocessors[position] = fitted
+    return postprocessors
+  }
+
+  /// The classifier passes a list of postprocessors needs: its fitted one's, else 1.
+  static func passes(of postprocessors: [any Postprocessor]) -> Int {
+    postprocessors.compactMap { ($0 as? any FittedPostprocessor)?.passesPerImage }.first ?? 1
+  }
+
+  /// Applies postprocessors to a pass's tables: the ones before a fitted postprocessor to every
+  /// pass, the fitted one to all passes together, the rest to its output.
+  static func apply(
+    _ postprocessors: [any Postprocessor], to passes: [Probabilities]
+  ) throws -> Probabilities {
+    guard let position = postprocessors.firstIndex(where: { $0 is any FittedPostprocessor }),
+      let fitted = postprocessors[position] as? any FittedPostprocessor
+    else {
+      return try postprocessors.reduce(passes[0]) { try $1.process($0) }
+    }
+    let before = postprocessors[..<position]
+    let prepared = try passes.map { pass in try before.reduce(pass) { try $1.process($0) } }
+    let combined = try fitted.process(passes: prepared)
+    return try postprocessors[(position + 1)...].reduce(combined) { try $1.process($0) }
+  }
+
+  /// Correct and abstained rows.
+  static func count(_ table: Probabilities, labels: [Int]) -> TuningResult.Counts {
+    var correct = 0
+    var abstentions = 0
+    for (row, label) in labels.enumerated() {
+      let values = table.row(row)
+      if values.allSatisfy({ $0 == 0 }) {
+        abstentions += 1
+      } else if SetTally.argmax(values) == label {
+        correct += 1
+      }
+    }
+    return TuningResult.Counts(total: labels.count, correct: correct, abstentions: abstentions)
+  }
+
+  static func seconds(_ duration: Duration) -> Double {
+    let (whole, fraction) = duration.components
+    return Double(whole) + Double(fraction) * 1e-18
+  }
+}

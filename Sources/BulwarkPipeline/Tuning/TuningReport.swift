@@ -1,0 +1,217 @@
+import BulwarkData
+import Foundation
+
+/// Writes a tuning run's results into its folder: `results.json`, `results.csv`, SVG plots of
+/// every tuned parameter and `best.json5`, the winner as a pipeline file `bulwark score` runs.
+public struct TuningReport: Sendable {
+  /// The run's outcome.
+  public var outcome: TuningOutcome
+  /// The search space it explored.
+  public var space: SearchSpace
+  /// The pipeline file it came from.
+  public var description: PipelineDescription
+
+  /// Creates a report.
+  /// - Parameters:
+  ///   - outcome: The run's outcome.
+  ///   - space: The search space.
+  ///   - description: The pipeline file.
+  public init(outcome: TuningOutcome, space: SearchSpace, description: PipelineDescription) {
+    self.outcome = outcome
+    self.space = space
+    self.description = description
+  }
+
+  /// The ranking as text lines: rank, objective, accuracies, abstentions, time, configuration.
+  /// - Parameter count: Rows to show (the best first).
+  /// - Returns: A header and one line per configuration.
+  public func table(count: Int) -> [String] {
+    let header = "Rank  Objective  Clean   Adv     HM      Abst.  us/img   Configuration"
+    let rows = outcome.ranked.prefix(count).enumerated().map { rank, result in
+      let columns = [
+        pad("\(rank + 1)", 6), pad(format(result.value(of: space.objective)), 11),
+        pad(format(result.clean.accuracy), 8), pad(format(result.adversarial.accuracy), 8),
+        pad(format(result.harmonicMean), 8),
+        pad("\(result.clean.abstentions + result.adversarial.abstentions)", 7),
+        pad(String(format: "%.1f", result.secondsPerImage * 1e6), 9),
+      ]
+      let flag = Tuner.feasible(result, in: space) ? "" : " (fails a constraint)"
+      return columns.joined() + result.key + flag
+    }
+    return [header] + rows
+  }
+
+  /// Writes every result file into `folder`.
+  /// - Parameter folder: The run folder.
+  /// - Returns: The files written, `best.json5` last.
+  /// - Throws: File and encoding errors.
+  @discardableResult
+  public func write(to folder: URL) throws -> [URL] {
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    var written: [URL] = []
+    func save(_ name: String, _ text: String) throws {
+      let url = folder.appendingPathComponent(name)
+      try text.write(to: url, atomically: true, encoding: .utf8)
+      written.append(url)
+    }
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+    let summary = Summary(
+      objective: space.objective.name, winner: outcome.winner.key,
+      classifierPasses: outcome.statistics.classifierPasses, results: outcome.ranked)
+    try save("results.json", String(decoding: try encoder.encode(summary), as: UTF8.self) + "\n")
+    try save("results.csv", csv())
+    for (name, text) in plots() { try save(name, text) }
+    try linkCache(into: folder)
+    try save("best.json5", bestPipeline(for: folder))
+    return written
+  }
+
+  private struct Summary: Encodable {
+    var objective: String
+    var winner: String
+    var classifierPasses: Int
+    var results: [TuningResult]
+  }
+
+  /// Every result as a CSV row, best first, with one column per tuned parameter.
+  func csv() -> String {
+    let names = Set(outcome.ranked.flatMap(\.parameters.keys)).sorted()
+    var lines = [
+      ([
+        "rank", "index", "phase", "configuration", "clean_correct", "clean_total",
+        "clean_accuracy", "adv_correct", "adv_total", "adv_accuracy", "harmonic_mean",
+        "objective", "abstentions", "seconds_per_image", "feasible", "full_harmonic_mean",
+      ]
+        + names).joined(separator: ",")
+    ]
+    for (rank, result) in outcome.ranked.enumerated() {
+      let fields =
+        [
+          "\(rank + 1)", "\(result.index)", result.phase, quoteCSV(result.key),
+          "\(result.clean.correct)", "\(result.clean.total)", "\(result.clean.accuracy)",
+          "\(result.adversarial.correct)", "\(result.adversarial.total)",
+          "\(result.adversarial.accuracy)", "\(result.harmonicMean)",
+          "\(result.value(of: space.objective))",
+          "\(result.clean.abstentions + result.adversarial.abstentions)",
+          "\(result.secondsPerImage)", "\(Tuner.feasible(result, in: space))",
+          result.full.map { "\($0.harmonicMean)" } ?? "",
+        ] + names.map { name in result.parameters[name].map(JSONValue.format) ?? "" }
+      lines.append(fields.joined(separator: ","))
+    }
+    return lines.joined(separator: "\n") + "\n"
+  }
+
+  /// Two SVG charts per tuned parameter: accuracies and time against its value, each value
+  /// showing the best configuration that has it.
+  func plots() -> [(String, String)] {
+    let names = Set(outcome.ranked.flatMap(\.parameters.keys)).sorted()
+    return names.flatMap { name -> [(String, String)] in
+      var best: [Double: TuningResult] = [:]
+      for result in outcome.ranked {
+        if let value = result.parameters[name], best[value] == nil { best[value] = result }
+      }
+      let values = best.keys.sorted()
+      func series(_ label: String, _ measure: (TuningResult) -> Double) -> SVGPlot.Series {
+        SVGPlot.Series(
+          name: label,
+          points: values.compactMap { value in best[value].map { (value, measure($0)) } })
+      }
+      let file = name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" }
+      let accuracy = SVGPlot(
+        title: "Best configuration by \(name)", xLabel: name, yLabel: "accuracy",
+        series: [
+          series("harmonic mean", \.harmonicMean), series("clean", \.clean.accuracy),
+          series("adversarial", \.adversarial.accuracy),
+        ], yRange: 0...1)
+      let time = SVGPlot(
+        title: "Time per image by \(name)", xLabel: name, yLabel: "microseconds per image",
+        series: [series("all stages", { $0.secondsPerImage * 1e6 })], yRange: nil)
+      return [
+        ("plot-\(String(file)).svg", accuracy.render()),
+        ("plot-\(String(file))-time.svg", time.render()),
+      ]
+    }
+  }
+
+  /// The winner as a complete pipeline file: the original with the winning stages, without
+  /// `tune`, and with every path made absolute so that it works from the run folder.
+  func bestPipeline(for folder: URL) -> String {
+    guard case .object(let members) = space.root else { return "" }
+    let base = space.folder
+    func absolute(_ value: JSONValue) -> JSONValue {
+      guard case .string(let path) = value, BuiltinDataset.named(path) == nil else { return value }
+      return .string(PipelineDescription.resolve(path, against: base).path)
+    }
+    func rewrite(_ value: JSONValue?, keys: [String]) -> JSONValue? {
+      guard case .object(let inner)? = value else { return value }
+      return .object(
+        inner.map { member in
+          keys.contains(member.key)
+            ? JSONValue.Member(key: member.key, value: absolute(member.value)) : member
+        })
+    }
+    let candidate = outcome.winnerCandidate
+    var result: [JSONValue.Member] = []
+    for member in members where member.key != "tune" {
+      switch member.key {
+      case "classifier":
+        result.append(
+          .init(key: member.key, value: rewrite(member.value, keys: ["model"]) ?? .null))
+      case "data":
+        result.append(
+          .init(
+            key: member.key, value: rewrite(member.value, keys: ["clean", "adversarial"]) ?? .null))
+      case "preprocessors", "postprocessors":
+        continue
+      default:
+        result.append(member)
+      }
+    }
+    result.append(
+      .init(key: "preprocessors", value: .array(candidate.preprocessors.compactMap(\.json))))
+    result.append(
+      .init(key: "postprocessors", value: .array(candidate.postprocessors.compactMap(\.json))))
+    let winner = outcome.winner
+    var header = """
+      // The best configuration `bulwark tune` found for \(description.file.lastPathComponent)
+      // (objective \(space.objective.name)); on the sample's \(winner.clean.total) clean and \
+      \(winner.adversarial.total) adversarial evaluation images:
+      // clean \(format(winner.clean.accuracy)), adv \(format(winner.adversarial.accuracy)).
+
+      """
+    if let full = winner.full {
+      header +=
+        "// Full sets: Clean \(full.clean.correct) / \(full.clean.total), Adv "
+        + "\(full.adversarial.correct) / \(full.adversarial.total), harmonic mean "
+        + "\(format(full.harmonicMean)).\n"
+    }
+    header +=
+      "// Score it with: bulwark score \(folder.appendingPathComponent("best.json5").path)\n"
+    return header + JSONValue.object(result).indentedText + "\n"
+  }
+
+  /// Links the pipeline's attack cache into the run folder, so that `best.json5` finds the
+  /// adversarial set already generated.
+  private func linkCache(into folder: URL) throws {
+    guard case .attack = description.adversarial else { return }
+    let link = folder.appendingPathComponent(".bulwark-cache")
+    let target = description.cacheFolder
+    guard link.standardizedFileURL.path != target.standardizedFileURL.path,
+      (try? FileManager.default.destinationOfSymbolicLink(atPath: link.path)) == nil,
+      !FileManager.default.fileExists(atPath: link.path)
+    else { return }
+    try FileManager.default.createSymbolicLink(
+      atPath: link.path, withDestinationPath: target.standardizedFileURL.path)
+  }
+
+  private func pad(_ text: String, _ width: Int) -> String {
+    text.count >= width ? text + " " : text.padding(toLength: width, withPad: " ", startingAt: 0)
+  }
+
+  private func format(_ value: Double) -> String { String(format: "%.4f", value) }
+
+  private func quoteCSV(_ text: String) -> String {
+    "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+  }
+}

@@ -1,0 +1,51 @@
+/// One configuration's score on the sample's evaluation part (and, for the best few, on the full
+/// sets).
+public struct TuningResult: Codable, Equatable, Sendable {
+  /// Correct, total and abstained images of one set.
+  public struct Counts: Codable, Equatable, Sendable {
+    /// Images.
+    public var total: Int
+    /// Correctly classified images.
+    public var correct: Int
+    /// Rows a postprocessor zeroed (counted as wrong).
+    public var abstentions: Int
+
+    /// correct / total (0 for no images).
+    public var accuracy: Double { total == 0 ? 0 : Double(correct) / Double(total) }
+  }
+
+  /// The configuration's place in the grid's fixed order (refined points follow the grid's);
+  /// ties of the objective go to the lower index.
+  public var index: Int
+  /// `grid` or `refine`.
+  public var phase: String
+  /// The configuration's key (`TuningCandidate.key`).
+  public var key: String
+  /// Every tuned parameter's name and value.
+  public var parameters: [String: Double]
+  /// The clean evaluation images.
+  public var clean: Counts
+  /// The adversarial evaluation images.
+  public var adversarial: Counts
+  /// Seconds per image of every stage (preprocessors, the classifier times its passes,
+  /// postprocessors).
+  public var stages: [StageTiming]
+  /// The score on the full sets, for the configurations re-scored there.
+  public var full: PipelineScore?
+
+  /// Seconds per image of the whole pipeline.
+  public var secondsPerImage: Double { stages.reduce(0) { $0 + $1.secondsPerImage } }
+
+  /// The harmonic mean of the clean and adversarial accuracies.
+  public var harmonicMean: Double {
+    PipelineScore.harmonicMean(clean.accuracy, adversarial.accuracy)
+  }
+
+  /// The objective's value on the evaluation images.
+  /// - Parameter objective: The objective.
+  /// - Returns: Its value.
+  public func value(of objective: TuningObjective) -> Double {
+    objective.value(
+      clean: (clean.correct, clean.total), adversarial: (adversarial.correct, adversarial.total))
+  }
+}
