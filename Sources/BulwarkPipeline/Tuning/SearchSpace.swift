@@ -172,13 +172,23 @@ public struct SearchSpace: Sendable {
         }
       }
     }
-    preprocessorSlots = slots[0]
+    preprocessorSlots = slots[0].map { slot in slot.map { $0.anchored(in: folder) } }
     postprocessorSlots = slots[1]
     let fitted = postprocessorSlots.joined().contains {
       $0.postprocessor is any FittedPostprocessor
     }
     fitFraction = fraction ?? (fitted ? 0.5 : 0)
     guard errors.isEmpty else { throw PipelineErrors(errors) }
+  }
+
+  /// The external-process stages among the preprocessor alternatives, one per alternative of
+  /// the file (`tune.preprocessors[0].oneOf[2]`), in file order.
+  public var externalCommands: [ExternalCommand] {
+    var seen = Set<String>()
+    return preprocessorSlots.joined().compactMap { choice in
+      guard let stage = choice.preprocessor, seen.insert(choice.path).inserted else { return nil }
+      return ExternalCommand.of(stage, at: choice.path)
+    }
   }
 
   /// Every configuration of the grid, in a fixed order: the first slot's alternatives vary
@@ -328,6 +338,8 @@ public struct SearchSpace: Sendable {
         object, path: "refine", isPreprocessor: isPreprocessor, checkKeys: false, grids: [],
         combination: [], file: file, registry: registry)
     else { return nil }
+    result = result.anchored(in: folder)
+    result.path = choice.path
     result.tuned = choice.tuned.map { tuned in
       var tuned = tuned
       tuned.value = values[tuned.parameter] ?? tuned.value
@@ -389,7 +401,7 @@ public struct SearchSpace: Sendable {
         isIntegral: integral)
     }
     return StageChoice(
-      json: object, type: type, preprocessor: preprocessor, postprocessor: postprocessor,
+      json: object, path: path, type: type, preprocessor: preprocessor, postprocessor: postprocessor,
       tuned: tuned)
   }
 }
