@@ -195,9 +195,9 @@ public struct TuningReport: Sendable {
       """
     if fitted {
       header +=
-        "// The distribution classifier was fitted on the sample's fit part "
-        + "(\(outcome.sampleImages.fit) images; \(Self.modelName) and its .fit.json record); "
-        + "data.excludeFitted\n// leaves those images out of the full sets "
+        "// Its distribution classifier was fitted on the sample's fit part "
+        + "(\(outcome.sampleImages.fit) images), saved as\n// \(Self.modelName) with its "
+        + ".fit.json record; data.excludeFitted leaves those\n// images out of the full sets "
         + "(\(outcome.excludedImages.clean) clean, \(outcome.excludedImages.adversarial) "
         + "adversarial).\n"
     }
