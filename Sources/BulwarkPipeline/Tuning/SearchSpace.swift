@@ -401,7 +401,7 @@ public struct SearchSpace: Sendable {
         isIntegral: integral)
     }
     return StageChoice(
-      json: object, path: path, type: type, preprocessor: preprocessor, postprocessor: postprocessor,
-      tuned: tuned)
+      json: object, path: path, type: type, preprocessor: preprocessor,
+      postprocessor: postprocessor, tuned: tuned)
   }
 }

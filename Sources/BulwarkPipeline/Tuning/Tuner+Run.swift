@@ -107,8 +107,7 @@ extension Tuner {
       clean: sample.fitClean.fingerprints(), adversarial: sample.fitAdversarial.fingerprints()
     )
     var withoutFitPart: (clean: ImageBatch, adversarial: ImageBatch)?
-    func fullSets(for stages: [any Postprocessor]) -> (clean: ImageBatch, adversarial: ImageBatch)
-    {
+    func fullSets(for stages: [any Postprocessor]) -> (clean: ImageBatch, adversarial: ImageBatch) {
       guard stages.contains(where: { $0 is any FittedPostprocessor }) else {
         return (data.clean, data.adversarial)
       }

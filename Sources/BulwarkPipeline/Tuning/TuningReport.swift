@@ -182,7 +182,8 @@ public struct TuningReport: Sendable {
         case .object(let members)? = choice.json
       else { return choice.json }
       return .object(
-        members.filter { $0.key != "model" } + [.init(key: "model", value: .string(Self.modelName))])
+        members.filter { $0.key != "model" } + [.init(key: "model", value: .string(Self.modelName))]
+      )
     }
     result.append(.init(key: "postprocessors", value: .array(postprocessors)))
     let winner = outcome.winner
@@ -234,8 +235,9 @@ public struct TuningReport: Sendable {
       adversarialFingerprints: fit.adversarialFingerprints,
       trainingAccuracy: fit.trainingAccuracy, seconds: fit.seconds)
     try model.write(to: url)
-    try record.write(to: url.deletingLastPathComponent().appendingPathComponent(
-      url.lastPathComponent + ".fit.json"))
+    try record.write(
+      to: url.deletingLastPathComponent().appendingPathComponent(
+        url.lastPathComponent + ".fit.json"))
     return url
   }
 
