@@ -266,7 +266,8 @@ public struct SearchSpace: Sendable {
     var parameterGrids: [(key: String, grid: ParameterGrid)] = []
     var errors: [PipelineError] = []
     for member in members {
-      if member.key == "type" || !grids {
+      // A fitted stage's `model` and `fit` are not parameters: the tuner fits it on the sample.
+      if member.key == "type" || !grids || Self.fittingKeys.contains(member.key) {
         parameterGrids.append(
           (member.key, ParameterGrid(values: [member.value], isGrid: false, spacing: nil)))
         continue
@@ -348,6 +349,9 @@ public struct SearchSpace: Sendable {
     return result
   }
 
+  /// A distribution classifier's keys that `PipelineDescription` reads (see `FitSettings`).
+  static let fittingKeys = ["model", "fit"]
+
   /// Builds one concrete stage through the registry, checking its keys.
   static func build(
     _ object: JSONValue, path: String, isPreprocessor: Bool, checkKeys: Bool,
@@ -383,6 +387,9 @@ public struct SearchSpace: Sendable {
       throw PipelineErrors([relocate(error)])
     }
     if checkKeys {
+      if postprocessor is DistributionClassifier {
+        for key in fittingKeys { usage.record(key, at: "") }
+      }
       let unknown = usage.unknownKeys(in: object, at: [], file: file)
       if !unknown.isEmpty { throw PipelineErrors(unknown.map(relocate)) }
     }

@@ -181,9 +181,9 @@ public struct TuningReport: Sendable {
       guard fitted, choice.type == DistributionClassifier.typeName,
         case .object(let members)? = choice.json
       else { return choice.json }
-      return .object(
-        members.filter { $0.key != "model" } + [.init(key: "model", value: .string(Self.modelName))]
-      )
+      // The tuner fitted it on the sample, not on the stage's own `fit` data.
+      let kept = members.filter { !SearchSpace.fittingKeys.contains($0.key) }
+      return .object(kept + [.init(key: "model", value: .string(Self.modelName))])
     }
     result.append(.init(key: "postprocessors", value: .array(postprocessors)))
     let winner = outcome.winner
