@@ -190,4 +190,97 @@ import Testing
     #expect(validate.status == 1)
     #expect(validate.error.contains("tune.preprocessors[0].oneOf[1].window[2]"))
   }
+
+  /// Writes a pipeline whose only postprocessor is a distribution classifier with a grid.
+  func writeFittedPipeline() throws -> String {
+    let text = """
+      {
+        classifier: { model: "tiny.safetensors" },
+        data: { clean: "tiny.npz", adversarial: { attack: { method: "fgsm", eps: 0.15 } } },
+        tune: {
+          sample: 60,
+          preprocessors: [ { oneOf: [ null, { type: "spatial-smoothing", window: 2 } ] } ],
+          postprocessors: [
+            { type: "distribution-classifier", numLeaves: [4, 8], rounds: 10, minDataInLeaf: 5 },
+          ],
+        },
+      }
+      """
+    try text.write(toFile: path("fitted.json5"), atomically: true, encoding: .utf8)
+    return path("fitted.json5")
+  }
+
+  @Test func writesAFittedBestPipelineThatScoresTheSameWithoutTheFitImages() throws {
+    let file = try writeFittedPipeline()
+    let result = try BulwarkProcess.run(["tune", file, "--out", path("run")])
+    #expect(result.status == 0, "\(result.error)")
+    // 60 sampled, half kept for fitting: 30 + 30 fit images, left out of the 80 + 80.
+    #expect(result.output.contains("on 60 evaluation images, 60 fit images"))
+    #expect(
+      result.output.contains(
+        "Full score on 50 clean and 50 adversarial images: the full sets without the 30 + 30"))
+    let tail = Array(result.output.split(separator: "\n").suffix(3).map(String.init))
+    #expect(tail.first?.hasSuffix(" / 50") == true, "\(tail)")
+    let model = path("run/best.distribution-classifier.txt")
+    #expect(FileManager.default.fileExists(atPath: model))
+    #expect(FileManager.default.fileExists(atPath: model + ".fit.json"))
+    let best = try String(contentsOfFile: path("run/best.json5"), encoding: .utf8)
+    #expect(best.contains("excludeFitted: true"))
+    #expect(best.contains("model: \"best.distribution-classifier.txt\""))
+
+    let score = try BulwarkProcess.run(["score", path("run/best.json5")])
+    #expect(score.status == 0, "\(score.error)")
+    #expect(Array(score.output.split(separator: "\n").prefix(3).map(String.init)) == tail)
+  }
+
+  @Test func resumesAFittedRunToTheSameBestPipelineAndModel() throws {
+    let file = try writeFittedPipeline()
+    let straight = try BulwarkProcess.run(["tune", file, "--out", path("straight")])
+    #expect(straight.status == 0, "\(straight.error)")
+    let stopped = try BulwarkProcess.run(
+      ["tune", file, "--out", path("resumed"), "--stop-after", "3"])
+    #expect(stopped.status == 1)
+    let resumed = try BulwarkProcess.run(["tune", file, "--out", path("resumed"), "--resume"])
+    #expect(resumed.status == 0, "\(resumed.error)")
+    #expect(resumed.output.contains("(1 scored now)"))
+    // Resuming after the full score too: the winner's stage is fitted again, identically.
+    let again = try BulwarkProcess.run(["tune", file, "--out", path("resumed"), "--resume"])
+    #expect(again.status == 0, "\(again.error)")
+    #expect(again.output.contains("(0 scored now)"))
+    #expect(
+      try String(contentsOfFile: path("resumed/best.json5"), encoding: .utf8)
+        .replacingOccurrences(of: "/resumed/", with: "/straight/")
+        == String(contentsOfFile: path("straight/best.json5"), encoding: .utf8))
+    let name = "best.distribution-classifier.txt"
+    #expect(
+      try Data(contentsOf: folder.appendingPathComponent("resumed/" + name))
+        == Data(contentsOf: folder.appendingPathComponent("straight/" + name)))
+    let straightTail = straight.output.split(separator: "\n").suffix(3)
+    #expect(again.output.split(separator: "\n").suffix(3) == straightTail)
+  }
+
+  @Test func refusesAnExternalStageInTheSearchSpaceUnlessAllowed() throws {
+    let text = """
+      {
+        classifier: { model: "tiny.safetensors" },
+        data: { clean: "tiny.npz", adversarial: "tiny.npz" },
+        tune: {
+          sample: 20,
+          preprocessors: [ { oneOf: [ null, { type: "external", command: [["cat"]] } ] } ],
+        },
+      }
+      """
+    try text.write(toFile: path("external.json5"), atomically: true, encoding: .utf8)
+    let refused = try BulwarkProcess.run(["tune", path("external.json5"), "--out", path("run")])
+    #expect(refused.status == 1)
+    #expect(
+      refused.error.contains(
+        "tune.preprocessors[0].oneOf[1] (cat) runs an external program; pass --allow-external"),
+      "\(refused.error)")
+    #expect(!FileManager.default.fileExists(atPath: path("run")))
+    let allowed = try BulwarkProcess.run(
+      ["tune", path("external.json5"), "--out", path("run"), "--allow-external"])
+    #expect(allowed.status == 0, "\(allowed.error)")
+    #expect(allowed.output.contains("Configurations: 2 (2 scored now)"))
+  }
 }

@@ -21,4 +21,13 @@ extension ImageBatch {
       }
     }
   }
+
+  /// The batch without the images whose fingerprints are in `excluded`, in order.
+  /// - Parameter excluded: Fingerprints of images to leave out (see `fingerprints()`).
+  /// - Returns: The remaining images.
+  package func removing(fingerprints excluded: Set<UInt64>) -> ImageBatch {
+    guard !excluded.isEmpty else { return self }
+    let prints = fingerprints()
+    return selecting(prints.indices.filter { !excluded.contains(prints[$0]) })
+  }
 }

@@ -212,11 +212,35 @@ extension PipelineDescription {
     return record
   }
 
-  private static func describe(_ source: AdversarialSource) -> String {
+  /// A fit set's source, for fit records.
+  static func describe(_ source: AdversarialSource) -> String {
     switch source {
     case .data(let data): data.description
     case .attack(let settings): "attack \(settings.identity)"
     }
+  }
+
+  /// The evaluation sets without the images the fitted postprocessor learnt from (by its fit
+  /// record's fingerprints, from either fit set), for `data.excludeFitted`; the sets as they
+  /// are when no postprocessor is fitted yet.
+  /// - Parameter data: The evaluation sets.
+  /// - Returns: The sets without the fitted images.
+  /// - Throws: A `PipelineError` when the fit record is missing, unreadable or malformed.
+  public func removingFitted(from data: Data) throws -> Data {
+    guard let fitting,
+      let stage = postprocessors[fitting.stage] as? any FittedPostprocessor, stage.isFitted
+    else { return data }
+    let record = try FitRecord(contentsOf: fitting.record)
+    guard let fitClean = FitRecord.decode(record.cleanFingerprints),
+      let fitAdversarial = FitRecord.decode(record.adversarialFingerprints)
+    else {
+      throw PipelineError(file: fitting.record.path, path: "", message: "malformed fingerprints")
+    }
+    let excluded = Set(fitClean + fitAdversarial)
+    var result = data
+    result.clean = data.clean.removing(fingerprints: excluded)
+    result.adversarial = data.adversarial.removing(fingerprints: excluded)
+    return result
   }
 
   /// Refuses to score on images the fitted postprocessor learnt from: fingerprints both

@@ -49,6 +49,7 @@ extension PipelineDescription {
       cleanImages = cleanImages.prefix(min(limit, cleanImages.count))
       adversarialSet = adversarialSet.prefix(min(limit, adversarialSet.count))
     }
-    return Data(clean: cleanImages, adversarial: adversarialSet, fromCache: fromCache)
+    let data = Data(clean: cleanImages, adversarial: adversarialSet, fromCache: fromCache)
+    return excludesFitted ? try removingFitted(from: data) : data
   }
 }

@@ -14,6 +14,8 @@ import Foundation
 ///     // adversarial: { attack: { method: "pgd", eps: 0.1, norm: "inf", steps: 40,
 ///     //                          stepSize: 0.01, seed: 0, limit: 1000 } },
 ///     limit: 1000,                          // optional: score the first N of each set
+///     excludeFitted: true,                  // optional: leave out the images the fitted
+///                                           // postprocessor learnt from (its fit record)
 ///   },
 ///   preprocessors: [ { type: "spatial-smoothing", window: 3 } ],   // applied in order
 ///   postprocessors: [ { type: "high-confidence", cutoff: 0.3 } ],  // applied in order
@@ -35,6 +37,10 @@ public struct PipelineDescription: Sendable {
   public var adversarial: AdversarialSource
   /// Score only the first N images of each set (`data.limit`), or all.
   public var limit: Int?
+  /// Whether scoring leaves out the images the fitted postprocessor learnt from, by its fit
+  /// record's fingerprints (`data.excludeFitted`), instead of refusing them; `bulwark tune`
+  /// writes it into `best.json5`, whose postprocessor was fitted on part of the data.
+  public var excludesFitted = false
   /// The preprocessors, in order.
   public var preprocessors: [any Preprocessor]
   /// The postprocessors, in order.
@@ -141,6 +147,9 @@ public struct PipelineDescription: Sendable {
       guard value >= 1 else { throw limit.error("must be an integer >= 1, got \(value)") }
       return value
     }
+    let excludesFitted = attempt { () throws -> Bool in
+      try data?.member("excludeFitted")?.decode(Bool.self) ?? false
+    }
 
     var preprocessors: [any Preprocessor] = []
     var postprocessors: [any Postprocessor] = []
@@ -184,6 +193,7 @@ public struct PipelineDescription: Sendable {
     self.clean = clean
     self.adversarial = adversarial
     self.limit = limit ?? nil
+    self.excludesFitted = excludesFitted ?? false
     self.preprocessors = preprocessors
     self.postprocessors = postprocessors
     self.fitting = fitting

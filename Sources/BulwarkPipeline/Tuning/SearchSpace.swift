@@ -172,13 +172,23 @@ public struct SearchSpace: Sendable {
         }
       }
     }
-    preprocessorSlots = slots[0]
+    preprocessorSlots = slots[0].map { slot in slot.map { $0.anchored(in: folder) } }
     postprocessorSlots = slots[1]
     let fitted = postprocessorSlots.joined().contains {
       $0.postprocessor is any FittedPostprocessor
     }
     fitFraction = fraction ?? (fitted ? 0.5 : 0)
     guard errors.isEmpty else { throw PipelineErrors(errors) }
+  }
+
+  /// The external-process stages among the preprocessor alternatives, one per alternative of
+  /// the file (`tune.preprocessors[0].oneOf[2]`), in file order.
+  public var externalCommands: [ExternalCommand] {
+    var seen = Set<String>()
+    return preprocessorSlots.joined().compactMap { choice in
+      guard let stage = choice.preprocessor, seen.insert(choice.path).inserted else { return nil }
+      return ExternalCommand.of(stage, at: choice.path)
+    }
   }
 
   /// Every configuration of the grid, in a fixed order: the first slot's alternatives vary
@@ -256,7 +266,8 @@ public struct SearchSpace: Sendable {
     var parameterGrids: [(key: String, grid: ParameterGrid)] = []
     var errors: [PipelineError] = []
     for member in members {
-      if member.key == "type" || !grids {
+      // A fitted stage's `model` and `fit` are not parameters: the tuner fits it on the sample.
+      if member.key == "type" || !grids || Self.fittingKeys.contains(member.key) {
         parameterGrids.append(
           (member.key, ParameterGrid(values: [member.value], isGrid: false, spacing: nil)))
         continue
@@ -328,6 +339,8 @@ public struct SearchSpace: Sendable {
         object, path: "refine", isPreprocessor: isPreprocessor, checkKeys: false, grids: [],
         combination: [], file: file, registry: registry)
     else { return nil }
+    result = result.anchored(in: folder)
+    result.path = choice.path
     result.tuned = choice.tuned.map { tuned in
       var tuned = tuned
       tuned.value = values[tuned.parameter] ?? tuned.value
@@ -335,6 +348,9 @@ public struct SearchSpace: Sendable {
     }
     return result
   }
+
+  /// A distribution classifier's keys that `PipelineDescription` reads (see `FitSettings`).
+  static let fittingKeys = ["model", "fit"]
 
   /// Builds one concrete stage through the registry, checking its keys.
   static func build(
@@ -371,6 +387,9 @@ public struct SearchSpace: Sendable {
       throw PipelineErrors([relocate(error)])
     }
     if checkKeys {
+      if postprocessor is DistributionClassifier {
+        for key in fittingKeys { usage.record(key, at: "") }
+      }
       let unknown = usage.unknownKeys(in: object, at: [], file: file)
       if !unknown.isEmpty { throw PipelineErrors(unknown.map(relocate)) }
     }
@@ -389,7 +408,7 @@ public struct SearchSpace: Sendable {
         isIntegral: integral)
     }
     return StageChoice(
-      json: object, type: type, preprocessor: preprocessor, postprocessor: postprocessor,
-      tuned: tuned)
+      json: object, path: path, type: type, preprocessor: preprocessor,
+      postprocessor: postprocessor, tuned: tuned)
   }
 }

@@ -1,4 +1,5 @@
 import BulwarkDefenses
+import Foundation
 
 /// One alternative for a stage slot of a search space: a concrete, built stage, or none.
 public struct StageChoice: Sendable {
@@ -16,10 +17,12 @@ public struct StageChoice: Sendable {
 
   /// The concrete stage object, or nil for none.
   let json: JSONValue?
+  /// Where the stage's alternative is in the file (`tune.preprocessors[0].oneOf[2]`).
+  var path: String
   /// The stage's `type`, or nil for none.
   public let type: String?
   /// The built preprocessor, when this is a preprocessor slot's choice.
-  public let preprocessor: (any Preprocessor)?
+  public internal(set) var preprocessor: (any Preprocessor)?
   /// The built postprocessor, when this is a postprocessor slot's choice.
   public let postprocessor: (any Postprocessor)?
   /// The parameters chosen from lists or ranges, in the stage's key order.
@@ -27,12 +30,20 @@ public struct StageChoice: Sendable {
 
   /// No stage.
   static let none = StageChoice(
-    json: nil, type: nil, preprocessor: nil, postprocessor: nil, tuned: [])
+    json: nil, path: "", type: nil, preprocessor: nil, postprocessor: nil, tuned: [])
 
   /// `none`, or the type and its parameters: `jpeg-compression {quality: 50}`.
   public var label: String {
     guard let json, let type, case .object(let members) = json else { return "none" }
     let parameters = members.filter { $0.key != "type" }
     return parameters.isEmpty ? type : type + " " + JSONValue.object(parameters).compactText
+  }
+
+  /// The choice with an external stage's program running in `folder` (the pipeline file's), as
+  /// `PipelineDescription` runs its own stages.
+  func anchored(in folder: URL) -> StageChoice {
+    var choice = self
+    choice.preprocessor = preprocessor.map { PipelineDescription.anchored($0, in: folder) }
+    return choice
   }
 }

@@ -45,7 +45,8 @@ extension Tuner {
 
   /// Runs the search: samples both sets, scores the grid (and with `refine` a finer grid around
   /// the best), journals every result, and re-scores the best (with `refine`, the best 3) on the
-  /// full sets with the normal scorer.
+  /// full sets with the normal scorer, leaving out the images of the sample's fit part (a fitted
+  /// postprocessor learnt from them).
   /// - Parameters:
   ///   - data: The full clean and adversarial sets.
   ///   - paired: Whether adversarial image `i` attacks clean image `i`.
@@ -98,7 +99,40 @@ extension Tuner {
         "refine", finer.enumerated().map { (grid.count + $0.offset, "refine", $0.element) })
     }
     let order = ranked(results)
+    // A fitted postprocessor learnt from the sample's fit part, so a configuration with one is
+    // scored on the full sets without those images (by fingerprint, so that duplicates of them
+    // go too); the others on the full sets. Both are scores on images the configuration never
+    // learnt from.
+    let fitPrints = (
+      clean: sample.fitClean.fingerprints(), adversarial: sample.fitAdversarial.fingerprints()
+    )
+    var withoutFitPart: (clean: ImageBatch, adversarial: ImageBatch)?
+    func fullSets(for stages: [any Postprocessor]) -> (clean: ImageBatch, adversarial: ImageBatch) {
+      guard stages.contains(where: { $0 is any FittedPostprocessor }) else {
+        return (data.clean, data.adversarial)
+      }
+      if let withoutFitPart { return withoutFitPart }
+      let excluded = Set(fitPrints.clean + fitPrints.adversarial)
+      let sets = (
+        clean: data.clean.removing(fingerprints: excluded),
+        adversarial: data.adversarial.removing(fingerprints: excluded)
+      )
+      withoutFitPart = sets
+      return sets
+    }
     var rescored: [TuningResult] = []
+    var fittedStages: [String: (stages: [any Postprocessor], seconds: Double)] = [:]
+    func postprocessors(of candidate: TuningCandidate) throws -> [any Postprocessor] {
+      if let known = fittedStages[candidate.key] { return known.stages }
+      let clock = ContinuousClock()
+      let start = clock.now
+      var outputs = PreprocessingOutputs(
+        stages: candidate.preprocessors.compactMap(\.preprocessor), classifier: classifier,
+        sample: sample)
+      let stages = try fitted(candidate, outputs: &outputs)
+      fittedStages[candidate.key] = (stages, Self.seconds(clock.now - start))
+      return stages
+    }
     let top = Array(order.prefix(options.refine ? 3 : 1))
     for (position, result) in top.enumerated() {
       progress("full", position, top.count)
@@ -109,14 +143,13 @@ extension Tuner {
       guard let candidate = known[result.key] else {
         throw TuningError(message: "internal: configuration '\(result.key)' is unknown")
       }
-      var outputs = PreprocessingOutputs(
-        stages: candidate.preprocessors.compactMap(\.preprocessor), classifier: classifier,
-        sample: sample)
+      // The normal scorer: every pass of a multi-pass postprocessor through `Pipeline.run`.
       let pipeline = Pipeline(
-        classifier: classifier, preprocessors: outputs.stages,
-        postprocessors: try fitted(candidate, outputs: &outputs), classifierName: classifierName)
+        classifier: classifier, preprocessors: candidate.preprocessors.compactMap(\.preprocessor),
+        postprocessors: try postprocessors(of: candidate), classifierName: classifierName)
+      let sets = fullSets(for: pipeline.postprocessors)
       var scored = result
-      scored.full = try pipeline.score(clean: data.clean, adversarial: data.adversarial)
+      scored.full = try pipeline.score(clean: sets.clean, adversarial: sets.adversarial)
       try journal.append(scored)
       rescored.append(scored)
     }
@@ -136,12 +169,50 @@ extension Tuner {
     guard let winnerCandidate = known[winner.key] else {
       throw TuningError(message: "internal: the winner's configuration is unknown")
     }
+    // After a resume the winner's fitted stage is fitted again, the same way: fitting is
+    // seeded and the sample is the same.
+    let winnerStages = try postprocessors(of: winnerCandidate)
+    var fit: TuningOutcome.Fit?
+    if let stage = winnerStages.first(where: { $0 is any FittedPostprocessor }) {
+      fit = TuningOutcome.Fit(
+        stage: stage, cleanFingerprints: fitPrints.clean,
+        adversarialFingerprints: fitPrints.adversarial,
+        trainingAccuracy: try fitAccuracy(
+          of: winnerCandidate, postprocessors: winnerStages, sample: sample),
+        seconds: fittedStages[winner.key]?.seconds ?? 0)
+    }
+    let sets = fullSets(for: winnerStages)
     return TuningOutcome(
       ranked: order.map { rescoredKeys[$0.key] ?? $0 }, rescored: rescored, winner: winner,
-      winnerCandidate: winnerCandidate, statistics: statistics,
+      winnerCandidate: winnerCandidate, winnerPostprocessors: winnerStages, fit: fit,
+      statistics: statistics,
       sampleImages: (
         sample.clean.count + sample.adversarial.count,
         sample.fitClean.count + sample.fitAdversarial.count
+      ),
+      fullImages: (sets.clean.count, sets.adversarial.count),
+      excludedImages: (
+        data.clean.count - sets.clean.count, data.adversarial.count - sets.adversarial.count
       ))
+  }
+
+  /// The share of the sample's fit part that a configuration with fitted postprocessors
+  /// classifies correctly (its training accuracy).
+  private func fitAccuracy(
+    of candidate: TuningCandidate, postprocessors: [any Postprocessor], sample: TuningSample
+  ) throws -> Double {
+    var outputs = PreprocessingOutputs(
+      stages: candidate.preprocessors.compactMap(\.preprocessor), classifier: classifier,
+      sample: sample)
+    var correct = 0
+    let labelSets = [sample.fitClean.labels, sample.fitAdversarial.labels]
+    for (set, labels) in labelSets.enumerated() where !labels.isEmpty {
+      let tables = try (0..<Self.passes(of: postprocessors)).map {
+        try outputs.probabilities(pass: $0).fit[set]
+      }
+      correct += Self.count(try Self.apply(postprocessors, to: tables), labels: labels).correct
+    }
+    let total = sample.fitClean.count + sample.fitAdversarial.count
+    return total == 0 ? 0 : Double(correct) / Double(total)
   }
 }

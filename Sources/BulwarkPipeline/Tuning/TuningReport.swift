@@ -1,4 +1,5 @@
 import BulwarkData
+import BulwarkDefenses
 import Foundation
 
 /// Writes a tuning run's results into its folder: `results.json`, `results.csv`, SVG plots of
@@ -63,6 +64,7 @@ public struct TuningReport: Sendable {
     try save("results.csv", csv())
     for (name, text) in plots() { try save(name, text) }
     try linkCache(into: folder)
+    if let model = try writeFit(into: folder) { written.append(model) }
     try save("best.json5", bestPipeline(for: folder))
     return written
   }
@@ -152,6 +154,7 @@ public struct TuningReport: Sendable {
         })
     }
     let candidate = outcome.winnerCandidate
+    let fitted = outcome.fit?.stage is DistributionClassifier
     var result: [JSONValue.Member] = []
     for member in members where member.key != "tune" {
       switch member.key {
@@ -159,9 +162,13 @@ public struct TuningReport: Sendable {
         result.append(
           .init(key: member.key, value: rewrite(member.value, keys: ["model"]) ?? .null))
       case "data":
-        result.append(
-          .init(
-            key: member.key, value: rewrite(member.value, keys: ["clean", "adversarial"]) ?? .null))
+        var data = rewrite(member.value, keys: ["clean", "adversarial"]) ?? .null
+        if fitted, case .object(let inner) = data {
+          data = .object(
+            inner.filter { $0.key != "excludeFitted" }
+              + [.init(key: "excludeFitted", value: .bool(true))])
+        }
+        result.append(.init(key: member.key, value: data))
       case "preprocessors", "postprocessors":
         continue
       default:
@@ -170,8 +177,15 @@ public struct TuningReport: Sendable {
     }
     result.append(
       .init(key: "preprocessors", value: .array(candidate.preprocessors.compactMap(\.json))))
-    result.append(
-      .init(key: "postprocessors", value: .array(candidate.postprocessors.compactMap(\.json))))
+    let postprocessors = candidate.postprocessors.compactMap { choice -> JSONValue? in
+      guard fitted, choice.type == DistributionClassifier.typeName,
+        case .object(let members)? = choice.json
+      else { return choice.json }
+      // The tuner fitted it on the sample, not on the stage's own `fit` data.
+      let kept = members.filter { !SearchSpace.fittingKeys.contains($0.key) }
+      return .object(kept + [.init(key: "model", value: .string(Self.modelName))])
+    }
+    result.append(.init(key: "postprocessors", value: .array(postprocessors)))
     let winner = outcome.winner
     var header = """
       // The best configuration `bulwark tune` found for \(description.file.lastPathComponent)
@@ -180,6 +194,14 @@ public struct TuningReport: Sendable {
       // clean \(format(winner.clean.accuracy)), adv \(format(winner.adversarial.accuracy)).
 
       """
+    if fitted {
+      header +=
+        "// Its distribution classifier was fitted on the sample's fit part "
+        + "(\(outcome.sampleImages.fit) images), saved as\n// \(Self.modelName) with its "
+        + ".fit.json record; data.excludeFitted leaves those\n// images out of the full sets "
+        + "(\(outcome.excludedImages.clean) clean, \(outcome.excludedImages.adversarial) "
+        + "adversarial).\n"
+    }
     if let full = winner.full {
       header +=
         "// Full sets: Clean \(full.clean.correct) / \(full.clean.total), Adv "
@@ -189,6 +211,34 @@ public struct TuningReport: Sendable {
     header +=
       "// Score it with: bulwark score \(folder.appendingPathComponent("best.json5").path)\n"
     return header + JSONValue.object(result).indentedText + "\n"
+  }
+
+  /// The winner's fitted model file in the run folder (the default name for `best.json5`).
+  static let modelName = "best.distribution-classifier.txt"
+
+  /// Writes the winner's fitted distribution classifier beside `best.json5`: its LightGBM
+  /// `model.txt` and its fit record with the fingerprints of the sample's fit part, so that
+  /// `bulwark score best.json5` runs it and leaves those images out.
+  /// - Returns: The model file, or nil when the winner has no fitted distribution classifier.
+  private func writeFit(into folder: URL) throws -> URL? {
+    guard let fit = outcome.fit, let stage = fit.stage as? DistributionClassifier,
+      let model = stage.model
+    else { return nil }
+    let url = folder.appendingPathComponent(Self.modelName)
+    let part = "the tuning sample's fit part"
+    let record = FitRecord(
+      stage: DistributionClassifier.typeName, features: stage.features.rawValue,
+      passes: stage.passesPerImage, bins: stage.bins, parameters: stage.boosting,
+      cleanSource: "\(description.clean.description), \(part)",
+      adversarialSource: "\(PipelineDescription.describe(description.adversarial)), \(part)",
+      cleanFingerprints: fit.cleanFingerprints,
+      adversarialFingerprints: fit.adversarialFingerprints,
+      trainingAccuracy: fit.trainingAccuracy, seconds: fit.seconds)
+    try model.write(to: url)
+    try record.write(
+      to: url.deletingLastPathComponent().appendingPathComponent(
+        url.lastPathComponent + ".fit.json"))
+    return url
   }
 
   /// Links the pipeline's attack cache into the run folder, so that `best.json5` finds the

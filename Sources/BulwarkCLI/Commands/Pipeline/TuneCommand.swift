@@ -73,13 +73,8 @@ struct TuneCommand: ParsableCommand {
     let description = try PipelineDescription(contentsOf: url)
     let space = try SearchSpace(contentsOf: url)
     // Stages that run other programs are refused before any runs, unless allowed.
-    let stages: [Any] =
-      description.preprocessors + space.preprocessorSlots.joined().compactMap(\.preprocessor)
-    if !allowExternal, let external = stages.first(where: { $0 is ExternalProcessDefense }) {
-      throw TuningError(
-        message: "\(file): a stage runs an external program (\(type(of: external))); "
-          + "pass --allow-external to allow it")
-    }
+    try description.requireExternalAllowed(allowExternal)
+    try ExternalCommand.requireAllowed(space.externalCommands, allowed: allowExternal, file: file)
     let pipeline = try Pipeline(description)
     let data = try description.loadData(for: pipeline) { done, total in
       console.progress("attack: \(done)/\(total) images")
@@ -154,6 +149,13 @@ struct TuneCommand: ParsableCommand {
         + "s, full score \(format(timing.full, digits: 1)) s")
     console.print("Winner: \(outcome.winner.key)")
     console.print("Best pipeline: \(files.last?.path ?? "")")
+    let excluded = outcome.excludedImages
+    if excluded.clean + excluded.adversarial > 0 {
+      console.print(
+        "Full score on \(outcome.fullImages.clean) clean and \(outcome.fullImages.adversarial) "
+          + "adversarial images: the full sets without the \(excluded.clean) + "
+          + "\(excluded.adversarial) images its fitted postprocessor learnt from")
+    }
     console.print()
     console.print("Clean: \(full.clean.correct) / \(full.clean.total)")
     console.print("Adv: \(full.adversarial.correct) / \(full.adversarial.total)")
