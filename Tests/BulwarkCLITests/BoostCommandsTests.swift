@@ -5,9 +5,7 @@ import Testing
 /// `boost fit` and `boost predict` end to end on a small seeded problem.
 @Suite struct BoostCommandsTests {
   @Test func fitThenPredictLearnsASeparableProblem() throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-boost-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = try TestFiles.scratchFolder("bulwark-boost")
     defer { try? FileManager.default.removeItem(at: folder) }
     // Three classes, each a noisy one-hot direction in 4 features.
     var generator = SeededGenerator(seed: 4)

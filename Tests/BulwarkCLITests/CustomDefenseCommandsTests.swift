@@ -105,9 +105,7 @@ struct CustomDefenseCommandsTests {
   }
 
   @Test func theRegisteredDefenseRunsThroughACommand() throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-registering-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = try TestFiles.scratchFolder("bulwark-registering")
     defer { try? FileManager.default.removeItem(at: folder) }
     let input = folder.appendingPathComponent("x.npy")
     let output = folder.appendingPathComponent("y.npy")

@@ -2,6 +2,25 @@ import BulwarkData
 import Foundation
 import Testing
 
+/// Files of the repository and scratch folders the end-to-end tests share.
+enum TestFiles {
+  /// The repository's root folder.
+  static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+
+  /// The committed demo classifier.
+  static let demoModel = repository.appendingPathComponent(
+    "pipelines/models/lenet5-fashion.safetensors")
+
+  /// A new, empty folder under the system's temporary folder; the caller removes it.
+  static func scratchFolder(_ prefix: String) throws -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "\(prefix)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    return folder
+  }
+}
+
 /// Runs the built `bulwark` executable (or `bulwark-example`), as a user or a script would.
 struct BulwarkProcess {
   static let executable = built("bulwark")
@@ -45,9 +64,7 @@ struct BulwarkProcess {
 @Suite(.enabled(if: BuiltinDataset.fashionMNISTTest.isInstalled, "needs dataset-fashion-mnist"))
 struct EndToEndTests {
   @Test func convertWritesXAsTheIDXBytesOver255() throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-e2e-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let folder = try TestFiles.scratchFolder("bulwark-e2e")
     defer { try? FileManager.default.removeItem(at: folder) }
     let out = folder.appendingPathComponent("x.npz")
     let result = try BulwarkProcess.run(

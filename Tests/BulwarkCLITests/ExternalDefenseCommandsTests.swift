@@ -9,9 +9,7 @@ struct ExternalDefenseCommandsTests {
   let folder: URL
 
   init() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-external-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    folder = try TestFiles.scratchFolder("bulwark-external-cli")
   }
 
   func path(_ name: String) -> String { folder.appendingPathComponent(name).path }

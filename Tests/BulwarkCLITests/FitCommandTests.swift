@@ -4,14 +4,10 @@ import Testing
 
 @Suite struct FitCommandTests {
   let folder: URL
-  static let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("pipelines/models/lenet5-fashion.safetensors")
+  static let model = TestFiles.demoModel
 
   init() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-fit-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    folder = try TestFiles.scratchFolder("bulwark-fit-cli")
     // Seeded noise images: the mechanics need no real data, and small files load fast.
     var generator = SeededGenerator(seed: 5)
     for (name, count) in [("fit.npz", 40), ("eval.npz", 20)] {

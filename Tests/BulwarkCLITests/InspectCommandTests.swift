@@ -39,9 +39,7 @@ import Testing
   let folder: URL
 
   init() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-inspect-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    folder = try TestFiles.scratchFolder("bulwark-inspect")
   }
 
   private func run(_ arguments: [String]) -> (ExitCode, CapturedConsole) {

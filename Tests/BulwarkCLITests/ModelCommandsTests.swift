@@ -9,9 +9,7 @@ struct ModelCommandsTests {
   let folder: URL
 
   init() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-model-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    folder = try TestFiles.scratchFolder("bulwark-model-cli")
   }
 
   private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }

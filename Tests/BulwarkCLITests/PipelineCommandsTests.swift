@@ -4,14 +4,10 @@ import Testing
 
 @Suite struct PipelineCommandsTests {
   let folder: URL
-  static let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("pipelines/models/lenet5-fashion.safetensors")
+  static let model = TestFiles.demoModel
 
   init() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-pipeline-cli-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    folder = try TestFiles.scratchFolder("bulwark-pipeline-cli")
   }
 
   func path(_ name: String) -> String { folder.appendingPathComponent(name).path }

@@ -13,9 +13,7 @@ import Testing
   let folder: URL
 
   init() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-tune-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    folder = try TestFiles.scratchFolder("bulwark-tune")
     // Class 1 is brighter than 0.5 on average, class 0 darker: logit1 - logit0 = 2 sum(x) - 16.
     let architecture = Architecture(
       input: ImageShape(height: 4, width: 4, channels: 1), classes: 2,

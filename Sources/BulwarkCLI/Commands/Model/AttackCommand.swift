@@ -34,7 +34,8 @@ struct AttackCommand: ParsableCommand {
       .option("seed", valueName: "S", help: "Seed of pgd's random start.", defaultValue: "0"),
       .option("limit", valueName: "N", help: "Attack the first N images only."),
       .option("threads", valueName: "N", help: "Threads (default: all cores)."),
-      .option("out", valueName: "ADV.npz", help: "Where to write the adversarial set.",
+      .option(
+        "out", valueName: "ADV.npz", help: "Where to write the adversarial set.",
         isRequired: true),
       .json,
     ])
@@ -70,7 +71,8 @@ struct AttackCommand: ParsableCommand {
     out = try arguments.required("out")
     json = arguments.flag("json")
     if method == "fgsm" && norm == .l2 {
-      throw UsageError("fgsm is an L-infinity attack; use pgd or bim with --norm 2",
+      throw UsageError(
+        "fgsm is an L-infinity attack; use pgd or bim with --norm 2",
         commandPath: arguments.commandPath)
     }
   }

@@ -105,7 +105,8 @@ struct EvaluateCommand: ParsableCommand {
     console.print("     " + (0..<classes).map { String($0).leftPadded(to: cell) }.joined())
     for (index, row) in matrix.enumerated() {
       console.print(
-        "  \(String(index).leftPadded(to: 3))" + row.map { String($0).leftPadded(to: cell) }.joined())
+        "  \(String(index).leftPadded(to: 3))"
+          + row.map { String($0).leftPadded(to: cell) }.joined())
     }
   }
 }
