@@ -27,10 +27,12 @@ enum GEMM {
     guard m > 0, n > 0, k > 0 else { return }
     let blocks = (m &+ 3) / 4
     // Packed A, then a row of scratch that absorbs the missing rows of a last partial block.
-    let packed = UnsafeMutablePointer<Float>.allocate(capacity: blocks &* 4 &* k &+ n)
+    // The spare row is written one panel at a time, so it needs a panel's width, not n.
+    let spareWidth = min(n, panelWidth)
+    let packed = UnsafeMutablePointer<Float>.allocate(capacity: blocks &* 4 &* k &+ spareWidth)
     defer { packed.deallocate() }
     let spare = packed + blocks &* 4 &* k
-    spare.initialize(repeating: 0, count: n)
+    spare.initialize(repeating: 0, count: spareWidth)
     for block in 0..<blocks {
       let target = packed + block &* 4 &* k
       for row in 0..<4 {
