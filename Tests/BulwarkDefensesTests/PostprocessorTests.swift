@@ -39,6 +39,15 @@ import Testing
     #expect(abs(output.values.reduce(0, +) - 1) < 1e-6)
   }
 
+  @Test func reverseSigmoidClipsInSinglePrecisionAsART() throws {
+    // ART 1.20.1 on these float32 rows: 1 - 1e-9 rounds to 1, so a certain row's top value gets
+    // the full perturbation beta / 2.
+    let output = try ReverseSigmoid(beta: 1, gamma: 0.1).process(
+      Probabilities(rows: 2, columns: 3, values: [1, 0, 0, 0.5, 0.5, 0]))
+    let expected: [Float] = [0.3917364, 0.3041318, 0.3041318, 0.36018273, 0.36018273, 0.27963454]
+    #expect(Self.close(output.values, expected, tolerance: 2e-7))
+  }
+
   /// Expected values from `numpy.around` on float32 arrays (NumPy 2.4).
   @Test(
     arguments: [

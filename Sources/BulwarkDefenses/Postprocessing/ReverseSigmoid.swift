@@ -4,12 +4,19 @@ import Foundation
 /// "Defending Against NN Model Stealing Attacks Using Deceptive Perturbations").
 ///
 /// Per value: pc = clip(p, 1e-9, 1 - 1e-9); r = beta * (sigmoid(gamma * ln(pc / (1 - pc))) - 1/2);
-/// q = clip(p - r, 0, 1) with the raw p; then each row is divided by its sum. Computed in double
+/// q = clip(p - r, 0, 1) with the raw p; then each row is divided by its sum. The clip runs in
+/// the probabilities' single precision, as ART's does on float32 arrays: 1 - 1e-9 rounds to 1,
+/// so a probability of exactly 1 gets the full perturbation beta / 2 (clipping in double
+/// instead would differ from ART by up to 0.1 on confident rows). The rest is computed in double
 /// precision and rounded to `Float`. A row whose q all clip to 0 stays all zeros (an abstention)
 /// where ART would divide by zero.
 public struct ReverseSigmoid: Postprocessor, Decodable {
   /// The name of this defense in pipeline files.
   public static let typeName = "reverse-sigmoid"
+
+  /// ART's clip bounds, in single precision (the upper one is exactly 1).
+  static let lowerClip = Float(1e-9)
+  static let upperClip = Float(1 - 1e-9)
 
   /// The perturbation's magnitude.
   public let beta: Double
@@ -58,8 +65,9 @@ public struct ReverseSigmoid: Postprocessor, Decodable {
       let start = row * columns
       var sum = 0.0
       for column in 0..<columns {
-        let p = Double(probabilities.values[start + column])
-        let clipped = min(max(p, 1e-9), 1 - 1e-9)
+        let value = probabilities.values[start + column]
+        let p = Double(value)
+        let clipped = Double(min(max(value, Self.lowerClip), Self.upperClip))
         let r = beta * (1 / (1 + exp(-gamma * log(clipped / (1 - clipped)))) - 0.5)
         let q = min(max(p - r, 0), 1)
         perturbed[column] = q
