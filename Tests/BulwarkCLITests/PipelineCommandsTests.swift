@@ -63,6 +63,37 @@ import Testing
     #expect(
       result.error.contains("\(bad): preprocessors[0].qualty: unknown key; did you mean quality?"))
     #expect(result.error.contains("\(bad): preprocessors[1].type: unknown preprocessor 'median'"))
+
+    let json = try BulwarkProcess.run(["validate", good, bad, "--json"])
+    #expect(json.status == 1)
+    let reports = try #require(
+      try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [[String: Any]])
+    #expect(reports.map { $0["ok"] as? Bool } == [true, false])
+    #expect((reports[1]["problems"] as? [String])?.count == 2)
+  }
+
+  @Test func arrayToolsReportAsJSONAndRefuseNaN() throws {
+    try NPYFile.write(
+      NDArray(shape: [2, 3], storage: .float32([0.2, 0.5, 0.3, 0.1, 0.1, 0.8])),
+      to: URL(fileURLWithPath: path("p.npy")))
+    let result = try BulwarkProcess.run([
+      "postprocess", "--stage", "{ type: 'high-confidence', cutoff: 0.6 }", "--input",
+      path("p.npy"), "--output", path("q.npy"), "--json",
+    ])
+    #expect(result.status == 0, "\(result.error)")
+    let report = try #require(
+      try JSONSerialization.jsonObject(with: Data(result.output.utf8)) as? [String: Any])
+    #expect(report["abstentions"] as? Int == 1)
+    #expect(report["shape"] as? [Int] == [2, 3])
+    try NPYFile.write(
+      NDArray(shape: [1, 1, 2, 1], storage: .float32([0.5, .nan])),
+      to: URL(fileURLWithPath: path("nan.npy")))
+    let nan = try BulwarkProcess.run([
+      "preprocess", "--stage", "{ type: 'spatial-smoothing' }", "--input", path("nan.npy"),
+      "--output", path("out.npy"),
+    ])
+    #expect(nan.status == 1)
+    #expect(nan.error.contains("expected finite values, found nan at flat index 1"))
   }
 
   @Test func appliesOnePreprocessorToAnArray() throws {

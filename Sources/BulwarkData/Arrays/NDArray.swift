@@ -58,3 +58,17 @@ public struct NDArray: Equatable, Sendable {
     }
   }
 }
+
+extension NDArray {
+  /// The element type as NumPy names it (`float32`), for messages.
+  package var elementDescription: String {
+    switch storage {
+    case .float32: "float32"
+    case .float64: "float64"
+    case .uint8: "uint8"
+    case .int32: "int32"
+    case .int64: "int64"
+    case .bool: "bool"
+    }
+  }
+}

@@ -50,17 +50,3 @@ extension ImageBatch {
     }
   }
 }
-
-extension NDArray {
-  /// The element type as NumPy names it, for messages.
-  var elementDescription: String {
-    switch storage {
-    case .float32: "float32"
-    case .float64: "float64"
-    case .uint8: "uint8"
-    case .int32: "int32"
-    case .int64: "int64"
-    case .bool: "bool"
-    }
-  }
-}

@@ -19,18 +19,21 @@ struct PreprocessCommand: ParsableCommand {
         "output", valueName: "Y.npy", help: "Where to write the result.",
         isRequired: true),
       .allowExternal,
+      .json,
     ])
 
   var stage: String
   var input: String
   var output: String
   var allowExternal: Bool
+  var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
     stage = try arguments.required("stage")
     input = try arguments.required("input")
     output = try arguments.required("output")
     allowExternal = arguments.flag("allow-external")
+    json = arguments.flag("json")
   }
 
   func run(console: Console) throws {
@@ -42,15 +45,27 @@ struct PreprocessCommand: ParsableCommand {
     guard case .float32(let values) = array.storage, array.shape.count == 4 else {
       throw FormatError(
         file: input, location: .whole, expected: "a float32 array of shape N x H x W x C",
-        found: "\(array.shape.count)-D \(array.storageName)")
+        found: "\(array.shape.count)-D \(array.elementDescription)")
     }
+    guard array.shape.dropFirst().allSatisfy({ $0 > 0 }) else {
+      throw FormatError(
+        file: input, location: .field("shape"), expected: "non-zero H, W and C",
+        found: "\(array.shape)")
+    }
+    try requireFinite(values, file: input)
     let shape = ImageShape(height: array.shape[1], width: array.shape[2], channels: array.shape[3])
     let batch = ImageBatch(
       shape: shape, pixels: values, labels: [Int](repeating: 0, count: array.shape[0]))
+    let clock = ContinuousClock()
+    let start = clock.now
     let result = try defense.process(batch)
+    let seconds = Stopwatch.seconds(clock.now - start)
     try NPYFile.write(
       NDArray(shape: array.shape, storage: .float32(result.pixels)),
       to: URL(fileURLWithPath: output))
+    let report = ArrayDefenseReport(
+      input: input, output: output, shape: array.shape, seconds: seconds, abstentions: nil)
+    if json { try console.printJSON(report) }
   }
 }
 
@@ -70,16 +85,19 @@ struct PostprocessCommand: ParsableCommand {
       .option(
         "output", valueName: "Q.npy", help: "Where to write the result.",
         isRequired: true),
+      .json,
     ])
 
   var stage: String
   var input: String
   var output: String
+  var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
     stage = try arguments.required("stage")
     input = try arguments.required("input")
     output = try arguments.required("output")
+    json = arguments.flag("json")
   }
 
   func run(console: Console) throws {
@@ -89,26 +107,39 @@ struct PostprocessCommand: ParsableCommand {
     else {
       throw FormatError(
         file: input, location: .whole, expected: "a float32 array of shape N x classes",
-        found: "\(array.shape.count)-D \(array.storageName)")
+        found: "\(array.shape.count)-D \(array.elementDescription)")
     }
+    try requireFinite(values, file: input)
+    let clock = ContinuousClock()
+    let start = clock.now
     let result = try defense.process(
       Probabilities(rows: array.shape[0], columns: array.shape[1], values: values))
+    let seconds = Stopwatch.seconds(clock.now - start)
     try NPYFile.write(
       NDArray(shape: array.shape, storage: .float32(result.values)),
       to: URL(fileURLWithPath: output))
+    let report = ArrayDefenseReport(
+      input: input, output: output, shape: array.shape, seconds: seconds,
+      abstentions: result.abstainedRows.count)
+    if json { try console.printJSON(report) }
   }
 }
 
-extension NDArray {
-  /// The element type in NumPy's words, for messages.
-  var storageName: String {
-    switch storage {
-    case .float32: "float32"
-    case .float64: "float64"
-    case .uint8: "uint8"
-    case .int32: "int32"
-    case .int64: "int64"
-    case .bool: "bool"
-    }
+/// What `preprocess` and `postprocess` did, as `--json` prints it.
+struct ArrayDefenseReport: Encodable {
+  var input: String
+  var output: String
+  var shape: [Int]
+  var seconds: Double
+  /// Output rows a postprocessor zeroed; nil for a preprocessor.
+  var abstentions: Int?
+}
+
+/// Refuses NaN and infinite values before a defense sees them.
+func requireFinite(_ values: [Float], file: String) throws(FormatError) {
+  if let bad = values.firstIndex(where: { !$0.isFinite }) {
+    throw FormatError(
+      file: file, location: .field("values"), expected: "finite values",
+      found: "\(values[bad]) at flat index \(bad)")
   }
 }

@@ -10,30 +10,48 @@ struct ValidateCommand: ParsableCommand {
     abstract: "Check pipeline files without running them.",
     discussion: """
       Parses each file (JSON5), checks every key against what its section or defense accepts, \
-      every stage type against the registry and every parameter against its range (each value of a tune section's lists and ranges too), checks that \
-      the files it names exist, loads the model and, where the clean source is cheap to read, \
+      every stage type against the registry and every parameter against its range (each value \
+      of a tune section's lists and ranges too), checks that the files it names exist, loads the model and, where the clean source is cheap to read, \
       checks that its image shape fits the model (and the distribution classifier's fit.clean \
       set's). Fits nothing. Lists every problem found and exits with 1 if there is any. Names \
       the external programs a file would run (its external stages run only with \
       --allow-external).
       """,
     arguments: [
-      .positional("FILE", help: "Pipeline files (.json5).", repeating: true)
+      .positional("FILE", help: "Pipeline files (.json5).", repeating: true),
+      .json,
     ])
 
   var files: [String]
+  var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
     files = arguments.positionals("FILE")
+    json = arguments.flag("json")
     if files.isEmpty {
       throw UsageError("give at least one pipeline file", commandPath: arguments.commandPath)
     }
   }
 
+  /// One file's verdict, as `--json` prints it.
+  struct Report: Encodable {
+    var file: String
+    var ok: Bool
+    var problems: [String]
+    var externalPrograms: [String]
+  }
+
   func run(console: Console) throws {
     var failed = false
+    var reports: [Report] = []
     for file in files {
       let (problems, external) = Self.check(URL(fileURLWithPath: file))
+      failed = failed || !problems.isEmpty
+      reports.append(
+        Report(
+          file: file, ok: problems.isEmpty, problems: problems,
+          externalPrograms: external.map(\.description)))
+      if json { continue }
       if problems.isEmpty {
         let note = external.map(\.description).joined(separator: ", ")
         console.print(
@@ -41,10 +59,10 @@ struct ValidateCommand: ParsableCommand {
             ? "\(file): ok"
             : "\(file): ok; runs external programs: \(note) (score needs --allow-external)")
       } else {
-        failed = true
         for problem in problems { console.printError("error: \(problem)") }
       }
     }
+    if json { try console.printJSON(reports) }
     if failed { throw ExitCode.failure }
   }
 
