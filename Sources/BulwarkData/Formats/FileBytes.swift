@@ -1,10 +1,10 @@
 import Foundation
 
 /// Whole-file reads and writes for the format readers, with errors that name the file.
-enum FileBytes {
+package enum FileBytes {
   /// The bytes of the file at `url`.
   /// - Throws: `FormatError` at `.whole` when the file is missing or cannot be read.
-  static func read(_ url: URL) throws(FormatError) -> [UInt8] {
+  package static func read(_ url: URL) throws(FormatError) -> [UInt8] {
     let path = url.path
     do {
       return [UInt8](try Data(contentsOf: url))

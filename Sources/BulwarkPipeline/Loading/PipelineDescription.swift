@@ -56,14 +56,7 @@ public struct PipelineDescription: Sendable {
   /// - Throws: `PipelineErrors` listing every problem found: malformed JSON5 (line and
   ///   column), unknown keys and types (with suggestions), bad parameters, missing files.
   public init(contentsOf url: URL, registry: DefenseRegistry = .current) throws(PipelineErrors) {
-    let text: String
-    do {
-      text = try String(contentsOf: url, encoding: .utf8)
-    } catch {
-      throw PipelineErrors([
-        PipelineError(file: url.path, path: "", message: "cannot read the file (\(error))")
-      ])
-    }
+    let text = try pipelineText(at: url)
     try self.init(
       json5: text, file: url, folder: url.deletingLastPathComponent(), registry: registry)
   }

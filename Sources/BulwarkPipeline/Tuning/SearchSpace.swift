@@ -58,14 +58,7 @@ public struct SearchSpace: Sendable {
   ///   - registry: The defenses its stages may name.
   /// - Throws: `PipelineErrors` listing every problem of the `tune` section.
   public init(contentsOf url: URL, registry: DefenseRegistry = .current) throws(PipelineErrors) {
-    let text: String
-    do {
-      text = try String(contentsOf: url, encoding: .utf8)
-    } catch {
-      throw PipelineErrors([
-        PipelineError(file: url.path, path: "", message: "cannot read the file (\(error))")
-      ])
-    }
+    let text = try pipelineText(at: url)
     try self.init(
       json5: text, file: url.path, folder: url.deletingLastPathComponent(), registry: registry)
   }
