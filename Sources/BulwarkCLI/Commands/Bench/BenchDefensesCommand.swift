@@ -40,58 +40,36 @@ struct BenchDefensesCommand: ParsableCommand {
   }
 
   /// A preprocessor to measure, with its ART anchors (grey, RGB) in images per second.
-  struct Case: Sendable {
+  struct Case {
     var name: String
     var setting: String
-    var make: @Sendable (Int) throws -> any Preprocessor
+    var defense: any ThreadedPreprocessor
     var grey: Double?
     var rgb: Double?
   }
 
-  static let cases: [Case] = [
-    Case(
-      name: "spatial-smoothing", setting: "window 2",
-      make: { threads in
-        var defense = try SpatialSmoothing(window: 2)
-        defense.threadCount = threads
-        return defense
-      }, grey: 52_000, rgb: nil),
-    Case(
-      name: "spatial-smoothing", setting: "window 3",
-      make: { threads in
-        var defense = try SpatialSmoothing(window: 3)
-        defense.threadCount = threads
-        return defense
-      }, grey: 20_000, rgb: 8_800),
-    Case(
-      name: "spatial-smoothing", setting: "window 5",
-      make: { threads in
-        var defense = try SpatialSmoothing(window: 5)
-        defense.threadCount = threads
-        return defense
-      }, grey: 6_200, rgb: nil),
-    Case(
-      name: "jpeg-compression", setting: "quality 50",
-      make: { threads in
-        var defense = try JPEGCompression(quality: 50)
-        defense.threadCount = threads
-        return defense
-      }, grey: 9_600, rgb: 7_900),
-    Case(
-      name: "feature-squeezing", setting: "4 bits",
-      make: { threads in
-        var defense = try FeatureSqueezing(bitDepth: 4, clipValues: .unit)
-        defense.threadCount = threads
-        return defense
-      }, grey: 390_000, rgb: 59_000),
-    Case(
-      name: "total-variation-minimization", setting: "defaults",
-      make: { threads in
-        var defense = try TotalVariationMinimization()
-        defense.threadCount = threads
-        return defense
-      }, grey: 680, rgb: 246),
-  ]
+  static func cases() throws -> [Case] {
+    [
+      Case(
+        name: "spatial-smoothing", setting: "window 2", defense: try SpatialSmoothing(window: 2),
+        grey: 52_000, rgb: nil),
+      Case(
+        name: "spatial-smoothing", setting: "window 3", defense: try SpatialSmoothing(window: 3),
+        grey: 20_000, rgb: 8_800),
+      Case(
+        name: "spatial-smoothing", setting: "window 5", defense: try SpatialSmoothing(window: 5),
+        grey: 6_200, rgb: nil),
+      Case(
+        name: "jpeg-compression", setting: "quality 50", defense: try JPEGCompression(quality: 50),
+        grey: 9_600, rgb: 7_900),
+      Case(
+        name: "feature-squeezing", setting: "4 bits",
+        defense: try FeatureSqueezing(bitDepth: 4, clipValues: .unit), grey: 390_000, rgb: 59_000),
+      Case(
+        name: "total-variation-minimization", setting: "defaults",
+        defense: try TotalVariationMinimization(), grey: 680, rgb: 246),
+    ]
+  }
 
   func run(console: Console) throws {
     let grey = try BuiltinDataset.fashionMNISTTest.load().prefix(2_000)
@@ -101,12 +79,13 @@ struct BenchDefensesCommand: ParsableCommand {
       classNames: grey.classNames)
     let cores = ProcessInfo.processInfo.activeProcessorCount
     var rows: [Row] = []
-    for entry in Self.cases {
+    for entry in try Self.cases() {
       for (label, batch, anchor) in [("2000 grey", grey, entry.grey), ("2000 RGB", rgb, entry.rgb)]
       {
         for threads in Set([1, cores]).sorted() {
           console.progress("\(entry.name) \(entry.setting), \(label), \(threads) thread(s)")
-          let defense = try entry.make(threads)
+          var defense = entry.defense
+          defense.threadCount = threads
           let timing = try Stopwatch.median(runs: runs) {
             Self.checksum(try defense.process(batch).pixels)
           }
@@ -120,7 +99,7 @@ struct BenchDefensesCommand: ParsableCommand {
       }
     }
     var generator = SeededGenerator(seed: 0)
-    let logits = (0..<100_000).map { _ in Float.random(in: 0..<1, using: &generator) }
+    let logits = (0..<100_000).map { _ in generator.unitFloat() }
     var values: [Float] = []
     for row in 0..<10_000 {
       let slice = logits[row * 10..<(row + 1) * 10].map { Foundation.exp($0 * 8) }

@@ -16,23 +16,13 @@ struct FitCommand: ParsableCommand {
       a fit record <model>.fit.json: sources, counts, parameters and a fingerprint of every \
       image, so that 'bulwark score' refuses to evaluate on them.
       """,
-    arguments: [
-      .positional("FILE", help: "The pipeline file (.json5)."),
-      .option("limit", valueName: "N", help: "Fit on the first N images of each set only."),
-      .allowExternal,
-      .json,
-    ])
+    arguments: PipelineRunArguments.definitions(
+      limitHelp: "Fit on the first N images of each set only."))
 
-  var file: String
-  var limit: Int?
-  var json: Bool
-  var allowExternal: Bool
+  var options: PipelineRunArguments
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    file = arguments.positional("FILE") ?? ""
-    limit = try arguments.integer("limit", in: 1...Int.max)
-    json = arguments.flag("json")
-    allowExternal = arguments.flag("allow-external")
+    options = try PipelineRunArguments(arguments: arguments)
   }
 
   /// The outcome, as `--json` prints it.
@@ -49,10 +39,9 @@ struct FitCommand: ParsableCommand {
   }
 
   func run(console: Console) throws {
-    let description = try PipelineDescription(contentsOf: URL(fileURLWithPath: file))
-    try description.requireExternalAllowed(allowExternal)
+    let description = try options.loadDescription()
     var pipeline = try Pipeline(description)
-    let data = try description.loadFitData(for: pipeline, limit: limit) { done, total in
+    let data = try description.loadFitData(for: pipeline, limit: options.limit) { done, total in
       console.progress("attack: \(done)/\(total) images")
     }
     console.endProgress()
@@ -75,7 +64,7 @@ struct FitCommand: ParsableCommand {
       adversarialImages: record.adversarialCount, adversarialFromCache: data.fromCache,
       features: record.features, passes: record.passes, trainingAccuracy: accuracy,
       seconds: seconds)
-    if json {
+    if options.json {
       try console.printJSON(report)
       return
     }

@@ -18,31 +18,20 @@ struct ScoreCommand: ParsableCommand {
       cached in .bulwark-cache beside the file. A distribution classifier must be fitted first \
       ('bulwark fit FILE'); scoring refuses images it was fitted on.
       """,
-    arguments: [
-      .positional("FILE", help: "The pipeline file (.json5)."),
-      .option("limit", valueName: "N", help: "Score the first N images of each set only."),
-      .allowExternal,
-      .json,
-    ])
+    arguments: PipelineRunArguments.definitions(
+      limitHelp: "Score the first N images of each set only."))
 
-  var file: String
-  var limit: Int?
-  var json: Bool
-  var allowExternal: Bool
+  var options: PipelineRunArguments
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    file = arguments.positional("FILE") ?? ""
-    limit = try arguments.integer("limit", in: 1...Int.max)
-    json = arguments.flag("json")
-    allowExternal = arguments.flag("allow-external")
+    options = try PipelineRunArguments(arguments: arguments)
   }
 
   func run(console: Console) throws {
-    let description = try PipelineDescription(contentsOf: URL(fileURLWithPath: file))
-    try description.requireExternalAllowed(allowExternal)
+    let description = try options.loadDescription()
     try description.requireFitted()
     let pipeline = try Pipeline(description)
-    let data = try description.loadData(for: pipeline, limit: limit) { done, total in
+    let data = try description.loadData(for: pipeline, limit: options.limit) { done, total in
       console.progress("attack: \(done)/\(total) images")
     }
     console.endProgress()
@@ -52,7 +41,7 @@ struct ScoreCommand: ParsableCommand {
       console.progress("\(set): \(done)/\(total) images")
     }
     console.endProgress()
-    if json {
+    if options.json {
       try console.printJSON(score)
       return
     }
