@@ -90,6 +90,23 @@ import Testing
       largest = max(largest, abs(wide))
       #expect(GradientTests.close(analytic, wide), "\(label): \(analytic) vs \(wide)")
     }
+
+    /// Checks a classifier's input gradient at `samples` seeded pixels of `batch`.
+    mutating func checkInputGradient(
+      of classifier: some Classifier, batch: ImageBatch, labels: [Int], samples: Int, seed: UInt64
+    ) throws {
+      let analytic = try classifier.lossGradient(batch, labels: labels).input
+      var generator = SeededGenerator(seed: seed)
+      for _ in 0..<samples {
+        let index = Int(generator.next() % UInt64(batch.pixels.count))
+        try check(analytic[index], "pixel \(index)") { h in
+          var pixels = batch.pixels
+          pixels[index] += h
+          let moved = ImageBatch(shape: batch.shape, pixels: pixels, labels: batch.labels)
+          return try classifier.lossGradient(moved, labels: labels).loss
+        }
+      }
+    }
   }
 
   @Test(arguments: cases)

@@ -129,19 +129,8 @@ import Testing
       ONNXExport.residualCNN(
         try ONNXExport.rgbNetwork(seed: 7), conv2: weights.conv2, bn2: weights.bn2))
     let batch = ONNXModelTests.batch(2, shape: model.inputShape, seed: 10)
-    let labels = [3, 8]
-    let analytic = try model.lossGradient(batch, labels: labels).input
     var checker = GradientTests.Checker()
-    var generator = SeededGenerator(seed: 5)
-    for _ in 0..<24 {
-      let index = Int(generator.next() % UInt64(batch.pixels.count))
-      try checker.check(analytic[index], "pixel \(index)") { h in
-        var pixels = batch.pixels
-        pixels[index] += h
-        let moved = ImageBatch(shape: batch.shape, pixels: pixels, labels: batch.labels)
-        return try model.lossGradient(moved, labels: labels).loss
-      }
-    }
+    try checker.checkInputGradient(of: model, batch: batch, labels: [3, 8], samples: 24, seed: 5)
     #expect(checker.checked >= 16)
   }
 

@@ -121,19 +121,8 @@ import Testing
     let model = try ONNXOperatorTests.model()
     let batch = ImageBatch(
       shape: model.inputShape, pixels: ONNXOperatorTests.pixels, labels: [0, 1])
-    let labels = [2, 7]
-    let analytic = try model.lossGradient(batch, labels: labels).input
     var checker = GradientTests.Checker()
-    var generator = SeededGenerator(seed: 6)
-    for _ in 0..<40 {
-      let index = Int(generator.next() % UInt64(batch.pixels.count))
-      try checker.check(analytic[index], "pixel \(index)") { h in
-        var pixels = batch.pixels
-        pixels[index] += h
-        let moved = ImageBatch(shape: batch.shape, pixels: pixels, labels: batch.labels)
-        return try model.lossGradient(moved, labels: labels).loss
-      }
-    }
+    try checker.checkInputGradient(of: model, batch: batch, labels: [2, 7], samples: 40, seed: 6)
     #expect(checker.checked >= 25)
   }
 

@@ -49,32 +49,13 @@ public struct Architecture: Codable, Equatable, Sendable {
         switch value {
         case .integer(let number): written = String(number)
         case .real(let number): written = number.isFinite ? "\(number)" : "null"
-        case .text(let string): written = Architecture.quoted(string)
+        case .text(let string): written = jsonStringLiteral(string)
         }
         return "\"\(key.stringValue)\":\(written)"
       }
       text += "{" + fields.joined(separator: ",") + "}"
     }
     return text + "]}"
-  }
-
-  /// A JSON string literal.
-  static func quoted(_ string: String) -> String {
-    var result = "\""
-    for scalar in string.unicodeScalars {
-      switch scalar {
-      case "\"": result += "\\\""
-      case "\\": result += "\\\\"
-      case "\n": result += "\\n"
-      case "\r": result += "\\r"
-      case "\t": result += "\\t"
-      case _ where scalar.value < 0x20:
-        let hex = String(scalar.value, radix: 16)
-        result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-      default: result.unicodeScalars.append(scalar)
-      }
-    }
-    return result + "\""
   }
 
   /// Reads an architecture from its JSON text and validates it.

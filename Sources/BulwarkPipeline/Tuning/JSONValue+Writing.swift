@@ -1,3 +1,5 @@
+import BulwarkData
+
 extension JSONValue {
   /// The value as one line of JSON5 with unquoted identifier keys: `{type: "jpeg", quality: 50}`.
   var compactText: String { text(indent: nil, level: 0) }
@@ -10,7 +12,7 @@ extension JSONValue {
     case .null: return "null"
     case .bool(let flag): return flag ? "true" : "false"
     case .number(let number): return Self.format(number)
-    case .string(let string): return Self.quote(string)
+    case .string(let string): return jsonStringLiteral(string)
     case .array(let elements):
       guard !elements.isEmpty else { return "[]" }
       let items = elements.map { $0.text(indent: indent, level: level + 1) }
@@ -53,25 +55,6 @@ extension JSONValue {
     let identifier =
       key.first.map { $0.isLetter || $0 == "_" || $0 == "$" } ?? false
       && key.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" || $0 == "$" }
-    return identifier && key.allSatisfy(\.isASCII) ? key : quote(key)
-  }
-
-  private static func quote(_ string: String) -> String {
-    var result = "\""
-    for scalar in string.unicodeScalars {
-      switch scalar {
-      case "\"": result += "\\\""
-      case "\\": result += "\\\\"
-      case "\n": result += "\\n"
-      case "\r": result += "\\r"
-      case "\t": result += "\\t"
-      case let other where other.value < 0x20:
-        result +=
-          "\\u" + String(repeating: "0", count: 4 - String(other.value, radix: 16).count)
-          + String(other.value, radix: 16)
-      default: result.unicodeScalars.append(scalar)
-      }
-    }
-    return result + "\""
+    return identifier && key.allSatisfy(\.isASCII) ? key : jsonStringLiteral(key)
   }
 }
