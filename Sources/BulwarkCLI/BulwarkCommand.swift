@@ -52,7 +52,7 @@ public struct BulwarkCommand: ParsableCommand {
     } catch let code as ExitCode {
       return code
     } catch {
-      console.printError("error: \(error)")
+      console.printError("error: \(commandLineDescription(of: error))")
       return .failure
     }
   }

@@ -30,11 +30,22 @@ struct PassShift: RegisteredPreprocessor {
   }
 }
 
-/// A fitted postprocessor of three passes that averages them; `fit` records the labels.
+/// A fitted postprocessor of three passes that averages them; `fit` records the labels, which
+/// are its model (saved as JSON).
 struct MeanOfPasses: FittedPostprocessor {
+  static let modelFileExtension = "json"
   var passesPerImage: Int { 3 }
   var isFitted: Bool { fittedLabels != nil }
+  var fitConfiguration: [String: String] { ["passes": "3"] }
   var fittedLabels: [Int]?
+
+  func saveModel(to url: URL) throws {
+    try JSONEncoder().encode(fittedLabels).write(to: url, options: .atomic)
+  }
+
+  mutating func loadModel(contentsOf url: URL) throws {
+    fittedLabels = try JSONDecoder().decode([Int].self, from: Data(contentsOf: url))
+  }
 
   mutating func fit(passes: [Probabilities], labels: [Int]) throws {
     fittedLabels = labels
@@ -70,7 +81,7 @@ struct MeanOfPasses: FittedPostprocessor {
     // Each pass went through high-confidence (values below 0.5 become 0) before the mean.
     #expect(passes.map(\.values) == [[0.9, 0], [0.6, 0], [0, 0.6]])
     // Unfitted: the test stage does not care, so the pipeline runs: mean [0.5, 0.2], rounded.
-    #expect(try pipeline.probabilities(batch).values == [0.5, 0.2])
+    #expect(try pipeline.defendedProbabilities(batch).values == [0.5, 0.2])
     try pipeline.fitPostprocessor(on: TableClassifier.batch([(0, 1), (0.5, 0)]))
     let fitted = try #require(pipeline.postprocessors[1] as? MeanOfPasses)
     #expect(fitted.fittedLabels == [1, 0])
@@ -163,10 +174,14 @@ struct MeanOfPasses: FittedPostprocessor {
     #expect(found.contains { $0.contains("postprocessors[0].fit.limt: unknown key") })
   }
 
+  /// The distribution classifier `fittedDescription` fits: tiny trees.
+  static let smallTrees =
+    "{ type: \"distribution-classifier\", numLeaves: 2, minDataInLeaf: 1, rounds: 2 }"
+
   /// A tiny model and a fit record, beside a pipeline that uses them: the record's clean images
   /// are pixels 0 and 0.25, its adversarial image pixel 0.5.
   func fittedDescription(
-    pre: String = "", stage: String = "{ type: \"distribution-classifier\" }"
+    pre: String = "", stage: String = Self.smallTrees
   ) throws -> PipelineDescription {
     let table = Probabilities(
       rows: 4, columns: 2, values: [0.9, 0.1, 0.2, 0.8, 0.8, 0.2, 0.3, 0.7])
@@ -177,8 +192,7 @@ struct MeanOfPasses: FittedPostprocessor {
     try model.write(to: folder.appendingPathComponent("p.distribution-classifier.txt"))
     let fitted = TableClassifier.batch([(0, 0), (0.25, 1), (0.5, 0)])
     let record = FitRecord(
-      stage: "distribution-classifier", features: "softmax", passes: 1, bins: 20,
-      parameters: classifier.boosting, cleanSource: "x", adversarialSource: nil,
+      stage: classifier, cleanSource: "x", adversarialSource: nil,
       cleanFingerprints: fitted.prefix(2).fingerprints(),
       adversarialFingerprints: fitted.selecting([2]).fingerprints(),
       trainingAccuracy: 1, seconds: 0)
@@ -211,15 +225,17 @@ struct MeanOfPasses: FittedPostprocessor {
   @Test func refusesAModelFittedWithOtherFeatures() throws {
     let description = try fittedDescription(
       pre: "{ type: \"test-pass-shift\" }",
-      stage: "{ type: \"distribution-classifier\", features: \"distribution\", passes: 2 }")
+      stage: "{ type: \"distribution-classifier\", features: \"distribution\", passes: 2, "
+        + "numLeaves: 2, minDataInLeaf: 1, rounds: 2 }")
     let fresh = TableClassifier.batch([(0.75, 0)])
     let error = #expect(throws: PipelineError.self) {
       try description.checkNotFitted(on: .init(clean: fresh, adversarial: fresh))
     }
     #expect(
-      error?.message.hasPrefix(
-        "the model was fitted with softmax features, 1 passes and 20 bins, but the stage asks "
-          + "for distribution, 2 and 20") == true)
+      error?.message
+        == "the model was fitted with other settings: bins unset (the stage asks for 20), "
+        + "features softmax (the stage asks for distribution), passes 1 (the stage asks for 2)")
+    #expect(error?.remedy == .refit(pipeline: description.file.path))
   }
 
   @Test func fingerprintsRoundTripAndTellImagesApart() throws {

@@ -9,9 +9,19 @@ import Testing
 /// of the mean of its passes) most often is, then answers that class with probability 1.
 struct Relabel: FittedPostprocessor, RegisteredPostprocessor {
   static let typeName = "test-relabel"
+  static let modelFileExtension = "json"
   var passesPerImage: Int
   var mapping: [Int] = []
   var isFitted: Bool { !mapping.isEmpty }
+  var fitConfiguration: [String: String] { ["passes": "\(passesPerImage)"] }
+
+  func saveModel(to url: URL) throws {
+    try JSONEncoder().encode(mapping).write(to: url, options: .atomic)
+  }
+
+  mutating func loadModel(contentsOf url: URL) throws {
+    mapping = try JSONDecoder().decode([Int].self, from: Data(contentsOf: url))
+  }
 
   enum CodingKeys: String, CodingKey { case passes }
 

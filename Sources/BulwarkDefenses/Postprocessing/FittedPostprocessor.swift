@@ -1,3 +1,5 @@
+import Foundation
+
 /// A postprocessor that learns from data before use, such as the distribution classifier that
 /// re-classifies a classifier's softmax outputs (the CS5260 report; Kou et al., ICLR 2020).
 ///
@@ -7,12 +9,24 @@
 /// The pipeline applies the postprocessors before a fitted one to every pass, the fitted one
 /// combines the passes, and the postprocessors after it see its output. A pipeline holds at
 /// most one fitted postprocessor.
+///
+/// The pipeline layer fits, saves, loads and checks a fitted postprocessor only through this
+/// protocol: a user's own type takes part in `bulwark fit`, `score` and `tune` (and the tuner's
+/// `best.json5`) exactly as the built-in distribution classifier does.
 public protocol FittedPostprocessor: Postprocessor {
   /// The classifier passes its features take per image (1 for softmax features).
   var passesPerImage: Int { get }
 
   /// Whether it is ready: fitted in this run, or loaded from its saved model.
   var isFitted: Bool { get }
+
+  /// The settings a fitted model depends on, by name (`["features": "softmax", "numLeaves":
+  /// "81"]`): they are written into the fit record, and a saved model whose record holds other
+  /// values is refused until it is fitted again.
+  var fitConfiguration: [String: String] { get }
+
+  /// The extension of its model files, without the dot (`txt` for LightGBM's `model.txt`).
+  static var modelFileExtension: String { get }
 
   /// Learns from the classifier's probabilities on labelled images.
   /// - Parameters:
@@ -28,6 +42,26 @@ public protocol FittedPostprocessor: Postprocessor {
   /// - Returns: One probability row per image.
   /// - Throws: An error when it is not fitted or the tables do not fit.
   func process(passes: [Probabilities]) throws -> Probabilities
+
+  /// Writes the fitted model to a file (atomically, so that an interrupted write leaves the
+  /// old file).
+  /// - Parameter url: The model file.
+  /// - Throws: An error when it is not fitted, or a file error.
+  func saveModel(to url: URL) throws
+
+  /// Reads a model written by `saveModel(to:)`; afterwards `isFitted` is true.
+  /// - Parameter url: The model file.
+  /// - Throws: An error naming the file when it is missing or malformed.
+  mutating func loadModel(contentsOf url: URL) throws
+
+  /// The backward pass over the passes: the gradient with respect to each pass's table, given
+  /// the gradient with respect to the combined output.
+  /// - Parameters:
+  ///   - gradient: The gradient with respect to the output, `rows x columns` values.
+  ///   - passes: The passes the output was computed from.
+  /// - Returns: One gradient per pass, each `rows x columns` values.
+  /// - Throws: An error if the forward pass needed to compute it fails.
+  func backward(gradient: [Float], passes: [Probabilities]) throws -> [[Float]]
 }
 
 extension FittedPostprocessor {
@@ -40,5 +74,28 @@ extension FittedPostprocessor {
   /// - Throws: As `process(passes:)`.
   public func process(_ probabilities: Probabilities) throws -> Probabilities {
     try process(passes: [probabilities])
+  }
+
+  /// BPDA over the passes: each pass receives the output's gradient divided by the number of
+  /// passes, as if the stage averaged its passes (the expectation over transformations of
+  /// Athalye et al., 2018); with one pass, the identity.
+  /// - Parameters:
+  ///   - gradient: The gradient with respect to the output.
+  ///   - passes: The passes (only their count is used).
+  /// - Returns: One gradient per pass.
+  public func backward(gradient: [Float], passes: [Probabilities]) -> [[Float]] {
+    let share = 1 / Float(max(passes.count, 1))
+    let each = passes.count <= 1 ? gradient : gradient.map { $0 * share }
+    return [[Float]](repeating: each, count: passes.count)
+  }
+
+  /// BPDA with one pass: the identity.
+  /// - Parameters:
+  ///   - gradient: The gradient with respect to the output.
+  ///   - input: The one pass.
+  /// - Returns: The gradient with respect to the pass.
+  /// - Throws: As `backward(gradient:passes:)`.
+  public func backward(gradient: [Float], input: Probabilities) throws -> [Float] {
+    try backward(gradient: gradient, passes: [input])[0]
   }
 }

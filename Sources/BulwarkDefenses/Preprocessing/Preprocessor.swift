@@ -10,7 +10,7 @@ import BulwarkData
 /// When stages are chained, each stage's backward step must receive that stage's own input, not
 /// the chain's (ART's issue 485 passed the chain's input to every stage); `PreprocessorChain`
 /// does this.
-public protocol Preprocessor: Sendable {
+public protocol Preprocessor: PipelineStage {
   /// Applies the defense to every image of `batch`.
   /// - Parameter batch: Images, NHWC.
   /// - Returns: A batch of the same shape, labels and class names.
@@ -39,6 +39,9 @@ public protocol Preprocessor: Sendable {
 }
 
 extension Preprocessor {
+  /// False: most defenses draw no random numbers.
+  public var isRandomized: Bool { false }
+
   /// BPDA: the identity, as if the defense were not there (ART's default).
   /// - Parameters:
   ///   - gradient: The gradient with respect to the output.

@@ -4,6 +4,11 @@ import BulwarkData
 ///
 /// Bulwark's own CNNs (`Network`) and imported models conform; a defended pipeline conforms too,
 /// so attacks can target the whole pipeline (with BPDA through its preprocessors).
+///
+/// A conforming type gives its logits and their vector-Jacobian product
+/// (`inputGradient(_:logitGradient:)`); the probabilities (softmax of the logits) and the
+/// cross-entropy gradient have defaults that a type may replace with something faster or more
+/// exact (a pipeline's probabilities are its defended outputs, which can abstain).
 public protocol Classifier: Sendable {
   /// The shape of the images the classifier takes (NHWC, values in [0, 1]).
   var inputShape: ImageShape { get }
@@ -15,6 +20,23 @@ public protocol Classifier: Sendable {
   /// - Returns: `batch.count x classCount` values, row-major.
   /// - Throws: An error for images of another shape or with NaN values.
   func logits(_ batch: ImageBatch) throws -> [Float]
+
+  /// The class probabilities of every image; by default the softmax of the logits.
+  /// - Parameter batch: Images of `inputShape`.
+  /// - Returns: `batch.count x classCount` values, row-major; an all-zero row is an
+  ///   abstention.
+  /// - Throws: As `logits(_:)`.
+  func probabilities(_ batch: ImageBatch) throws -> [Float]
+
+  /// The gradient, with respect to the input pixels, of a loss whose gradient with respect to
+  /// the logits is `logitGradient` (the vector-Jacobian product of the logits), for losses
+  /// computed outside the classifier.
+  /// - Parameters:
+  ///   - batch: Images of `inputShape`.
+  ///   - logitGradient: `batch.count x classCount` finite values, row-major.
+  /// - Returns: One gradient value per pixel value, NHWC.
+  /// - Throws: An error for images of another shape, NaN values or a gradient of another size.
+  func inputGradient(_ batch: ImageBatch, logitGradient: [Float]) throws -> [Float]
 
   /// The mean cross-entropy loss of `labels` and its gradient with respect to the input pixels.
   /// - Parameters:
@@ -33,6 +55,65 @@ extension Classifier {
   /// - Throws: As `logits(_:)`.
   public func probabilities(_ batch: ImageBatch) throws -> [Float] {
     Network.softmax(try logits(batch), classes: classCount)
+  }
+
+  /// The mean cross-entropy of the softmax of the logits against `labels` and its input
+  /// gradient, from the logits and their vector-Jacobian product (two passes; `Network` and
+  /// `ONNXModel` do it in one).
+  /// - Parameters:
+  ///   - batch: Images of `inputShape`.
+  ///   - labels: One class per image.
+  /// - Returns: The loss and one gradient value per pixel value, NHWC.
+  /// - Throws: `ModelError` for labels of another count or out of range; as `logits(_:)`.
+  public func lossGradient(_ batch: ImageBatch, labels: [Int]) throws -> (
+    loss: Double, input: [Float]
+  ) {
+    try checkLabels(labels, count: batch.count)
+    let classes = classCount
+    let logits = try logits(batch)
+    var gradient = [Float](repeating: 0, count: logits.count)
+    var loss = 0.0
+    let scale = 1 / Double(max(batch.count, 1))
+    logits.withUnsafeBufferPointer { rows in
+      gradient.withUnsafeMutableBufferPointer { values in
+        guard let rows = rows.baseAddress, let values = values.baseAddress else { return }
+        for (image, label) in labels.enumerated() {
+          loss += CrossEntropyLoss.rowLoss(
+            rows + image * classes, classes: classes, label: label, scale: scale,
+            gradient: values + image * classes)
+        }
+      }
+    }
+    return (loss * scale, try inputGradient(batch, logitGradient: gradient))
+  }
+
+  /// Checks that a gradient on the logits has one finite value per image and class.
+  /// - Parameters:
+  ///   - gradient: The gradient, row-major.
+  ///   - count: The number of images.
+  /// - Throws: `ModelError` naming the expected count.
+  public func checkLogitGradient(_ gradient: [Float], count: Int) throws {
+    guard gradient.count == count * classCount, gradient.allSatisfy(\.isFinite) else {
+      throw ModelError(
+        field: "logitGradient", expected: "\(count * classCount) finite values",
+        found: "\(gradient.count) values")
+    }
+  }
+
+  /// Checks that there is one label per image, each a class of the classifier.
+  /// - Parameters:
+  ///   - labels: The labels.
+  ///   - count: The number of images.
+  /// - Throws: `ModelError` naming the count or the first label out of range.
+  public func checkLabels(_ labels: [Int], count: Int) throws {
+    guard labels.count == count else {
+      throw ModelError(field: "labels", expected: "\(count) labels", found: "\(labels.count)")
+    }
+    if let index = labels.firstIndex(where: { $0 < 0 || $0 >= classCount }) {
+      throw ModelError(
+        field: "labels", expected: "classes in 0..<\(classCount)",
+        found: "\(labels[index]) at \(index)")
+    }
   }
 
   /// The predicted class of every image (the first of equal maxima).

@@ -19,4 +19,18 @@ extension Network: Classifier {
     let gradients = try lossAndGradients(batch, labels: labels, parameterGradients: false)
     return (gradients.loss, gradients.input)
   }
+
+  /// The input gradient of a loss given by its gradient on the logits, without parameter
+  /// gradients.
+  /// - Parameters:
+  ///   - batch: Images of the architecture's input shape.
+  ///   - logitGradient: `batch.count x classes` finite values, row-major.
+  /// - Returns: One gradient value per pixel value, NHWC.
+  /// - Throws: `ModelError` for a wrong shape, NaN values or a gradient of another size.
+  public func inputGradient(_ batch: ImageBatch, logitGradient: [Float]) throws -> [Float] {
+    try checkShape(batch)
+    return try backpropagate(
+      batch.pixels, count: batch.count, logitGradient: logitGradient, parameterGradients: false
+    ).input
+  }
 }

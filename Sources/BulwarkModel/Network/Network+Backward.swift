@@ -1,18 +1,6 @@
 import BulwarkData
 
 extension Network {
-  func checkLabels(_ labels: [Int], count: Int) throws {
-    guard labels.count == count else {
-      throw ModelError(field: "labels", expected: "\(count) labels", found: "\(labels.count)")
-    }
-    let classes = architecture.classes
-    if let index = labels.firstIndex(where: { $0 < 0 || $0 >= classes }) {
-      throw ModelError(
-        field: "labels", expected: "classes in 0..<\(classes)",
-        found: "\(labels[index]) at \(index)")
-    }
-  }
-
   /// The mean cross-entropy loss of `count` images and its gradients.
   /// - Parameters:
   ///   - pixels: NHWC values, `count` images of the architecture's input shape.
@@ -64,12 +52,7 @@ extension Network {
     _ pixels: [Float], count: Int, logitGradient: [Float], parameterGradients: Bool = true
   ) throws -> Gradients {
     try checkInput(pixels, count: count)
-    let classes = architecture.classes
-    guard logitGradient.count == count * classes, logitGradient.allSatisfy(\.isFinite) else {
-      throw ModelError(
-        field: "logitGradient", expected: "\(count * classes) finite values",
-        found: "\(logitGradient.count) values")
-    }
+    try checkLogitGradient(logitGradient, count: count)
     return gradients(
       pixels, count: count, head: .upstream(logitGradient), input: true,
       parameters: parameterGradients)

@@ -123,7 +123,7 @@ public struct ONNXModel: Classifier {
   /// - Complexity: O(count x FLOP per image), spread over ``options`` threads.
   public func logits(_ batch: ImageBatch) throws -> [Float] {
     try checkInput(batch)
-    return plan.run(batch.pixels, count: batch.count, labels: nil, threads: options.threads)
+    return plan.run(batch.pixels, count: batch.count, head: nil, threads: options.threads)
       .logits
   }
 
@@ -138,16 +138,25 @@ public struct ONNXModel: Classifier {
     loss: Double, input: [Float]
   ) {
     try checkInput(batch)
-    guard labels.count == batch.count else {
-      throw ModelError(field: "labels", expected: "\(batch.count) labels", found: "\(labels.count)")
-    }
-    if let index = labels.firstIndex(where: { $0 < 0 || $0 >= classCount }) {
-      throw ModelError(
-        field: "labels", expected: "classes in 0..<\(classCount)",
-        found: "\(labels[index]) at \(index)")
-    }
+    try checkLabels(labels, count: batch.count)
     let result = plan.run(
-      batch.pixels, count: batch.count, labels: labels, threads: options.threads)
+      batch.pixels, count: batch.count, head: .crossEntropy(labels: labels),
+      threads: options.threads)
     return (result.loss, result.inputGradient)
+  }
+
+  /// The gradient with respect to the input pixels of a loss whose gradient with respect to
+  /// the logits is `logitGradient`.
+  /// - Parameters:
+  ///   - batch: Images of ``inputShape``.
+  ///   - logitGradient: `batch.count x classCount` finite values, row-major.
+  /// - Returns: One gradient value per pixel value, NHWC.
+  /// - Throws: ``ModelError`` for a wrong shape, NaN values or a gradient of another size.
+  public func inputGradient(_ batch: ImageBatch, logitGradient: [Float]) throws -> [Float] {
+    try checkInput(batch)
+    try checkLogitGradient(logitGradient, count: batch.count)
+    return plan.run(
+      batch.pixels, count: batch.count, head: .upstream(logitGradient), threads: options.threads
+    ).inputGradient
   }
 }

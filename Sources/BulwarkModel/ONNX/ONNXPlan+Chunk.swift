@@ -1,14 +1,14 @@
 extension ONNXPlan {
-  /// Forward (and, with labels, backward) pass of one chunk of `count` images starting at
+  /// Forward (and, with a loss head, backward) pass of one chunk of `count` images starting at
   /// image `offset` of `total`; writes the logits and input gradient and returns the summed
-  /// loss (0 without labels).
+  /// cross-entropy (0 without it).
   func runChunk(
     workspace: UnsafeMutablePointer<Float>, count: Int, total: Int, offset: Int,
-    pixels: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, labels: [Int]?,
+    pixels: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, head: LossHead?,
     inputGradient: UnsafeMutablePointer<Float>?
   ) -> Double {
     let activationCount = chunkSize * slotSizes.reduce(0, +)
-    let backward = labels != nil
+    let backward = head != nil
     func value(_ slot: Int) -> UnsafeMutablePointer<Float> { workspace + slotOffsets[slot] }
     func gradient(_ slot: Int) -> UnsafeMutablePointer<Float> {
       workspace + activationCount + slotOffsets[slot]
@@ -40,16 +40,24 @@ extension ONNXPlan {
         output: value(step.output), scratch: scratch)
     }
     logits.update(from: value(outputSlot), count: count &* classes)
-    guard let labels, let inputGradient else { return 0 }
+    guard let head, let inputGradient else { return 0 }
 
     workspace.advanced(by: activationCount).update(repeating: 0, count: activationCount)
     var loss = 0.0
-    let scale = 1 / Double(total)
     let logitGradient = gradient(outputSlot)
-    for image in 0..<count {
-      loss += CrossEntropyLoss.rowLoss(
-        logits + image &* classes, classes: classes, label: labels[offset + image],
-        scale: scale, gradient: logitGradient + image &* classes)
+    switch head {
+    case .crossEntropy(let labels):
+      let scale = 1 / Double(total)
+      for image in 0..<count {
+        loss += CrossEntropyLoss.rowLoss(
+          logits + image &* classes, classes: classes, label: labels[offset + image],
+          scale: scale, gradient: logitGradient + image &* classes)
+      }
+    case .upstream(let given):
+      given.withUnsafeBufferPointer { values in
+        logitGradient.update(
+          from: values.baseAddress.unsafelyUnwrapped + offset &* classes, count: count &* classes)
+      }
     }
     for step in steps.reversed() where needsGradient[step.output] {
       step.backward(

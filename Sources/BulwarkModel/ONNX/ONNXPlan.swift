@@ -55,19 +55,20 @@ struct ONNXPlan: Sendable {
     return (backward ? 2 * activations + chunkSize * maximumSlot : activations) + scratchSize
   }
 
-  /// Runs `count` NHWC images forward, and backward through cross-entropy on `labels` when
-  /// given.
-  /// - Precondition: `pixels` holds `count` images of `inputShape`; labels are valid.
-  func run(_ pixels: [Float], count: Int, labels: [Int]?, threads: Int) -> (
+  /// Runs `count` NHWC images forward, and backward from `head` (cross-entropy on labels, or a
+  /// gradient given on the logits) when given.
+  /// - Precondition: `pixels` holds `count` images of `inputShape`; labels or the gradient
+  ///   are valid.
+  func run(_ pixels: [Float], count: Int, head: LossHead?, threads: Int) -> (
     logits: [Float], loss: Double, inputGradient: [Float]
   ) {
     let imageSize = inputShape.reduce(1, *)
     let chunkCount = (count + chunkSize - 1) / chunkSize
     // At least one value each, so every buffer has a base address.
     var logits = [Float](repeating: 0, count: max(1, count * classes))
-    var gradient = [Float](repeating: 0, count: labels == nil ? 1 : max(1, count * imageSize))
+    var gradient = [Float](repeating: 0, count: head == nil ? 1 : max(1, count * imageSize))
     var losses = [Double](repeating: 0, count: max(1, chunkCount))
-    let backward = labels != nil
+    let backward = head != nil
     let workers = workerCount(chunkCount, threads: threads)
     let size = workspaceSize(backward: backward)
     let workspaces = UnsafeMutablePointer<Float>.allocate(capacity: workers * size)
@@ -91,7 +92,7 @@ struct ONNXPlan: Sendable {
                 workspace: workspace.base + worker * size,
                 count: min(self.chunkSize, count - start), total: count, offset: start,
                 pixels: UnsafePointer(shared.pixels.base + start * imageSize),
-                logits: shared.logits.base + start * self.classes, labels: labels,
+                logits: shared.logits.base + start * self.classes, head: head,
                 inputGradient: backward ? shared.gradient.base + start * imageSize : nil)
             }
           }
@@ -101,7 +102,7 @@ struct ONNXPlan: Sendable {
     let loss = losses.prefix(chunkCount).reduce(0, +)
     return (
       Array(logits.prefix(count * classes)), count > 0 ? loss / Double(count) : 0,
-      labels == nil ? [] : Array(gradient.prefix(count * imageSize))
+      head == nil ? [] : Array(gradient.prefix(count * imageSize))
     )
   }
 }

@@ -1,22 +1,20 @@
-import BulwarkBoosting
+import BulwarkDefenses
 import Foundation
 
 /// What a fitted postprocessor was fitted on, written beside its model as `<model>.fit.json`:
-/// the sources, image counts, parameters, and a 64-bit fingerprint of every image (see
-/// `ImageBatch.fingerprints()`), so that scoring can refuse to evaluate on those images.
+/// the stage and the settings its model depends on (`FittedPostprocessor.fitConfiguration`),
+/// the sources, image counts, and a 64-bit fingerprint of every image (see
+/// `ImageBatch.fingerprints()`), so that scoring can refuse to evaluate on those images and
+/// refuse a model fitted with other settings.
 ///
 /// Fingerprints are stored compactly: base64 of the little-endian 8-byte values.
 public struct FitRecord: Codable, Equatable, Sendable {
   /// The stage's type name (`distribution-classifier`).
   public var stage: String
-  /// The feature mode (`softmax` or `distribution`).
-  public var features: String
+  /// The settings the model depends on, by name (see `FittedPostprocessor.fitConfiguration`).
+  public var configuration: [String: String]
   /// Classifier passes per image.
   public var passes: Int
-  /// Histogram bins per class (`distribution` features).
-  public var bins: Int
-  /// The trees' training parameters.
-  public var parameters: BoostingParameters
   /// The clean source, as written (nil: none).
   public var cleanSource: String?
   /// The adversarial source or attack, as written (nil: none).
@@ -73,17 +71,23 @@ public struct FitRecord: Codable, Equatable, Sendable {
     }
   }
 
-  /// Creates a record; see the properties.
+  /// Creates the record of a fitted stage; see the properties.
+  /// - Parameters:
+  ///   - stage: The fitted postprocessor.
+  ///   - cleanSource: The clean source, as written (nil: none).
+  ///   - adversarialSource: The adversarial source or attack, as written (nil: none).
+  ///   - cleanFingerprints: The clean images' fingerprints.
+  ///   - adversarialFingerprints: The adversarial images' fingerprints.
+  ///   - trainingAccuracy: The fitted pipeline's accuracy on the fit images.
+  ///   - seconds: Seconds spent computing passes and fitting.
   public init(
-    stage: String, features: String, passes: Int, bins: Int, parameters: BoostingParameters,
-    cleanSource: String?, adversarialSource: String?, cleanFingerprints: [UInt64],
-    adversarialFingerprints: [UInt64], trainingAccuracy: Double, seconds: Double
+    stage: any FittedPostprocessor, cleanSource: String?, adversarialSource: String?,
+    cleanFingerprints: [UInt64], adversarialFingerprints: [UInt64], trainingAccuracy: Double,
+    seconds: Double
   ) {
-    self.stage = stage
-    self.features = features
-    self.passes = passes
-    self.bins = bins
-    self.parameters = parameters
+    self.stage = Pipeline.name(of: stage)
+    self.configuration = stage.fitConfiguration
+    self.passes = stage.passesPerImage
     self.cleanSource = cleanSource
     self.adversarialSource = adversarialSource
     self.cleanCount = cleanFingerprints.count
@@ -92,6 +96,30 @@ public struct FitRecord: Codable, Equatable, Sendable {
     self.seconds = seconds
     self.cleanFingerprints = Self.encode(cleanFingerprints)
     self.adversarialFingerprints = Self.encode(adversarialFingerprints)
+  }
+
+  /// The settings in which `stage` differs from the ones the model was fitted with, as
+  /// `name recorded → asked` phrases (empty when it may use the model).
+  /// - Parameter stage: The fitted postprocessor about to use the model.
+  /// - Returns: One phrase per differing setting, sorted by name.
+  public func differences(from stage: any FittedPostprocessor) -> [String] {
+    let asked = stage.fitConfiguration
+    return Set(configuration.keys).union(asked.keys).sorted().compactMap { name in
+      let (recorded, wanted) = (configuration[name], asked[name])
+      guard recorded != wanted else { return nil }
+      return "\(name) \(recorded ?? "unset") (the stage asks for \(wanted ?? "none"))"
+    }
+  }
+
+  /// Both fit sets' fingerprints.
+  /// - Throws: A `PipelineError` naming `file` when either is not base64 of 8-byte values.
+  func fingerprints(file: URL) throws(PipelineError) -> (clean: [UInt64], adversarial: [UInt64]) {
+    guard let clean = Self.decode(cleanFingerprints),
+      let adversarial = Self.decode(adversarialFingerprints)
+    else {
+      throw PipelineError(file: file.path, path: "", message: "malformed fingerprints")
+    }
+    return (clean, adversarial)
   }
 
   /// Writes the record, pretty-printed, to a temporary file renamed into place.

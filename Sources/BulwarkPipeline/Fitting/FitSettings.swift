@@ -1,4 +1,5 @@
 import BulwarkData
+import BulwarkDefenses
 import Foundation
 
 /// Where a pipeline's fitted postprocessor keeps its model and what it learns from: the
@@ -11,7 +12,8 @@ import Foundation
 public struct FitSettings: Sendable, Equatable {
   /// The fitted postprocessor's index in the pipeline's postprocessors.
   public var stage: Int
-  /// The model file (LightGBM `model.txt`), resolved against the pipeline's folder.
+  /// The model file (for the distribution classifier, LightGBM's `model.txt`), resolved
+  /// against the pipeline's folder.
   public var model: URL
   /// The clean images it learns from, if any.
   public var clean: DataSource?
@@ -26,11 +28,21 @@ public struct FitSettings: Sendable, Equatable {
       model.lastPathComponent + ".fit.json")
   }
 
-  /// The model file a pipeline file names by default: `<name>.distribution-classifier.txt`
-  /// beside it (`fashion-mnist.json5` gives `fashion-mnist.distribution-classifier.txt`).
-  /// - Parameter file: The pipeline file.
+  /// The model file a pipeline file names by default: `<name>.<stage>.<extension>` beside it
+  /// (`fashion-mnist.json5` with a distribution classifier gives
+  /// `fashion-mnist.distribution-classifier.txt`).
+  /// - Parameters:
+  ///   - file: The pipeline file.
+  ///   - stage: The fitted postprocessor.
   /// - Returns: The model file.
-  public static func defaultModel(for file: URL) -> URL {
-    file.deletingPathExtension().appendingPathExtension("distribution-classifier.txt")
+  public static func defaultModel(for file: URL, stage: any FittedPostprocessor) -> URL {
+    file.deletingPathExtension().appendingPathExtension(modelFileName(for: stage, base: ""))
+  }
+
+  /// `<base>.<stage>.<extension>`, or `<stage>.<extension>` for an empty base: the name of a
+  /// fitted postprocessor's model file.
+  static func modelFileName(for stage: any FittedPostprocessor, base: String) -> String {
+    let name = Pipeline.name(of: stage) + "." + type(of: stage).modelFileExtension
+    return base.isEmpty ? name : base + "." + name
   }
 }

@@ -1,4 +1,3 @@
-import BulwarkBoosting
 import BulwarkData
 import BulwarkDefenses
 import BulwarkModel
@@ -15,18 +14,19 @@ extension PipelineDescription {
     public var fromCache: Bool?
   }
 
-  /// Reads a distribution classifier's `model` and `fit` keys and loads its saved model when
-  /// the file exists.
+  /// Reads a fitted postprocessor's `model` and `fit` keys and loads its saved model when the
+  /// file exists.
   static func fitSettings(
-    _ stage: JSONValueDecoder, index: Int, classifier: inout DistributionClassifier, file: URL,
+    _ decoder: JSONValueDecoder, index: Int, stage: inout any FittedPostprocessor, file: URL,
     folder: URL
   ) throws(PipelineError) -> FitSettings {
     do {
-      var settings = FitSettings(stage: index, model: FitSettings.defaultModel(for: file))
-      if let model = stage.member("model") {
+      var settings = FitSettings(
+        stage: index, model: FitSettings.defaultModel(for: file, stage: stage))
+      if let model = decoder.member("model") {
         settings.model = resolve(try model.decode(String.self), against: folder)
       }
-      if let fit = stage.member("fit") {
+      if let fit = decoder.member("fit") {
         guard case .object = fit.value else {
           throw fit.mismatch("{ clean: SOURCE, adversarial: SOURCE or { attack: … }, limit: N }")
         }
@@ -48,18 +48,18 @@ extension PipelineDescription {
       }
       if FileManager.default.fileExists(atPath: settings.model.path) {
         do {
-          classifier.loadModel(try BoostedTrees(contentsOf: settings.model))
+          try stage.loadModel(contentsOf: settings.model)
         } catch {
-          throw stage.error(
+          throw decoder.error(
             "cannot load the fitted model \(settings.model.path): \(error)",
-            at: stage.codingPath + [PathKey(stringValue: "model")])
+            at: decoder.codingPath + [PathKey(stringValue: "model")])
         }
       }
       return settings
     } catch let error as PipelineError {
       throw error
     } catch {
-      throw DefenseRegistry.describe(error, in: stage)
+      throw DefenseRegistry.describe(error, in: decoder)
     }
   }
 
@@ -108,16 +108,75 @@ extension PipelineDescription {
   }
 
   /// Checks that every postprocessor that must be fitted is, before any long work.
-  /// - Throws: `PipelineError` naming the stage and the command that fits it.
+  /// - Throws: `PipelineError` naming the stage, with the remedy `fit`.
   public func requireFitted() throws(PipelineError) {
     for (index, stage) in postprocessors.enumerated() {
       guard let fitted = stage as? any FittedPostprocessor, !fitted.isFitted else { continue }
       let model = fitting.map { " (no model at \($0.model.path))" } ?? ""
       throw PipelineError(
         file: file.path, path: "postprocessors[\(index)]",
-        message: "\(Pipeline.name(of: stage)) is not fitted\(model); "
-          + "run 'bulwark fit \(file.path)' first")
+        message: "\(Pipeline.name(of: stage)) is not fitted\(model)",
+        remedy: .fit(pipeline: file.path))
     }
+  }
+
+  /// The pipeline's fitted postprocessor when it is fitted (has a model), with its settings.
+  var fittedStage: (stage: any FittedPostprocessor, settings: FitSettings)? {
+    guard let fitting, let stage = postprocessors[fitting.stage] as? any FittedPostprocessor,
+      stage.isFitted
+    else { return nil }
+    return (stage, fitting)
+  }
+
+  /// What `fit(limit:progress:)` did.
+  public struct FitOutcome: Sendable {
+    /// The record written beside the model.
+    public var record: FitRecord
+    /// The model file written.
+    public var model: URL
+    /// The record file written.
+    public var recordFile: URL
+    /// Whether the adversarial fit images came from the attack cache (nil: not an attack).
+    public var adversarialFromCache: Bool?
+  }
+
+  /// What `fit(limit:progress:)` is doing when it reports progress.
+  public enum FitPhase: String, Sendable {
+    /// Generating the adversarial fit images with the fit's attack.
+    case attack
+    /// Running the fit images through the stages before the fitted postprocessor.
+    case passes
+  }
+
+  /// Fits the pipeline's fitted postprocessor on the data its `fit` key names (both sets
+  /// together), then writes its model and fit record beside the pipeline (see `saveFit`).
+  /// - Parameters:
+  ///   - limit: Learn from the first N images of each set (overrides `fit.limit`).
+  ///   - progress: Called with the phase, the images done and the total.
+  /// - Returns: The record and where it and the model were written.
+  /// - Throws: `PipelineError` without a fitted postprocessor or fit data; errors from the
+  ///   data, the stages, fitting and writing.
+  public func fit(
+    limit: Int? = nil, progress: (FitPhase, Int, Int) -> Void = { _, _, _ in }
+  ) throws -> FitOutcome {
+    var pipeline = try Pipeline(self)
+    let data = try loadFitData(for: pipeline, limit: limit) { progress(.attack, $0, $1) }
+    var images = data.clean
+    images.pixels += data.adversarial.pixels
+    images.labels += data.adversarial.labels
+    let clock = ContinuousClock()
+    let start = clock.now
+    let accuracy = try pipeline.fitPostprocessor(on: images) { progress(.passes, $0, $1) }
+    let (whole, fraction) = (clock.now - start).components
+    let record = try saveFit(
+      of: pipeline, data: data, trainingAccuracy: accuracy,
+      seconds: Double(whole) + Double(fraction) * 1e-18)
+    guard let fitting else {
+      throw PipelineError(file: file.path, path: "postprocessors", message: "nothing to fit")
+    }
+    return FitOutcome(
+      record: record, model: fitting.model, recordFile: fitting.record,
+      adversarialFromCache: data.fromCache)
   }
 
   /// Loads the images the fitted postprocessor learns from: the fit's clean set, then its
@@ -137,7 +196,7 @@ extension PipelineDescription {
     guard let fitting else {
       throw PipelineError(
         file: name, path: "postprocessors",
-        message: "no postprocessor must be fitted (such as distribution-classifier)")
+        message: "has no fitted postprocessor (such as distribution-classifier)")
     }
     let path = "postprocessors[\(fitting.stage)].fit"
     guard fitting.clean != nil || fitting.adversarial != nil else {
@@ -184,30 +243,28 @@ extension PipelineDescription {
   ///   - trainingAccuracy: The fitted pipeline's accuracy on them.
   ///   - seconds: The time the fit took.
   /// - Returns: The record written.
-  /// - Throws: `PipelineError` when the pipeline's fitted stage is not a fitted distribution
-  ///   classifier; file errors.
+  /// - Throws: `PipelineError` when the pipeline's fitted stage is not fitted; the stage's and
+  ///   file errors.
   @discardableResult
   public func saveFit(
     of pipeline: Pipeline, data: FitData, trainingAccuracy: Double, seconds: Double
   ) throws -> FitRecord {
     guard let fitting,
-      let stage = pipeline.postprocessors[fitting.stage] as? DistributionClassifier,
-      let model = stage.model
+      let stage = pipeline.postprocessors[fitting.stage] as? any FittedPostprocessor,
+      stage.isFitted
     else {
       throw PipelineError(
-        file: file.path, path: "postprocessors", message: "no fitted distribution classifier")
+        file: file.path, path: "postprocessors", message: "no fitted postprocessor to save")
     }
     let record = FitRecord(
-      stage: DistributionClassifier.typeName, features: stage.features.rawValue,
-      passes: stage.passesPerImage, bins: stage.bins, parameters: stage.boosting,
-      cleanSource: fitting.clean?.description,
+      stage: stage, cleanSource: fitting.clean?.description,
       adversarialSource: fitting.adversarial.map(Self.describe),
       cleanFingerprints: data.clean.fingerprints(),
       adversarialFingerprints: data.adversarial.fingerprints(),
       trainingAccuracy: trainingAccuracy, seconds: seconds)
     try FileManager.default.createDirectory(
       at: fitting.model.deletingLastPathComponent(), withIntermediateDirectories: true)
-    try model.write(to: fitting.model)
+    try stage.saveModel(to: fitting.model)
     try record.write(to: fitting.record)
     return record
   }
@@ -227,16 +284,10 @@ extension PipelineDescription {
   /// - Returns: The sets without the fitted images.
   /// - Throws: A `PipelineError` when the fit record is missing, unreadable or malformed.
   public func removingFitted(from data: Data) throws -> Data {
-    guard let fitting,
-      let stage = postprocessors[fitting.stage] as? any FittedPostprocessor, stage.isFitted
-    else { return data }
-    let record = try FitRecord(contentsOf: fitting.record)
-    guard let fitClean = FitRecord.decode(record.cleanFingerprints),
-      let fitAdversarial = FitRecord.decode(record.adversarialFingerprints)
-    else {
-      throw PipelineError(file: fitting.record.path, path: "", message: "malformed fingerprints")
-    }
-    let excluded = Set(fitClean + fitAdversarial)
+    guard let fitted = fittedStage else { return data }
+    let record = try FitRecord(contentsOf: fitted.settings.record)
+    let fitSets = try record.fingerprints(file: fitted.settings.record)
+    let excluded = Set(fitSets.clean + fitSets.adversarial)
     var result = data
     result.clean = data.clean.removing(fingerprints: excluded)
     result.adversarial = data.adversarial.removing(fingerprints: excluded)
@@ -247,39 +298,29 @@ extension PipelineDescription {
   /// evaluation sets and compares them with its fit record.
   /// - Parameter data: The evaluation sets.
   /// - Throws: `PipelineErrors` naming, for each evaluation set that overlaps, how many of its
-  ///   images were fitted on and from which fit set; a `PipelineError` when the fit record is
-  ///   missing or unreadable, or records other features than the stage's.
+  ///   images were fitted on and from which fit set; a `PipelineError` (remedy `refit`) when the
+  ///   fit record is missing, or records other settings than the stage's; one naming the record
+  ///   when it is unreadable.
   public func checkNotFitted(on data: Data) throws {
-    guard let fitting,
-      let stage = postprocessors[fitting.stage] as? any FittedPostprocessor, stage.isFitted
-    else { return }
+    guard let (stage, fitting) = fittedStage else { return }
+    let path = "postprocessors[\(fitting.stage)]"
     guard FileManager.default.fileExists(atPath: fitting.record.path) else {
       throw PipelineError(
-        file: file.path, path: "postprocessors[\(fitting.stage)]",
+        file: file.path, path: path,
         message: "no fit record \(fitting.record.path) beside the model, so the images it was "
-          + "fitted on are unknown; run 'bulwark fit \(file.path)'")
+          + "fitted on are unknown", remedy: .refit(pipeline: file.path))
     }
     let record = try FitRecord(contentsOf: fitting.record)
-    if let classifier = stage as? DistributionClassifier,
-      record.features != classifier.features.rawValue
-        || record.passes != classifier.passesPerImage
-        || (classifier.features == .distribution && record.bins != classifier.bins)
-    {
+    let differences = record.differences(from: stage)
+    guard differences.isEmpty else {
       throw PipelineError(
-        file: file.path, path: "postprocessors[\(fitting.stage)]",
-        message: "the model was fitted with \(record.features) features, \(record.passes) "
-          + "passes and \(record.bins) bins, but the stage asks for "
-          + "\(classifier.features.rawValue), \(classifier.passesPerImage) and "
-          + "\(classifier.bins); run 'bulwark fit \(file.path)' again")
+        file: file.path, path: path,
+        message: "the model was fitted with other settings: "
+          + differences.joined(separator: ", "), remedy: .refit(pipeline: file.path))
     }
-    guard let fitClean = FitRecord.decode(record.cleanFingerprints),
-      let fitAdversarial = FitRecord.decode(record.adversarialFingerprints)
-    else {
-      throw PipelineError(
-        file: fitting.record.path, path: "", message: "malformed fingerprints")
-    }
-    let cleanSet = Set(fitClean)
-    let adversarialSet = Set(fitAdversarial)
+    let fitSets = try record.fingerprints(file: fitting.record)
+    let cleanSet = Set(fitSets.clean)
+    let adversarialSet = Set(fitSets.adversarial)
     var problems: [PipelineError] = []
     for (name, set) in [("data.clean", data.clean), ("data.adversarial", data.adversarial)] {
       let prints = set.fingerprints()

@@ -23,9 +23,9 @@ import Foundation
 /// }
 /// ```
 /// An attack-generated set is cached in `.bulwark-cache/` beside the file (see
-/// `AdversarialCache`). A `distribution-classifier` postprocessor also takes `model` and
-/// `fit` keys (see `FitSettings`); its saved model is loaded when present. Loading reads no
-/// data and runs nothing heavy.
+/// `AdversarialCache`). A fitted postprocessor (any `FittedPostprocessor`, such as
+/// `distribution-classifier`) also takes `model` and `fit` keys (see `FitSettings`); its saved
+/// model is loaded when present. Loading reads no data and runs nothing heavy.
 public struct PipelineDescription: Sendable {
   /// The pipeline file.
   public var file: URL
@@ -45,8 +45,8 @@ public struct PipelineDescription: Sendable {
   public var preprocessors: [any Preprocessor]
   /// The postprocessors, in order.
   public var postprocessors: [any Postprocessor]
-  /// The distribution classifier's model file and fit data (its stage's `model` and `fit`
-  /// keys), or nil without one.
+  /// The fitted postprocessor's model file and fit data (its stage's `model` and `fit` keys),
+  /// or nil without one.
   public var fitting: FitSettings?
 
   /// Reads and checks a pipeline file.
@@ -159,14 +159,15 @@ public struct PipelineDescription: Sendable {
           usage: usage, file: name)
         do {
           if isPre {
-            preprocessors.append(Self.anchored(try registry.makePreprocessor(stage), in: folder))
+            preprocessors.append(
+              try registry.makePreprocessor(stage).resolvingRelativePaths(against: folder))
           } else {
             var postprocessor = try registry.makePostprocessor(stage)
-            if var classifier = postprocessor as? DistributionClassifier {
+              .resolvingRelativePaths(against: folder)
+            if var fitted = postprocessor as? any FittedPostprocessor {
               fitting = try Self.fitSettings(
-                stage, index: postprocessors.count, classifier: &classifier, file: file,
-                folder: folder)
-              postprocessor = classifier
+                stage, index: postprocessors.count, stage: &fitted, file: file, folder: folder)
+              postprocessor = fitted
             }
             postprocessors.append(postprocessor)
           }

@@ -5,6 +5,10 @@ import Foundation
 
 /// A frozen classifier defended by preprocessors (before it) and postprocessors (after its
 /// softmax), ready to classify and to score.
+///
+/// A pipeline is itself a `Classifier` (see `Pipeline+Classifier.swift`): its probabilities are
+/// the defended outputs, and its input gradient runs back through the postprocessors, the
+/// classifier and the preprocessors, so that attacks can target the whole defended pipeline.
 public struct Pipeline: Sendable {
   /// The classifier.
   public var classifier: any Classifier
@@ -54,11 +58,14 @@ public struct Pipeline: Sendable {
     return String(describing: type(of: stage))
   }
 
+  /// The preprocessors as one chain.
+  var preprocessing: PreprocessorChain { PreprocessorChain(preprocessors) }
+
   /// The defended class probabilities of every image (an all-zero row is an abstention).
   /// - Parameter batch: Images of the classifier's input shape.
   /// - Returns: One row per image.
   /// - Throws: Errors from the stages or the classifier.
-  public func probabilities(_ batch: ImageBatch) throws -> Probabilities {
+  public func defendedProbabilities(_ batch: ImageBatch) throws -> Probabilities {
     var timings = [Double](repeating: 0, count: preprocessors.count + postprocessors.count + 1)
     return try run(batch, timings: &timings).defended
   }
@@ -81,15 +88,12 @@ public struct Pipeline: Sendable {
     }
     guard let fitted else { return (passes[0], afterClassifier) }
     let clock = ContinuousClock()
-    var start = clock.now
-    var probabilities = try fitted.stage.process(passes: passes)
+    let start = clock.now
+    let combined = try fitted.stage.process(passes: passes)
     timings[preprocessors.count + 1 + fitted.index] += seconds(clock.now - start)
-    for index in (fitted.index + 1)..<postprocessors.count {
-      start = clock.now
-      probabilities = try postprocessors[index].process(probabilities)
-      timings[preprocessors.count + 1 + index] += seconds(clock.now - start)
-    }
-    return (probabilities, afterClassifier)
+    let defended = try applyPostprocessors(
+      (fitted.index + 1)..<postprocessors.count, to: combined, timings: &timings)
+    return (defended, afterClassifier)
   }
 
   /// One classifier pass: the preprocessors reseeded for `pass`, the classifier, and the
@@ -97,24 +101,29 @@ public struct Pipeline: Sendable {
   func runPass(_ pass: Int, _ batch: ImageBatch, through end: Int, timings: inout [Double])
     throws -> (probabilities: Probabilities, afterClassifier: [Float])
   {
-    let clock = ContinuousClock()
-    var images = batch
-    for (index, stage) in preprocessors.enumerated() {
-      let start = clock.now
-      images = try (pass == 0 ? stage : stage.reseeded(pass: pass)).process(images)
-      timings[index] += seconds(clock.now - start)
+    let images = try preprocessing.forPass(pass).process(batch) { index, time in
+      timings[index] += seconds(time)
     }
-    var start = clock.now
+    let clock = ContinuousClock()
+    let start = clock.now
     let raw = try classifier.probabilities(images)
     timings[preprocessors.count] += seconds(clock.now - start)
-    var probabilities = Probabilities(
-      rows: batch.count, columns: classifier.classCount, values: raw)
-    for (index, stage) in postprocessors.prefix(end).enumerated() {
-      start = clock.now
-      probabilities = try stage.process(probabilities)
+    let table = Probabilities(rows: batch.count, columns: classifier.classCount, values: raw)
+    return (try applyPostprocessors(0..<end, to: table, timings: &timings), raw)
+  }
+
+  /// Applies the postprocessors at `indices`, in order, adding their seconds to `timings`.
+  private func applyPostprocessors(
+    _ indices: Range<Int>, to table: Probabilities, timings: inout [Double]
+  ) throws -> Probabilities {
+    let clock = ContinuousClock()
+    var probabilities = table
+    for index in indices {
+      let start = clock.now
+      probabilities = try postprocessors[index].process(probabilities)
       timings[preprocessors.count + 1 + index] += seconds(clock.now - start)
     }
-    return (probabilities, raw)
+    return probabilities
   }
 
   func seconds(_ duration: Duration) -> Double {

@@ -165,8 +165,12 @@ public struct SearchSpace: Sendable {
         }
       }
     }
-    preprocessorSlots = slots[0].map { slot in slot.map { $0.anchored(in: folder) } }
-    postprocessorSlots = slots[1]
+    preprocessorSlots = slots[0].map { slot in
+      slot.map { $0.resolvingRelativePaths(against: folder) }
+    }
+    postprocessorSlots = slots[1].map { slot in
+      slot.map { $0.resolvingRelativePaths(against: folder) }
+    }
     let fitted = postprocessorSlots.joined().contains {
       $0.postprocessor is any FittedPostprocessor
     }
@@ -174,12 +178,13 @@ public struct SearchSpace: Sendable {
     guard errors.isEmpty else { throw PipelineErrors(errors) }
   }
 
-  /// The external-process stages among the preprocessor alternatives, one per alternative of
-  /// the file (`tune.preprocessors[0].oneOf[2]`), in file order.
+  /// The external-process stages among the alternatives, one per alternative of the file
+  /// (`tune.preprocessors[0].oneOf[2]`), in file order.
   public var externalCommands: [ExternalCommand] {
     var seen = Set<String>()
-    return preprocessorSlots.joined().compactMap { choice in
-      guard let stage = choice.preprocessor, seen.insert(choice.path).inserted else { return nil }
+    return (preprocessorSlots + postprocessorSlots).joined().compactMap { choice in
+      let stage: (any PipelineStage)? = choice.preprocessor ?? choice.postprocessor
+      guard let stage, seen.insert(choice.path).inserted else { return nil }
       return ExternalCommand.of(stage, at: choice.path)
     }
   }
@@ -332,7 +337,7 @@ public struct SearchSpace: Sendable {
         object, path: "refine", isPreprocessor: isPreprocessor, checkKeys: false, grids: [],
         combination: [], file: file, registry: registry)
     else { return nil }
-    result = result.anchored(in: folder)
+    result = result.resolvingRelativePaths(against: folder)
     result.path = choice.path
     result.tuned = choice.tuned.map { tuned in
       var tuned = tuned
@@ -342,7 +347,7 @@ public struct SearchSpace: Sendable {
     return result
   }
 
-  /// A distribution classifier's keys that `PipelineDescription` reads (see `FitSettings`).
+  /// A fitted postprocessor's keys that `PipelineDescription` reads (see `FitSettings`).
   static let fittingKeys = ["model", "fit"]
 
   /// Builds one concrete stage through the registry, checking its keys.
@@ -380,7 +385,7 @@ public struct SearchSpace: Sendable {
       throw PipelineErrors([relocate(error)])
     }
     if checkKeys {
-      if postprocessor is DistributionClassifier {
+      if postprocessor is any FittedPostprocessor {
         for key in fittingKeys { usage.record(key, at: "") }
       }
       let unknown = usage.unknownKeys(in: object, at: [], file: file)

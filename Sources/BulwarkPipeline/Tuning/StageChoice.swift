@@ -24,7 +24,7 @@ public struct StageChoice: Sendable {
   /// The built preprocessor, when this is a preprocessor slot's choice.
   public internal(set) var preprocessor: (any Preprocessor)?
   /// The built postprocessor, when this is a postprocessor slot's choice.
-  public let postprocessor: (any Postprocessor)?
+  public internal(set) var postprocessor: (any Postprocessor)?
   /// The parameters chosen from lists or ranges, in the stage's key order.
   public internal(set) var tuned: [TunedValue]
 
@@ -39,11 +39,13 @@ public struct StageChoice: Sendable {
     return parameters.isEmpty ? type : type + " " + JSONValue.object(parameters).compactText
   }
 
-  /// The choice with an external stage's program running in `folder` (the pipeline file's), as
-  /// `PipelineDescription` runs its own stages.
-  func anchored(in folder: URL) -> StageChoice {
+  /// The choice with its stage's relative paths resolved against `folder` (the pipeline
+  /// file's; an external stage's program runs there), as `PipelineDescription` resolves its own
+  /// stages.
+  func resolvingRelativePaths(against folder: URL) -> StageChoice {
     var choice = self
-    choice.preprocessor = preprocessor.map { PipelineDescription.anchored($0, in: folder) }
+    choice.preprocessor = preprocessor?.resolvingRelativePaths(against: folder)
+    choice.postprocessor = postprocessor?.resolvingRelativePaths(against: folder)
     return choice
   }
 }

@@ -173,7 +173,7 @@ extension Tuner {
     // seeded and the sample is the same.
     let winnerStages = try postprocessors(of: winnerCandidate)
     var fit: TuningOutcome.Fit?
-    if let stage = winnerStages.first(where: { $0 is any FittedPostprocessor }) {
+    if let stage = winnerStages.lazy.compactMap({ $0 as? any FittedPostprocessor }).first {
       fit = TuningOutcome.Fit(
         stage: stage, cleanFingerprints: fitPrints.clean,
         adversarialFingerprints: fitPrints.adversarial,

@@ -29,7 +29,7 @@ public struct TuningOutcome: Sendable {
   /// A fitted postprocessor of the winner and the images it learnt from.
   public struct Fit: Sendable {
     /// The fitted stage.
-    public var stage: any Postprocessor
+    public var stage: any FittedPostprocessor
     /// Fingerprints of the sample's fit part, clean (see `FitRecord`).
     public var cleanFingerprints: [UInt64]
     /// Fingerprints of the sample's fit part, adversarial.

@@ -154,7 +154,7 @@ public struct TuningReport: Sendable {
         })
     }
     let candidate = outcome.winnerCandidate
-    let fitted = outcome.fit?.stage is DistributionClassifier
+    let fitted = outcome.fit != nil
     var result: [JSONValue.Member] = []
     for member in members where member.key != "tune" {
       switch member.key {
@@ -178,12 +178,12 @@ public struct TuningReport: Sendable {
     result.append(
       .init(key: "preprocessors", value: .array(candidate.preprocessors.compactMap(\.json))))
     let postprocessors = candidate.postprocessors.compactMap { choice -> JSONValue? in
-      guard fitted, choice.type == DistributionClassifier.typeName,
+      guard let stage = outcome.fit?.stage, choice.postprocessor is any FittedPostprocessor,
         case .object(let members)? = choice.json
       else { return choice.json }
       // The tuner fitted it on the sample, not on the stage's own `fit` data.
       let kept = members.filter { !SearchSpace.fittingKeys.contains($0.key) }
-      return .object(kept + [.init(key: "model", value: .string(Self.modelName))])
+      return .object(kept + [.init(key: "model", value: .string(Self.modelName(for: stage)))])
     }
     result.append(.init(key: "postprocessors", value: .array(postprocessors)))
     let winner = outcome.winner
@@ -194,10 +194,10 @@ public struct TuningReport: Sendable {
       // clean \(format(winner.clean.accuracy)), adv \(format(winner.adversarial.accuracy)).
 
       """
-    if fitted {
+    if let stage = outcome.fit?.stage {
       header +=
-        "// Its distribution classifier was fitted on the sample's fit part "
-        + "(\(outcome.sampleImages.fit) images), saved as\n// \(Self.modelName) with its "
+        "// Its \(Pipeline.name(of: stage)) was fitted on the sample's fit part "
+        + "(\(outcome.sampleImages.fit) images), saved as\n// \(Self.modelName(for: stage)) with its "
         + ".fit.json record; data.excludeFitted leaves those\n// images out of the full sets "
         + "(\(outcome.excludedImages.clean) clean, \(outcome.excludedImages.adversarial) "
         + "adversarial).\n"
@@ -213,32 +213,30 @@ public struct TuningReport: Sendable {
     return header + JSONValue.object(result).indentedText + "\n"
   }
 
-  /// The winner's fitted model file in the run folder (the default name for `best.json5`).
-  static let modelName = "best.distribution-classifier.txt"
+  /// The winner's fitted model file in the run folder: `best.<stage>.<extension>`
+  /// (`best.distribution-classifier.txt`).
+  static func modelName(for stage: any FittedPostprocessor) -> String {
+    FitSettings.modelFileName(for: stage, base: "best")
+  }
 
-  /// Writes the winner's fitted distribution classifier beside `best.json5`: its LightGBM
-  /// `model.txt` and its fit record with the fingerprints of the sample's fit part, so that
-  /// `bulwark score best.json5` runs it and leaves those images out.
-  /// - Returns: The model file, or nil when the winner has no fitted distribution classifier.
+  /// Writes the winner's fitted postprocessor beside `best.json5`: its model and its fit record
+  /// with the fingerprints of the sample's fit part, so that `bulwark score best.json5` runs it
+  /// and leaves those images out.
+  /// - Returns: The model file, or nil when the winner has no fitted postprocessor.
   private func writeFit(into folder: URL) throws -> URL? {
-    guard let fit = outcome.fit, let stage = fit.stage as? DistributionClassifier,
-      let model = stage.model
-    else { return nil }
-    let url = folder.appendingPathComponent(Self.modelName)
+    guard let fit = outcome.fit else { return nil }
+    let settings = FitSettings(
+      stage: 0, model: folder.appendingPathComponent(Self.modelName(for: fit.stage)))
     let part = "the tuning sample's fit part"
     let record = FitRecord(
-      stage: DistributionClassifier.typeName, features: stage.features.rawValue,
-      passes: stage.passesPerImage, bins: stage.bins, parameters: stage.boosting,
-      cleanSource: "\(description.clean.description), \(part)",
+      stage: fit.stage, cleanSource: "\(description.clean.description), \(part)",
       adversarialSource: "\(PipelineDescription.describe(description.adversarial)), \(part)",
       cleanFingerprints: fit.cleanFingerprints,
       adversarialFingerprints: fit.adversarialFingerprints,
       trainingAccuracy: fit.trainingAccuracy, seconds: fit.seconds)
-    try model.write(to: url)
-    try record.write(
-      to: url.deletingLastPathComponent().appendingPathComponent(
-        url.lastPathComponent + ".fit.json"))
-    return url
+    try fit.stage.saveModel(to: settings.model)
+    try record.write(to: settings.record)
+    return settings.model
   }
 
   /// Links the pipeline's attack cache into the run folder, so that `best.json5` finds the

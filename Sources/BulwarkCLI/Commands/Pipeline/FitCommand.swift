@@ -29,10 +29,11 @@ struct FitCommand: ParsableCommand {
   struct Report: Encodable {
     var model: String
     var record: String
+    var stage: String
+    var configuration: [String: String]
     var cleanImages: Int
     var adversarialImages: Int
     var adversarialFromCache: Bool?
-    var features: String
     var passes: Int
     var trainingAccuracy: Double
     var seconds: Double
@@ -40,40 +41,30 @@ struct FitCommand: ParsableCommand {
 
   func run(console: Console) throws {
     let description = try options.loadDescription()
-    var pipeline = try Pipeline(description)
-    let data = try description.loadFitData(for: pipeline, limit: options.limit) { done, total in
-      console.progress("attack: \(done)/\(total) images")
+    let outcome = try description.fit(limit: options.limit) { phase, done, total in
+      console.progress("\(phase.rawValue): \(done)/\(total) images")
     }
     console.endProgress()
-    var images = data.clean
-    images.pixels += data.adversarial.pixels
-    images.labels += data.adversarial.labels
-    let clock = ContinuousClock()
-    let start = clock.now
-    let accuracy = try pipeline.fitPostprocessor(on: images) { done, total in
-      console.progress("passes: \(done)/\(total) images")
-    }
-    console.endProgress()
-    let (whole, fraction) = (clock.now - start).components
-    let seconds = Double(whole) + Double(fraction) * 1e-18
-    let record = try description.saveFit(
-      of: pipeline, data: data, trainingAccuracy: accuracy, seconds: seconds)
-    guard let fitting = description.fitting else { return }
-    let report = Report(
-      model: fitting.model.path, record: fitting.record.path, cleanImages: record.cleanCount,
-      adversarialImages: record.adversarialCount, adversarialFromCache: data.fromCache,
-      features: record.features, passes: record.passes, trainingAccuracy: accuracy,
-      seconds: seconds)
+    let record = outcome.record
     if options.json {
-      try console.printJSON(report)
+      try console.printJSON(
+        Report(
+          model: outcome.model.path, record: outcome.recordFile.path, stage: record.stage,
+          configuration: record.configuration, cleanImages: record.cleanCount,
+          adversarialImages: record.adversarialCount,
+          adversarialFromCache: outcome.adversarialFromCache, passes: record.passes,
+          trainingAccuracy: record.trainingAccuracy, seconds: record.seconds))
       return
     }
+    let settings = record.configuration.sorted { $0.key < $1.key }
+      .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     console.print(
-      "Fitted \(record.stage) (\(record.features) features, \(record.passes) "
-        + "pass\(record.passes == 1 ? "" : "es") per image) on \(record.cleanCount) clean + "
-        + "\(record.adversarialCount) adversarial images in \(format(seconds, digits: 2)) s")
-    console.print("Training accuracy: \(format(accuracy, digits: 4))")
-    console.print("Wrote \(fitting.model.path)")
-    console.print("Wrote \(fitting.record.path)")
+      "Fitted \(record.stage) (\(record.passes) pass\(record.passes == 1 ? "" : "es") per "
+        + "image) on \(record.cleanCount) clean + \(record.adversarialCount) adversarial images "
+        + "in \(format(record.seconds, digits: 2)) s")
+    console.print("Settings: \(settings)")
+    console.print("Training accuracy: \(format(record.trainingAccuracy, digits: 4))")
+    console.print("Wrote \(outcome.model.path)")
+    console.print("Wrote \(outcome.recordFile.path)")
   }
 }
