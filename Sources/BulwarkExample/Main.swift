@@ -1,10 +1,11 @@
 import Bulwark
 
-/// `bulwark-example`: the whole `bulwark` command line with one defense of its own,
-/// `gaussian-blur`, as a user's package would write it.
+/// `bulwark-example`: the whole `bulwark` command line with defenses of its own, a preprocessor
+/// `gaussian-blur` and a fitted postprocessor `nearest-centroid`, as a user's package
+/// would write them.
 @main
 struct Main {
   static func main() {
-    BulwarkCommand.main(registering: [GaussianBlur.self])
+    BulwarkCommand.main(registering: [GaussianBlur.self, NearestCentroid.self])
   }
 }

@@ -14,32 +14,8 @@ import Testing
 
   init() throws {
     folder = try TestFiles.scratchFolder("bulwark-tune")
-    // Class 1 is brighter than 0.5 on average, class 0 darker: logit1 - logit0 = 2 sum(x) - 16.
-    let architecture = Architecture(
-      input: ImageShape(height: 4, width: 4, channels: 1), classes: 2,
-      layers: [Layer(.flatten), .linear("fc", 16, 2)])
-    let network = try Network(
-      architecture: architecture,
-      parameters: [
-        "fc.weight": [Float](repeating: -1, count: 16) + [Float](repeating: 1, count: 16),
-        "fc.bias": [8, -8],
-      ])
-    try network.write(to: folder.appendingPathComponent("tiny.safetensors"))
-    var generator = SeededGenerator(seed: 7)
-    var pixels: [Float] = []
-    var labels: [Int] = []
-    for index in 0..<80 {
-      let label = index % 2
-      labels.append(label)
-      for _ in 0..<16 {
-        let noise = Float(generator.next() % 1_000) / 1_000 * 0.5 - 0.25
-        pixels.append(min(1, max(0, (label == 1 ? 0.6 : 0.4) + noise)))
-      }
-    }
-    let batch = ImageBatch(
-      shape: ImageShape(height: 4, width: 4, channels: 1), pixels: pixels, labels: labels,
-      classNames: ["dark", "bright"])
-    try batch.npzArchive.write(to: folder.appendingPathComponent("tiny.npz"))
+    try TinyProblem.writeClassifier(in: folder)
+    try TinyProblem.writeImages("tiny.npz", count: 80, seed: 7, in: folder)
   }
 
   func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
