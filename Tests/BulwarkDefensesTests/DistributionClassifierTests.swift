@@ -82,7 +82,7 @@ import Testing
     #expect(throws: DistributionClassifierError.notFitted) { try classifier.process(table) }
     #expect(classifier.requiresFitting)
     #expect(
-      DistributionClassifierError.notFitted.description.contains("run 'bulwark fit FILE' first"))
+      DistributionClassifierError.notFitted.description.contains("fit it or load its model first"))
   }
 
   @Test func rejectsPassesOfTheWrongCountOrShape() throws {

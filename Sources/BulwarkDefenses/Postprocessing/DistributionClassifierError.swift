@@ -1,6 +1,6 @@
 /// A distribution classifier used before it is fitted, or given data that does not suit it.
 public enum DistributionClassifierError: Error, Equatable, CustomStringConvertible {
-  /// No trees yet: fit it (`bulwark fit FILE`) or load its model.
+  /// No trees yet: fit it (`PipelineDescription.fit`, `bulwark fit FILE`) or load its model.
   case notFitted
   /// The probability tables do not fit each other or the labels.
   case passes(expected: String, found: String)
@@ -13,7 +13,7 @@ public enum DistributionClassifierError: Error, Equatable, CustomStringConvertib
   public var description: String {
     switch self {
     case .notFitted:
-      "distribution-classifier: not fitted; run 'bulwark fit FILE' first"
+      "distribution-classifier: not fitted; fit it or load its model first"
     case .passes(let expected, let found):
       "distribution-classifier: expected \(expected), found \(found)"
     case .model(let expected, let found):

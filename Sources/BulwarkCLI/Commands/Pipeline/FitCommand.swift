@@ -62,7 +62,7 @@ struct FitCommand: ParsableCommand {
       "Fitted \(record.stage) (\(record.passes) pass\(record.passes == 1 ? "" : "es") per "
         + "image) on \(record.cleanCount) clean + \(record.adversarialCount) adversarial images "
         + "in \(format(record.seconds, digits: 2)) s")
-    console.print("Settings: \(settings)")
+    if !settings.isEmpty { console.print("Settings: \(settings)") }
     console.print("Training accuracy: \(format(record.trainingAccuracy, digits: 4))")
     console.print("Wrote \(outcome.model.path)")
     console.print("Wrote \(outcome.recordFile.path)")
