@@ -10,6 +10,11 @@ import Foundation
 /// from a `SeededGenerator` seeded with ``seed``, image after image, so results reproduce
 /// whatever the thread count. Without the random start this is the basic iterative method
 /// (BIM, Kurakin et al. 2017).
+///
+/// With ``stopAtMisclassification`` an image stops moving at the first step where the
+/// classifier gets it wrong (or abstains; targeted: classifies it as its target): minimum-
+/// confidence adversarial examples, which a detector or a fitted postprocessor trained on
+/// high-confidence ones may not recognise.
 public struct PGD: Attack {
   /// The ball's norm.
   public var norm: AttackNorm
@@ -23,6 +28,11 @@ public struct PGD: Attack {
   public var randomStart: Bool
   /// The seed of the random start.
   public var seed: UInt64
+  /// Whether an image stops at its first successful step.
+  public var stopAtMisclassification: Bool
+
+  /// The ball the attack stays in.
+  public var ball: PerturbationBall { PerturbationBall(norm: norm, epsilon: epsilon) }
 
   /// Creates the attack.
   /// - Parameters:
@@ -32,9 +42,10 @@ public struct PGD: Attack {
   ///   - steps: The number of steps.
   ///   - randomStart: Whether to start at a random point of the ball.
   ///   - seed: The seed of the random start.
+  ///   - stopAtMisclassification: Whether an image stops at its first successful step.
   public init(
     norm: AttackNorm = .infinity, epsilon: Float, stepSize: Float, steps: Int,
-    randomStart: Bool = true, seed: UInt64 = 0
+    randomStart: Bool = true, seed: UInt64 = 0, stopAtMisclassification: Bool = false
   ) {
     self.norm = norm
     self.epsilon = epsilon
@@ -42,6 +53,7 @@ public struct PGD: Attack {
     self.steps = steps
     self.randomStart = randomStart
     self.seed = seed
+    self.stopAtMisclassification = stopAtMisclassification
   }
 
   /// The basic iterative method: PGD without the random start.
@@ -75,17 +87,39 @@ public struct PGD: Attack {
     }
     try classifier.checkShape(batch)
     let clean = batch.pixels
+    let imageSize = batch.shape.valueCount
     var pixels = clean
-    if randomStart { start(&pixels, imageSize: batch.shape.valueCount) }
+    if randomStart { start(&pixels, imageSize: imageSize) }
     let direction: Float = targets == nil ? 1 : -1
+    var active = Array(0..<batch.count)
     for _ in 0..<steps {
+      if stopAtMisclassification {
+        let current = batch.selecting(active).replacingPixels(pixels, of: active)
+        let succeeded = try classifier.attackSucceeded(
+          on: current, targets: targets.map { targets in active.map { targets[$0] } })
+        active = zip(active, succeeded).filter { !$0.1 }.map(\.0)
+        if active.isEmpty { break }
+      }
+      let everyImage = active.count == batch.count
+      let part = everyImage ? batch : batch.selecting(active)
+      var moved = everyImage ? pixels : part.replacingPixels(pixels, of: active).pixels
       let gradient = try inputGradient(
-        pixels, batch: batch, classifier: classifier, targets: targets)
-      step(&pixels, along: gradient, scale: direction * stepSize, imageSize: batch.shape.valueCount)
-      project(&pixels, around: clean, imageSize: batch.shape.valueCount)
+        moved, batch: part, classifier: classifier,
+        targets: targets.map { targets in everyImage ? targets : active.map { targets[$0] } })
+      let step = ball.step(along: gradient, scale: direction * stepSize, imageSize: imageSize)
+      for index in moved.indices { moved[index] += step[index] }
+      ball.project(&moved, around: part.pixels, imageSize: imageSize)
+      if everyImage {
+        pixels = moved
+      } else {
+        for (position, image) in active.enumerated() {
+          pixels.replaceSubrange(
+            image * imageSize..<(image + 1) * imageSize,
+            with: moved[position * imageSize..<(position + 1) * imageSize])
+        }
+      }
     }
-    return ImageBatch(
-      shape: batch.shape, pixels: pixels, labels: batch.labels, classNames: batch.classNames)
+    return batch.replacingPixels(pixels)
   }
 
   func start(_ pixels: inout [Float], imageSize: Int) {
@@ -106,56 +140,6 @@ public struct PGD: Attack {
         for index in 0..<imageSize {
           let value = pixels[start + index] + Float(noise[index] * scale)
           pixels[start + index] = min(max(value, 0), 1)
-        }
-        start += imageSize
-      }
-    }
-  }
-
-  func step(_ pixels: inout [Float], along gradient: [Float], scale: Float, imageSize: Int) {
-    switch norm {
-    case .infinity:
-      for index in pixels.indices {
-        let g = gradient[index]
-        pixels[index] += scale * (g > 0 ? 1 : (g < 0 ? -1 : 0))
-      }
-    case .l2:
-      var start = 0
-      while start < pixels.count {
-        var sum = 0.0
-        for index in start..<(start + imageSize) {
-          sum += Double(gradient[index] * gradient[index])
-        }
-        if sum > 0 {
-          let factor = Float(Double(scale) / sum.squareRoot())
-          for index in start..<(start + imageSize) { pixels[index] += factor * gradient[index] }
-        }
-        start += imageSize
-      }
-    }
-  }
-
-  /// Projects onto the ε-ball around `clean`, then clips to [0, 1] (which keeps it inside).
-  func project(_ pixels: inout [Float], around clean: [Float], imageSize: Int) {
-    switch norm {
-    case .infinity:
-      for index in pixels.indices {
-        let delta = min(max(pixels[index] - clean[index], -epsilon), epsilon)
-        pixels[index] = min(max(clean[index] + delta, 0), 1)
-      }
-    case .l2:
-      var start = 0
-      while start < pixels.count {
-        var sum = 0.0
-        for index in start..<(start + imageSize) {
-          let delta = Double(pixels[index] - clean[index])
-          sum += delta * delta
-        }
-        let length = sum.squareRoot()
-        let factor = length > Double(epsilon) ? Float(Double(epsilon) / length) : 1
-        for index in start..<(start + imageSize) {
-          let delta = (pixels[index] - clean[index]) * factor
-          pixels[index] = min(max(clean[index] + delta, 0), 1)
         }
         start += imageSize
       }
