@@ -98,6 +98,14 @@ struct MaskedGradients: Classifier {
       AutoAttack(epsilon: 0.1, steps: 10, targetClasses: 2, queries: 30, seed: 1)
     ),
     (
+      "hopskipjump l2", .init(norm: .l2, epsilon: 1),
+      HopSkipJump(norm: .l2, epsilon: 1, iterations: 8, initialEvaluations: 20, queries: 300)
+    ),
+    (
+      "hopskipjump inf", .init(norm: .infinity, epsilon: 0.15),
+      HopSkipJump(epsilon: 0.15, iterations: 8, initialEvaluations: 20, queries: 300)
+    ),
+    (
       "pgd stop inf", .init(norm: .infinity, epsilon: 0.1),
       PGD(epsilon: 0.1, stepSize: 0.02, steps: 10, stopAtMisclassification: true)
     ),
@@ -141,6 +149,18 @@ struct MaskedGradients: Classifier {
     // Robust images spent the whole budget.
     let robust = try network.attackSucceeded(on: outcome.adversarial, targets: nil)
     #expect(zip(robust, outcome.queries).allSatisfy { $0 || $1 == 15 })
+  }
+
+  @Test(arguments: [AttackNorm.infinity, .l2])
+  func hopSkipJumpNeverExceedsItsBudget(norm: AttackNorm) throws {
+    let network = try Self.trained()
+    let batch = Self.columns(count: 10, seed: 16)
+    let outcome = try HopSkipJump(
+      norm: norm, epsilon: 0.5, iterations: 20, initialEvaluations: 30, queries: 120
+    ).run(batch, classifier: network, targets: nil)
+    #expect(outcome.queries.count == 10)
+    #expect(outcome.queries.allSatisfy { $0 <= 120 })
+    #expect(outcome.queries.contains { $0 > 60 })
   }
 
   @Test func givesTheSameImagesWithOneOrTwoThreadsAndTheSameSeed() throws {
