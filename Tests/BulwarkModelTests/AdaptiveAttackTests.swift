@@ -254,6 +254,20 @@ struct MaskedGradients: Classifier {
     #expect(running.pixels.allSatisfy { abs($0 - 0.7) < 1e-5 }, "\(running.pixels)")
   }
 
+  @Test func fusedLogitsAndGradientEqualTheTwoPasses() throws {
+    let network = try Self.trained()
+    let batch = Self.columns(count: 37, seed: 17)
+    let rowGradient: LogitRowGradient = { image, logits, gradient in
+      for column in 0..<10 { gradient[column] = logits[column] * Float(image % 3 + 1) }
+    }
+    let fused = try network.logitsAndInputGradient(batch, rowGradient: rowGradient)
+    let logits = try network.logits(batch)
+    #expect(fused.logits == logits)
+    let separate = try network.inputGradient(
+      batch, logitGradient: Network.rowGradients(logits, classes: 10, rowGradient))
+    #expect(fused.input == separate)
+  }
+
   @Test(arguments: [(MarginLoss.crossEntropy, false), (.crossEntropy, true), (.dlr, false), (.dlr, true)])
   func lossGradientsMatchFiniteDifferences(loss: MarginLoss, targeted: Bool) {
     let logits: [Float] = [0.3, 2.1, -0.7, 1.2, 0.9]

@@ -107,6 +107,19 @@ struct Square: Preprocessor {
     }
   }
 
+  @Test func fusedLogitsAndGradientEqualTheTwoPasses() throws {
+    let pipeline = try Self.pipeline(postprocessors: [try ReverseSigmoid(beta: 0.3, gamma: 0.5)])
+    let batch = Self.batch()
+    let weights: [Float] = [0.5, -1, 0.25, -0.75, 1, 0.3]
+    let fused = try pipeline.logitsAndInputGradient(batch) { image, _, gradient in
+      for column in 0..<3 { gradient[column] = weights[image * 3 + column] }
+    }
+    #expect(fused.logits == (try pipeline.logits(batch)))
+    let separate = try pipeline.inputGradient(batch, logitGradient: weights)
+    #expect(fused.input.count == separate.count)
+    for (a, b) in zip(fused.input, separate) { #expect(abs(a - b) <= 1e-6 * max(1, abs(b))) }
+  }
+
   @Test func probabilitiesAreTheDefendedOutputsAndLogitsTheirLogarithms() throws {
     let pipeline = try Self.pipeline(postprocessors: [try HighConfidence(cutoff: 0.99)])
     let batch = Self.batch()

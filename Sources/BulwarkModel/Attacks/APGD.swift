@@ -147,21 +147,24 @@ public struct APGD: Attack {
   ) throws -> Evaluation {
     let images = part.replacingPixels(pixels)
     let classes = classifier.classCount
-    let logits = try classifier.logits(images)
-    var logitGradient = [Float](repeating: 0, count: logits.count)
+    let (loss, labels) = (self.loss, part.labels)
+    let (logits, gradient) = try classifier.logitsAndInputGradient(images) { image, row, output in
+      var values: [Float] = []
+      _ = loss.value(
+        Array(row)[...], label: labels[image], target: lossTargets?[image], gradient: &values)
+      for index in values.indices { output[index] = values[index] }
+    }
     var losses = [Double](repeating: 0, count: part.count)
     var succeeded = [Bool](repeating: false, count: part.count)
-    var row = [Float](repeating: 0, count: classes)
+    var scratch: [Float] = []
     for image in 0..<part.count {
       let range = image * classes..<(image + 1) * classes
       losses[image] = loss.value(
-        logits[range], label: part.labels[image], target: lossTargets?[image], gradient: &row)
-      logitGradient.replaceSubrange(range, with: row)
+        logits[range], label: labels[image], target: lossTargets?[image], gradient: &scratch)
       let predicted = Self.predictedClass(logits[range])
       succeeded[image] =
-        successTargets.map { predicted == $0[image] } ?? (predicted != part.labels[image])
+        successTargets.map { predicted == $0[image] } ?? (predicted != labels[image])
     }
-    let gradient = try classifier.inputGradient(images, logitGradient: logitGradient)
     return Evaluation(loss: losses, gradient: gradient, succeeded: succeeded)
   }
 

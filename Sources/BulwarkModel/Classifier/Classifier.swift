@@ -1,5 +1,14 @@
 import BulwarkData
 
+/// Computes an image's gradient on its logits from them: called with the image's index in the
+/// batch, its logits and room for as many gradient values. It may be called concurrently for
+/// different images.
+public typealias LogitRowGradient =
+  @Sendable (
+    _ image: Int, _ logits: UnsafeBufferPointer<Float>,
+    _ gradient: UnsafeMutableBufferPointer<Float>
+  ) -> Void
+
 /// A frozen image classifier: what defenses wrap and attacks target.
 ///
 /// Bulwark's own CNNs (`Network`) and imported models conform; a defended pipeline conforms too,
@@ -46,6 +55,20 @@ public protocol Classifier: Sendable {
   /// - Returns: The loss and one gradient value per pixel value, NHWC.
   /// - Throws: An error for images of another shape, NaN values or labels out of range.
   func lossGradient(_ batch: ImageBatch, labels: [Int]) throws -> (loss: Double, input: [Float])
+
+  /// The logits of every image and the input gradient of a loss whose gradient on an image's
+  /// logits `rowGradient` computes from them, in one forward and one backward pass where the
+  /// classifier can fuse them (attacks whose loss depends on the logits, such as APGD's DLR).
+  /// By default the logits, then `inputGradient(_:logitGradient:)`.
+  /// - Parameters:
+  ///   - batch: Images of `inputShape`.
+  ///   - rowGradient: Computes each image's gradient on its logits.
+  /// - Returns: The logits (`batch.count x classCount`, row-major) and one gradient value per
+  ///   pixel value, NHWC.
+  /// - Throws: An error for images of another shape or NaN values.
+  func logitsAndInputGradient(_ batch: ImageBatch, rowGradient: @escaping LogitRowGradient) throws -> (
+    logits: [Float], input: [Float]
+  )
 }
 
 extension Classifier {
@@ -55,6 +78,43 @@ extension Classifier {
   /// - Throws: As `logits(_:)`.
   public func probabilities(_ batch: ImageBatch) throws -> [Float] {
     Network.softmax(try logits(batch), classes: classCount)
+  }
+
+  /// The logits, then the input gradient of the rows' gradients: two passes.
+  /// - Parameters:
+  ///   - batch: Images of `inputShape`.
+  ///   - rowGradient: Computes each image's gradient on its logits.
+  /// - Returns: The logits and the input gradient.
+  /// - Throws: As `logits(_:)` and `inputGradient(_:logitGradient:)`.
+  public func logitsAndInputGradient(_ batch: ImageBatch, rowGradient: @escaping LogitRowGradient) throws -> (
+    logits: [Float], input: [Float]
+  ) {
+    let logits = try logits(batch)
+    let gradient = Self.rowGradients(logits, classes: classCount, rowGradient)
+    return (logits, try inputGradient(batch, logitGradient: gradient))
+  }
+
+  /// Every row's gradient on its logits, computed by `rowGradient`.
+  /// - Parameters:
+  ///   - logits: `N x classes` values, row-major.
+  ///   - classes: Values per row.
+  ///   - rowGradient: Computes a row's gradient.
+  /// - Returns: `N x classes` gradient values.
+  public static func rowGradients(
+    _ logits: [Float], classes: Int, _ rowGradient: LogitRowGradient
+  ) -> [Float] {
+    var gradient = [Float](repeating: 0, count: logits.count)
+    logits.withUnsafeBufferPointer { rows in
+      gradient.withUnsafeMutableBufferPointer { values in
+        for image in 0..<(classes == 0 ? 0 : logits.count / classes) {
+          rowGradient(
+            image, UnsafeBufferPointer(rebasing: rows[image * classes..<(image + 1) * classes]),
+            UnsafeMutableBufferPointer(
+              rebasing: values[image * classes..<(image + 1) * classes]))
+        }
+      }
+    }
+    return gradient
   }
 
   /// The mean cross-entropy of the softmax of the logits against `labels` and its input

@@ -33,4 +33,21 @@ extension Network: Classifier {
       batch.pixels, count: batch.count, logitGradient: logitGradient, parameterGradients: false
     ).input
   }
+
+  /// The logits and the input gradient of a loss given per row on them, in one pass.
+  /// - Parameters:
+  ///   - batch: Images of the architecture's input shape.
+  ///   - rowGradient: Computes each image's gradient on its logits.
+  /// - Returns: The logits and one gradient value per pixel value, NHWC.
+  /// - Throws: `ModelError` for a wrong shape or NaN values.
+  public func logitsAndInputGradient(_ batch: ImageBatch, rowGradient: @escaping LogitRowGradient) throws -> (
+    logits: [Float], input: [Float]
+  ) {
+    try checkShape(batch)
+    try checkInput(batch.pixels, count: batch.count)
+    let result = pass(
+      pixels: batch.pixels, count: batch.count, head: .perRow(rowGradient),
+      wantsInputGradient: true, wantsParameterGradients: false)
+    return (result.logits, result.inputGradient)
+  }
 }

@@ -99,6 +99,12 @@ extension Network {
         gradientA.update(
           from: $0.baseAddress.unsafelyUnwrapped + offset * classes, count: count * classes)
       }
+    case .perRow(let rowGradient):
+      for image in 0..<count {
+        rowGradient(
+          offset + image, UnsafeBufferPointer(start: output + image * classes, count: classes),
+          UnsafeMutableBufferPointer(start: gradientA + image * classes, count: classes))
+      }
     }
 
     for index in stages.indices.reversed() {

@@ -4,6 +4,9 @@ enum LossHead: Sendable {
   case crossEntropy(labels: [Int])
   /// A gradient on the logits given by the caller, N x classes.
   case upstream([Float])
+  /// A gradient on each image's logits computed from them during the pass (see
+  /// `Classifier.logitsAndInputGradient(_:rowGradient:)`).
+  case perRow(LogitRowGradient)
 }
 
 /// The results of one pass over a batch.

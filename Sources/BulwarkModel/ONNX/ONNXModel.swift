@@ -145,6 +145,21 @@ public struct ONNXModel: Classifier {
     return (result.loss, result.inputGradient)
   }
 
+  /// The logits and the input gradient of a loss given per row on them, in one pass.
+  /// - Parameters:
+  ///   - batch: Images of ``inputShape``.
+  ///   - rowGradient: Computes each image's gradient on its logits.
+  /// - Returns: The logits and one gradient value per pixel value, NHWC.
+  /// - Throws: ``ModelError`` for a wrong shape or NaN values.
+  public func logitsAndInputGradient(_ batch: ImageBatch, rowGradient: @escaping LogitRowGradient) throws -> (
+    logits: [Float], input: [Float]
+  ) {
+    try checkInput(batch)
+    let result = plan.run(
+      batch.pixels, count: batch.count, head: .perRow(rowGradient), threads: options.threads)
+    return (result.logits, result.inputGradient)
+  }
+
   /// The gradient with respect to the input pixels of a loss whose gradient with respect to
   /// the logits is `logitGradient`.
   /// - Parameters:

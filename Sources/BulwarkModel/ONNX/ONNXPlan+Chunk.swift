@@ -58,6 +58,12 @@ extension ONNXPlan {
         logitGradient.update(
           from: values.baseAddress.unsafelyUnwrapped + offset &* classes, count: count &* classes)
       }
+    case .perRow(let rowGradient):
+      for image in 0..<count {
+        rowGradient(
+          offset + image, UnsafeBufferPointer(start: logits + image &* classes, count: classes),
+          UnsafeMutableBufferPointer(start: logitGradient + image &* classes, count: classes))
+      }
     }
     for step in steps.reversed() where needsGradient[step.output] {
       step.backward(

@@ -75,6 +75,25 @@ public struct ExpectationOverTransformation: Classifier {
       .input
   }
 
+  /// The pipeline's own logits and the mean over the draws of the input gradient of a loss
+  /// given per row on each draw's logits.
+  /// - Parameters:
+  ///   - batch: Images of the pipeline's input shape.
+  ///   - rowGradient: Computes each image's gradient on its logits.
+  /// - Returns: The logits and the mean gradient.
+  /// - Throws: Errors from the stages or the classifier.
+  public func logitsAndInputGradient(
+    _ batch: ImageBatch, rowGradient: @escaping LogitRowGradient
+  ) throws -> (logits: [Float], input: [Float]) {
+    guard pipeline.preprocessing.isRandomized else {
+      return try pipeline.logitsAndInputGradient(batch, rowGradient: rowGradient)
+    }
+    let gradient = try mean(over: batch) {
+      (0, try $0.logitsAndInputGradient(batch, rowGradient: rowGradient).input)
+    }
+    return (try pipeline.logits(batch), gradient.input)
+  }
+
   /// The pipeline as draw `k` of a call on `batch` runs it.
   func draw(_ k: Int, for batch: ImageBatch) -> Pipeline {
     guard pipeline.preprocessing.isRandomized else { return pipeline }

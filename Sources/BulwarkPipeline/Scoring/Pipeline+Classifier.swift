@@ -85,6 +85,26 @@ extension Pipeline: Classifier {
     }.input
   }
 
+  /// The pipeline's logits and the input gradient of a loss given per row on them, from one
+  /// forward and one backward pass through every stage.
+  /// - Parameters:
+  ///   - batch: Images of the classifier's input shape.
+  ///   - rowGradient: Computes each image's gradient on its logits.
+  /// - Returns: The logits and one gradient value per pixel value, NHWC.
+  /// - Throws: Errors from the stages or the classifier.
+  public func logitsAndInputGradient(
+    _ batch: ImageBatch, rowGradient: @escaping LogitRowGradient
+  ) throws -> (logits: [Float], input: [Float]) {
+    var logits: [Float] = []
+    let input = try backpropagate(batch) { defended in
+      let floored = defended.values.map { max($0, Self.probabilityFloor) }
+      logits = floored.map { Foundation.log($0) }
+      let gradient = Self.rowGradients(logits, classes: classCount, rowGradient)
+      return (0, zip(gradient, floored).map { $0 / $1 })
+    }.input
+    return (logits, input)
+  }
+
   /// One classifier pass as the backward pass needs it: the preprocessor chain and its trace,
   /// the classifier's softmax, and the input of every postprocessor before the fitted one.
   private struct PassRecord {
