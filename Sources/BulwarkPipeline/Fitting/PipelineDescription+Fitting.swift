@@ -36,8 +36,14 @@ extension PipelineDescription {
         }
         if let adversarial = fit.member("adversarial") {
           settings.adversarial = try adversarialSource(adversarial, folder: folder)
-          if case .attack = settings.adversarial, settings.clean == nil {
-            throw adversarial.error("an attack runs on fit.clean, which is missing")
+          if case .attack(let attack) = settings.adversarial {
+            if settings.clean == nil {
+              throw adversarial.error("an attack runs on fit.clean, which is missing")
+            }
+            if attack.against == .pipeline {
+              throw adversarial.error(
+                "the fit's attack cannot target the pipeline it fits; use against: \"classifier\"")
+            }
           }
         }
         if let limit = fit.member("limit") {
@@ -61,23 +67,6 @@ extension PipelineDescription {
     } catch {
       throw DefenseRegistry.describe(error, in: decoder)
     }
-  }
-
-  /// A data source, or `{ attack: { … } }`.
-  static func adversarialSource(
-    _ source: JSONValueDecoder, folder: URL
-  ) throws -> AdversarialSource {
-    if case .string = source.value {
-      return .data(try dataSource(source, folder: folder))
-    }
-    guard case .object = source.value else {
-      throw source.mismatch("a data source or { attack: { method: \"pgd\", eps: 0.1 } }")
-    }
-    source.usage.record("", at: render(source.codingPath))
-    guard let attack = source.member("attack") else {
-      throw source.error("missing required key 'attack'")
-    }
-    return .attack(try attack.decode(AttackSettings.self))
   }
 
   /// The rules for fitted postprocessors: at most one per pipeline, and several passes per

@@ -23,13 +23,18 @@ public struct AdversarialCache: Sendable {
   ///   - model: The model file (its bytes are hashed).
   ///   - clean: The clean source.
   ///   - attack: The attack settings.
+  ///   - pipelineIdentity: For a set made against a whole pipeline, its stages, parameters and
+  ///     fitted model (see `PipelineDescription.pipelineIdentity()`); nil against the classifier.
   /// - Returns: The file's URL, present or not.
   /// - Throws: An error when the model file cannot be read.
-  public func file(model: URL, clean: DataSource, attack: AttackSettings) throws -> URL {
+  public func file(
+    model: URL, clean: DataSource, attack: AttackSettings, pipelineIdentity: String? = nil
+  ) throws -> URL {
     var hash = SHA256()
     hash.update(try Data(contentsOf: model))
     hash.update("\nclean=\(clean.description)\n\(Self.fileIdentity(of: clean))\n")
     hash.update("\(attack.identity)\n")
+    if let pipelineIdentity { hash.update("pipeline=\(pipelineIdentity)\n") }
     return folder.appendingPathComponent("adversarial-\(hash.hexDigest()).npz")
   }
 
@@ -57,14 +62,18 @@ public struct AdversarialCache: Sendable {
   ///   - classifier: The classifier loaded from it.
   ///   - clean: The clean source and its images.
   ///   - attack: The attack settings.
+  ///   - pipelineIdentity: The identity of the pipeline `classifier` is, for a set made
+  ///     against a whole pipeline; nil against the classifier alone.
   ///   - progress: Called with (images done, total) while generating.
   /// - Returns: The adversarial images (true labels), and whether they came from the cache.
   /// - Throws: Errors from reading, attacking or writing.
   public func adversarialSet(
     model: URL, classifier: any Classifier, clean: (source: DataSource, images: ImageBatch),
-    attack: AttackSettings, progress: (Int, Int) -> Void = { _, _ in }
+    attack: AttackSettings, pipelineIdentity: String? = nil,
+    progress: (Int, Int) -> Void = { _, _ in }
   ) throws -> (images: ImageBatch, cached: Bool) {
-    let url = try file(model: model, clean: clean.source, attack: attack)
+    let url = try file(
+      model: model, clean: clean.source, attack: attack, pipelineIdentity: pipelineIdentity)
     if FileManager.default.fileExists(atPath: url.path) {
       var cached = try ImageBatch(npz: NPZArchive(contentsOf: url), file: url.path)
       // .npz files hold no class names; the clean set's are the right ones.

@@ -1,55 +1,123 @@
 import BulwarkData
 import BulwarkModel
+import Foundation
 
 extension PipelineDescription {
   /// The data a pipeline scores, loaded and checked against its classifier.
   public struct Data: Sendable {
+    /// One adversarial set, loaded.
+    public struct Adversarial: Sendable {
+      /// The set's name (`adversarial` for a single unnamed set).
+      public var name: String
+      /// Its images.
+      public var images: ImageBatch
+      /// Whether they came from the attack cache (nil: from a data source).
+      public var fromCache: Bool?
+      /// Who made them, with the budget (`oblivious pgd (L-inf eps 0.1, 40 steps of 0.01)`), or
+      /// the source they were read from.
+      public var attacker: String
+    }
+
     /// The clean images.
     public var clean: ImageBatch
-    /// The adversarial images.
-    public var adversarial: ImageBatch
-    /// Whether the adversarial images came from the attack cache (nil: from a data source).
-    public var fromCache: Bool?
+    /// The adversarial sets, in file order (at least one).
+    public var adversarialSets: [Adversarial]
+
+    /// Creates the data of one adversarial set.
+    /// - Parameters:
+    ///   - clean: The clean images.
+    ///   - adversarial: The adversarial images.
+    ///   - fromCache: Whether they came from the attack cache.
+    public init(clean: ImageBatch, adversarial: ImageBatch, fromCache: Bool? = nil) {
+      self.clean = clean
+      adversarialSets = [
+        Adversarial(
+          name: AdversarialSet.defaultName, images: adversarial, fromCache: fromCache,
+          attacker: "given set")
+      ]
+    }
+
+    /// Creates the data of several adversarial sets.
+    /// - Parameters:
+    ///   - clean: The clean images.
+    ///   - adversarialSets: The sets, at least one.
+    public init(clean: ImageBatch, adversarialSets: [Adversarial]) {
+      precondition(!adversarialSets.isEmpty, "at least one adversarial set")
+      self.clean = clean
+      self.adversarialSets = adversarialSets
+    }
+
+    /// The first adversarial set's images (the only set of most pipelines).
+    public var adversarial: ImageBatch {
+      get { adversarialSets[0].images }
+      set { adversarialSets[0].images = newValue }
+    }
+
+    /// Whether the first adversarial set came from the attack cache (nil: from a data source).
+    public var fromCache: Bool? { adversarialSets[0].fromCache }
   }
 
-  /// Loads the clean set, then the adversarial set (from its source, the attack cache, or by
-  /// running the attack), applies the limits and checks both sets against the classifier: image
-  /// shape, labels, NaN values.
+  /// Loads the clean set, then every adversarial set (from its source, the attack cache, or by
+  /// running its attack against the classifier or the whole pipeline), applies the limits and
+  /// checks every set against the classifier: image shape, labels, NaN values.
   /// - Parameters:
-  ///   - pipeline: The pipeline built from this description (its classifier attacks and checks).
+  ///   - pipeline: The pipeline built from this description (fitted, when a set attacks it).
   ///   - limit: Score only the first N images of each set (overrides `data.limit`).
-  ///   - progress: Called with (images done, total) while an attack runs.
-  /// - Returns: Both sets.
+  ///   - progress: Called with the set's name, images done and total while an attack runs.
+  /// - Returns: Every set.
   /// - Throws: `PipelineError` for sets that do not fit the classifier; data and attack errors.
   public func loadData(
-    for pipeline: Pipeline, limit: Int? = nil, progress: (Int, Int) -> Void = { _, _ in }
+    for pipeline: Pipeline, limit: Int? = nil,
+    progress: (String, Int, Int) -> Void = { _, _, _ in }
   ) throws -> Data {
     let name = file.path
+    let limit = limit ?? self.limit
     var cleanImages = try clean.load()
     try pipeline.check(cleanImages, name: "data.clean", file: name)
-    let adversarialImages: ImageBatch
-    var fromCache: Bool?
-    switch adversarial {
-    case .data(let source):
-      adversarialImages = try source.load()
-    case .attack(var settings):
-      if let limit = limit ?? self.limit {
-        settings.limit = min(settings.limit ?? limit, limit)
+    var sets: [Data.Adversarial] = []
+    for (index, set) in adversarialSets.enumerated() {
+      var loaded: Data.Adversarial
+      switch set.source {
+      case .data(let source):
+        loaded = Data.Adversarial(
+          name: set.name, images: try source.load(), fromCache: nil,
+          attacker: "given set \(source.description)")
+      case .attack(var settings):
+        if let limit { settings.limit = min(settings.limit ?? limit, limit) }
+        let cache = AdversarialCache(folder: cacheFolder)
+        let adaptive = settings.against == .pipeline
+        let result = try cache.adversarialSet(
+          model: model,
+          classifier: adaptive
+            ? ExpectationOverTransformation(pipeline, samples: settings.eot)
+            : pipeline.classifier,
+          clean: (clean, cleanImages), attack: settings,
+          pipelineIdentity: adaptive ? try pipelineIdentity() : nil
+        ) { progress(set.name, $0, $1) }
+        loaded = Data.Adversarial(
+          name: set.name, images: result.images, fromCache: result.cached,
+          attacker: settings.summary)
       }
-      let cache = AdversarialCache(folder: cacheFolder)
-      let result = try cache.adversarialSet(
-        model: model, classifier: pipeline.classifier, clean: (clean, cleanImages),
-        attack: settings, progress: progress)
-      adversarialImages = result.images
-      fromCache = result.cached
+      let path = adversarialSets.count == 1 ? "data.adversarial" : "data.adversarial[\(index)]"
+      try pipeline.check(loaded.images, name: path, file: name)
+      if let limit { loaded.images = loaded.images.prefix(min(limit, loaded.images.count)) }
+      sets.append(loaded)
     }
-    try pipeline.check(adversarialImages, name: "data.adversarial", file: name)
-    var adversarialSet = adversarialImages
-    if let limit = limit ?? self.limit {
-      cleanImages = cleanImages.prefix(min(limit, cleanImages.count))
-      adversarialSet = adversarialSet.prefix(min(limit, adversarialSet.count))
-    }
-    let data = Data(clean: cleanImages, adversarial: adversarialSet, fromCache: fromCache)
+    if let limit { cleanImages = cleanImages.prefix(min(limit, cleanImages.count)) }
+    let data = Data(clean: cleanImages, adversarialSets: sets)
     return excludesFitted ? try removingFitted(from: data) : data
+  }
+
+  /// What a set made against this pipeline depends on besides the classifier, the clean set
+  /// and the attack: every stage and parameter as the file gives them, and the fitted model's
+  /// bytes.
+  func pipelineIdentity() throws -> String {
+    var identity = stagesIdentity
+    if let fitting, FileManager.default.fileExists(atPath: fitting.model.path) {
+      var hash = SHA256()
+      hash.update(try Foundation.Data(contentsOf: fitting.model))
+      identity += " fitted=\(hash.hexDigest())"
+    }
+    return identity
   }
 }

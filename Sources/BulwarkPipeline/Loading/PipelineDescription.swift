@@ -33,8 +33,12 @@ public struct PipelineDescription: Sendable {
   public var model: URL
   /// The clean labelled images.
   public var clean: DataSource
-  /// The adversarial labelled images, or the attack that makes them.
-  public var adversarial: AdversarialSource
+  /// The adversarial sets, in file order: labelled images, or attacks that make them from the
+  /// clean set (at least one).
+  public var adversarialSets: [AdversarialSet]
+  /// The stage lists as the file gives them (compact JSON), for the cache keys of sets made
+  /// against this very pipeline.
+  public var stagesIdentity: String
   /// Score only the first N images of each set (`data.limit`), or all.
   public var limit: Int?
   /// Whether scoring leaves out the images the fitted postprocessor learnt from, by its fit
@@ -123,16 +127,41 @@ public struct PipelineDescription: Sendable {
       let source = try required(data, "clean")
       return try Self.dataSource(source, folder: folder)
     }
-    let adversarial = attempt { () throws -> AdversarialSource in
+    let adversarial = attempt { () throws -> [AdversarialSet] in
       let source = try required(data, "adversarial")
-      if case .string = source.value {
-        return .data(try Self.dataSource(source, folder: folder))
+      guard case .array(let elements) = source.value else {
+        return [
+          AdversarialSet(
+            name: AdversarialSet.defaultName,
+            source: try Self.adversarialSource(source, folder: folder))
+        ]
       }
-      guard case .object = source.value else {
-        throw source.mismatch("a data source or { attack: { method: \"pgd\", eps: 0.1 } }")
+      guard !elements.isEmpty else { throw source.mismatch("at least one adversarial set") }
+      var sets: [AdversarialSet] = []
+      for index in elements.indices {
+        let element = JSONValueDecoder(
+          elements[index], codingPath: source.codingPath + [PathKey(intValue: index)],
+          usage: usage, file: name)
+        guard case .object = element.value else {
+          throw element.mismatch("{ name: \"pgd\", attack: { … } } or { name: …, data: SOURCE }")
+        }
+        element.usage.record("", at: render(element.codingPath))
+        let setName = try required(element, "name").decode(String.self)
+        guard !setName.isEmpty, !setName.contains(where: { $0.isWhitespace || $0 == "," }) else {
+          throw element.error("name must be a word such as \"pgd\", got \"\(setName)\"")
+        }
+        guard !sets.contains(where: { $0.name == setName }) else {
+          throw element.error("a set named '\(setName)' is already listed")
+        }
+        let sourceValue: AdversarialSource
+        if let data = element.member("data") {
+          sourceValue = .data(try Self.dataSource(data, folder: folder))
+        } else {
+          sourceValue = .attack(try required(element, "attack").decode(AttackSettings.self))
+        }
+        sets.append(AdversarialSet(name: setName, source: sourceValue))
       }
-      source.usage.record("", at: render(source.codingPath))
-      return .attack(try required(source, "attack").decode(AttackSettings.self))
+      return sets
     }
     let limit = attempt { () throws -> Int? in
       guard let limit = data?.member("limit") else { return nil }
@@ -185,13 +214,19 @@ public struct PipelineDescription: Sendable {
     self.file = file
     self.model = model
     self.clean = clean
-    self.adversarial = adversarial
+    self.adversarialSets = adversarial
+    stagesIdentity = ["preprocessors", "postprocessors"].map { key in
+      "\(key)=" + (root[key]?.compactText ?? "[]")
+    }.joined(separator: " ")
     self.limit = limit ?? nil
     self.excludesFitted = excludesFitted ?? false
     self.preprocessors = preprocessors
     self.postprocessors = postprocessors
     self.fitting = fitting
   }
+
+  /// The first adversarial set's source (the only one for most pipelines).
+  public var adversarial: AdversarialSource { adversarialSets[0].source }
 
   /// The folder attack results are cached in: `.bulwark-cache` beside the pipeline file.
   public var cacheFolder: URL {
@@ -213,5 +248,22 @@ public struct PipelineDescription: Sendable {
     } catch {
       throw decoder.error("\(error)")
     }
+  }
+
+  /// A data source, or `{ attack: { … } }`.
+  static func adversarialSource(
+    _ source: JSONValueDecoder, folder: URL
+  ) throws -> AdversarialSource {
+    if case .string = source.value {
+      return .data(try dataSource(source, folder: folder))
+    }
+    guard case .object = source.value else {
+      throw source.mismatch("a data source or { attack: { method: \"pgd\", eps: 0.1 } }")
+    }
+    source.usage.record("", at: render(source.codingPath))
+    guard let attack = source.member("attack") else {
+      throw source.error("missing required key 'attack'")
+    }
+    return .attack(try attack.decode(AttackSettings.self))
   }
 }

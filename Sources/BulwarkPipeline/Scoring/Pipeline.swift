@@ -164,16 +164,40 @@ public struct Pipeline: Sendable {
   ///   - adversarial: The adversarial labelled images.
   ///   - batchSize: Images per batch (default 1,000).
   ///   - progress: Called before each batch with the set's name, images done and total.
-  /// - Returns: Accuracies, abstentions, MindSpore Armour's metrics and per-stage timings.
+  /// - Returns: Accuracies with their intervals, abstentions, MindSpore Armour's metrics and
+  ///   per-stage timings.
   /// - Throws: Errors from the stages or the classifier.
   public func score(
     clean: ImageBatch, adversarial: ImageBatch, batchSize: Int = 1_000,
     progress: (String, Int, Int) -> Void = { _, _, _ in }
   ) throws -> PipelineScore {
+    try score(
+      PipelineDescription.Data(clean: clean, adversarial: adversarial), batchSize: batchSize,
+      progress: progress)
+  }
+
+  /// Scores the defended pipeline and the undefended classifier on the clean set and every
+  /// adversarial set, in batches so that memory stays bounded. With several adversarial sets
+  /// of the same images (the same count and labels, as sets made from one clean set are), an
+  /// image counts as robust only if the pipeline classifies it correctly in every set: the
+  /// worst case, which is then the headline adversarial score.
+  /// - Parameters:
+  ///   - data: The clean set and the adversarial sets.
+  ///   - batchSize: Images per batch (default 1,000).
+  ///   - bootstrapSeed: The seed of the harmonic mean's bootstrap interval (default 0).
+  ///   - progress: Called before each batch with the set's name, images done and total.
+  /// - Returns: Every set's score with its Wilson interval, the worst case, the headline
+  ///   harmonic mean with its bootstrap interval, and per-stage timings.
+  /// - Throws: Errors from the stages or the classifier.
+  public func score(
+    _ data: PipelineDescription.Data, batchSize: Int = 1_000, bootstrapSeed: UInt64 = 0,
+    progress: (String, Int, Int) -> Void = { _, _, _ in }
+  ) throws -> PipelineScore {
     precondition(batchSize >= 1, "batch size must be positive")
     var timings = [Double](repeating: 0, count: preprocessors.count + postprocessors.count + 1)
+    let sets = [("clean", data.clean)] + data.adversarialSets.map { ($0.name, $0.images) }
     var tallies: [SetTally] = []
-    for (name, set) in [("clean", clean), ("adversarial", adversarial)] {
+    for (name, set) in sets {
       var tally = SetTally()
       for first in stride(from: 0, to: set.count, by: batchSize) {
         progress(name, first, set.count)
@@ -188,7 +212,7 @@ public struct Pipeline: Sendable {
       }
       tallies.append(tally)
     }
-    let images = Double(max(clean.count + adversarial.count, 1))
+    let images = Double(max(sets.reduce(0) { $0 + $1.1.count }, 1))
     var stages: [StageTiming] = []
     for (index, stage) in preprocessors.enumerated() {
       stages.append(
@@ -206,6 +230,21 @@ public struct Pipeline: Sendable {
           kind: "postprocessor", name: Self.name(of: stage),
           secondsPerImage: timings[preprocessors.count + 1 + index] / images))
     }
-    return PipelineScore(clean: tallies[0].score, adversarial: tallies[1].score, stages: stages)
+    let adversarialTallies = Array(tallies.dropFirst())
+    let paired = data.adversarialSets.allSatisfy { $0.images.labels == data.adversarial.labels }
+    let worst = adversarialTallies.count > 1 && paired ? SetTally.worstCase(adversarialTallies) : nil
+    let headline =
+      worst ?? adversarialTallies.min { $0.score.accuracy < $1.score.accuracy }
+      ?? adversarialTallies[0]
+    return PipelineScore(
+      clean: tallies[0].score,
+      adversarialSets: zip(data.adversarialSets, adversarialTallies).map { set, tally in
+        AdversarialSetScore(name: set.name, attacker: set.attacker, score: tally.score)
+      },
+      worstCase: worst?.score,
+      harmonicMeanInterval: ConfidenceInterval.bootstrapHarmonicMean(
+        clean: tallies[0].correctImages, adversarial: headline.correctImages,
+        seed: bootstrapSeed),
+      stages: stages)
   }
 }

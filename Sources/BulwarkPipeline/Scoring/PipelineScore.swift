@@ -1,25 +1,64 @@
-/// The outcome of scoring a defended pipeline on a clean and an adversarial set.
+/// The outcome of scoring a defended pipeline on a clean set and one or more adversarial sets.
+///
+/// The headline adversarial score (`adversarial`, and the harmonic mean) is the only set's, or,
+/// with several sets of the same images, the worst case: an image counts only if it survives
+/// every set. Every accuracy carries its 95% Wilson interval (`SetScore.interval`) and the
+/// headline harmonic mean a seeded bootstrap interval.
 public struct PipelineScore: Codable, Equatable, Sendable {
   /// The clean set.
   public var clean: SetScore
-  /// The adversarial set.
-  public var adversarial: SetScore
+  /// Every adversarial set, in file order, with who made it.
+  public var adversarialSets: [AdversarialSetScore]
+  /// The worst case over the adversarial sets, when there are several of the same images.
+  public var worstCase: SetScore?
+  /// The headline harmonic mean's 95% bootstrap interval.
+  public var harmonicMeanInterval: ConfidenceInterval?
   /// Seconds per image of every stage, in order: preprocessors, the classifier,
-  /// postprocessors (averaged over both sets).
+  /// postprocessors (averaged over every set).
   public var stages: [StageTiming]
 
-  /// Creates a score.
+  /// Creates a score of one adversarial set.
   /// - Parameters:
   ///   - clean: The clean set's score.
   ///   - adversarial: The adversarial set's score.
   ///   - stages: Per-stage timings.
   public init(clean: SetScore, adversarial: SetScore, stages: [StageTiming]) {
+    self.init(
+      clean: clean,
+      adversarialSets: [
+        AdversarialSetScore(
+          name: AdversarialSet.defaultName, attacker: "given set", score: adversarial)
+      ], worstCase: nil, harmonicMeanInterval: nil, stages: stages)
+  }
+
+  /// Creates a score.
+  /// - Parameters:
+  ///   - clean: The clean set's score.
+  ///   - adversarialSets: Every adversarial set's score, at least one.
+  ///   - worstCase: The worst case over several sets of the same images, or nil.
+  ///   - harmonicMeanInterval: The headline harmonic mean's interval, or nil.
+  ///   - stages: Per-stage timings.
+  public init(
+    clean: SetScore, adversarialSets: [AdversarialSetScore], worstCase: SetScore?,
+    harmonicMeanInterval: ConfidenceInterval?, stages: [StageTiming]
+  ) {
+    precondition(!adversarialSets.isEmpty, "at least one adversarial set")
     self.clean = clean
-    self.adversarial = adversarial
+    self.adversarialSets = adversarialSets
+    self.worstCase = worstCase
+    self.harmonicMeanInterval = harmonicMeanInterval
     self.stages = stages
   }
 
-  /// The harmonic mean of the defended clean and adversarial accuracies (0 if either is 0).
+  /// The headline adversarial score: the worst case over several sets of the same images, else
+  /// the lowest-accuracy set (the only one, for most pipelines).
+  public var adversarial: SetScore {
+    worstCase ?? adversarialSets.map(\.score).min { $0.accuracy < $1.accuracy }
+      ?? adversarialSets[0].score
+  }
+
+  /// The harmonic mean of the defended clean and headline adversarial accuracies (0 if either
+  /// is 0).
   public var harmonicMean: Double {
     Self.harmonicMean(clean.accuracy, adversarial.accuracy)
   }
@@ -39,30 +78,65 @@ public struct PipelineScore: Codable, Equatable, Sendable {
   }
 
   enum CodingKeys: String, CodingKey {
-    case clean, adversarial, harmonicMean, undefendedHarmonicMean, stages
+    case clean, adversarial, adversarialSets, worstCase, harmonicMean, harmonicMeanInterval
+    case undefendedHarmonicMean, stages
   }
 
-  /// Decodes a score written by `encode(to:)`.
+  /// Decodes a score written by `encode(to:)` (a score written before adversarial sets had
+  /// names has one set, `adversarial`).
   /// - Parameter decoder: The decoder to read from.
   /// - Throws: `DecodingError` for missing or mistyped values.
   public init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
+    let sets =
+      try container.decodeIfPresent([AdversarialSetScore].self, forKey: .adversarialSets)
+      ?? [
+        AdversarialSetScore(
+          name: AdversarialSet.defaultName, attacker: "given set",
+          score: container.decode(SetScore.self, forKey: .adversarial))
+      ]
     try self.init(
-      clean: container.decode(SetScore.self, forKey: .clean),
-      adversarial: container.decode(SetScore.self, forKey: .adversarial),
+      clean: container.decode(SetScore.self, forKey: .clean), adversarialSets: sets,
+      worstCase: container.decodeIfPresent(SetScore.self, forKey: .worstCase),
+      harmonicMeanInterval: container.decodeIfPresent(
+        ConfidenceInterval.self, forKey: .harmonicMeanInterval),
       stages: container.decode([StageTiming].self, forKey: .stages))
   }
 
-  /// Encodes both sets, both harmonic means and the timings.
+  /// Encodes every set, the headline, both harmonic means and the timings.
   /// - Parameter encoder: The encoder to write to.
   /// - Throws: Whatever the encoder throws.
   public func encode(to encoder: any Encoder) throws {
     var container = encoder.container(keyedBy: CodingKeys.self)
     try container.encode(clean, forKey: .clean)
     try container.encode(adversarial, forKey: .adversarial)
+    try container.encode(adversarialSets, forKey: .adversarialSets)
+    try container.encodeIfPresent(worstCase, forKey: .worstCase)
     try container.encode(harmonicMean, forKey: .harmonicMean)
+    try container.encodeIfPresent(harmonicMeanInterval, forKey: .harmonicMeanInterval)
     try container.encode(undefendedHarmonicMean, forKey: .undefendedHarmonicMean)
     try container.encode(stages, forKey: .stages)
+  }
+}
+
+/// One adversarial set's score, with the set's name and who made it.
+public struct AdversarialSetScore: Codable, Equatable, Sendable {
+  /// The set's name (`pgd`; `adversarial` for a single unnamed set).
+  public var name: String
+  /// Who made the set, with the budget, or its source.
+  public var attacker: String
+  /// The score.
+  public var score: SetScore
+
+  /// Creates a set's score.
+  /// - Parameters:
+  ///   - name: The set's name.
+  ///   - attacker: Who made it.
+  ///   - score: The score.
+  public init(name: String, attacker: String, score: SetScore) {
+    self.name = name
+    self.attacker = attacker
+    self.score = score
   }
 }
 

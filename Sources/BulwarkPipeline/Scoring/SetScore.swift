@@ -31,6 +31,10 @@ public struct SetScore: Codable, Equatable, Sendable {
 
   /// correct / total (0 for an empty set).
   public var accuracy: Double { total == 0 ? 0 : Double(correct) / Double(total) }
+  /// The accuracy's 95% Wilson score interval.
+  public var interval: ConfidenceInterval {
+    ConfidenceInterval.wilson(successes: correct, trials: total)
+  }
   /// undefendedCorrect / total (0 for an empty set).
   public var undefendedAccuracy: Double {
     total == 0 ? 0 : Double(undefendedCorrect) / Double(total)
@@ -38,6 +42,7 @@ public struct SetScore: Codable, Equatable, Sendable {
 
   enum CodingKeys: String, CodingKey {
     case total, correct, abstentions, undefendedCorrect, evaluation, accuracy, undefendedAccuracy
+    case interval
   }
 
   /// Decodes a score written by `encode(to:)` (the accuracies are recomputed).
@@ -61,6 +66,7 @@ public struct SetScore: Codable, Equatable, Sendable {
     try container.encode(total, forKey: .total)
     try container.encode(correct, forKey: .correct)
     try container.encode(accuracy, forKey: .accuracy)
+    try container.encode(interval, forKey: .interval)
     try container.encode(abstentions, forKey: .abstentions)
     try container.encode(undefendedCorrect, forKey: .undefendedCorrect)
     try container.encode(undefendedAccuracy, forKey: .undefendedAccuracy)
@@ -68,7 +74,8 @@ public struct SetScore: Codable, Equatable, Sendable {
   }
 }
 
-/// Counts for one set, accumulated batch by batch.
+/// Counts for one set, accumulated batch by batch, with every image's outcome (for the worst
+/// case over sets and the bootstrap).
 struct SetTally {
   var total = 0
   var correct = 0
@@ -79,6 +86,40 @@ struct SetTally {
   var bothCorrect = 0
   var confidenceChange = 0.0
   var divergence = 0.0
+  /// Whether the defended pipeline got each image right.
+  var correctImages: [Bool] = []
+  /// Whether the undefended classifier got each image right.
+  var undefendedCorrectImages: [Bool] = []
+  /// Whether the pipeline abstained on each image.
+  var abstainedImages: [Bool] = []
+
+  /// The worst case over paired sets (the same images, in the same order): an image counts as
+  /// correct only where it is correct in every set, and as abstained where any set abstained.
+  /// The confidence metrics (CCV, COS) need one set's rows and are left out.
+  static func worstCase(_ tallies: [SetTally]) -> SetTally {
+    var result = SetTally()
+    guard let first = tallies.first else { return result }
+    for image in 0..<first.total {
+      let defended = tallies.allSatisfy { $0.correctImages[image] }
+      let undefended = tallies.allSatisfy { $0.undefendedCorrectImages[image] }
+      let abstained = tallies.contains { $0.abstainedImages[image] }
+      result.record(defended: defended, undefended: undefended, abstained: abstained)
+    }
+    return result
+  }
+
+  /// Records one image's outcome.
+  mutating func record(defended: Bool, undefended: Bool, abstained: Bool) {
+    total += 1
+    if abstained { abstentions += 1 }
+    if defended { correct += 1 }
+    if undefended { undefendedCorrect += 1 }
+    if defended && !undefended { rectified += 1 }
+    if !defended && undefended { sacrificed += 1 }
+    correctImages.append(defended)
+    undefendedCorrectImages.append(undefended)
+    abstainedImages.append(abstained)
+  }
 
   /// Adds one batch: defended rows (after the postprocessors) and undefended rows.
   mutating func add(defended: [Float], undefended: [Float], classes: Int, labels: [Int]) {
@@ -88,12 +129,7 @@ struct SetTally {
       let abstained = d.allSatisfy { $0 == 0 }
       let defendedRight = !abstained && Self.argmax(d) == label
       let undefendedRight = Self.argmax(r) == label
-      total += 1
-      if abstained { abstentions += 1 }
-      if defendedRight { correct += 1 }
-      if undefendedRight { undefendedCorrect += 1 }
-      if defendedRight && !undefendedRight { rectified += 1 }
-      if !defendedRight && undefendedRight { sacrificed += 1 }
+      record(defended: defendedRight, undefended: undefendedRight, abstained: abstained)
       if defendedRight && undefendedRight {
         bothCorrect += 1
         confidenceChange += abs(Double(d.max() ?? 0) - Double(r.max() ?? 0))

@@ -31,13 +31,13 @@ struct ScoreCommand: ParsableCommand {
     let description = try options.loadDescription()
     try description.requireFitted()
     let pipeline = try Pipeline(description)
-    let data = try description.loadData(for: pipeline, limit: options.limit) { done, total in
-      console.progress("attack: \(done)/\(total) images")
+    let data = try description.loadData(for: pipeline, limit: options.limit) {
+      set, done, total in
+      console.progress("attack \(set): \(done)/\(total) images")
     }
     console.endProgress()
     try description.checkNotFitted(on: data)
-    let score = try pipeline.score(clean: data.clean, adversarial: data.adversarial) {
-      set, done, total in
+    let score = try pipeline.score(data) { set, done, total in
       console.progress("\(set): \(done)/\(total) images")
     }
     console.endProgress()
@@ -51,17 +51,64 @@ struct ScoreCommand: ParsableCommand {
   static func print(_ score: PipelineScore, to console: Console) {
     let clean = score.clean
     let adversarial = score.adversarial
+    let sets = score.adversarialSets
+    func interval(_ value: ConfidenceInterval) -> String {
+      "\(format(value.lower, digits: 4))-\(format(value.upper, digits: 4))"
+    }
     console.print("Clean: \(clean.correct) / \(clean.total)")
-    console.print("Adv: \(adversarial.correct) / \(adversarial.total)")
-    console.print("Harmonic mean: \(format(score.harmonicMean, digits: 4))")
+    if sets.count == 1 {
+      console.print("Adv: \(adversarial.correct) / \(adversarial.total)")
+      console.print("Harmonic mean: \(format(score.harmonicMean, digits: 4))")
+    } else {
+      for set in sets {
+        console.print("Adv \(set.name): \(set.score.correct) / \(set.score.total)")
+      }
+      if let worst = score.worstCase {
+        console.print("Worst case: \(worst.correct) / \(worst.total)")
+      }
+      let basis =
+        score.worstCase == nil
+        ? "the lowest set; the sets are not of the same images" : "clean and worst case"
+      console.print("Harmonic mean: \(format(score.harmonicMean, digits: 4)) (\(basis))")
+    }
+    console.print()
+    var intervals = ["clean \(interval(clean.interval))"]
+    intervals += sets.map { set in
+      "\(sets.count == 1 ? "adv" : set.name) \(interval(set.score.interval))"
+    }
+    if let worst = score.worstCase { intervals.append("worst case \(interval(worst.interval))") }
+    if let harmonic = score.harmonicMeanInterval {
+      intervals.append("harmonic mean \(interval(harmonic)) (bootstrap)")
+    }
+    console.print("95% intervals: " + intervals.joined(separator: ", "))
+    for set in sets {
+      console.print(
+        sets.count == 1 ? "Attacker: \(set.attacker)" : "Attacker \(set.name): \(set.attacker)")
+    }
     console.print()
     console.print("Undefended clean: \(clean.undefendedCorrect) / \(clean.total)")
-    console.print("Undefended adv: \(adversarial.undefendedCorrect) / \(adversarial.total)")
+    if sets.count == 1 {
+      console.print("Undefended adv: \(adversarial.undefendedCorrect) / \(adversarial.total)")
+    } else {
+      for set in sets {
+        console.print(
+          "Undefended adv \(set.name): \(set.score.undefendedCorrect) / \(set.score.total)")
+      }
+      if let worst = score.worstCase {
+        console.print("Undefended worst case: \(worst.undefendedCorrect) / \(worst.total)")
+      }
+    }
     console.print("Undefended harmonic mean: \(format(score.undefendedHarmonicMean, digits: 4))")
-    console.print("Abstentions: clean \(clean.abstentions), adv \(adversarial.abstentions)")
+    let abstentions = sets.map { set in
+      "\(sets.count == 1 ? "adv" : set.name) \(set.score.abstentions)"
+    }
+    console.print(
+      "Abstentions: clean \(clean.abstentions), " + abstentions.joined(separator: ", "))
     console.print()
     console.print("Defense vs undefended   CAV      CRR      CSR      CCV      COS")
-    for (name, set) in [("clean", clean), ("adv", adversarial)] {
+    let rows =
+      [("clean", clean)] + sets.map { (sets.count == 1 ? "adv" : $0.name, $0.score) }
+    for (name, set) in rows {
       let metrics = set.evaluation
       let values = [metrics.cav, metrics.crr, metrics.csr, metrics.ccv, metrics.cos].map {
         value -> String in

@@ -76,8 +76,8 @@ struct TuneCommand: ParsableCommand {
     try description.requireExternalAllowed(allowExternal)
     try ExternalCommand.requireAllowed(space.externalCommands, allowed: allowExternal, file: file)
     let pipeline = try Pipeline(description)
-    let data = try description.loadData(for: pipeline) { done, total in
-      console.progress("attack: \(done)/\(total) images")
+    let data = try description.loadData(for: pipeline) { set, done, total in
+      console.progress("attack \(set): \(done)/\(total) images")
     }
     console.endProgress()
     let loaded = clock.now
