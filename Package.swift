@@ -6,9 +6,17 @@ import PackageDescription
 let package = Package(
   name: "Bulwark",
   products: [
+    // One library per layer, and the umbrella that re-exports them all.
     .library(name: "Bulwark", targets: ["Bulwark"]),
+    .library(name: "BulwarkCore", targets: ["BulwarkCore"]),
+    .library(name: "BulwarkData", targets: ["BulwarkData"]),
+    .library(name: "BulwarkModel", targets: ["BulwarkModel"]),
+    .library(name: "BulwarkBoosting", targets: ["BulwarkBoosting"]),
+    .library(name: "BulwarkDefenses", targets: ["BulwarkDefenses"]),
+    .library(name: "BulwarkPipeline", targets: ["BulwarkPipeline"]),
+    // The command line, and the library a user's own `@main` runs it from.
     .executable(name: "bulwark", targets: ["bulwark"]),
-    .executable(name: "bulwark-example", targets: ["bulwark-example"]),
+    .library(name: "BulwarkCLI", targets: ["BulwarkCLI"]),
     .plugin(name: "BulwarkPlugin", targets: ["BulwarkPlugin"]),
   ],
   targets: [
@@ -22,38 +30,40 @@ let package = Package(
     .target(name: "CBulwarkKernels"),
 
     // MARK: Layers, data flowing one way
+    // The seeded generator, the parallel loop and the small pieces every layer shares.
+    .target(name: "BulwarkCore"),
     .target(
       name: "BulwarkData",
-      dependencies: ["CJPEG", "CJPEGShims", "CPNG", "CZlib"]
+      dependencies: ["BulwarkCore", "CJPEG", "CJPEGShims", "CPNG", "CZlib"]
     ),
-    .target(name: "BulwarkModel", dependencies: ["BulwarkData", "CBulwarkKernels"]),
-    // Gradient-boosted trees, LightGBM-faithful; depends on nothing of ours.
-    .target(name: "BulwarkBoosting"),
-    .target(name: "BulwarkDefenses", dependencies: ["BulwarkData", "BulwarkBoosting"]),
+    .target(
+      name: "BulwarkModel", dependencies: ["BulwarkCore", "BulwarkData", "CBulwarkKernels"]),
+    // Gradient-boosted trees, LightGBM-faithful; depends on nothing of ours but the core.
+    .target(name: "BulwarkBoosting", dependencies: ["BulwarkCore"]),
+    .target(
+      name: "BulwarkDefenses", dependencies: ["BulwarkCore", "BulwarkData", "BulwarkBoosting"]),
     .target(
       name: "BulwarkPipeline",
-      dependencies: ["BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkDefenses"]
-    ),
-
-    // MARK: Command line
-    .target(
-      name: "BulwarkCLI",
       dependencies: [
-        "BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkDefenses", "BulwarkPipeline",
+        "BulwarkCore", "BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkDefenses",
       ]
     ),
-    .executableTarget(name: "bulwark", dependencies: ["BulwarkCLI"]),
     .target(
       name: "Bulwark",
       dependencies: [
-        "BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkDefenses", "BulwarkPipeline",
-        "BulwarkCLI",
+        "BulwarkCore", "BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkDefenses",
+        "BulwarkPipeline",
       ]
     ),
 
-    // MARK: Example: the full CLI with a defense of the user's own (`gaussian-blur`)
+    // MARK: Command line
+    .target(name: "BulwarkCLI", dependencies: ["Bulwark"]),
+    .executableTarget(name: "bulwark", dependencies: ["BulwarkCLI"]),
+
+    // MARK: Example: the full CLI with defenses of the user's own (not a product)
     .executableTarget(
-      name: "bulwark-example", dependencies: ["Bulwark"], path: "Sources/BulwarkExample"),
+      name: "bulwark-example", dependencies: ["Bulwark", "BulwarkCLI"],
+      path: "Sources/BulwarkExample"),
 
     // MARK: SwiftPM command plugin: `swift package bulwark …`
     .plugin(
@@ -69,25 +79,30 @@ let package = Package(
     // MARK: Tests
     .testTarget(
       name: "BulwarkDataTests",
-      dependencies: ["BulwarkData"],
+      dependencies: ["BulwarkCore", "BulwarkData"],
       resources: [.copy("Fixtures")]
     ),
-    .testTarget(name: "BulwarkModelTests", dependencies: ["BulwarkModel"]),
+    .testTarget(name: "BulwarkModelTests", dependencies: ["BulwarkCore", "BulwarkModel"]),
     .testTarget(
       name: "BulwarkBoostingTests",
-      dependencies: ["BulwarkBoosting"],
+      dependencies: ["BulwarkCore", "BulwarkBoosting"],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(
       name: "BulwarkCLITests",
       // The executables are dependencies so that end-to-end tests can run the built binaries.
-      dependencies: ["BulwarkCLI", "BulwarkData", "BulwarkModel", "bulwark", "bulwark-example"]
+      dependencies: [
+        "BulwarkCLI", "BulwarkCore", "BulwarkData", "BulwarkModel", "bulwark", "bulwark-example",
+      ]
     ),
     .testTarget(
-      name: "BulwarkDefensesTests", dependencies: ["BulwarkDefenses", "BulwarkBoosting"]),
+      name: "BulwarkDefensesTests",
+      dependencies: ["BulwarkCore", "BulwarkDefenses", "BulwarkBoosting"]),
     .testTarget(
       name: "BulwarkPipelineTests",
-      dependencies: ["BulwarkPipeline", "BulwarkData", "BulwarkModel", "BulwarkDefenses"]
+      dependencies: [
+        "BulwarkCore", "BulwarkPipeline", "BulwarkData", "BulwarkModel", "BulwarkDefenses",
+      ]
     ),
   ]
 )

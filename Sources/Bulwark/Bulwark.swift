@@ -1,6 +1,7 @@
-// One import for users: `import Bulwark` brings every layer.
+// One import for users: `import Bulwark` brings every library layer (not the command line,
+// whose `BulwarkCommand.main(registering:)` is in `BulwarkCLI`).
 @_exported import BulwarkBoosting
-@_exported import BulwarkCLI
+@_exported import BulwarkCore
 @_exported import BulwarkData
 @_exported import BulwarkDefenses
 @_exported import BulwarkModel

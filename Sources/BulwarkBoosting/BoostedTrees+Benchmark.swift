@@ -1,4 +1,4 @@
-import Dispatch
+import BulwarkCore
 
 extension BoostedTrees {
   /// Times one `fit` on seeded synthetic softmax-like data (each row: uniform noise with the
@@ -25,17 +25,18 @@ extension BoostedTrees {
     var y: [Int] = []
     for _ in 0..<rows {
       let label = Int(generator.next() % UInt64(columns))
-      var row = (0..<columns).map { _ in generator.nextUnit() }
+      var row = (0..<columns).map { _ in generator.unitDouble() }
       row[label] += 0.6
       let sum = row.reduce(0, +)
       x += row.map { $0 / sum }
       y.append(label)
     }
-    let start = DispatchTime.now().uptimeNanoseconds
+    let clock = ContinuousClock()
+    let start = clock.now
     let model = try fit(
       features: x, rows: rows, columns: columns, labels: y, classes: columns,
       parameters: parameters)
-    let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+    let seconds = (clock.now - start).inSeconds
     return (seconds, model)
   }
 }

@@ -28,7 +28,7 @@ extension BulwarkCommand {
   ///   - console: Where results, errors and progress go.
   /// - Returns: The exit status: success, failure (also when a defense cannot be registered:
   ///   an empty name or one already taken) or usage.
-  public static func run(
+  package static func run(
     _ arguments: [String], registering defenses: [any RegisteredDefense.Type], console: Console
   ) -> ExitCode {
     let registry: DefenseRegistry

@@ -4,7 +4,7 @@ import Foundation
 /// success, 1 on failure and 2 on a usage error.
 public struct BulwarkCommand: ParsableCommand {
   /// The root of the command tree.
-  public static let configuration = CommandConfiguration(
+  package static let configuration = CommandConfiguration(
     name: "bulwark",
     abstract: "Defend a frozen image classifier against adversarial examples.",
     discussion: """
@@ -20,13 +20,13 @@ public struct BulwarkCommand: ParsableCommand {
     ])
 
   /// Creates the root command; it only dispatches to subcommands.
-  public init(arguments: ParsedArguments) {}
+  package init(arguments: ParsedArguments) {}
 
   /// The root command does nothing by itself: the parser shows its help instead.
-  public func run(console: Console) {}
+  package func run(console: Console) {}
 
   /// Runs the tool with the process's arguments and exits with its status.
-  public static func main() -> Never {
+  package static func main() -> Never {
     let status = run(Array(CommandLine.arguments.dropFirst()), console: .standard)
     exit(status.rawValue)
   }
@@ -36,7 +36,7 @@ public struct BulwarkCommand: ParsableCommand {
   ///   - arguments: The command line without the program name.
   ///   - console: Where results, errors and progress go.
   /// - Returns: The exit status: success, failure or usage.
-  public static func run(_ arguments: [String], console: Console) -> ExitCode {
+  package static func run(_ arguments: [String], console: Console) -> ExitCode {
     do {
       switch try CommandLineParser(root: Self.self).parse(arguments) {
       case .help(let command, let path):

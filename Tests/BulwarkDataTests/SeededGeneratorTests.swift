@@ -1,3 +1,4 @@
+import BulwarkCore
 import Testing
 
 @testable import BulwarkData

@@ -1,3 +1,4 @@
+import BulwarkCore
 import Foundation
 
 /// The boosting loop of LightGBM's `GBDT::TrainOneIter` for the softmax objective:
@@ -80,7 +81,7 @@ struct BoostingTrainer {
       {
         var rowsInBag: [Int32] = []
         for i in 0..<n {
-          inBag[i] = generator.nextUnit() < parameters.baggingFraction
+          inBag[i] = generator.unitDouble() < parameters.baggingFraction
           if inBag[i] { rowsInBag.append(Int32(i)) }
         }
         bag = rowsInBag
@@ -101,7 +102,7 @@ struct BoostingTrainer {
           let share = Double(usedFeatures.count) * parameters.featureFraction
           let keep = max(1, Int(share.rounded()))
           var pool = usedFeatures
-          pool.shuffle(using: &generator)
+          generator.shuffle(&pool)
           allowed = [Bool](repeating: false, count: columns)
           for f in pool.prefix(keep) { allowed[f] = true }
         }

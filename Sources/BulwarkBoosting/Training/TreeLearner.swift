@@ -1,4 +1,4 @@
-import Dispatch
+import BulwarkCore
 
 /// Grows one tree leaf-wise from Float32 gradients and hessians over binned features, as
 /// LightGBM's `SerialTreeLearner` does: Double histograms accumulated in row order, the smaller
@@ -251,32 +251,31 @@ final class TreeLearner {
       orderedGradients[i] = gradients[r]
       orderedHessians[i] = hessians[r]
     }
-    let histBox = SendableBox(pointer: histograms + leaf * stride)
-    let binBox = SendableBox(pointer: bins)
-    let idxBox = SendableBox(pointer: indices + begin)
-    let gBox = SendableBox(pointer: orderedGradients)
-    let hBox = SendableBox(pointer: orderedHessians)
+    let histBox = SharedPointer(base: histograms + leaf * stride)
+    let binBox = SharedPointer(base: bins)
+    let idxBox = SharedPointer(base: indices + begin)
+    let gBox = SharedPointer(base: orderedGradients)
+    let hBox = SharedPointer(base: orderedHessians)
     let rows = self.rows
     let offsets = self.binOffset
     let binCounts = self.binCounts
     let work: @Sendable (Int) -> Void = { k in
       let f = active[k]
-      let h = histBox.pointer + 2 * offsets[f]
+      let h = histBox.base + 2 * offsets[f]
       h.update(repeating: 0, count: 2 * binCounts[f])
-      let column = binBox.pointer + f * rows
-      let ix = idxBox.pointer
-      let g = gBox.pointer
-      let hs = hBox.pointer
+      let column = binBox.base + f * rows
+      let ix = idxBox.base
+      let g = gBox.base
+      let hs = hBox.base
       for i in 0..<n {
         let b = Int(column[Int(ix[i])]) &* 2
         h[b] += Double(g[i])
         h[b &+ 1] += Double(hs[i])
       }
     }
-    if threads > 1 && n * active.count >= 16_384 {
-      DispatchQueue.concurrentPerform(iterations: active.count, execute: work)
-    } else {
-      for k in 0..<active.count { work(k) }
+    let workers = threads > 1 && n * active.count >= 16_384 ? threads : 1
+    Parallel.forEach(active.count, workers: Parallel.workerCount(active.count, threads: workers)) {
+      _, k in work(k)
     }
   }
 

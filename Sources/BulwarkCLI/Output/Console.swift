@@ -3,9 +3,9 @@ import Foundation
 /// Where a command writes: results to standard output, diagnostics and progress to standard error.
 ///
 /// Progress lines appear only when standard error is a terminal, so logs and pipes stay clean.
-public struct Console: Sendable {
+package struct Console: Sendable {
   /// The stream a piece of text goes to.
-  public enum Stream: Sendable {
+  package enum Stream: Sendable {
     /// Standard output: results.
     case output
     /// Standard error: diagnostics and progress.
@@ -14,19 +14,19 @@ public struct Console: Sendable {
 
   private let write: @Sendable (Stream, String) -> Void
   /// Whether progress lines are shown (standard error is a terminal).
-  public let showsProgress: Bool
+  package let showsProgress: Bool
 
   /// Creates a console that hands every piece of text to `write`.
   /// - Parameters:
   ///   - showsProgress: Whether progress lines are shown.
   ///   - write: Receives each piece of text and the stream it belongs to.
-  public init(showsProgress: Bool, write: @escaping @Sendable (Stream, String) -> Void) {
+  package init(showsProgress: Bool, write: @escaping @Sendable (Stream, String) -> Void) {
     self.showsProgress = showsProgress
     self.write = write
   }
 
   /// The process's standard output and standard error.
-  public static let standard = Console(showsProgress: isatty(STDERR_FILENO) == 1) {
+  package static let standard = Console(showsProgress: isatty(STDERR_FILENO) == 1) {
     stream, text in
     let handle = stream == .output ? FileHandle.standardOutput : FileHandle.standardError
     do {
@@ -40,25 +40,25 @@ public struct Console: Sendable {
   }
 
   /// Writes a line of results to standard output.
-  public func print(_ line: String = "") { write(.output, line + "\n") }
+  package func print(_ line: String = "") { write(.output, line + "\n") }
 
   /// Writes a line of diagnostics to standard error.
-  public func printError(_ line: String) { write(.error, line + "\n") }
+  package func printError(_ line: String) { write(.error, line + "\n") }
 
   /// Overwrites the progress line on standard error when it is a terminal; does nothing
   /// otherwise.
-  public func progress(_ line: String) {
+  package func progress(_ line: String) {
     if showsProgress { write(.error, "\r\u{1B}[K" + line) }
   }
 
   /// Ends the progress line, if one is shown.
-  public func endProgress() {
+  package func endProgress() {
     if showsProgress { write(.error, "\r\u{1B}[K") }
   }
 
   /// Writes `value` as pretty-printed JSON with sorted keys to standard output.
   /// - Throws: `EncodingError` when the value cannot be encoded (a non-finite number).
-  public func printJSON(_ value: some Encodable) throws {
+  package func printJSON(_ value: some Encodable) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let data = try encoder.encode(value)

@@ -1,6 +1,6 @@
 extension ArgumentDefinition {
   /// The `--allow-external` flag every command that runs pipeline stages offers: without it, a
   /// pipeline with an `external` stage is refused before any work.
-  public static let allowExternal = flag(
+  package static let allowExternal = flag(
     "allow-external", help: "Allow the pipeline's external stages to run their programs.")
 }

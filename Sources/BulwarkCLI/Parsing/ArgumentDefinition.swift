@@ -1,8 +1,8 @@
 /// One positional argument, option or flag of a command, declared once: the parser and the
 /// generated `--help` both read this declaration.
-public struct ArgumentDefinition: Sendable {
+package struct ArgumentDefinition: Sendable {
   /// How the argument appears on the command line.
-  public enum Kind: Sendable, Equatable {
+  package enum Kind: Sendable, Equatable {
     /// A value given by position, such as `SOURCE`; `repeating` takes every remaining value.
     case positional(repeating: Bool)
     /// `--name VALUE` (or `--name=VALUE`); the string names the value in help, such as `FILE`.
@@ -12,15 +12,15 @@ public struct ArgumentDefinition: Sendable {
   }
 
   /// The option's long name without dashes (`labels`), or the positional's name (`SOURCE`).
-  public var name: String
+  package var name: String
   /// How the argument appears on the command line.
-  public var kind: Kind
+  package var kind: Kind
   /// One line of help.
-  public var help: String
+  package var help: String
   /// Whether the command line must give it.
-  public var isRequired: Bool
+  package var isRequired: Bool
   /// The value used when the command line does not give one, shown in help.
-  public var defaultValue: String?
+  package var defaultValue: String?
 
   /// A positional argument.
   /// - Parameters:
@@ -29,7 +29,7 @@ public struct ArgumentDefinition: Sendable {
   ///   - isRequired: Whether it must be given.
   ///   - repeating: Whether it takes every remaining positional value.
   /// - Returns: The definition.
-  public static func positional(
+  package static func positional(
     _ name: String, help: String, isRequired: Bool = true, repeating: Bool = false
   ) -> ArgumentDefinition {
     ArgumentDefinition(
@@ -45,7 +45,7 @@ public struct ArgumentDefinition: Sendable {
   ///   - isRequired: Whether it must be given.
   ///   - defaultValue: The value used when it is not given, shown in help.
   /// - Returns: The definition.
-  public static func option(
+  package static func option(
     _ name: String, valueName: String, help: String, isRequired: Bool = false,
     defaultValue: String? = nil
   ) -> ArgumentDefinition {
@@ -59,12 +59,12 @@ public struct ArgumentDefinition: Sendable {
   ///   - name: The long name without dashes (`json` for `--json`).
   ///   - help: One line of help.
   /// - Returns: The definition.
-  public static func flag(_ name: String, help: String) -> ArgumentDefinition {
+  package static func flag(_ name: String, help: String) -> ArgumentDefinition {
     ArgumentDefinition(name: name, kind: .flag, help: help, isRequired: false, defaultValue: nil)
   }
 
   /// The `--json` flag every command that reports results offers.
-  public static let json = flag("json", help: "Print machine-readable JSON on stdout.")
+  package static let json = flag("json", help: "Print machine-readable JSON on stdout.")
 
   /// How the argument reads in a usage line: `SOURCE`, `--out FILE`, `[--json]`.
   var usage: String {

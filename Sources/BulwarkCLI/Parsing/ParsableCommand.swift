@@ -3,7 +3,7 @@
 ///
 /// This keeps swift-argument-parser's shape (one type per subcommand, `run() throws`, generated
 /// help) without the dependency.
-public protocol ParsableCommand: Sendable {
+package protocol ParsableCommand: Sendable {
   /// The command's name, help text, arguments and subcommands.
   static var configuration: CommandConfiguration { get }
 

@@ -1,8 +1,8 @@
 /// The values a command line gave for one command's declared arguments, read by name with
 /// conversion and range checks that fail as `UsageError`.
-public struct ParsedArguments: Sendable {
+package struct ParsedArguments: Sendable {
   /// The full name of the command, for messages (`bulwark data convert`).
-  public let commandPath: String
+  package let commandPath: String
   private var optionValues: [String: String]
   private var flags: Set<String>
   private var positionalValues: [String: [String]]
@@ -18,24 +18,24 @@ public struct ParsedArguments: Sendable {
   }
 
   /// Whether the flag `--name` was given.
-  public func flag(_ name: String) -> Bool { flags.contains(name) }
+  package func flag(_ name: String) -> Bool { flags.contains(name) }
 
   /// The value of `--name`, or nil when absent.
-  public func string(_ name: String) -> String? { optionValues[name] }
+  package func string(_ name: String) -> String? { optionValues[name] }
 
   /// The value of the required option or positional `name`.
   /// - Throws: `UsageError` when it is absent (the parser checks required arguments first, so
   ///   this only fails for an optional argument read as required).
-  public func required(_ name: String) throws(UsageError) -> String {
+  package func required(_ name: String) throws(UsageError) -> String {
     if let value = optionValues[name] ?? positionalValues[name]?.first { return value }
     throw UsageError("missing value for '\(name)'", commandPath: commandPath)
   }
 
   /// Every value given for the positional argument `name` (one, or many when it repeats).
-  public func positionals(_ name: String) -> [String] { positionalValues[name] ?? [] }
+  package func positionals(_ name: String) -> [String] { positionalValues[name] ?? [] }
 
   /// The value of the positional argument `name`, or nil when absent.
-  public func positional(_ name: String) -> String? { positionalValues[name]?.first }
+  package func positional(_ name: String) -> String? { positionalValues[name]?.first }
 
   /// The integer value of `--name`, or nil when absent.
   /// - Parameters:
@@ -43,7 +43,7 @@ public struct ParsedArguments: Sendable {
   ///   - range: The values allowed.
   /// - Returns: The value, or nil when the option is absent.
   /// - Throws: `UsageError` when the value is not an integer or lies outside `range`.
-  public func integer(
+  package func integer(
     _ name: String, in range: ClosedRange<Int> = Int.min...Int.max
   ) throws(UsageError) -> Int? {
     guard let text = optionValues[name] else { return nil }
@@ -59,7 +59,7 @@ public struct ParsedArguments: Sendable {
 
   /// The unsigned 64-bit value of `--name` (seeds), or nil when absent.
   /// - Throws: `UsageError` when the value is not a non-negative integer below 2^64.
-  public func seed(_ name: String = "seed") throws(UsageError) -> UInt64? {
+  package func seed(_ name: String = "seed") throws(UsageError) -> UInt64? {
     guard let text = optionValues[name] else { return nil }
     guard let value = UInt64(text) else {
       throw UsageError(
@@ -75,7 +75,7 @@ public struct ParsedArguments: Sendable {
   ///   - range: The values allowed.
   /// - Returns: The value, or nil when the option is absent.
   /// - Throws: `UsageError` when the value is not a finite number or lies outside `range`.
-  public func double(
+  package func double(
     _ name: String,
     in range: ClosedRange<Double> = -Double
       .greatestFiniteMagnitude...Double
@@ -95,7 +95,7 @@ public struct ParsedArguments: Sendable {
 
   /// The value of `--name`, which must be one of `choices`, or nil when absent.
   /// - Throws: `UsageError` naming the choices when the value is not one of them.
-  public func choice(_ name: String, from choices: [String]) throws(UsageError) -> String? {
+  package func choice(_ name: String, from choices: [String]) throws(UsageError) -> String? {
     guard let text = optionValues[name] else { return nil }
     guard choices.contains(text) else {
       throw UsageError(

@@ -1,4 +1,4 @@
-import Dispatch
+import BulwarkCore
 import Foundation
 
 /// A folder of images with one subfolder per class, as Keras, torchvision's `ImageFolder` and
@@ -62,9 +62,10 @@ public struct ImageFolder: Sendable {
       height: firstBitmap.height, width: firstBitmap.width, channels: firstBitmap.channels)
     let size = shape.valueCount
     let results = DecodeResults(count: files.count, size: size)
-    let chunk = 64
-    DispatchQueue.concurrentPerform(iterations: (files.count + chunk - 1) / chunk) { part in
-      for index in part * chunk..<min(files.count, (part + 1) * chunk) {
+    Parallel.forEachChunk(
+      count: files.count, chunkSize: 64, threads: Parallel.defaultThreadCount
+    ) { indices in
+      for index in indices {
         results.store(index: index, shape: shape) { () throws(ImageDecodeFailure) in
           try Self.decode(files[index].url)
         }

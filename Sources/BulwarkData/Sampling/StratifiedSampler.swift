@@ -1,3 +1,5 @@
+import BulwarkCore
+
 /// Seeded, stratified sampling of labelled items: each class keeps its share of the sample.
 public enum StratifiedSampler {
   /// The indices of a seeded, stratified sample of `count` items: each class keeps its share

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 
 /// Adds seeded Gaussian noise to probabilities (ART's `GaussianNoise`).

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 
 /// Reduces every value to `bitDepth` bits (ART's `FeatureSqueezing`; Xu et al., 2018).
@@ -16,7 +17,7 @@ public struct FeatureSqueezing: Preprocessor, Decodable {
   public let clipValues: ValueRange
   /// Threads used by `process`; 1 runs on the calling thread (for benchmarks). Defaults to the
   /// number of active cores.
-  public var threadCount: Int = ParallelChunks.defaultThreadCount
+  public var threadCount: Int = Parallel.defaultThreadCount
 
   /// Creates a squeezer.
   /// - Parameters:
@@ -58,15 +59,11 @@ public struct FeatureSqueezing: Preprocessor, Decodable {
     let lower = clipValues.lower
     let span = Float(Double(clipValues.upper) - Double(lower))
     let levels = Double(sign: .plus, exponent: bitDepth, significand: 1) - 1
-    return batch.withPixels { source, target in
-      let sourceBox = SharedBuffer(base: UnsafeMutablePointer(mutating: source))
-      let targetBox = SharedBuffer(base: target)
-      ParallelChunks.run(count: batch.count, chunkSize: 256, threads: threadCount) { images in
-        Self.squeeze(
-          sourceBox.base + images.lowerBound * size,
-          into: targetBox.base + images.lowerBound * size,
-          count: images.count * size, lower: lower, span: span, levels: levels)
-      }
+    return batch.mappingImageChunks(chunkSize: 256, threads: threadCount) {
+      images, source, target in
+      Self.squeeze(
+        source, into: target, count: images.count * size, lower: lower, span: span,
+        levels: levels)
     }
   }
 

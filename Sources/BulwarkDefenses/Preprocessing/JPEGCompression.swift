@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 
 /// Compresses every image as a JPEG in memory and decodes it again (ART's `JpegCompression`;
@@ -23,7 +24,7 @@ public struct JPEGCompression: Preprocessor, Decodable {
   public let clipValues: ValueRange
   /// Threads used by `process`; 1 runs on the calling thread (for benchmarks). Defaults to the
   /// number of active cores.
-  public var threadCount: Int = ParallelChunks.defaultThreadCount
+  public var threadCount: Int = Parallel.defaultThreadCount
 
   /// Creates the defense.
   /// - Parameters:
@@ -67,34 +68,15 @@ public struct JPEGCompression: Preprocessor, Decodable {
   /// - Returns: The batch after the round trip, same shape, labels and class names.
   /// - Throws: `JPEGError` when libjpeg cannot encode the geometry (a side above 65,500).
   public func process(_ batch: ImageBatch) throws -> ImageBatch {
-    guard batch.count > 0 else { return batch }
     let shape = batch.shape
-    let size = shape.valueCount
-    let chunks = (batch.count + Self.chunkSize - 1) / Self.chunkSize
-    var failures = [JPEGError?](repeating: nil, count: chunks)
     let quality = self.quality
     let upper = clipValues.upper
-    let result = failures.withUnsafeMutableBufferPointer { failureBuffer in
-      batch.withPixels { source, target in
-        guard let failureBase = failureBuffer.baseAddress else { return }
-        let sourceBox = SharedBuffer(base: UnsafeMutablePointer(mutating: source))
-        let targetBox = SharedBuffer(base: target)
-        let failureBox = SharedBuffer(base: failureBase)
-        ParallelChunks.run(count: batch.count, chunkSize: Self.chunkSize, threads: threadCount) {
-          images in
-          do throws(JPEGError) {
-            try Self.roundTrip(
-              sourceBox.base + images.lowerBound * size,
-              into: targetBox.base + images.lowerBound * size, images: images.count,
-              shape: shape, quality: quality, upper: upper)
-          } catch {
-            failureBox.base[images.lowerBound / Self.chunkSize] = error
-          }
-        }
-      }
+    return try batch.mappingImageChunks(chunkSize: Self.chunkSize, threads: threadCount) {
+      images, source, target throws(JPEGError) in
+      try Self.roundTrip(
+        source, into: target, images: images.count, shape: shape, quality: quality,
+        upper: upper)
     }
-    if let failure = failures.lazy.compactMap({ $0 }).first { throw failure }
-    return result
   }
 
   /// Round-trips `images` consecutive images with scratch buffers of one image.

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 
 /// A median filter over each image's two spatial axes, each channel on its own (ART's
@@ -26,7 +27,7 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
   public let clipRange: ValueRange?
   /// Threads used by `process`; 1 runs on the calling thread (for benchmarks). Defaults to the
   /// number of active cores.
-  public var threadCount: Int = ParallelChunks.defaultThreadCount
+  public var threadCount: Int = Parallel.defaultThreadCount
 
   let network: PairedMedianNetwork?
 
@@ -76,18 +77,15 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
     let shape = batch.shape
     let size = shape.valueCount
     let filter = self
-    return batch.withPixels { source, target in
-      let sourceBox = SharedBuffer(base: UnsafeMutablePointer(mutating: source))
-      let targetBox = SharedBuffer(base: target)
-      ParallelChunks.run(count: batch.count, chunkSize: 32, threads: threadCount) { images in
-        var scratch = MedianScratch(window: filter.window, shape: shape)
-        defer { scratch.deallocate() }
-        for image in images {
-          for channel in 0..<shape.channels {
-            filter.smoothPlane(
-              source: sourceBox.base + image * size + channel,
-              target: targetBox.base + image * size + channel, shape: shape, scratch: &scratch)
-          }
+    return batch.mappingImageChunks(chunkSize: 32, threads: threadCount) {
+      images, source, target in
+      var scratch = MedianScratch(window: filter.window, shape: shape)
+      defer { scratch.deallocate() }
+      for offset in 0..<images.count {
+        for channel in 0..<shape.channels {
+          filter.smoothPlane(
+            source: source + offset * size + channel, target: target + offset * size + channel,
+            shape: shape, scratch: &scratch)
         }
       }
     }

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 
 /// Total-variation minimisation (ART's `TotalVarMin`; Guo et al., 2018, "Countering Adversarial
@@ -39,7 +40,7 @@ public struct TotalVariationMinimization: Preprocessor, Decodable {
   public var seed: UInt64
   /// Threads used by `process`; 1 runs on the calling thread (for benchmarks). Defaults to the
   /// number of active cores.
-  public var threadCount: Int = ParallelChunks.defaultThreadCount
+  public var threadCount: Int = Parallel.defaultThreadCount
 
   /// Creates the defense; the defaults are ART's.
   /// - Parameters:
@@ -118,19 +119,15 @@ public struct TotalVariationMinimization: Preprocessor, Decodable {
     let shape = batch.shape
     let size = shape.valueCount
     let defense = self
-    return batch.withPixels { source, target in
-      let sourceBox = SharedBuffer(base: UnsafeMutablePointer(mutating: source))
-      let targetBox = SharedBuffer(base: target)
-      ParallelChunks.run(count: batch.count, chunkSize: 16, threads: threadCount) { images in
-        let workspace = TotalVariationWorkspace(defense: defense, shape: shape)
-        defer { workspace.deallocate() }
-        for image in images {
-          for channel in 0..<shape.channels {
-            workspace.minimize(
-              source: sourceBox.base + image * size + channel,
-              target: targetBox.base + image * size + channel,
-              stream: UInt64(image * shape.channels + channel))
-          }
+    return batch.mappingImageChunks(chunkSize: 16, threads: threadCount) {
+      images, source, target in
+      let workspace = TotalVariationWorkspace(defense: defense, shape: shape)
+      defer { workspace.deallocate() }
+      for (offset, image) in images.enumerated() {
+        for channel in 0..<shape.channels {
+          workspace.minimize(
+            source: source + offset * size + channel, target: target + offset * size + channel,
+            stream: UInt64(image * shape.channels + channel))
         }
       }
     }

@@ -1,5 +1,5 @@
+import BulwarkCore
 import BulwarkData
-import Dispatch
 import Foundation
 
 /// The attack metrics of MindSpore Armour's `AttackEvaluate`, computed over a clean batch, its
@@ -85,7 +85,9 @@ public struct AttackEvaluation: Equatable, Sendable, Encodable {
     defer { similarities.deallocate() }
     let shared = SharedPointer(base: similarities)
     let chosen = successes
-    DispatchQueue.concurrentPerform(iterations: chosen.count) { position in
+    Parallel.forEach(
+      chosen.count, workers: Parallel.workerCount(chosen.count, threads: Parallel.defaultThreadCount)
+    ) { _, position in
       let index = chosen[position]
       shared.base[position] = Self.structuralSimilarity(
         clean.image(at: index), adversarial.image(at: index), shape: clean.shape)

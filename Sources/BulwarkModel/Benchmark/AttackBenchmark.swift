@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 
 /// Throughput of attacks, for `bulwark bench attack`. Run it in a release build.
@@ -29,7 +30,7 @@ public enum AttackBenchmark {
     let clock = ContinuousClock()
     let start = clock.now
     let adversarial = try attack.perturb(batch, classifier: classifier, targets: nil)
-    let seconds = ModelBenchmark.seconds(clock.now - start)
+    let seconds = (clock.now - start).inSeconds
     let robust = try classifier.attackSucceeded(on: adversarial, targets: nil).count { !$0 }
     return Measurement(
       imagesPerSecond: Double(batch.count) / max(seconds, 1e-9), robust: robust,

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 
 /// Throughput measurements of a network on random images, for `bulwark bench model`.
@@ -72,17 +73,14 @@ public enum ModelBenchmark {
     var checksum = run()
     var rates: [Double] = []
     let start = clock.now
-    while rates.count < 3 || seconds(clock.now - start) < minimumSeconds {
+    while rates.count < 3 || (clock.now - start).inSeconds < minimumSeconds {
       let runStart = clock.now
       checksum += run()
-      rates.append(Double(batchSize) / max(seconds(clock.now - runStart), 1e-9))
+      rates.append(Double(batchSize) / max((clock.now - runStart).inSeconds, 1e-9))
     }
     rates.sort()
     return Measurement(
       imagesPerSecond: rates[rates.count / 2], runs: rates.count, checksum: checksum)
   }
 
-  static func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
-  }
 }

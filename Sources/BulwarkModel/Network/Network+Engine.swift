@@ -1,3 +1,5 @@
+import BulwarkCore
+
 /// What the last layer's gradient comes from in a backward pass.
 enum LossHead: Sendable {
   /// Mean cross-entropy against one class index per image.
@@ -89,7 +91,7 @@ extension Network {
     parameters.withUnsafeBufferPointer { parameterBuffer in
       let prepared = prepare(parameterBuffer)
       // One workspace per worker, reused for each of its chunks.
-      let workers = workerCount(min(wave, chunkCount), threads: options.threads)
+      let workers = Parallel.workerCount(min(wave, chunkCount), threads: options.threads)
       let workspaceSize = prepared.workspaceSize(
         count: Network.chunkSize, classes: classes, backward: head != nil)
       let workspaces = UnsafeMutablePointer<Float>.allocate(capacity: workers * workspaceSize)
@@ -103,7 +105,7 @@ extension Network {
             repeating: 0, count: waveCount * parameterCount)
         }
         let first = waveStart
-        parallelForEach(waveCount, workers: workers) { worker, item in
+        Parallel.forEach(waveCount, workers: workers) { worker, item in
           let chunk = first + item
           let start = chunk * Network.chunkSize
           shared.losses.base[chunk] = self.runChunk(

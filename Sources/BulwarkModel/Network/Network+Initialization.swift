@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 extension Network {
   /// Builds a network with PyTorch's default initialisation, reproducibly from a seed:

@@ -1,3 +1,5 @@
+import BulwarkCore
+
 /// The compiled form of an ONNX graph: steps over slots of per-image values, run a fixed-size
 /// chunk of images at a time on several threads.
 ///
@@ -69,7 +71,7 @@ struct ONNXPlan: Sendable {
     var gradient = [Float](repeating: 0, count: head == nil ? 1 : max(1, count * imageSize))
     var losses = [Double](repeating: 0, count: max(1, chunkCount))
     let backward = head != nil
-    let workers = workerCount(chunkCount, threads: threads)
+    let workers = Parallel.workerCount(chunkCount, threads: threads)
     let size = workspaceSize(backward: backward)
     let workspaces = UnsafeMutablePointer<Float>.allocate(capacity: workers * size)
     defer { workspaces.deallocate() }
@@ -86,7 +88,7 @@ struct ONNXPlan: Sendable {
               gradient: SharedPointer(base: gradientBuffer.baseAddress.unsafelyUnwrapped),
               losses: SharedPointer(base: lossBuffer.baseAddress.unsafelyUnwrapped)
             )
-            parallelForEach(chunkCount, workers: workers) { worker, chunk in
+            Parallel.forEach(chunkCount, workers: workers) { worker, chunk in
               let start = chunk * self.chunkSize
               shared.losses.base[chunk] = self.runChunk(
                 workspace: workspace.base + worker * size,

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 
 /// Mini-batch training: shuffles the data with a seed per epoch, then takes one optimiser step
@@ -67,9 +68,7 @@ public struct Trainer: Sendable {
       done += batch.count
       progress?(done)
     }
-    let elapsed = clock.now - start
-    let seconds =
-      Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    let seconds = (clock.now - start).inSeconds
     let count = Double(max(data.count, 1))
     return EpochReport(
       epoch: epoch, loss: lossSum / count, accuracy: Double(correct) / count,

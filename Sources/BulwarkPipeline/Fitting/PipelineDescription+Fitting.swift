@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import BulwarkDefenses
 import BulwarkModel
@@ -156,10 +157,8 @@ extension PipelineDescription {
     let clock = ContinuousClock()
     let start = clock.now
     let accuracy = try pipeline.fitPostprocessor(on: images) { progress(.passes, $0, $1) }
-    let (whole, fraction) = (clock.now - start).components
     let record = try saveFit(
-      of: pipeline, data: data, trainingAccuracy: accuracy,
-      seconds: Double(whole) + Double(fraction) * 1e-18)
+      of: pipeline, data: data, trainingAccuracy: accuracy, seconds: (clock.now - start).inSeconds)
     guard let fitting else {
       throw PipelineError(file: file.path, path: "postprocessors", message: "nothing to fit")
     }

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import BulwarkDefenses
 import BulwarkModel
@@ -90,7 +91,7 @@ public struct Pipeline: Sendable {
     let clock = ContinuousClock()
     let start = clock.now
     let combined = try fitted.stage.process(passes: passes)
-    timings[preprocessors.count + 1 + fitted.index] += seconds(clock.now - start)
+    timings[preprocessors.count + 1 + fitted.index] += (clock.now - start).inSeconds
     let defended = try applyPostprocessors(
       (fitted.index + 1)..<postprocessors.count, to: combined, timings: &timings)
     return (defended, afterClassifier)
@@ -102,12 +103,12 @@ public struct Pipeline: Sendable {
     throws -> (probabilities: Probabilities, afterClassifier: [Float])
   {
     let images = try preprocessing.forPass(pass).process(batch) { index, time in
-      timings[index] += seconds(time)
+      timings[index] += time.inSeconds
     }
     let clock = ContinuousClock()
     let start = clock.now
     let raw = try classifier.probabilities(images)
-    timings[preprocessors.count] += seconds(clock.now - start)
+    timings[preprocessors.count] += (clock.now - start).inSeconds
     let table = Probabilities(rows: batch.count, columns: classifier.classCount, values: raw)
     return (try applyPostprocessors(0..<end, to: table, timings: &timings), raw)
   }
@@ -121,15 +122,11 @@ public struct Pipeline: Sendable {
     for index in indices {
       let start = clock.now
       probabilities = try postprocessors[index].process(probabilities)
-      timings[preprocessors.count + 1 + index] += seconds(clock.now - start)
+      timings[preprocessors.count + 1 + index] += (clock.now - start).inSeconds
     }
     return probabilities
   }
 
-  func seconds(_ duration: Duration) -> Double {
-    let (whole, fraction) = duration.components
-    return Double(whole) + Double(fraction) * 1e-18
-  }
 
   /// Checks that a set fits the classifier before any long work: its image shape, its labels
   /// and that no value is NaN.

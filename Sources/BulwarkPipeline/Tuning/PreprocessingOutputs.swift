@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import BulwarkDefenses
 import BulwarkModel
@@ -47,11 +48,11 @@ struct PreprocessingOutputs {
       for (index, stage) in chain.enumerated() {
         let start = clock.now
         images = try stage.process(images)
-        seconds[index] += Tuner.seconds(clock.now - start)
+        seconds[index] += (clock.now - start).inSeconds
       }
       let start = clock.now
       let values = images.count == 0 ? [] : try classifier.probabilities(images)
-      classifierTime += Tuner.seconds(clock.now - start)
+      classifierTime += (clock.now - start).inSeconds
       return Probabilities(rows: batch.count, columns: classifier.classCount, values: values)
     }
     let evaluation = [try run(sample.clean), try run(sample.adversarial)]

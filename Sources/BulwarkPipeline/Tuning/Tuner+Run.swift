@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import BulwarkDefenses
 import Foundation
@@ -130,7 +131,7 @@ extension Tuner {
         stages: candidate.preprocessors.compactMap(\.preprocessor), classifier: classifier,
         sample: sample)
       let stages = try fitted(candidate, outputs: &outputs)
-      fittedStages[candidate.key] = (stages, Self.seconds(clock.now - start))
+      fittedStages[candidate.key] = (stages, (clock.now - start).inSeconds)
       return stages
     }
     let top = Array(order.prefix(options.refine ? 3 : 1))

@@ -1,7 +1,7 @@
+import BulwarkCore
 import BulwarkData
 import BulwarkDefenses
 import BulwarkModel
-import Dispatch
 import Foundation
 import Synchronization
 
@@ -196,11 +196,7 @@ public struct Tuner: Sendable {
         }
       }
     }
-    if workers == 1 {
-      work(0)
-    } else {
-      DispatchQueue.concurrentPerform(iterations: workers, execute: work)
-    }
+    Parallel.forEach(workers, workers: workers) { _, worker in work(worker) }
     let final = state.withLock { $0 }
     if let error = final.error { throw error }
     let results = candidates.compactMap {
@@ -237,7 +233,7 @@ public struct Tuner: Sendable {
       StageTiming(
         kind: "classifier", name: classifierName,
         secondsPerImage: outputs.classifierSeconds * Double(passes)))
-    let postTotal = Self.seconds(postSeconds)
+    let postTotal = postSeconds.inSeconds
     for stage in postprocessors {
       stages.append(
         StageTiming(
@@ -318,8 +314,4 @@ public struct Tuner: Sendable {
     return TuningResult.Counts(total: labels.count, correct: correct, abstentions: abstentions)
   }
 
-  static func seconds(_ duration: Duration) -> Double {
-    let (whole, fraction) = duration.components
-    return Double(whole) + Double(fraction) * 1e-18
-  }
 }

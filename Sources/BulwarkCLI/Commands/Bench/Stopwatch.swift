@@ -15,14 +15,11 @@ struct Stopwatch {
     for _ in 0..<runs {
       let start = clock.now
       checksum = try work()
-      times.append(seconds(clock.now - start))
+      times.append((clock.now - start).inSeconds)
     }
     times.sort()
     return (times[times.count / 2], checksum)
   }
 
   /// A duration in seconds.
-  static func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
-  }
 }

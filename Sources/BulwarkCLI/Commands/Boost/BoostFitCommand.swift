@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkBoosting
 import BulwarkData
 import Foundation
@@ -110,7 +111,7 @@ struct BoostFitCommand: ParsableCommand {
       console.progress("round \(iteration)/\(parameters.rounds)")
     }
     console.endProgress()
-    let seconds = Stopwatch.seconds(clock.now - start)
+    let seconds = (clock.now - start).inSeconds
     try model.write(to: URL(fileURLWithPath: out))
     func accuracy(_ indices: [Int]) throws -> Double? {
       guard !indices.isEmpty else { return nil }

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import BulwarkModel
 import Foundation
@@ -125,7 +126,7 @@ struct AttackCommand: ParsableCommand {
       adversarialPixels += try attack.perturb(part, classifier: network, targets: targets).pixels
     }
     console.endProgress()
-    let seconds = Stopwatch.seconds(clock.now - start)
+    let seconds = (clock.now - start).inSeconds
     let adversarial = ImageBatch(
       shape: clean.shape, pixels: adversarialPixels, labels: clean.labels,
       classNames: clean.classNames)

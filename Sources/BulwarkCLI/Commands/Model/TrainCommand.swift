@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import BulwarkModel
 import Foundation
@@ -179,7 +180,7 @@ struct TrainCommand: ParsableCommand {
       metadata["bulwark.validation-accuracy"] = "\(last) on \(validation)"
     }
     try network.write(to: URL(fileURLWithPath: out), metadata: metadata)
-    let seconds = Stopwatch.seconds(clock.now - start)
+    let seconds = (clock.now - start).inSeconds
     if json {
       try console.printJSON(
         Report(out: out, epochs: finished, resumedAfter: resumedAfter, seconds: seconds))

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import BulwarkDefenses
 import BulwarkPipeline
@@ -59,7 +60,7 @@ struct PreprocessCommand: ParsableCommand {
     let clock = ContinuousClock()
     let start = clock.now
     let result = try defense.process(batch)
-    let seconds = Stopwatch.seconds(clock.now - start)
+    let seconds = (clock.now - start).inSeconds
     try NPYFile.write(
       NDArray(shape: array.shape, storage: .float32(result.pixels)),
       to: URL(fileURLWithPath: output))
@@ -114,7 +115,7 @@ struct PostprocessCommand: ParsableCommand {
     let start = clock.now
     let result = try defense.process(
       Probabilities(rows: array.shape[0], columns: array.shape[1], values: values))
-    let seconds = Stopwatch.seconds(clock.now - start)
+    let seconds = (clock.now - start).inSeconds
     try NPYFile.write(
       NDArray(shape: array.shape, storage: .float32(result.values)),
       to: URL(fileURLWithPath: output))

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import BulwarkDefenses
 import BulwarkModel
@@ -116,8 +117,8 @@ struct TuneCommand: ParsableCommand {
     let files = try report.write(to: folder)
     let fullStart = fullStarted.withLock { $0 } ?? finished
     let timing = (
-      data: Self.seconds(loaded - started), tuning: Self.seconds(fullStart - loaded),
-      full: Self.seconds(finished - fullStart)
+      data: (loaded - started).inSeconds, tuning: (fullStart - loaded).inSeconds,
+      full: (finished - fullStart).inSeconds
     )
     guard let full = outcome.winner.full else {
       throw TuningError(message: "internal: the winner was not scored on the full sets")
@@ -183,14 +184,10 @@ struct TuneCommand: ParsableCommand {
       "\(phase) [" + String(repeating: "#", count: filled)
       + String(repeating: "-", count: width - filled) + "] \(done)/\(total)"
     if done > 0 && done < total {
-      let remaining = Int((seconds(elapsed) / Double(done) * Double(total - done)).rounded())
+      let remaining = Int((elapsed.inSeconds / Double(done) * Double(total - done)).rounded())
       line += "  ETA \(remaining / 60):" + String(format: "%02d", remaining % 60)
     }
     return line
   }
 
-  static func seconds(_ duration: Duration) -> Double {
-    let (whole, fraction) = duration.components
-    return Double(whole) + Double(fraction) * 1e-18
-  }
 }
