@@ -1,3 +1,4 @@
+import BulwarkDefenses
 import BulwarkPipeline
 import Foundation
 

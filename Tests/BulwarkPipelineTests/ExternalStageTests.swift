@@ -67,11 +67,10 @@ import Testing
   }
 }
 
+/// A type that is neither a preprocessor nor a postprocessor cannot conform to
+/// `RegisteredDefense` (its `registration` has no public initialiser), so it cannot reach a
+/// registry: the compiler refuses it.
 @Suite struct RegisteringTests {
-  struct Neither: RegisteredDefense {
-    static let typeName = "neither"
-  }
-
   struct Blur: RegisteredPreprocessor {
     static let typeName = "blur"
     var isRandomized: Bool { false }
@@ -90,10 +89,10 @@ import Testing
     #expect(!DefenseRegistry.standard.preprocessorNames.contains("blur"))
   }
 
-  @Test func refusesClashesAndTypesOfNeitherKind() {
+  @Test func refusesClashes() {
     let cases: [([any RegisteredDefense.Type], String)] = [
       ([Blur.self, Blur.self], "cannot register Blur: a preprocessor named 'blur' is already"),
-      ([Neither.self], "cannot register Neither: it is neither a RegisteredPreprocessor nor"),
+      ([Calibration.self, Blur.self, Calibration.self], "a postprocessor named 'calibration'"),
     ]
     for (types, message) in cases {
       #expect {

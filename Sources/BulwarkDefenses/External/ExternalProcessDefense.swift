@@ -14,7 +14,7 @@ import Foundation
 ///
 /// A pipeline file must not run programs behind a user's back, so pipelines with this stage run
 /// only when the user allows it (`--allow-external`).
-public struct ExternalProcessDefense: Preprocessor, Decodable {
+public struct ExternalProcessDefense: RegisteredPreprocessor {
   /// The name of this defense in pipeline files.
   public static let typeName = "external"
 
@@ -29,6 +29,19 @@ public struct ExternalProcessDefense: Preprocessor, Decodable {
 
   private let session: ExternalSession
 
+  /// The `command` parameter: the program and its arguments (required; the default is never
+  /// used).
+  public static let commandParameter = DefenseParameter<[String]>(
+    "command", default: [], expected: "a program and its arguments, such as [\"python3\", \"blur.py\"]",
+    accepts: { !$0.isEmpty && !$0[0].isEmpty })
+  /// The `timeout` parameter: seconds to wait for each batch, a number > 0 (default 30).
+  public static let timeoutParameter = DefenseParameter<Double>(
+    "timeout", default: 30, expected: "a number of seconds > 0",
+    accepts: { $0.isFinite && $0 > 0 })
+  /// The `randomized` parameter: whether the program draws random numbers (default false).
+  public static let randomizedParameter = DefenseParameter(
+    "randomized", default: false, expected: "true or false")
+
   /// Creates an external stage; the program starts at the first batch.
   /// - Parameters:
   ///   - command: The program and its arguments.
@@ -37,37 +50,26 @@ public struct ExternalProcessDefense: Preprocessor, Decodable {
   ///   - workingDirectory: Where the program runs; the current folder when nil.
   /// - Throws: `DefenseParameterError` for an empty command or a non-positive timeout.
   public init(
-    command: [String], timeout: Double = 30, isRandomized: Bool = false,
-    workingDirectory: URL? = nil
+    command: [String], timeout: Double = Self.timeoutParameter.defaultValue,
+    isRandomized: Bool = Self.randomizedParameter.defaultValue, workingDirectory: URL? = nil
   ) throws(DefenseParameterError) {
-    try Validate.check(
-      !command.isEmpty && !command[0].isEmpty, stage: Self.typeName, parameter: "command",
-      expected: "a program and its arguments, such as [\"python3\", \"blur.py\"]",
-      found: "\(command)")
-    try Validate.check(
-      timeout.isFinite && timeout > 0, stage: Self.typeName, parameter: "timeout",
-      expected: "a number of seconds > 0", found: "\(timeout)")
-    self.command = command
-    self.timeout = timeout
+    self.command = try Self.commandParameter.validated(command, stage: Self.typeName)
+    self.timeout = try Self.timeoutParameter.validated(timeout, stage: Self.typeName)
     self.isRandomized = isRandomized
     self.workingDirectory = workingDirectory
     session = ExternalSession()
   }
 
-  enum CodingKeys: String, CodingKey {
-    case command, timeout, randomized
-  }
-
   /// Decodes `{ command: ["python3", "blur.py"], timeout: 30, randomized: false }`.
   /// - Parameter decoder: The decoder to read from.
-  /// - Throws: `DecodingError` for values of the wrong type, `DefenseParameterError` for values
-  ///   out of range.
+  /// - Throws: `DecodingError` for values of the wrong type or a missing command,
+  ///   `DefenseParameterError` for values out of range.
   public init(from decoder: any Decoder) throws {
-    let container = try decoder.container(keyedBy: CodingKeys.self)
+    let parameters = try DefenseParameters(decoder, stage: Self.typeName)
     try self.init(
-      command: container.decode([String].self, forKey: .command),
-      timeout: container.decodeIfPresent(Double.self, forKey: .timeout) ?? 30,
-      isRandomized: container.decodeIfPresent(Bool.self, forKey: .randomized) ?? false)
+      command: parameters.required(Self.commandParameter),
+      timeout: parameters.value(Self.timeoutParameter),
+      isRandomized: parameters.value(Self.randomizedParameter))
   }
 
   /// Sends the batch to the program and reads its answer.

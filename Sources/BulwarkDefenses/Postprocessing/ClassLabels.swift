@@ -3,7 +3,7 @@
 /// Ties go to the lowest index. Deliberate difference: ART sets, in every row, each column that
 /// is the argmax of any row in the batch (a bug, its PR 2824); Bulwark works row by row. An
 /// all-zero row stays all zeros (an abstention).
-public struct ClassLabels: Postprocessor, Decodable {
+public struct ClassLabels: RegisteredPostprocessor {
   /// The name of this defense in pipeline files.
   public static let typeName = "class-labels"
 

@@ -19,7 +19,7 @@ import BulwarkData
 ///
 /// It is fitted (`fit(passes:labels:)`) or given a saved model (`init(model:)`,
 /// `loadModel(_:)`); until then `process(passes:)` throws `DistributionClassifierError`.
-public struct DistributionClassifier: FittedPostprocessor, Decodable {
+public struct DistributionClassifier: FittedPostprocessor, RegisteredPostprocessor {
   /// The name of this defense in pipeline files.
   public static let typeName = "distribution-classifier"
 
@@ -45,30 +45,39 @@ public struct DistributionClassifier: FittedPostprocessor, Decodable {
   /// The fitted or loaded trees, or nil.
   public private(set) var model: BoostedTrees?
 
+  /// The `features` parameter: `"softmax"` (default) or `"distribution"`.
+  public static let featuresParameter = DefenseParameter(
+    "features", default: Features.softmax.rawValue, expected: "\"softmax\" or \"distribution\"",
+    accepts: { Features(rawValue: $0) != nil })
+  /// The `passes` parameter: passes per image for distribution features, 2...10000 (default 20).
+  public static let passesParameter = DefenseParameter("passes", default: 20, in: 2...10_000)
+  /// The `bins` parameter: bins per class for distribution features, 2...1000 (default 20).
+  public static let binsParameter = DefenseParameter("bins", default: 20, in: 2...1_000)
+  /// The `validFraction` parameter: the share held out for early stopping, in (0, 1) (default
+  /// 0.2, the report's split).
+  public static let validFractionParameter = DefenseParameter<Double>(
+    "validFraction", default: 0.2, expected: "a number in (0, 1)", accepts: { $0 > 0 && $0 < 1 })
+
   /// Creates an unfitted classifier.
   /// - Parameters:
   ///   - features: `softmax` (default) or `distribution`.
-  ///   - passes: Passes per image for `distribution`, at least 2 (default 20).
-  ///   - bins: Bins per class for `distribution`, at least 2 (default 20).
+  ///   - passes: Passes per image for `distribution`, 2...10000.
+  ///   - bins: Bins per class for `distribution`, 2...1000.
   ///   - boosting: Training parameters (default: the report's learning rate 0.1, 81 leaves,
   ///     50 rounds; LightGBM's other defaults).
-  ///   - validFraction: Held-out share for early stopping, in (0, 1) (default 0.2, the
-  ///     report's split); used only when `boosting.earlyStoppingRounds > 0`.
+  ///   - validFraction: Held-out share for early stopping, in (0, 1); used only when
+  ///     `boosting.earlyStoppingRounds > 0`.
   /// - Throws: `DefenseParameterError` for a value out of range.
   public init(
-    features: Features = .softmax, passes: Int = 20, bins: Int = 20,
-    boosting: BoostingParameters = Self.reportParameters, validFraction: Double = 0.2
+    features: Features = .softmax, passes: Int = Self.passesParameter.defaultValue,
+    bins: Int = Self.binsParameter.defaultValue,
+    boosting: BoostingParameters = Self.reportParameters,
+    validFraction: Double = Self.validFractionParameter.defaultValue
   ) throws(DefenseParameterError) {
     let stage = Self.typeName
-    try Validate.check(
-      passes >= 2 && passes <= 10_000, stage: stage, parameter: "passes",
-      expected: "an integer in 2...10000", found: "\(passes)")
-    try Validate.check(
-      bins >= 2 && bins <= 1_000, stage: stage, parameter: "bins",
-      expected: "an integer in 2...1000", found: "\(bins)")
-    try Validate.check(
-      validFraction > 0 && validFraction < 1, stage: stage, parameter: "validFraction",
-      expected: "a number in (0, 1)", found: "\(validFraction)")
+    self.passes = try Self.passesParameter.validated(passes, stage: stage)
+    self.bins = try Self.binsParameter.validated(bins, stage: stage)
+    self.validFraction = try Self.validFractionParameter.validated(validFraction, stage: stage)
     do {
       try boosting.validate()
     } catch {
@@ -80,20 +89,12 @@ public struct DistributionClassifier: FittedPostprocessor, Decodable {
         stage: stage, parameter: name, expected: expected, found: found)
     }
     self.features = features
-    self.passes = passes
-    self.bins = bins
     self.boosting = boosting
-    self.validFraction = validFraction
   }
 
   /// The CS5260 report's parameters: learning rate 0.1, 81 leaves, 50 rounds.
   public static let reportParameters = BoostingParameters(
     learningRate: 0.1, numLeaves: 81, rounds: 50)
-
-  enum CodingKeys: String, CodingKey {
-    case features, passes, bins, learningRate, numLeaves, rounds, minDataInLeaf, maxDepth
-    case lambdaL1, lambdaL2, seed, earlyStoppingRounds, validFraction
-  }
 
   /// Decodes `{ features: "softmax", learningRate: 0.1, numLeaves: 81, rounds: 50, … }`; every
   /// key is optional. The pipeline layer reads the stage's `model` and `fit` keys.
@@ -101,33 +102,30 @@ public struct DistributionClassifier: FittedPostprocessor, Decodable {
   /// - Throws: `DecodingError` for a value of the wrong type, `DefenseParameterError` for a value
   ///   out of range or an unknown feature mode.
   public init(from decoder: any Decoder) throws {
-    let container = try decoder.container(keyedBy: CodingKeys.self)
-    let defaults = Self.reportParameters
-    var boosting = defaults
-    func value<T: Decodable>(_ key: CodingKeys, _ fallback: T) throws -> T {
-      try container.decodeIfPresent(T.self, forKey: key) ?? fallback
+    let parameters = try DefenseParameters(decoder, stage: Self.typeName)
+    let features = try parameters.value(Self.featuresParameter)
+    // The trees' parameters default to the report's; `BoostingParameters.validate()` judges
+    // their values.
+    var boosting = Self.reportParameters
+    func read<Value: Decodable & Sendable>(_ key: String, _ current: Value) throws -> Value {
+      try parameters.value(DefenseParameter(key, default: current, expected: "a valid value"))
     }
-    let featureName = try value(.features, Features.softmax.rawValue)
-    let passes = try value(.passes, 20)
-    let bins = try value(.bins, 20)
-    boosting.learningRate = try value(.learningRate, defaults.learningRate)
-    boosting.numLeaves = try value(.numLeaves, defaults.numLeaves)
-    boosting.rounds = try value(.rounds, defaults.rounds)
-    boosting.minDataInLeaf = try value(.minDataInLeaf, defaults.minDataInLeaf)
-    boosting.maxDepth = try value(.maxDepth, defaults.maxDepth)
-    boosting.lambdaL1 = try value(.lambdaL1, defaults.lambdaL1)
-    boosting.lambdaL2 = try value(.lambdaL2, defaults.lambdaL2)
-    boosting.seed = try value(.seed, defaults.seed)
-    boosting.earlyStoppingRounds = try value(.earlyStoppingRounds, defaults.earlyStoppingRounds)
-    let validFraction = try value(.validFraction, 0.2)
-    guard let features = Features(rawValue: featureName) else {
-      throw DefenseParameterError(
-        stage: Self.typeName, parameter: "features", expected: "\"softmax\" or \"distribution\"",
-        found: "\"\(featureName)\"")
-    }
+    boosting.learningRate = try read("learningRate", boosting.learningRate)
+    boosting.numLeaves = try read("numLeaves", boosting.numLeaves)
+    boosting.rounds = try read("rounds", boosting.rounds)
+    boosting.minDataInLeaf = try read("minDataInLeaf", boosting.minDataInLeaf)
+    boosting.maxDepth = try read("maxDepth", boosting.maxDepth)
+    boosting.lambdaL1 = try read("lambdaL1", boosting.lambdaL1)
+    boosting.lambdaL2 = try read("lambdaL2", boosting.lambdaL2)
+    boosting.seed = try read("seed", boosting.seed)
+    boosting.earlyStoppingRounds = try read("earlyStoppingRounds", boosting.earlyStoppingRounds)
+    let passes = try parameters.value(Self.passesParameter)
+    let bins = try parameters.value(Self.binsParameter)
+    let validFraction = try parameters.value(Self.validFractionParameter)
+    let mode = try Self.featuresParameter.validated(features, stage: Self.typeName)
     try self.init(
-      features: features, passes: passes, bins: bins, boosting: boosting,
-      validFraction: validFraction)
+      features: Features(rawValue: mode) ?? .softmax, passes: passes, bins: bins,
+      boosting: boosting, validFraction: validFraction)
   }
 
   /// The classifier passes per image: 1 for `softmax`, `passes` for `distribution`.

@@ -9,7 +9,7 @@ import BulwarkData
 /// zero). Row `i` draws from `SeededGenerator(seed: seed, stream: i)`, so the same seed gives the
 /// same noise on every machine and thread count, and a row's noise does not depend on the
 /// other rows. Noise is drawn in double precision.
-public struct GaussianNoise: Postprocessor, Decodable {
+public struct GaussianNoise: RegisteredPostprocessor {
   /// The name of this defense in pipeline files.
   public static let typeName = "gaussian-noise"
 
@@ -18,32 +18,33 @@ public struct GaussianNoise: Postprocessor, Decodable {
   /// The seed of the noise.
   public let seed: UInt64
 
+  /// The `scale` parameter: the noise's standard deviation, a finite number > 0 (default 0.2).
+  public static let scaleParameter = DefenseParameter<Double>(
+    "scale", default: 0.2, expected: "a finite number > 0", accepts: { $0 > 0 && $0.isFinite })
+  /// The `seed` parameter: the noise's seed (default 0).
+  public static let seedParameter = DefenseParameter<UInt64>(
+    "seed", default: 0, expected: "an integer >= 0")
+
   /// Creates the defense.
   /// - Parameters:
-  ///   - scale: Greater than 0 and finite (default 0.2).
-  ///   - seed: The seed of the noise (default 0).
+  ///   - scale: The noise's standard deviation, finite and greater than 0.
+  ///   - seed: The noise's seed.
   /// - Throws: `DefenseParameterError` for a scale out of range.
-  public init(scale: Double = 0.2, seed: UInt64 = 0) throws(DefenseParameterError) {
-    try Validate.check(
-      scale > 0 && scale.isFinite, stage: Self.typeName, parameter: "scale",
-      expected: "a finite number > 0", found: "\(scale)")
-    self.scale = scale
+  public init(
+    scale: Double = Self.scaleParameter.defaultValue, seed: UInt64 = Self.seedParameter.defaultValue
+  ) throws(DefenseParameterError) {
+    self.scale = try Self.scaleParameter.validated(scale, stage: Self.typeName)
     self.seed = seed
   }
 
-  enum CodingKeys: String, CodingKey {
-    case scale, seed
-  }
-
-  /// Decodes `{ scale: 0.2, seed: 7 }`; both keys are optional.
+  /// Decodes `{ scale: 0.2, seed: 0 }`; both keys are optional.
   /// - Parameter decoder: The decoder to read from.
   /// - Throws: `DecodingError` for values of the wrong type, `DefenseParameterError` for values
   ///   out of range.
   public init(from decoder: any Decoder) throws {
-    let container = try decoder.container(keyedBy: CodingKeys.self)
+    let parameters = try DefenseParameters(decoder, stage: Self.typeName)
     try self.init(
-      scale: container.decodeIfPresent(Double.self, forKey: .scale) ?? 0.2,
-      seed: container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0)
+      scale: parameters.value(Self.scaleParameter), seed: parameters.value(Self.seedParameter))
   }
 
   /// Adds noise to every value, renormalising when the input rows are probability vectors.

@@ -2,34 +2,31 @@
 ///
 /// Values equal to the cutoff are kept; rows are not renormalised. A row with no value at or
 /// above the cutoff becomes all zeros: an abstention (see `Probabilities.abstainedRows`).
-public struct HighConfidence: Postprocessor, Decodable {
+public struct HighConfidence: RegisteredPostprocessor {
   /// The name of this defense in pipeline files.
   public static let typeName = "high-confidence"
 
   /// Values below this become 0.
   public let cutoff: Float
 
-  /// Creates the defense.
-  /// - Parameter cutoff: Greater than 0 and finite (default 0.25).
-  /// - Throws: `DefenseParameterError` for a cutoff out of range.
-  public init(cutoff: Float = 0.25) throws(DefenseParameterError) {
-    try Validate.check(
-      cutoff > 0 && cutoff.isFinite, stage: Self.typeName, parameter: "cutoff",
-      expected: "a finite number > 0", found: "\(cutoff)")
-    self.cutoff = cutoff
-  }
+  /// The `cutoff` parameter: the smallest probability kept, a finite number > 0 (default 0.25).
+  public static let cutoffParameter = DefenseParameter<Float>(
+    "cutoff", default: 0.25, expected: "a finite number > 0", accepts: { $0 > 0 && $0.isFinite })
 
-  enum CodingKeys: String, CodingKey {
-    case cutoff
+  /// Creates the defense.
+  /// - Parameter cutoff: The smallest probability kept, finite and greater than 0.
+  /// - Throws: `DefenseParameterError` for a cutoff out of range.
+  public init(cutoff: Float = Self.cutoffParameter.defaultValue) throws(DefenseParameterError) {
+    self.cutoff = try Self.cutoffParameter.validated(cutoff, stage: Self.typeName)
   }
 
   /// Decodes `{ cutoff: 0.25 }`; the key is optional.
   /// - Parameter decoder: The decoder to read from.
-  /// - Throws: `DecodingError` for a value of the wrong type, `DefenseParameterError` for a value
+  /// - Throws: `DecodingError` for a value of the wrong type, `DefenseParameterError` for one
   ///   out of range.
   public init(from decoder: any Decoder) throws {
-    let container = try decoder.container(keyedBy: CodingKeys.self)
-    try self.init(cutoff: container.decodeIfPresent(Float.self, forKey: .cutoff) ?? 0.25)
+    let parameters = try DefenseParameters(decoder, stage: Self.typeName)
+    try self.init(cutoff: parameters.value(Self.cutoffParameter))
   }
 
   /// Zeroes the values below the cutoff.

@@ -10,7 +10,7 @@ import Foundation
 /// instead would differ from ART by up to 0.1 on confident rows). The rest is computed in double
 /// precision and rounded to `Float`. A row whose q all clip to 0 stays all zeros (an abstention)
 /// where ART would divide by zero.
-public struct ReverseSigmoid: Postprocessor, Decodable {
+public struct ReverseSigmoid: RegisteredPostprocessor {
   /// The name of this defense in pipeline files.
   public static let typeName = "reverse-sigmoid"
 
@@ -23,24 +23,23 @@ public struct ReverseSigmoid: Postprocessor, Decodable {
   /// The sigmoid's slope.
   public let gamma: Double
 
+  /// The `beta` parameter: the perturbation's magnitude, a finite number > 0 (default 1).
+  public static let betaParameter = DefenseParameter<Double>(
+    "beta", default: 1, expected: "a finite number > 0", accepts: { $0 > 0 && $0.isFinite })
+  /// The `gamma` parameter: the sigmoid's slope, a finite number > 0 (default 0.1).
+  public static let gammaParameter = DefenseParameter<Double>(
+    "gamma", default: 0.1, expected: "a finite number > 0", accepts: { $0 > 0 && $0.isFinite })
+
   /// Creates the defense.
   /// - Parameters:
-  ///   - beta: Greater than 0 and finite (default 1).
-  ///   - gamma: Greater than 0 and finite (default 0.1).
+  ///   - beta: Greater than 0 and finite.
+  ///   - gamma: Greater than 0 and finite.
   /// - Throws: `DefenseParameterError` for a parameter out of range.
-  public init(beta: Double = 1, gamma: Double = 0.1) throws(DefenseParameterError) {
-    try Validate.check(
-      beta > 0 && beta.isFinite, stage: Self.typeName, parameter: "beta",
-      expected: "a finite number > 0", found: "\(beta)")
-    try Validate.check(
-      gamma > 0 && gamma.isFinite, stage: Self.typeName, parameter: "gamma",
-      expected: "a finite number > 0", found: "\(gamma)")
-    self.beta = beta
-    self.gamma = gamma
-  }
-
-  enum CodingKeys: String, CodingKey {
-    case beta, gamma
+  public init(
+    beta: Double = Self.betaParameter.defaultValue, gamma: Double = Self.gammaParameter.defaultValue
+  ) throws(DefenseParameterError) {
+    self.beta = try Self.betaParameter.validated(beta, stage: Self.typeName)
+    self.gamma = try Self.gammaParameter.validated(gamma, stage: Self.typeName)
   }
 
   /// Decodes `{ beta: 1, gamma: 0.1 }`; both keys are optional.
@@ -48,10 +47,9 @@ public struct ReverseSigmoid: Postprocessor, Decodable {
   /// - Throws: `DecodingError` for values of the wrong type, `DefenseParameterError` for values
   ///   out of range.
   public init(from decoder: any Decoder) throws {
-    let container = try decoder.container(keyedBy: CodingKeys.self)
+    let parameters = try DefenseParameters(decoder, stage: Self.typeName)
     try self.init(
-      beta: container.decodeIfPresent(Double.self, forKey: .beta) ?? 1,
-      gamma: container.decodeIfPresent(Double.self, forKey: .gamma) ?? 0.1)
+      beta: parameters.value(Self.betaParameter), gamma: parameters.value(Self.gammaParameter))
   }
 
   /// Perturbs and renormalises every row.

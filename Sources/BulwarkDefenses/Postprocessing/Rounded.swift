@@ -6,34 +6,31 @@ import Foundation
 /// single precision and `rint` rounding half to even, so the tie is decided on the float32
 /// product (0.2345 at 3 decimals gives 0.234, because 0.2345f * 1000 rounds to 234.5 in float32).
 /// When 10^d overflows `Float` (d > 38) values are returned unchanged.
-public struct Rounded: Postprocessor, Decodable {
+public struct Rounded: RegisteredPostprocessor {
   /// The name of this defense in pipeline files.
   public static let typeName = "rounded"
 
   /// Decimals kept.
   public let decimals: Int
 
-  /// Creates the defense.
-  /// - Parameter decimals: At least 1 (default 3).
-  /// - Throws: `DefenseParameterError` for fewer than 1 decimal.
-  public init(decimals: Int = 3) throws(DefenseParameterError) {
-    try Validate.check(
-      decimals >= 1, stage: Self.typeName, parameter: "decimals", expected: "an integer >= 1",
-      found: "\(decimals)")
-    self.decimals = decimals
-  }
+  /// The `decimals` parameter: decimals kept, an integer >= 1 (default 3).
+  public static let decimalsParameter = DefenseParameter(
+    "decimals", default: 3, expected: "an integer >= 1", accepts: { $0 >= 1 })
 
-  enum CodingKeys: String, CodingKey {
-    case decimals
+  /// Creates the defense.
+  /// - Parameter decimals: Decimals kept, at least 1.
+  /// - Throws: `DefenseParameterError` for a value out of range.
+  public init(decimals: Int = Self.decimalsParameter.defaultValue) throws(DefenseParameterError) {
+    self.decimals = try Self.decimalsParameter.validated(decimals, stage: Self.typeName)
   }
 
   /// Decodes `{ decimals: 3 }`; the key is optional.
   /// - Parameter decoder: The decoder to read from.
-  /// - Throws: `DecodingError` for a value of the wrong type, `DefenseParameterError` for a value
+  /// - Throws: `DecodingError` for a value of the wrong type, `DefenseParameterError` for one
   ///   out of range.
   public init(from decoder: any Decoder) throws {
-    let container = try decoder.container(keyedBy: CodingKeys.self)
-    try self.init(decimals: container.decodeIfPresent(Int.self, forKey: .decimals) ?? 3)
+    let parameters = try DefenseParameters(decoder, stage: Self.typeName)
+    try self.init(decimals: parameters.value(Self.decimalsParameter))
   }
 
   /// Rounds every value.

@@ -7,7 +7,7 @@ import BulwarkData
 /// half to even (at b = 1, 0.5 becomes 0). As in ART, inputs are not clipped: 1.2 in [0, 1] stays
 /// 1.2 at every bit depth that can represent it. Like ART under NumPy 2, `(x - lo) / (hi - lo)` is
 /// computed in single precision and the rest in double precision, then rounded to `Float`.
-public struct FeatureSqueezing: Preprocessor, Decodable {
+public struct FeatureSqueezing: RegisteredPreprocessor {
   /// The name of this defense in pipeline files.
   public static let typeName = "feature-squeezing"
 
@@ -19,33 +19,33 @@ public struct FeatureSqueezing: Preprocessor, Decodable {
   /// number of active cores.
   public var threadCount: Int = Parallel.defaultThreadCount
 
-  /// Creates a squeezer.
+  /// The `bitDepth` parameter: bits kept per value, 1...64 (default 8).
+  public static let bitDepthParameter = DefenseParameter("bitDepth", default: 8, in: 1...64)
+  /// The `clipValues` parameter: the images' range (required, as in ART; the default is not
+  /// used).
+  public static let clipValuesParameter = DefenseParameter(range: "clipValues", default: .unit)
+
+  /// Creates the defense.
   /// - Parameters:
-  ///   - bitDepth: Bits per value, 1...64 (default 8).
-  ///   - clipValues: The value range, lower below upper.
-  /// - Throws: `DefenseParameterError` for a bit depth outside 1...64 or a malformed range.
-  public init(bitDepth: Int = 8, clipValues: ValueRange) throws(DefenseParameterError) {
-    try Validate.check(
-      (1...64).contains(bitDepth), stage: Self.typeName, parameter: "bitDepth",
-      expected: "an integer in 1...64", found: "\(bitDepth)")
-    try Validate.range(clipValues, stage: Self.typeName, parameter: "clipValues")
-    self.bitDepth = bitDepth
-    self.clipValues = clipValues
+  ///   - bitDepth: Bits kept per value, 1...64.
+  ///   - clipValues: The images' range; lower must be below upper.
+  /// - Throws: `DefenseParameterError` for a parameter out of range.
+  public init(
+    bitDepth: Int = Self.bitDepthParameter.defaultValue, clipValues: ValueRange
+  ) throws(DefenseParameterError) {
+    self.bitDepth = try Self.bitDepthParameter.validated(bitDepth, stage: Self.typeName)
+    self.clipValues = try Self.clipValuesParameter.validated(clipValues, stage: Self.typeName)
   }
 
-  enum CodingKeys: String, CodingKey {
-    case bitDepth, clipValues
-  }
-
-  /// Decodes `{ bitDepth: 4, clipValues: [0, 1] }`; `clipValues` is required.
+  /// Decodes `{ bitDepth: 8, clipValues: [0, 1] }`; `clipValues` is required.
   /// - Parameter decoder: The decoder to read from.
-  /// - Throws: `DecodingError` for a missing range or values of the wrong type,
-  ///   `DefenseParameterError` for values out of range.
+  /// - Throws: `DecodingError` for values of the wrong type, `DefenseParameterError` for values
+  ///   out of range.
   public init(from decoder: any Decoder) throws {
-    let container = try decoder.container(keyedBy: CodingKeys.self)
+    let parameters = try DefenseParameters(decoder, stage: Self.typeName)
     try self.init(
-      bitDepth: container.decodeIfPresent(Int.self, forKey: .bitDepth) ?? 8,
-      clipValues: container.decode(ValueRange.self, forKey: .clipValues))
+      bitDepth: parameters.value(Self.bitDepthParameter),
+      clipValues: parameters.required(Self.clipValuesParameter))
   }
 
   /// False: squeezing is deterministic.

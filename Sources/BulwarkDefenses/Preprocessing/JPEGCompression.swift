@@ -14,7 +14,7 @@ import BulwarkData
 /// rounds to nearest and clips to the range. Where truncation and rounding agree, outputs equal
 /// ART's bit for bit. Images are spread over `threadCount` threads in fixed chunks, so results
 /// do not depend on it.
-public struct JPEGCompression: Preprocessor, Decodable {
+public struct JPEGCompression: RegisteredPreprocessor {
   /// The name of this defense in pipeline files.
   public static let typeName = "jpeg-compression"
 
@@ -26,24 +26,24 @@ public struct JPEGCompression: Preprocessor, Decodable {
   /// number of active cores.
   public var threadCount: Int = Parallel.defaultThreadCount
 
+  /// The `quality` parameter: libjpeg's quality, 1...100 (default 50).
+  public static let qualityParameter = DefenseParameter("quality", default: 50, in: 1...100)
+  /// The `clipValues` parameter: the images' range, [0, 1] (default) or [0, 255].
+  public static let clipValuesParameter = DefenseParameter(
+    "clipValues", default: ValueRange.unit, expected: "[0, 1] or [0, 255]",
+    accepts: { $0 == .unit || $0 == ValueRange(0, 255) })
+
   /// Creates the defense.
   /// - Parameters:
-  ///   - quality: libjpeg's quality, 1...100 (default 50).
-  ///   - clipValues: The images' value range, [0, 1] (default) or [0, 255].
-  /// - Throws: `DefenseParameterError` for a quality outside 1...100 or another range.
-  public init(quality: Int = 50, clipValues: ValueRange = .unit) throws(DefenseParameterError) {
-    try Validate.check(
-      (1...100).contains(quality), stage: Self.typeName, parameter: "quality",
-      expected: "an integer in 1...100", found: "\(quality)")
-    try Validate.check(
-      clipValues == .unit || clipValues == ValueRange(0, 255), stage: Self.typeName,
-      parameter: "clipValues", expected: "[0, 1] or [0, 255]", found: clipValues.description)
-    self.quality = quality
-    self.clipValues = clipValues
-  }
-
-  enum CodingKeys: String, CodingKey {
-    case quality, clipValues
+  ///   - quality: libjpeg's quality, 1...100.
+  ///   - clipValues: The images' range, [0, 1] or [0, 255].
+  /// - Throws: `DefenseParameterError` for a parameter out of range.
+  public init(
+    quality: Int = Self.qualityParameter.defaultValue,
+    clipValues: ValueRange = Self.clipValuesParameter.defaultValue
+  ) throws(DefenseParameterError) {
+    self.quality = try Self.qualityParameter.validated(quality, stage: Self.typeName)
+    self.clipValues = try Self.clipValuesParameter.validated(clipValues, stage: Self.typeName)
   }
 
   /// Decodes `{ quality: 50, clipValues: [0, 1] }`; both keys are optional.
@@ -51,10 +51,10 @@ public struct JPEGCompression: Preprocessor, Decodable {
   /// - Throws: `DecodingError` for values of the wrong type, `DefenseParameterError` for values
   ///   out of range.
   public init(from decoder: any Decoder) throws {
-    let container = try decoder.container(keyedBy: CodingKeys.self)
+    let parameters = try DefenseParameters(decoder, stage: Self.typeName)
     try self.init(
-      quality: container.decodeIfPresent(Int.self, forKey: .quality) ?? 50,
-      clipValues: container.decodeIfPresent(ValueRange.self, forKey: .clipValues) ?? .unit)
+      quality: parameters.value(Self.qualityParameter),
+      clipValues: parameters.value(Self.clipValuesParameter))
   }
 
   /// False: compression is deterministic.

@@ -17,7 +17,7 @@ import BulwarkData
 /// `PairedMedianNetwork`), both on 16 neighbouring pixels at once; larger windows select per
 /// pixel. Images are spread over `threadCount` threads; results do not depend on it.
 /// NaN values have no defined median (scipy's result then depends on its selection order).
-public struct SpatialSmoothing: Preprocessor, Decodable {
+public struct SpatialSmoothing: RegisteredPreprocessor {
   /// The name of this defense in pipeline files.
   public static let typeName = "spatial-smoothing"
 
@@ -33,25 +33,27 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
 
   static let largestNetworkWindow = 9
 
+  /// The `window` parameter: the window side k, an integer >= 1 (default 3).
+  public static let windowParameter = DefenseParameter(
+    "window", default: 3, expected: "an integer >= 1", accepts: { $0 >= 1 })
+  /// The `clipRange` parameter: when given, the range outputs are clipped to (default: none).
+  public static let clipRangeParameter = DefenseParameter(range: "clipRange", default: .unit)
+
   /// Creates a median filter.
   /// - Parameters:
   ///   - window: The window side k, at least 1 (1 leaves images unchanged).
   ///   - clipRange: When set, outputs are clipped to it; lower must be below upper.
   /// - Throws: `DefenseParameterError` for a window below 1 or a malformed range.
-  public init(window: Int = 3, clipRange: ValueRange? = nil) throws(DefenseParameterError) {
-    try Validate.check(
-      window >= 1, stage: Self.typeName, parameter: "window", expected: "an integer >= 1",
-      found: "\(window)")
-    try Validate.range(clipRange, stage: Self.typeName, parameter: "clipRange")
-    self.window = window
-    self.clipRange = clipRange
+  public init(
+    window: Int = Self.windowParameter.defaultValue, clipRange: ValueRange? = nil
+  ) throws(DefenseParameterError) {
+    self.window = try Self.windowParameter.validated(window, stage: Self.typeName)
+    self.clipRange = try clipRange.map { range throws(DefenseParameterError) in
+      try Self.clipRangeParameter.validated(range, stage: Self.typeName)
+    }
     network =
       window >= 4 && window <= Self.largestNetworkWindow
       ? PairedMedianNetwork(window: window) : nil
-  }
-
-  enum CodingKeys: String, CodingKey {
-    case window, clipRange
   }
 
   /// Decodes `{ window: 3, clipRange: [0, 1] }`; both keys are optional.
@@ -59,10 +61,10 @@ public struct SpatialSmoothing: Preprocessor, Decodable {
   /// - Throws: `DecodingError` for values of the wrong type, `DefenseParameterError` for values
   ///   out of range.
   public init(from decoder: any Decoder) throws {
-    let container = try decoder.container(keyedBy: CodingKeys.self)
+    let parameters = try DefenseParameters(decoder, stage: Self.typeName)
     try self.init(
-      window: container.decodeIfPresent(Int.self, forKey: .window) ?? 3,
-      clipRange: container.decodeIfPresent(ValueRange.self, forKey: .clipRange))
+      window: parameters.value(Self.windowParameter),
+      clipRange: parameters.valueIfPresent(Self.clipRangeParameter))
   }
 
   /// False: the filter is deterministic.

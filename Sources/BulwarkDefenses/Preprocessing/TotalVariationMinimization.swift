@@ -22,7 +22,7 @@ import BulwarkData
 /// global generator; here
 /// each (image, channel) has its own stream of `SeededGenerator(seed:stream:)`, stream
 /// `image * channels + channel`, so results do not depend on the thread count.
-public struct TotalVariationMinimization: Preprocessor, Decodable {
+public struct TotalVariationMinimization: RegisteredPreprocessor {
   /// The name of this defense in pipeline files.
   public static let typeName = "total-variation-minimization"
 
@@ -42,59 +42,66 @@ public struct TotalVariationMinimization: Preprocessor, Decodable {
   /// number of active cores.
   public var threadCount: Int = Parallel.defaultThreadCount
 
-  /// Creates the defense; the defaults are ART's.
+  /// The `keepProbability` parameter: the share of pixels each mask keeps, in [0, 1] (default
+  /// 0.3).
+  public static let keepProbabilityParameter = DefenseParameter(
+    "keepProbability", default: 0.3, in: 0.0...1.0, expected: "a number in [0, 1]")
+  /// The `norm` parameter: the objective's norm, 1 or 2 (default 2).
+  public static let normParameter = DefenseParameter(
+    "norm", default: 2, expected: "1 or 2", accepts: { $0 == 1 || $0 == 2 })
+  /// The `lambda` parameter: the total variation's weight, a finite number >= 0 (default 0.5).
+  public static let lambdaParameter = DefenseParameter<Double>(
+    "lambda", default: 0.5, expected: "a finite number >= 0",
+    accepts: { $0 >= 0 && $0.isFinite })
+  /// The `maxIterations` parameter: solver iterations, an integer >= 1 (default 10).
+  public static let maxIterationsParameter = DefenseParameter(
+    "maxIterations", default: 10, expected: "an integer >= 1", accepts: { $0 >= 1 })
+  /// The `clipValues` parameter: when given, the range outputs are clipped to (default: none).
+  public static let clipValuesParameter = DefenseParameter(range: "clipValues", default: .unit)
+  /// The `seed` parameter: the masks' seed (default 0).
+  public static let seedParameter = DefenseParameter<UInt64>(
+    "seed", default: 0, expected: "an integer >= 0")
+
+  /// Creates the defense.
   /// - Parameters:
-  ///   - keepProbability: In [0, 1] (default 0.3).
-  ///   - norm: 1 or 2 (default 2).
-  ///   - lambda: At least 0 and finite (default 0.5).
-  ///   - maxIterations: At least 1 (default 10).
-  ///   - clipValues: The box and output range, lower below upper (default none: box [0, 1]).
-  ///   - seed: The seed of the masks (default 0).
-  /// - Throws: `DefenseParameterError` naming the first parameter out of range.
+  ///   - keepProbability: The share of pixels each mask keeps, in [0, 1].
+  ///   - norm: The objective's norm, 1 or 2.
+  ///   - lambda: The total variation's weight, finite and at least 0.
+  ///   - maxIterations: Solver iterations, at least 1.
+  ///   - clipValues: When set, outputs are clipped to it; lower must be below upper.
+  ///   - seed: The masks' seed.
+  /// - Throws: `DefenseParameterError` for a parameter out of range.
   public init(
-    keepProbability: Double = 0.3, norm: Int = 2, lambda: Double = 0.5, maxIterations: Int = 10,
-    clipValues: ValueRange? = nil, seed: UInt64 = 0
+    keepProbability: Double = Self.keepProbabilityParameter.defaultValue,
+    norm: Int = Self.normParameter.defaultValue, lambda: Double = Self.lambdaParameter.defaultValue,
+    maxIterations: Int = Self.maxIterationsParameter.defaultValue, clipValues: ValueRange? = nil,
+    seed: UInt64 = Self.seedParameter.defaultValue
   ) throws(DefenseParameterError) {
     let stage = Self.typeName
-    try Validate.check(
-      keepProbability >= 0 && keepProbability <= 1, stage: stage, parameter: "keepProbability",
-      expected: "a number in [0, 1]", found: "\(keepProbability)")
-    try Validate.check(
-      norm == 1 || norm == 2, stage: stage, parameter: "norm", expected: "1 or 2",
-      found: "\(norm)")
-    try Validate.check(
-      lambda >= 0 && lambda.isFinite, stage: stage, parameter: "lambda",
-      expected: "a finite number >= 0", found: "\(lambda)")
-    try Validate.check(
-      maxIterations >= 1, stage: stage, parameter: "maxIterations",
-      expected: "an integer >= 1", found: "\(maxIterations)")
-    try Validate.range(clipValues, stage: stage, parameter: "clipValues")
-    self.keepProbability = keepProbability
-    self.norm = norm
-    self.lambda = lambda
-    self.maxIterations = maxIterations
-    self.clipValues = clipValues
+    self.keepProbability = try Self.keepProbabilityParameter.validated(
+      keepProbability, stage: stage)
+    self.norm = try Self.normParameter.validated(norm, stage: stage)
+    self.lambda = try Self.lambdaParameter.validated(lambda, stage: stage)
+    self.maxIterations = try Self.maxIterationsParameter.validated(maxIterations, stage: stage)
+    self.clipValues = try clipValues.map { range throws(DefenseParameterError) in
+      try Self.clipValuesParameter.validated(range, stage: stage)
+    }
     self.seed = seed
   }
 
-  enum CodingKeys: String, CodingKey {
-    case keepProbability, norm, lambda, maxIterations, clipValues, seed
-  }
-
   /// Decodes `{ keepProbability: 0.3, norm: 2, lambda: 0.5, maxIterations: 10, clipValues:
-  /// [0, 1], seed: 7 }`; every key is optional.
+  /// [0, 1], seed: 0 }`; every key is optional.
   /// - Parameter decoder: The decoder to read from.
   /// - Throws: `DecodingError` for values of the wrong type, `DefenseParameterError` for values
   ///   out of range.
   public init(from decoder: any Decoder) throws {
-    let container = try decoder.container(keyedBy: CodingKeys.self)
+    let parameters = try DefenseParameters(decoder, stage: Self.typeName)
     try self.init(
-      keepProbability: container.decodeIfPresent(Double.self, forKey: .keepProbability) ?? 0.3,
-      norm: container.decodeIfPresent(Int.self, forKey: .norm) ?? 2,
-      lambda: container.decodeIfPresent(Double.self, forKey: .lambda) ?? 0.5,
-      maxIterations: container.decodeIfPresent(Int.self, forKey: .maxIterations) ?? 10,
-      clipValues: container.decodeIfPresent(ValueRange.self, forKey: .clipValues),
-      seed: container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0)
+      keepProbability: parameters.value(Self.keepProbabilityParameter),
+      norm: parameters.value(Self.normParameter), lambda: parameters.value(Self.lambdaParameter),
+      maxIterations: parameters.value(Self.maxIterationsParameter),
+      clipValues: parameters.valueIfPresent(Self.clipValuesParameter),
+      seed: parameters.value(Self.seedParameter))
   }
 
   /// True unless every pixel is always kept or always dropped.

@@ -1,3 +1,5 @@
+import BulwarkDefenses
+
 extension DefenseRegistry {
   /// This registry with a user's own defenses added, each under its `typeName`.
   ///
@@ -6,8 +8,7 @@ extension DefenseRegistry {
   /// - Parameter types: Preprocessor and postprocessor types, in any order.
   /// - Returns: The registry with every type added.
   /// - Throws: `PipelineError` naming the Swift type when its name is empty or already taken
-  ///   (by a built-in or by an earlier type of the list), or when it is neither a
-  ///   `RegisteredPreprocessor` nor a `RegisteredPostprocessor`.
+  ///   (by a built-in or by an earlier type of the list).
   public func registering(_ types: [any RegisteredDefense.Type]) throws(PipelineError)
     -> DefenseRegistry
   {
@@ -28,14 +29,7 @@ extension DefenseRegistry {
       if registry.postprocessorNames.contains(name) {
         throw refuse("a postprocessor named '\(name)' is already registered")
       }
-      switch type {
-      case let preprocessor as any RegisteredPreprocessor.Type:
-        try registry.register(preprocessor)
-      case let postprocessor as any RegisteredPostprocessor.Type:
-        try registry.register(postprocessor)
-      default:
-        throw refuse("it is neither a RegisteredPreprocessor nor a RegisteredPostprocessor")
-      }
+      try registry.register(type)
     }
     return registry
   }

@@ -22,18 +22,15 @@ public struct DefenseRegistry: Sendable {
   /// total-variation-minimization, external (a program in another process); high-confidence,
   /// reverse-sigmoid, rounded, class-labels, gaussian-noise, distribution-classifier.
   public static let standard: DefenseRegistry = {
-    var registry = DefenseRegistry()
-    let preprocessors: [any RegisteredPreprocessor.Type] = [
+    let builtIns: [any RegisteredDefense.Type] = [
       SpatialSmoothing.self, JPEGCompression.self, FeatureSqueezing.self,
-      TotalVariationMinimization.self, ExternalProcessDefense.self,
+      TotalVariationMinimization.self, ExternalProcessDefense.self, HighConfidence.self,
+      ReverseSigmoid.self, Rounded.self, ClassLabels.self, GaussianNoise.self,
+      DistributionClassifier.self,
     ]
-    let postprocessors: [any RegisteredPostprocessor.Type] = [
-      HighConfidence.self, ReverseSigmoid.self, Rounded.self, ClassLabels.self,
-      GaussianNoise.self, DistributionClassifier.self,
-    ]
+    var registry = DefenseRegistry()
     // The built-in names are distinct, so registration cannot fail.
-    for type in preprocessors { try? registry.register(type) }
-    for type in postprocessors { try? registry.register(type) }
+    for type in builtIns { try? registry.register(type) }
     return registry
   }()
 
@@ -48,18 +45,15 @@ public struct DefenseRegistry: Sendable {
   /// The registered postprocessor names, sorted.
   public var postprocessorNames: [String] { postprocessors.keys.sorted() }
 
-  /// Registers a preprocessor type under its `typeName`.
+  /// Registers a defense type under its `typeName`, as a preprocessor or a postprocessor by
+  /// its kind.
   /// - Parameter type: The type; its `init(from:)` reads the stage's parameters.
   /// - Throws: `PipelineError` when the name is already registered.
-  public mutating func register(_ type: any RegisteredPreprocessor.Type) throws(PipelineError) {
-    try register(preprocessorNamed: type.typeName) { decoder in try type.init(from: decoder) }
-  }
-
-  /// Registers a postprocessor type under its `typeName`.
-  /// - Parameter type: The type; its `init(from:)` reads the stage's parameters.
-  /// - Throws: `PipelineError` when the name is already registered.
-  public mutating func register(_ type: any RegisteredPostprocessor.Type) throws(PipelineError) {
-    try register(postprocessorNamed: type.typeName) { decoder in try type.init(from: decoder) }
+  public mutating func register(_ type: any RegisteredDefense.Type) throws(PipelineError) {
+    switch type.registration.kind {
+    case .preprocessor(let make): try register(preprocessorNamed: type.typeName, make: make)
+    case .postprocessor(let make): try register(postprocessorNamed: type.typeName, make: make)
+    }
   }
 
   /// Registers a preprocessor built by a factory (for defenses that are not Swift types).

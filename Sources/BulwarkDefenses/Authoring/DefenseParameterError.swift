@@ -26,28 +26,3 @@ public struct DefenseParameterError: Error, Equatable, CustomStringConvertible {
   /// `stage: parameter must be expected, got found`.
   public var description: String { "\(stage): \(parameter) must be \(expected), got \(found)" }
 }
-
-/// Checks shared by the defenses' initialisers.
-enum Validate {
-  /// Throws unless `condition` holds.
-  static func check(
-    _ condition: Bool, stage: String, parameter: String, expected: String,
-    found: @autoclosure () -> String
-  ) throws(DefenseParameterError) {
-    if !condition {
-      throw DefenseParameterError(
-        stage: stage, parameter: parameter, expected: expected, found: found())
-    }
-  }
-
-  /// Throws unless `range` has finite bounds with lower < upper.
-  static func range(
-    _ range: ValueRange?, stage: String, parameter: String
-  ) throws(DefenseParameterError) {
-    guard let range else { return }
-    try check(
-      range.lower.isFinite && range.upper.isFinite && range.lower < range.upper, stage: stage,
-      parameter: parameter, expected: "[lower, upper] with finite lower < upper",
-      found: range.description)
-  }
-}
