@@ -77,30 +77,32 @@ let package = Package(
       dependencies: ["bulwark"]),
 
     // MARK: Tests
+    // Closeness checks that point at their caller, and scratch folders.
+    .target(name: "BulwarkTestSupport", path: "Tests/BulwarkTestSupport"),
     .testTarget(
       name: "BulwarkDataTests",
-      dependencies: ["BulwarkCore", "BulwarkData"],
+      dependencies: ["BulwarkTestSupport", "BulwarkCore", "BulwarkData"],
       resources: [.copy("Fixtures")]
     ),
-    .testTarget(name: "BulwarkModelTests", dependencies: ["BulwarkCore", "BulwarkModel"]),
+    .testTarget(name: "BulwarkModelTests", dependencies: ["BulwarkTestSupport", "BulwarkCore", "BulwarkModel"]),
     .testTarget(
       name: "BulwarkBoostingTests",
-      dependencies: ["BulwarkCore", "BulwarkBoosting"],
+      dependencies: ["BulwarkTestSupport", "BulwarkCore", "BulwarkBoosting"],
       resources: [.copy("Fixtures")]
     ),
     .testTarget(
       name: "BulwarkCLITests",
       // The executables are dependencies so that end-to-end tests can run the built binaries.
-      dependencies: [
+      dependencies: ["BulwarkTestSupport", 
         "BulwarkCLI", "BulwarkCore", "BulwarkData", "BulwarkModel", "bulwark", "bulwark-example",
       ]
     ),
     .testTarget(
       name: "BulwarkDefensesTests",
-      dependencies: ["BulwarkCore", "BulwarkDefenses", "BulwarkBoosting"]),
+      dependencies: ["BulwarkTestSupport", "BulwarkCore", "BulwarkDefenses", "BulwarkBoosting"]),
     .testTarget(
       name: "BulwarkPipelineTests",
-      dependencies: [
+      dependencies: ["BulwarkTestSupport", 
         "BulwarkCore", "BulwarkPipeline", "BulwarkData", "BulwarkModel", "BulwarkDefenses",
       ]
     ),

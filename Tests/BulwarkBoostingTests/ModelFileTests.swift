@@ -1,4 +1,5 @@
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkBoosting
@@ -28,9 +29,8 @@ import Testing
     let loaded = try BoostedTrees(modelText: text)
     #expect(loaded.modelText() == text)
     #expect(try loaded.rawScores(x, rows: 300) == model.rawScores(x, rows: 300))
-    let url = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-boosting-\(UUID().uuidString).txt")
-    defer { try? FileManager.default.removeItem(at: url) }
+    let scratch = try ScratchFolder("bulwark-boosting")
+    let url = scratch.url("file.txt")
     try model.write(to: url)
     #expect(try BoostedTrees(contentsOf: url).modelText() == text)
   }

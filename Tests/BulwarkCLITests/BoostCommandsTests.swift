@@ -1,13 +1,14 @@
 import BulwarkCore
 import BulwarkData
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 /// `boost fit` and `boost predict` end to end on a small seeded problem.
 @Suite struct BoostCommandsTests {
   @Test func fitThenPredictLearnsASeparableProblem() throws {
-    let folder = try TestFiles.scratchFolder("bulwark-boost")
-    defer { try? FileManager.default.removeItem(at: folder) }
+    let scratch = try ScratchFolder("bulwark-boost")
+    let folder = scratch.url
     // Three classes, each a noisy one-hot direction in 4 features.
     var generator = SeededGenerator(seed: 4)
     let rows = 300

@@ -1,25 +1,8 @@
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkCLI
-
-/// Output captured from an in-process run.
-final class CapturedConsole: @unchecked Sendable {
-  private let lock = NSLock()
-  private var output = ""
-  private var error = ""
-
-  var console: Console {
-    Console(showsProgress: false) { stream, text in
-      self.lock.withLock {
-        if stream == .output { self.output += text } else { self.error += text }
-      }
-    }
-  }
-
-  var standardOutput: String { lock.withLock { output } }
-  var standardError: String { lock.withLock { error } }
-}
 
 @Suite struct CommandLineTests {
   private func run(_ arguments: [String]) -> (ExitCode, CapturedConsole) {
@@ -80,9 +63,8 @@ final class CapturedConsole: @unchecked Sendable {
   }
 
   @Test func optionValuesMayFollowAnEqualsSign() throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-cli-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: folder) }
+    let scratch = try ScratchFolder("bulwark-cli")
+    let folder = scratch.url("absent")
     let (status, captured) = run(["data", "info", "--labels=x", folder.path])
     #expect(status == .failure)
     #expect(captured.standardError.contains("no such file or folder"))

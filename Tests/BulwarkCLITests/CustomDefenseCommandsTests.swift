@@ -3,6 +3,7 @@ import BulwarkData
 import BulwarkDefenses
 import BulwarkPipeline
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import bulwark_example
@@ -13,18 +14,18 @@ import Testing
 struct CustomDefenseCommandsTests {
   static let pipelines = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
     .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("pipelines")
-  let folder: URL
+  let scratch: ScratchFolder
+  var folder: URL { scratch.url }
   /// The committed `pipelines/examples/gaussian-blur.json5`, copied into a temporary tree
   /// beside a link to the models so that its attack cache stays out of the repository.
   let file: String
 
   init() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-custom-\(UUID().uuidString)")
-    let examples = folder.appendingPathComponent("examples")
+    scratch = try ScratchFolder("bulwark-custom")
+    let examples = scratch.url.appendingPathComponent("examples")
     try FileManager.default.createDirectory(at: examples, withIntermediateDirectories: true)
     try FileManager.default.createSymbolicLink(
-      at: folder.appendingPathComponent("models"),
+      at: scratch.url.appendingPathComponent("models"),
       withDestinationURL: Self.pipelines.appendingPathComponent("models"))
     let copy = examples.appendingPathComponent("gaussian-blur.json5")
     try FileManager.default.copyItem(
@@ -33,7 +34,6 @@ struct CustomDefenseCommandsTests {
   }
 
   @Test func theExampleExecutableScoresThePipeline() throws {
-    defer { try? FileManager.default.removeItem(at: folder) }
     let result = try BulwarkProcess.run(
       ["score", file, "--limit", "20"], program: "bulwark-example")
     #expect(result.status == 0, "\(result.error)")
@@ -49,7 +49,6 @@ struct CustomDefenseCommandsTests {
   }
 
   @Test func plainBulwarkRefusesTheUnknownType() throws {
-    defer { try? FileManager.default.removeItem(at: folder) }
     for command in ["validate", "score"] {
       let result = try BulwarkProcess.run([command, file])
       #expect(result.status == 1)
@@ -72,18 +71,6 @@ struct CustomDefenseCommandsTests {
     func process(_ batch: ImageBatch) -> ImageBatch { batch }
   }
 
-  /// Text a console received, in order.
-  final class Transcript: @unchecked Sendable {
-    private let lock = NSLock()
-    private var text: [Console.Stream: String] = [:]
-    var console: Console {
-      Console(showsProgress: false) { stream, piece in
-        self.lock.withLock { self.text[stream, default: ""] += piece }
-      }
-    }
-    subscript(stream: Console.Stream) -> String { lock.withLock { text[stream] ?? "" } }
-  }
-
   @Test func clashingNamesFailBeforeTheCommandRuns() {
     let cases: [([any RegisteredDefense.Type], String)] = [
       ([Clash.self], "cannot register Clash: a preprocessor named 'spatial-smoothing'"),
@@ -93,20 +80,20 @@ struct CustomDefenseCommandsTests {
       ),
     ]
     for (defenses, message) in cases {
-      let transcript = Transcript()
+      let transcript = CapturedConsole()
       let status = BulwarkCommand.run(
         ["--help"], registering: defenses, console: transcript.console)
       #expect(status == .failure)
       let name = defenses[0].typeName
       #expect(
-        transcript[.error] == "error: registry: \(name): \(message) is already registered\n")
-      #expect(transcript[.output].isEmpty)
+        transcript.standardError == "error: registry: \(name): \(message) is already registered\n")
+      #expect(transcript.standardOutput.isEmpty)
     }
   }
 
   @Test func theRegisteredDefenseRunsThroughACommand() throws {
-    let folder = try TestFiles.scratchFolder("bulwark-registering")
-    defer { try? FileManager.default.removeItem(at: folder) }
+    let scratch = try ScratchFolder("bulwark-registering")
+    let folder = scratch.url
     let input = folder.appendingPathComponent("x.npy")
     let output = folder.appendingPathComponent("y.npy")
     try NPYFile.write(
@@ -115,20 +102,18 @@ struct CustomDefenseCommandsTests {
       "preprocess", "--stage", "{ type: 'gaussian-blur', sigma: 0.8493218, radius: 1 }",
       "--input", input.path, "--output", output.path,
     ]
-    let transcript = Transcript()
+    let transcript = CapturedConsole()
     let status = BulwarkCommand.run(
       arguments, registering: [GaussianBlur.self], console: transcript.console)
-    #expect(status == .success, "\(transcript[.error])")
+    #expect(status == .success, "\(transcript.standardError)")
     guard case .float32(let values) = try NPYFile.read(from: output).storage else {
       Issue.record("not float32")
       return
     }
     // The kernel [1/4, 1/2, 1/4] along the width; the height of 1 reflects onto itself.
-    for (value, want) in zip(values, [0.25, 0.5, 0.25] as [Float]) {
-      #expect(abs(value - want) < 1e-6, "\(values)")
-    }
+    expectClose(values, [0.25, 0.5, 0.25], tolerance: 1e-6)
     // The registry is bound for that run only.
     #expect(BulwarkCommand.run(arguments, console: transcript.console) == .failure)
-    #expect(transcript[.error].contains("unknown preprocessor 'gaussian-blur'"))
+    #expect(transcript.standardError.contains("unknown preprocessor 'gaussian-blur'"))
   }
 }

@@ -1,5 +1,6 @@
 import BulwarkData
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 /// Files of the repository and scratch folders the end-to-end tests share.
@@ -11,14 +12,6 @@ enum TestFiles {
   /// The committed demo classifier.
   static let demoModel = repository.appendingPathComponent(
     "pipelines/models/lenet5-fashion.safetensors")
-
-  /// A new, empty folder under the system's temporary folder; the caller removes it.
-  static func scratchFolder(_ prefix: String) throws -> URL {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "\(prefix)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    return folder
-  }
 }
 
 /// Runs the built `bulwark` executable (or `bulwark-example`), as a user or a script would.
@@ -64,8 +57,8 @@ struct BulwarkProcess {
 @Suite(.enabled(if: BuiltinDataset.fashionMNISTTest.isInstalled, "needs dataset-fashion-mnist"))
 struct EndToEndTests {
   @Test func convertWritesXAsTheIDXBytesOver255() throws {
-    let folder = try TestFiles.scratchFolder("bulwark-e2e")
-    defer { try? FileManager.default.removeItem(at: folder) }
+    let scratch = try ScratchFolder("bulwark-e2e")
+    let folder = scratch.url
     let out = folder.appendingPathComponent("x.npz")
     let result = try BulwarkProcess.run(
       ["data", "convert", "fashion-mnist:test", "--limit", "100", "--out", out.path])

@@ -1,15 +1,17 @@
 import BulwarkData
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 /// Pipelines with `external` stages through the built `bulwark`: `cat` and `sh -c` stand in for
 /// a user's program.
 @Suite(.enabled(if: BuiltinDataset.fashionMNISTTest.isInstalled, "needs dataset-fashion-mnist"))
 struct ExternalDefenseCommandsTests {
-  let folder: URL
+  let scratch: ScratchFolder
+  var folder: URL { scratch.url }
 
   init() throws {
-    folder = try TestFiles.scratchFolder("bulwark-external-cli")
+    scratch = try ScratchFolder("bulwark-external-cli")
   }
 
   func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
@@ -35,7 +37,6 @@ struct ExternalDefenseCommandsTests {
   }
 
   @Test func anEchoingProgramGivesTheUndefendedScores() throws {
-    defer { try? FileManager.default.removeItem(at: folder) }
     let plain = try writePipeline("plain.json5", preprocessors: "")
     let echo = try writePipeline(
       "echo.json5", preprocessors: "{ type: 'external', command: ['cat'] }")
@@ -67,7 +68,6 @@ struct ExternalDefenseCommandsTests {
   func aFailingProgramFailsTheRunNamingTheStage(
     command: [String], timeout: Double, message: String
   ) throws {
-    defer { try? FileManager.default.removeItem(at: folder) }
     try NPYFile.write(
       NDArray(shape: [1, 1], storage: .float32([0.5])),
       to: folder.appendingPathComponent("wrong.npy"))
@@ -83,7 +83,6 @@ struct ExternalDefenseCommandsTests {
   }
 
   @Test func withoutTheFlagTheRunIsRefusedBeforeAnyWork() throws {
-    defer { try? FileManager.default.removeItem(at: folder) }
     let file = try writePipeline(
       "p.json5",
       preprocessors: """
@@ -107,7 +106,6 @@ struct ExternalDefenseCommandsTests {
   }
 
   @Test func preprocessRunsAnExternalStageOnlyWhenAllowed() throws {
-    defer { try? FileManager.default.removeItem(at: folder) }
     let array = NDArray(shape: [2, 2, 2, 1], storage: .float32([0, 0.25, 0.5, 0.75, 1, 0, 1, 0]))
     try NPYFile.write(array, to: folder.appendingPathComponent("x.npy"))
     let arguments = [

@@ -1,14 +1,16 @@
 import BulwarkCore
 import BulwarkData
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @Suite struct FitCommandTests {
-  let folder: URL
+  let scratch: ScratchFolder
+  var folder: URL { scratch.url }
   static let model = TestFiles.demoModel
 
   init() throws {
-    folder = try TestFiles.scratchFolder("bulwark-fit-cli")
+    scratch = try ScratchFolder("bulwark-fit-cli")
     // Seeded noise images: the mechanics need no real data, and small files load fast.
     var generator = SeededGenerator(seed: 5)
     for (name, count) in [("fit.npz", 40), ("eval.npz", 20)] {
@@ -17,7 +19,7 @@ import Testing
       let batch = ImageBatch(
         shape: shape, pixels: pixels, labels: (0..<count).map { $0 % 10 },
         classNames: (0..<10).map { "\($0)" })
-      try batch.npzArchive.write(to: folder.appendingPathComponent(name))
+      try batch.npzArchive.write(to: scratch.url.appendingPathComponent(name))
     }
   }
 

@@ -2,6 +2,7 @@ import BulwarkData
 import BulwarkDefenses
 import BulwarkPipeline
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import bulwark_example
@@ -21,9 +22,7 @@ import Testing
       shape: ImageShape(height: 3, width: 3, channels: 1), pixels: pixels, labels: [0])
     let blurred = try GaussianBlur(sigma: Self.halfSigma, radius: 1).process(batch)
     let expected: [Float] = [9, 3, 0, 3, 1, 0, 0, 0, 0].map { $0 / 16 }
-    for (value, want) in zip(blurred.pixels, expected) {
-      #expect(abs(value - want) < 1e-6, "\(blurred.pixels)")
-    }
+    expectClose(blurred.pixels, expected, tolerance: 1e-6)
     #expect(blurred.labels == [0])
   }
 
@@ -37,9 +36,7 @@ import Testing
     let blurred = try GaussianBlur(sigma: Self.halfSigma, radius: 1).process(batch)
     let expected: [Float] = [0.25, 0.5, 0.5, 0.5, 0.25, 0.5]
     let want = expected + expected.map { $0 / 2 }
-    for (value, want) in zip(blurred.pixels, want) {
-      #expect(abs(value - want) < 1e-6, "\(blurred.pixels)")
-    }
+    expectClose(blurred.pixels, want, tolerance: 1e-6)
   }
 
   @Test func matchesScipyWhenTheKernelIsWiderThanTheImage() throws {
@@ -52,14 +49,13 @@ import Testing
     let scipy: [Float] = [
       0.42498761, 0.48556381, 0.54614001, 0.45385999, 0.51443619, 0.57501239,
     ]
-    for (value, want) in zip(blurred.pixels, scipy) {
-      #expect(abs(value - want) < 1e-6, "\(blurred.pixels)")
-    }
+    expectClose(blurred.pixels, scipy, tolerance: 1e-6)
   }
 
   @Test(arguments: [
     ("{ type: 'gaussian-blur', sigma: 0 }", "sigma must be a number in (0, 64], got 0.0"),
-    ("{ type: 'gaussian-blur', radius: -1 }", "radius must be an integer in 0...64, got -1"),
+    ("{ type: 'gaussian-blur', radius: -1 }", "radius must be an integer in 0...256, got -1"),
+    ("{ type: 'gaussian-blur', sigma: 65 }", "sigma must be a number in (0, 64], got 65.0"),
     ("{ type: 'gaussian-blur', sigma: 1, radious: 2 }", "radious: unknown key"),
   ])
   func rejectsBadParameters(stage: String, message: String) throws {
@@ -73,5 +69,20 @@ import Testing
   @Test func defaultsTheRadiusToFourSigmaAsScipy() throws {
     #expect(try GaussianBlur(sigma: 1).radius == 4)
     #expect(try GaussianBlur(sigma: 0.6).radius == 2)
+  }
+
+  /// Every documented sigma works: the default radius reaches 256 at sigma 64 (it used to stop
+  /// at 64, so any sigma above 16 threw), and a kernel far wider than the image keeps a
+  /// constant image constant.
+  @Test(arguments: [16.0, 16.2, 40, 64])
+  func acceptsEveryDocumentedSigma(sigma: Double) throws {
+    let blur = try GaussianBlur(sigma: sigma)
+    #expect(blur.radius == Int(4 * sigma + 0.5))
+    let batch = ImageBatch(
+      shape: ImageShape(height: 3, width: 4, channels: 2),
+      pixels: [Float](repeating: 0.25, count: 24), labels: [0])
+    let blurred = blur.process(batch)
+    #expect(blurred.pixels.count == 24)
+    #expect(blurred.pixels.allSatisfy { abs($0 - 0.25) < 1e-5 }, "\(blurred.pixels)")
   }
 }

@@ -1,5 +1,6 @@
 import BulwarkModel
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkCLI
@@ -36,10 +37,11 @@ import Testing
     0x0A, 0x00, 0x10, 0x0D,
   ]
 
-  let folder: URL
+  let scratch: ScratchFolder
+  var folder: URL { scratch.url }
 
   init() throws {
-    folder = try TestFiles.scratchFolder("bulwark-inspect")
+    scratch = try ScratchFolder("bulwark-inspect")
   }
 
   private func run(_ arguments: [String]) -> (ExitCode, CapturedConsole) {

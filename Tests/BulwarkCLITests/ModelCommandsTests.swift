@@ -1,15 +1,17 @@
 import BulwarkData
 import BulwarkModel
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 /// `train`, `evaluate` and `attack` end to end on a small slice of Fashion-MNIST.
 @Suite(.enabled(if: BuiltinDataset.fashionMNISTTest.isInstalled, "needs dataset-fashion-mnist"))
 struct ModelCommandsTests {
-  let folder: URL
+  let scratch: ScratchFolder
+  var folder: URL { scratch.url }
 
   init() throws {
-    folder = try TestFiles.scratchFolder("bulwark-model-cli")
+    scratch = try ScratchFolder("bulwark-model-cli")
   }
 
   private func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
@@ -26,7 +28,6 @@ struct ModelCommandsTests {
   }
 
   @Test func resumingFromACheckpointGivesTheUninterruptedNetwork() throws {
-    defer { try? FileManager.default.removeItem(at: folder) }
     let straight = try train(epochs: 2, out: path("straight.safetensors"))
     #expect(straight.status == 0, "\(straight.error)")
     #expect(straight.output.contains("epoch 2/2: loss"))
@@ -53,7 +54,6 @@ struct ModelCommandsTests {
   }
 
   @Test func evaluateAndAttackReportTheirFigures() throws {
-    defer { try? FileManager.default.removeItem(at: folder) }
     let model = path("m.safetensors")
     #expect(try train(epochs: 1, out: model).status == 0)
 
@@ -90,7 +90,6 @@ struct ModelCommandsTests {
   }
 
   @Test func badModelsAndInputsAreClearErrors() throws {
-    defer { try? FileManager.default.removeItem(at: folder) }
     try Data([1, 2, 3]).write(to: folder.appendingPathComponent("broken.safetensors"))
     let broken = try BulwarkProcess.run([
       "evaluate", "--model", path("broken.safetensors"), "--data", "fashion-mnist:test",

@@ -1,13 +1,15 @@
 import BulwarkData
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @Suite struct PipelineCommandsTests {
-  let folder: URL
+  let scratch: ScratchFolder
+  var folder: URL { scratch.url }
   static let model = TestFiles.demoModel
 
   init() throws {
-    folder = try TestFiles.scratchFolder("bulwark-pipeline-cli")
+    scratch = try ScratchFolder("bulwark-pipeline-cli")
   }
 
   func path(_ name: String) -> String { folder.appendingPathComponent(name).path }

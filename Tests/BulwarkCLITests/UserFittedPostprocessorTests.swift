@@ -1,4 +1,5 @@
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 /// A user's own fitted postprocessor (`nearest-centroid` in `bulwark-example`) goes through
@@ -6,13 +7,14 @@ import Testing
 /// built-in distribution classifier: the pipeline layer knows it only through
 /// `FittedPostprocessor`.
 @Suite struct UserFittedPostprocessorTests {
-  let folder: URL
+  let scratch: ScratchFolder
+  var folder: URL { scratch.url }
 
   init() throws {
-    folder = try TestFiles.scratchFolder("bulwark-user-fitted")
-    try TinyProblem.writeClassifier(in: folder)
-    try TinyProblem.writeImages("fit.npz", count: 40, seed: 3, in: folder)
-    try TinyProblem.writeImages("eval.npz", count: 60, seed: 4, in: folder)
+    scratch = try ScratchFolder("bulwark-user-fitted")
+    try TinyProblem.writeClassifier(in: scratch.url)
+    try TinyProblem.writeImages("fit.npz", count: 40, seed: 3, in: scratch.url)
+    try TinyProblem.writeImages("eval.npz", count: 60, seed: 4, in: scratch.url)
   }
 
   func path(_ name: String) -> String { folder.appendingPathComponent(name).path }

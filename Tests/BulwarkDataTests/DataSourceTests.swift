@@ -1,4 +1,5 @@
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkData
@@ -18,7 +19,7 @@ import Testing
   }
 
   @Test func findsTheIDXLabelsFileByStandardNaming() throws {
-    let folder = try TemporaryFolder()
+    let folder = try ScratchFolder("bulwark-data")
     let images = folder.url.appendingPathComponent("t10k-images-idx3-ubyte.gz")
     let labels = folder.url.appendingPathComponent("t10k-labels-idx1-ubyte.gz")
     try Data([0]).write(to: images)
@@ -28,7 +29,7 @@ import Testing
   }
 
   @Test func resolvesRelativePathsAgainstABase() throws {
-    let folder = try TemporaryFolder()
+    let folder = try ScratchFolder("bulwark-data")
     let classes = folder.url.appendingPathComponent("set/a")
     try FileManager.default.createDirectory(at: classes, withIntermediateDirectories: true)
     let source = try DataSource("set", relativeTo: folder.url)
@@ -53,15 +54,3 @@ import Testing
   }
 }
 
-/// A fresh folder under the system's temporary folder, removed when the value is released.
-final class TemporaryFolder {
-  let url: URL
-
-  init() throws {
-    url = FileManager.default.temporaryDirectory
-      .appendingPathComponent("bulwark-tests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-  }
-
-  deinit { try? FileManager.default.removeItem(at: url) }
-}

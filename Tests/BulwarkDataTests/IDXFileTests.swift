@@ -1,4 +1,5 @@
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkData
@@ -33,10 +34,8 @@ import Testing
   }
 
   @Test func readsGzippedAndRawFiles() throws {
-    let directory = FileManager.default.temporaryDirectory
-      .appendingPathComponent("IDXFileTests-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: directory) }
+    let scratch = try ScratchFolder("IDXFileTests")
+    let directory = scratch.url
     let raw = directory.appendingPathComponent("t.idx")
     let gzipped = directory.appendingPathComponent("t.idx.gz")
     try Data(Self.bytes2x3).write(to: raw)

@@ -1,4 +1,5 @@
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkData
@@ -14,7 +15,7 @@ import Testing
 
   @Test(arguments: [1, 3])
   func roundTripsThroughPNGFiles(channels: Int) throws {
-    let folder = try TemporaryFolder()
+    let folder = try ScratchFolder("bulwark-image-folder")
     let root = folder.url.appendingPathComponent("out")
     let original = batch(channels: channels)
     try ImageFolder(root: root).write(original)
@@ -27,7 +28,7 @@ import Testing
   }
 
   @Test func refusesToOverwriteAFolderThatHasFiles() throws {
-    let folder = try TemporaryFolder()
+    let folder = try ScratchFolder("bulwark-image-folder")
     try Data([1]).write(to: folder.url.appendingPathComponent("keep.txt"))
     #expect(throws: DataSourceError.self) {
       try ImageFolder(root: folder.url).write(batch(channels: 1))
@@ -35,7 +36,7 @@ import Testing
   }
 
   @Test func mixedSizesNameTheFirstOffendingFile() throws {
-    let folder = try TemporaryFolder()
+    let folder = try ScratchFolder("bulwark-image-folder")
     let a = folder.url.appendingPathComponent("a")
     let b = folder.url.appendingPathComponent("b")
     try FileManager.default.createDirectory(at: a, withIntermediateDirectories: true)
@@ -52,7 +53,7 @@ import Testing
   }
 
   @Test func aCorruptImageOrAStrayFileIsAnErrorNamingIt() throws {
-    let folder = try TemporaryFolder()
+    let folder = try ScratchFolder("bulwark-image-folder")
     let a = folder.url.appendingPathComponent("a")
     try FileManager.default.createDirectory(at: a, withIntermediateDirectories: true)
     try Data([0x89, 0x50, 0x4E, 0x47, 1, 2, 3]).write(to: a.appendingPathComponent("bad.png"))
@@ -67,7 +68,7 @@ import Testing
   }
 
   @Test func readsJPEGFilesAndDropsAlpha() throws {
-    let folder = try TemporaryFolder()
+    let folder = try ScratchFolder("bulwark-image-folder")
     let a = folder.url.appendingPathComponent("only")
     try FileManager.default.createDirectory(at: a, withIntermediateDirectories: true)
     let grey = Bitmap(width: 8, height: 8, channels: 1, bytes: Array(repeating: 255, count: 64))

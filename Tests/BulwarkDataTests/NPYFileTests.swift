@@ -1,4 +1,5 @@
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkData
@@ -78,9 +79,8 @@ import Testing
   }
 
   @Test func roundTripsThroughAFile() throws {
-    let url = FileManager.default.temporaryDirectory
-      .appendingPathComponent("NPYFileTests-\(UUID().uuidString).npy")
-    defer { try? FileManager.default.removeItem(at: url) }
+    let scratch = try ScratchFolder("NPYFileTests")
+    let url = scratch.url("file.npy")
     let array = NDArray(shape: [2, 0, 3], storage: .int64([]))
     try NPYFile.write(array, to: url)
     #expect(try NPYFile.read(from: url) == array)

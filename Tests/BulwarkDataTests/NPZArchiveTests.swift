@@ -1,4 +1,5 @@
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkData
@@ -83,9 +84,8 @@ import Testing
   }
 
   @Test func roundTripsThroughAFile() throws {
-    let url = FileManager.default.temporaryDirectory
-      .appendingPathComponent("NPZArchiveTests-\(UUID().uuidString).npz")
-    defer { try? FileManager.default.removeItem(at: url) }
+    let scratch = try ScratchFolder("NPZArchiveTests")
+    let url = scratch.url("file.npz")
     try Self.sample.write(to: url, compressed: true)
     #expect(try NPZArchive(contentsOf: url) == Self.sample)
   }

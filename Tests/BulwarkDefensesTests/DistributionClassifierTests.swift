@@ -1,6 +1,7 @@
 import BulwarkBoosting
 import BulwarkData
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkDefenses
@@ -40,8 +41,7 @@ import Testing
       2 * third, third, 0, 0, 0, 0, third, 2 * third,
       0, 0, 2 * third, third, third, third, third, 0,
     ]
-    #expect(rows.count == expected.count)
-    #expect(zip(rows, expected).allSatisfy { abs($0 - $1) < 1e-12 })
+    expectClose(rows, expected, tolerance: 1e-12)
     #expect(classifier.featureCount(classes: 2) == 8)
     #expect(classifier.passesPerImage == 3)
   }

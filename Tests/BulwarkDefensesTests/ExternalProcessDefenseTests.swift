@@ -1,5 +1,6 @@
 import BulwarkData
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkDefenses
@@ -14,10 +15,8 @@ import Testing
   }
 
   @Test func anEchoProgramReturnsTheBatchUnchangedAndStartsOnce() throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-external-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: folder) }
+    let scratch = try ScratchFolder("bulwark-external")
+    let folder = scratch.url
     let log = folder.appendingPathComponent("starts").path
     let stage = try ExternalProcessDefense(command: [
       "sh", "-c", "echo started >> \(log); exec cat",
@@ -51,9 +50,8 @@ import Testing
   }
 
   @Test func anAnswerOfTheWrongShapeIsRefused() throws {
-    let wrong = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-wrong-\(UUID().uuidString).npy")
-    defer { try? FileManager.default.removeItem(at: wrong) }
+    let scratch = try ScratchFolder("bulwark-wrong")
+    let wrong = scratch.url("file.npy")
     try NPYFile.write(NDArray(shape: [1, 1], storage: .float32([0.5])), to: wrong)
     let stage = try ExternalProcessDefense(
       command: ["sh", "-c", "head -c \(requestLength) > /dev/null; cat \(wrong.path); sleep 5"])

@@ -1,5 +1,6 @@
 import BulwarkData
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkDefenses
@@ -87,7 +88,7 @@ struct Square: Preprocessor {
     var squeezer = try FeatureSqueezing(bitDepth: bitDepth, clipValues: .unit)
     squeezer.threadCount = 1
     let output = squeezer.process(batch).pixels
-    #expect(zip(output, expected).allSatisfy { abs($0 - $1) <= 1e-7 })
+    expectClose(output, expected, tolerance: 1e-7)
   }
 
   @Test func featureSqueezingRoundsHalfToEvenAtOneBit() throws {

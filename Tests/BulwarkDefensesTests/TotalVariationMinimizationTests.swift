@@ -106,11 +106,15 @@ import Testing
       let solver = BoundedLBFGS(variableCount: 144, lower: 0, upper: 1)
       defer { solver.deallocate() }
       var solution = original
-      var previous = Float.infinity
+      // The objective where the solver starts: every run must end below it.
+      var gradient = [Float](repeating: 0, count: 144)
+      var previous = objective.evaluate(at: original, gradient: &gradient)
+      #expect(previous.isFinite && previous > 0)
       for iterations in [1, 3, 10, 30] {
         let reached = solver.minimize(
           &objective, from: original, into: &solution, iterations: iterations)
-        #expect(reached <= previous)
+        #expect(reached <= previous, "\(iterations) iterations")
+        #expect(iterations > 1 || reached < previous, "one iteration must improve the start")
         previous = reached
       }
     }

@@ -1,19 +1,22 @@
 import BulwarkData
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkModel
 
 @Suite struct ModelFileTests {
-  private func temporaryFile(_ name: String) -> URL {
-    FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-model-\(UUID().uuidString)-\(name)")
+  let scratch: ScratchFolder
+
+  init() throws {
+    scratch = try ScratchFolder("bulwark-model")
   }
+
+  private func temporaryFile(_ name: String) -> URL { scratch.url(name) }
 
   @Test func aSavedNetworkLoadsBackIdentical() throws {
     let network = try Network(architecture: .lenet5(classes: 10), seed: 3)
     let url = temporaryFile("lenet.safetensors")
-    defer { try? FileManager.default.removeItem(at: url) }
     try network.write(to: url, metadata: ["note": "test"])
     let loaded = try Network(contentsOf: url)
     #expect(loaded.architecture == network.architecture)
@@ -72,7 +75,6 @@ import Testing
     let epoch = TrainingCheckpoint.Epoch(
       epoch: 0, loss: 2.3, accuracy: 0.25, validationAccuracy: nil, seconds: 0.1)
     let url = temporaryFile("checkpoint.safetensors")
-    defer { try? FileManager.default.removeItem(at: url) }
     try TrainingCheckpoint(
       settings: settings, network: network, optimizerState: optimizer.state, epochs: [epoch]
     ).write(to: url)

@@ -1,6 +1,7 @@
 import BulwarkCore
 import BulwarkData
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkModel
@@ -19,18 +20,18 @@ import Testing
         bytes: model, file: "memory.onnx", folder: nil, options: ComputeOptions(threads: 2),
         foldsBatchNorms: foldsBatchNorms)
     }
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-onnx-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: folder) }
+    let scratch = try ScratchFolder("bulwark-onnx")
+    let folder = scratch.url
     try Data(model).write(to: folder.appendingPathComponent("model.onnx"))
     try Data(external).write(to: folder.appendingPathComponent(location))
     return try ONNXModel(
       contentsOf: folder.appendingPathComponent("model.onnx"), options: ComputeOptions(threads: 2))
   }
 
+  /// The largest difference of two arrays of the same count (infinity when the counts differ).
   static func maximumDifference(_ a: [Float], _ b: [Float]) -> Float {
-    zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
+    guard a.count == b.count else { return .infinity }
+    return zip(a, b).reduce(0) { max($0, abs($1.0 - $1.1)) }
   }
 
   static let lenet = Result { try Network(architecture: .lenet5(classes: 10), seed: 1) }

@@ -1,4 +1,5 @@
 import BulwarkData
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkModel
@@ -17,10 +18,12 @@ import Testing
     Gradients(loss: 0, logits: [], input: [], flatParameters: values, tensors: network.tensors)
   }
 
-  static func expectClose(_ network: Network, _ expected: [Double]) {
-    for (value, wanted) in zip(network.parameters, expected) {
-      #expect(abs(Double(value) - wanted) < 2e-6, "\(network.parameters) vs \(expected)")
-    }
+  static func expectClose(
+    _ network: Network, _ expected: [Double], sourceLocation: SourceLocation = #_sourceLocation
+  ) {
+    BulwarkTestSupport.expectClose(
+      network.parameters.map(Double.init), expected, tolerance: 2e-6,
+      sourceLocation: sourceLocation)
   }
 
   @Test func stepsSGDWithMomentumAndWeightDecayAsPyTorch() throws {
@@ -49,10 +52,8 @@ import Testing
     #expect(optimizer.step == 2)
     let state = optimizer.state
     #expect(state["step"] == [2])
-    #expect(
-      state["fc.weight.exp_avg"].map {
-        zip($0, [-0.005, 0.0325]).allSatisfy { abs($0 - $1) < 1e-7 }
-      } == true)
+    let average = try #require(state["fc.weight.exp_avg"])
+    BulwarkTestSupport.expectClose(average, [-0.005, 0.0325] as [Float], tolerance: 1e-7)
     #expect(state["fc.bias.exp_avg_sq"].map { abs($0[0] - 4.999e-3) < 1e-6 } == true)
   }
 

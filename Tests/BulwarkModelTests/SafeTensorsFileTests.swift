@@ -1,5 +1,6 @@
 import BulwarkData
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkModel
@@ -300,9 +301,9 @@ private let malformedCases: [MalformedCase] = [
     #expect(read.metadata == original.metadata)
     #expect(read.encoded() == bytes)
 
-    let url = FileManager.default.temporaryDirectory
-      .appendingPathComponent("bulwark-\(UUID().uuidString).safetensors")
-    defer { try? FileManager.default.removeItem(at: url) }
+    let scratch = try ScratchFolder("bulwark")
+
+    let url = scratch.url("file.safetensors")
     try original.write(to: url)
     let reread = try SafeTensorsFile(contentsOf: url)
     #expect(reread == read)

@@ -1,14 +1,14 @@
 import BulwarkData
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkPipeline
 
 @Suite struct AdversarialCacheTests {
   @Test func reusesTheCachedSetAndKeysItByTheAttack() throws {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-cache-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    let scratch = try ScratchFolder("bulwark-cache")
+    let folder = scratch.url
     let model = folder.appendingPathComponent("m.safetensors")
     try Data([1, 2, 3]).write(to: model)
     let clean = TableClassifier.batch([(0, 0), (0.5, 1), (0.9, 1)])

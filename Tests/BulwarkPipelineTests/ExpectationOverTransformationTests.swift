@@ -2,6 +2,7 @@ import BulwarkCore
 import BulwarkData
 import BulwarkDefenses
 import BulwarkModel
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkPipeline
@@ -54,8 +55,7 @@ struct Jitter: Preprocessor {
       let gradient = try eot.draw(k, for: batch).inputGradient(batch, logitGradient: weights)
       for index in sum.indices { sum[index] += gradient[index] }
     }
-    #expect(sum.count == averaged.count)
-    for (total, mean) in zip(sum, averaged) { #expect(abs(total / 4 - mean) < 1e-6) }
+    expectClose(averaged, sum.map { $0 / 4 }, tolerance: 1e-6)
     // A moved input draws other noise.
     var moved = batch
     moved.pixels[0] += 0.01

@@ -1,22 +1,21 @@
 import BulwarkData
 import BulwarkDefenses
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkPipeline
 
 @Suite struct ExternalStageTests {
-  let folder: URL
+  let scratch: ScratchFolder
+  var folder: URL { scratch.url }
 
   init() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-external-stage-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    try Data([0]).write(to: folder.appendingPathComponent("m.safetensors"))
+    scratch = try ScratchFolder("bulwark-external-stage")
+    try Data([0]).write(to: scratch.url.appendingPathComponent("m.safetensors"))
   }
 
   func parse(_ preprocessors: String) throws -> PipelineDescription {
-    defer { try? FileManager.default.removeItem(at: folder) }
     let text = """
       { classifier: { model: "m.safetensors" },
         data: { clean: "fashion-mnist:test", adversarial: "fashion-mnist:test" },

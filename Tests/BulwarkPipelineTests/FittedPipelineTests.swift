@@ -2,6 +2,7 @@ import BulwarkBoosting
 import BulwarkData
 import BulwarkDefenses
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkPipeline
@@ -62,13 +63,12 @@ struct MeanOfPasses: FittedPostprocessor {
 }
 
 @Suite struct FittedPipelineTests {
-  let folder: URL
+  let scratch: ScratchFolder
+  var folder: URL { scratch.url }
 
   init() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-fitted-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    try Data().write(to: folder.appendingPathComponent("model.safetensors"))
+    scratch = try ScratchFolder("bulwark-fitted")
+    try Data().write(to: scratch.url.appendingPathComponent("model.safetensors"))
   }
 
   /// Pass k of pixel 0 reads row 0.25 k of the table: [0.9, 0.1], [0.6, 0.4], [0.4, 0.6].

@@ -1,21 +1,22 @@
 import BulwarkData
 import BulwarkDefenses
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkPipeline
 
 @Suite struct PipelineFileTests {
-  let folder: URL
+  let scratch: ScratchFolder
+  var folder: URL { scratch.url }
 
   init() throws {
-    folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-pipeline-\(UUID().uuidString)")
+    scratch = try ScratchFolder("bulwark-pipeline")
     try FileManager.default.createDirectory(
-      at: folder.appendingPathComponent("models"), withIntermediateDirectories: true)
-    try Data([0]).write(to: folder.appendingPathComponent("models/m.safetensors"))
+      at: scratch.url.appendingPathComponent("models"), withIntermediateDirectories: true)
+    try Data([0]).write(to: scratch.url.appendingPathComponent("models/m.safetensors"))
     try TableClassifier.batch([(0, 0)]).npzArchive.write(
-      to: folder.appendingPathComponent("adv.npz"))
+      to: scratch.url.appendingPathComponent("adv.npz"))
   }
 
   /// Parses `text` as a pipeline file in the test folder.

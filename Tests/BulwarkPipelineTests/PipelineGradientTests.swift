@@ -3,6 +3,7 @@ import BulwarkData
 import BulwarkDefenses
 import BulwarkModel
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkPipeline
@@ -117,8 +118,7 @@ struct Square: Preprocessor {
     }
     #expect(fused.logits == (try pipeline.logits(batch)))
     let separate = try pipeline.inputGradient(batch, logitGradient: weights)
-    #expect(fused.input.count == separate.count)
-    for (a, b) in zip(fused.input, separate) { #expect(abs(a - b) <= 1e-6 * max(1, abs(b))) }
+    expectClose(fused.input, separate, tolerance: 1e-6)
   }
 
   @Test func probabilitiesAreTheDefendedOutputsAndLogitsTheirLogarithms() throws {

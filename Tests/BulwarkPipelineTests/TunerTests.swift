@@ -1,6 +1,7 @@
 import BulwarkData
 import BulwarkDefenses
 import Foundation
+import BulwarkTestSupport
 import Testing
 
 @testable import BulwarkPipeline
@@ -115,6 +116,7 @@ struct Relabel: FittedPostprocessor, RegisteredPostprocessor {
     #expect(sample.adversarial.pixels == sample.clean.pixels.map { $0 + 1_000 })
     // Stratified: 10 of each class drawn, then a quarter of each class kept for fitting.
     #expect(sample.fitClean.classCounts.reduce(0, +) == 10)
+    #expect(sample.fitClean.classCounts.count == sample.clean.classCounts.count)
     #expect(zip(sample.fitClean.classCounts, sample.clean.classCounts).allSatisfy { $0 + $1 == 10 })
   }
 
@@ -122,9 +124,8 @@ struct Relabel: FittedPostprocessor, RegisteredPostprocessor {
     var registry = DefenseRegistry.standard
     try registry.register(Relabel.self)
     try registry.register(Remap.self)
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
-      "bulwark-tuner-\(UUID().uuidString)")
-    defer { try? FileManager.default.removeItem(at: folder) }
+    let scratch = try ScratchFolder("bulwark-tuner")
+    let folder = scratch.url("absent")
     let space = try DefenseRegistry.$current.withValue(registry) {
       try SearchSpace(
         json5: """
