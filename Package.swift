@@ -84,7 +84,9 @@ let package = Package(
       dependencies: ["BulwarkTestSupport", "BulwarkCore", "BulwarkData"],
       resources: [.copy("Fixtures")]
     ),
-    .testTarget(name: "BulwarkModelTests", dependencies: ["BulwarkTestSupport", "BulwarkCore", "BulwarkModel"]),
+    .testTarget(
+      name: "BulwarkModelTests",
+      dependencies: ["BulwarkTestSupport", "BulwarkCore", "BulwarkModel"]),
     .testTarget(
       name: "BulwarkBoostingTests",
       dependencies: ["BulwarkTestSupport", "BulwarkCore", "BulwarkBoosting"],
@@ -93,7 +95,8 @@ let package = Package(
     .testTarget(
       name: "BulwarkCLITests",
       // The executables are dependencies so that end-to-end tests can run the built binaries.
-      dependencies: ["BulwarkTestSupport", 
+      dependencies: [
+        "BulwarkTestSupport",
         "BulwarkCLI", "BulwarkCore", "BulwarkData", "BulwarkModel", "bulwark", "bulwark-example",
       ]
     ),
@@ -102,7 +105,8 @@ let package = Package(
       dependencies: ["BulwarkTestSupport", "BulwarkCore", "BulwarkDefenses", "BulwarkBoosting"]),
     .testTarget(
       name: "BulwarkPipelineTests",
-      dependencies: ["BulwarkTestSupport", 
+      dependencies: [
+        "BulwarkTestSupport",
         "BulwarkCore", "BulwarkPipeline", "BulwarkData", "BulwarkModel", "BulwarkDefenses",
       ]
     ),

@@ -91,7 +91,9 @@ struct NearestCentroid: RegisteredPostprocessor, FittedPostprocessor {
       let point = table.row(row)
       let scores = centroids.map { centroid -> Double? in
         guard !centroid.isEmpty else { return nil }
-        let distance = zip(point, centroid).reduce(0.0) { $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1)) }
+        let distance = zip(point, centroid).reduce(0.0) {
+          $0 + Double(($1.0 - $1.1) * ($1.0 - $1.1))
+        }
         return -distance / temperature
       }
       let largest = scores.compactMap { $0 }.max() ?? 0

@@ -1,5 +1,5 @@
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 @testable import BulwarkBoosting

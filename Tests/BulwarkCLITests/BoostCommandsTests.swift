@@ -1,7 +1,7 @@
 import BulwarkCore
 import BulwarkData
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 /// `boost fit` and `boost predict` end to end on a small seeded problem.

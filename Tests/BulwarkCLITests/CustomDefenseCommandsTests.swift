@@ -2,8 +2,8 @@ import BulwarkCLI
 import BulwarkData
 import BulwarkDefenses
 import BulwarkPipeline
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 @testable import bulwark_example

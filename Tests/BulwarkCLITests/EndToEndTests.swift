@@ -1,6 +1,6 @@
 import BulwarkData
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 /// Files of the repository and scratch folders the end-to-end tests share.

@@ -1,6 +1,6 @@
 import BulwarkData
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 /// Pipelines with `external` stages through the built `bulwark`: `cat` and `sh -c` stand in for

@@ -1,7 +1,7 @@
 import BulwarkCore
 import BulwarkData
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 @Suite struct FitCommandTests {

@@ -1,8 +1,8 @@
 import BulwarkData
 import BulwarkDefenses
 import BulwarkPipeline
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 @testable import bulwark_example

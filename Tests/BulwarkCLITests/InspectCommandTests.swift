@@ -1,6 +1,6 @@
 import BulwarkModel
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 @testable import BulwarkCLI

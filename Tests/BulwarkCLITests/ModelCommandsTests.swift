@@ -1,7 +1,7 @@
 import BulwarkData
 import BulwarkModel
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 /// `train`, `evaluate` and `attack` end to end on a small slice of Fashion-MNIST.

@@ -1,6 +1,6 @@
 import BulwarkData
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 @Suite struct PipelineCommandsTests {

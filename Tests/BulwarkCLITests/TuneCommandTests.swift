@@ -1,7 +1,7 @@
 import BulwarkData
 import BulwarkModel
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 #if canImport(FoundationXML)

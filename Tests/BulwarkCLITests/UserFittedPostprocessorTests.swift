@@ -1,5 +1,5 @@
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 /// A user's own fitted postprocessor (`nearest-centroid` in `bulwark-example`) goes through

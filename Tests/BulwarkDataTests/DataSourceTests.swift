@@ -1,5 +1,5 @@
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 @testable import BulwarkData
@@ -53,4 +53,3 @@ import Testing
     #expect(error.message.contains("apt-get install dataset-fashion-mnist"))
   }
 }
-

@@ -1,7 +1,7 @@
 import BulwarkBoosting
 import BulwarkData
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 @testable import BulwarkDefenses

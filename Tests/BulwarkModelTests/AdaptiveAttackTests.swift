@@ -218,7 +218,8 @@ struct MaskedGradients: Classifier {
     // Each attack ran only on what the ones before it left: no attack is worse than APGD-CE
     // alone.
     let alone = try APGD(epsilon: 0.1, steps: 20).perturb(batch, classifier: network, targets: nil)
-    #expect(fooled.count { $0 } >= (try network.attackSucceeded(on: alone, targets: nil)).count { $0 })
+    #expect(
+      fooled.count { $0 } >= (try network.attackSucceeded(on: alone, targets: nil)).count { $0 })
   }
 
   @Test func targetedAPGDReachesItsTargets() throws {
@@ -269,7 +270,9 @@ struct MaskedGradients: Classifier {
     #expect(fused.input == separate)
   }
 
-  @Test(arguments: [(MarginLoss.crossEntropy, false), (.crossEntropy, true), (.dlr, false), (.dlr, true)])
+  @Test(arguments: [
+    (MarginLoss.crossEntropy, false), (.crossEntropy, true), (.dlr, false), (.dlr, true),
+  ])
   func lossGradientsMatchFiniteDifferences(loss: MarginLoss, targeted: Bool) {
     let logits: [Float] = [0.3, 2.1, -0.7, 1.2, 0.9]
     var gradient: [Float] = []

@@ -19,7 +19,8 @@ import Testing
   }
 
   @Test func wilsonOfNoTrialsIsEverything() {
-    #expect(ConfidenceInterval.wilson(successes: 0, trials: 0) == .init(lower: 0, upper: 1, level: 0.95))
+    #expect(
+      ConfidenceInterval.wilson(successes: 0, trials: 0) == .init(lower: 0, upper: 1, level: 0.95))
   }
 
   @Test func bootstrapIsSeededAndBracketsTheHarmonicMean() {

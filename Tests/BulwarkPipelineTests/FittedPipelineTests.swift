@@ -1,8 +1,8 @@
 import BulwarkBoosting
 import BulwarkData
 import BulwarkDefenses
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 @testable import BulwarkPipeline

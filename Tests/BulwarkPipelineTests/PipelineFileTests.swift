@@ -1,7 +1,7 @@
 import BulwarkData
 import BulwarkDefenses
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 @testable import BulwarkPipeline

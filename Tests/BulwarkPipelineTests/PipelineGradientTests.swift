@@ -2,8 +2,8 @@ import BulwarkCore
 import BulwarkData
 import BulwarkDefenses
 import BulwarkModel
-import Foundation
 import BulwarkTestSupport
+import Foundation
 import Testing
 
 @testable import BulwarkPipeline

@@ -22,7 +22,8 @@ public func expectClose<Value: BinaryFloatingPoint>(
   if let index = actual.indices.first(where: {
     !isClose(actual[$0], expected[$0], tolerance: tolerance)
   }) {
-    let message = "value \(index): \(actual[index]) is not within \(tolerance) of \(expected[index])"
+    let message =
+      "value \(index): \(actual[index]) is not within \(tolerance) of \(expected[index])"
     Issue.record("\(message). \(comment ?? "")", sourceLocation: sourceLocation)
   }
 }

@@ -23,10 +23,11 @@ extension ImageBatch {
   ///   when `transform` cannot throw).
   public func mappingImages<Failure: Error>(
     threads: Int? = nil,
-    _ transform: @Sendable (
-      _ image: Int, _ source: UnsafeBufferPointer<Float>,
-      _ target: UnsafeMutableBufferPointer<Float>
-    ) throws(Failure) -> Void
+    _ transform:
+      @Sendable (
+        _ image: Int, _ source: UnsafeBufferPointer<Float>,
+        _ target: UnsafeMutableBufferPointer<Float>
+      ) throws(Failure) -> Void
   ) throws(Failure) -> ImageBatch {
     let size = shape.valueCount
     return try mappingImageChunks(
@@ -54,9 +55,10 @@ extension ImageBatch {
   ///   when `transform` cannot throw).
   public func mappingImageChunks<Failure: Error>(
     chunkSize: Int, threads: Int,
-    _ transform: @Sendable (
-      _ images: Range<Int>, _ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>
-    ) throws(Failure) -> Void
+    _ transform:
+      @Sendable (
+        _ images: Range<Int>, _ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>
+      ) throws(Failure) -> Void
   ) throws(Failure) -> ImageBatch {
     precondition(chunkSize >= 1, "chunks hold at least one image")
     let size = shape.valueCount

@@ -32,7 +32,8 @@ public struct ExternalProcessDefense: RegisteredPreprocessor {
   /// The `command` parameter: the program and its arguments (required; the default is never
   /// used).
   public static let commandParameter = DefenseParameter<[String]>(
-    "command", default: [], expected: "a program and its arguments, such as [\"python3\", \"blur.py\"]",
+    "command", default: [],
+    expected: "a program and its arguments, such as [\"python3\", \"blur.py\"]",
     accepts: { !$0.isEmpty && !$0[0].isEmpty })
   /// The `timeout` parameter: seconds to wait for each batch, a number > 0 (default 30).
   public static let timeoutParameter = DefenseParameter<Double>(

@@ -82,8 +82,11 @@ public struct APGD: Attack {
     try check(batch, classifier: classifier, targeted: lossTargets != nil)
     try lossTargets.map { try checkTargets($0, batch: batch, classes: classifier.classCount) }
     var result = batch.pixels
-    var remaining = try zip(0..<batch.count, classifier.attackSucceeded(
-      on: batch, targets: successTargets)).filter { !$0.1 }.map(\.0)
+    var remaining = try zip(
+      0..<batch.count,
+      classifier.attackSucceeded(
+        on: batch, targets: successTargets)
+    ).filter { !$0.1 }.map(\.0)
     var bestLoss = [Double](repeating: -.infinity, count: batch.count)
     let size = batch.shape.valueCount
     for restart in 0..<restarts where !remaining.isEmpty {

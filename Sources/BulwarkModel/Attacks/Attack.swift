@@ -45,11 +45,13 @@ extension Attack {
   /// Checks a targeted attack's targets: one per image, each a class of the classifier.
   func checkTargets(_ targets: [Int], batch: ImageBatch, classes: Int) throws {
     guard targets.count == batch.count else {
-      throw ModelError(field: "targets", expected: "\(batch.count) targets", found: "\(targets.count)")
+      throw ModelError(
+        field: "targets", expected: "\(batch.count) targets", found: "\(targets.count)")
     }
     if let index = targets.firstIndex(where: { $0 < 0 || $0 >= classes }) {
       throw ModelError(
-        field: "targets", expected: "classes in 0..<\(classes)", found: "\(targets[index]) at \(index)")
+        field: "targets", expected: "classes in 0..<\(classes)",
+        found: "\(targets[index]) at \(index)")
     }
   }
 }

@@ -86,7 +86,8 @@ public struct AttackEvaluation: Equatable, Sendable, Encodable {
     let shared = SharedPointer(base: similarities)
     let chosen = successes
     Parallel.forEach(
-      chosen.count, workers: Parallel.workerCount(chosen.count, threads: Parallel.defaultThreadCount)
+      chosen.count,
+      workers: Parallel.workerCount(chosen.count, threads: Parallel.defaultThreadCount)
     ) { _, position in
       let index = chosen[position]
       shared.base[position] = Self.structuralSimilarity(

@@ -96,8 +96,10 @@ public struct HopSkipJump: Attack {
       gamma > 0
     else {
       throw ModelError(
-        field: "hopskipjump", expected: "iterations >= 0, positive evaluations, tries, queries "
-          + "and gamma", found: "\(iterations), \(initialEvaluations), \(initialTries), "
+        field: "hopskipjump",
+        expected: "iterations >= 0, positive evaluations, tries, queries "
+          + "and gamma",
+        found: "\(iterations), \(initialEvaluations), \(initialTries), "
           + "\(queries), \(gamma)")
     }
     try classifier.checkShape(batch)
@@ -133,7 +135,8 @@ public struct HopSkipJump: Attack {
     var dimension: Double { Double(clean.count) }
     var theta: Double {
       attack.ball.norm == .l2
-        ? attack.gamma / (dimension * dimension.squareRoot()) : attack.gamma / (dimension * dimension)
+        ? attack.gamma / (dimension * dimension.squareRoot())
+        : attack.gamma / (dimension * dimension)
     }
     var budgetLeft: Int { attack.queries - used }
 

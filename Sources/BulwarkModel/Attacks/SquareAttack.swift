@@ -286,7 +286,8 @@ public struct SquareAttack: Attack {
           }
         }
       }
-      let budget = max(Double(ball.epsilon * ball.epsilon) - imageLength, 0) / Double(channels)
+      let budget =
+        max(Double(ball.epsilon * ball.epsilon) - imageLength, 0) / Double(channels)
         + windowsLength
       let pattern = Self.pattern(side: side, generator: &generator)
       var windows: [[Float]] = []

@@ -66,9 +66,10 @@ public protocol Classifier: Sendable {
   /// - Returns: The logits (`batch.count x classCount`, row-major) and one gradient value per
   ///   pixel value, NHWC.
   /// - Throws: An error for images of another shape or NaN values.
-  func logitsAndInputGradient(_ batch: ImageBatch, rowGradient: @escaping LogitRowGradient) throws -> (
-    logits: [Float], input: [Float]
-  )
+  func logitsAndInputGradient(_ batch: ImageBatch, rowGradient: @escaping LogitRowGradient) throws
+    -> (
+      logits: [Float], input: [Float]
+    )
 }
 
 extension Classifier {
@@ -86,9 +87,11 @@ extension Classifier {
   ///   - rowGradient: Computes each image's gradient on its logits.
   /// - Returns: The logits and the input gradient.
   /// - Throws: As `logits(_:)` and `inputGradient(_:logitGradient:)`.
-  public func logitsAndInputGradient(_ batch: ImageBatch, rowGradient: @escaping LogitRowGradient) throws -> (
-    logits: [Float], input: [Float]
-  ) {
+  public func logitsAndInputGradient(_ batch: ImageBatch, rowGradient: @escaping LogitRowGradient)
+    throws -> (
+      logits: [Float], input: [Float]
+    )
+  {
     let logits = try logits(batch)
     let gradient = Self.rowGradients(logits, classes: classCount, rowGradient)
     return (logits, try inputGradient(batch, logitGradient: gradient))

@@ -40,9 +40,11 @@ extension Network: Classifier {
   ///   - rowGradient: Computes each image's gradient on its logits.
   /// - Returns: The logits and one gradient value per pixel value, NHWC.
   /// - Throws: `ModelError` for a wrong shape or NaN values.
-  public func logitsAndInputGradient(_ batch: ImageBatch, rowGradient: @escaping LogitRowGradient) throws -> (
-    logits: [Float], input: [Float]
-  ) {
+  public func logitsAndInputGradient(_ batch: ImageBatch, rowGradient: @escaping LogitRowGradient)
+    throws -> (
+      logits: [Float], input: [Float]
+    )
+  {
     try checkShape(batch)
     try checkInput(batch.pixels, count: batch.count)
     let result = pass(

@@ -1,5 +1,6 @@
 import BulwarkCore
 import BulwarkData
+
 extension Network {
   /// Builds a network with PyTorch's default initialisation, reproducibly from a seed:
   /// convolution and linear weights and biases uniform in ±1/sqrt(fan_in) (kaiming-uniform

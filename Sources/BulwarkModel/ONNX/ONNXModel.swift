@@ -151,9 +151,11 @@ public struct ONNXModel: Classifier {
   ///   - rowGradient: Computes each image's gradient on its logits.
   /// - Returns: The logits and one gradient value per pixel value, NHWC.
   /// - Throws: ``ModelError`` for a wrong shape or NaN values.
-  public func logitsAndInputGradient(_ batch: ImageBatch, rowGradient: @escaping LogitRowGradient) throws -> (
-    logits: [Float], input: [Float]
-  ) {
+  public func logitsAndInputGradient(_ batch: ImageBatch, rowGradient: @escaping LogitRowGradient)
+    throws -> (
+      logits: [Float], input: [Float]
+    )
+  {
     try checkInput(batch)
     let result = plan.run(
       batch.pixels, count: batch.count, head: .perRow(rowGradient), threads: options.threads)

@@ -127,7 +127,6 @@ public struct Pipeline: Sendable {
     return probabilities
   }
 
-
   /// Checks that a set fits the classifier before any long work: its image shape, its labels
   /// and that no value is NaN.
   /// - Parameters:
@@ -229,7 +228,8 @@ public struct Pipeline: Sendable {
     }
     let adversarialTallies = Array(tallies.dropFirst())
     let paired = data.adversarialSets.allSatisfy { $0.images.labels == data.adversarial.labels }
-    let worst = adversarialTallies.count > 1 && paired ? SetTally.worstCase(adversarialTallies) : nil
+    let worst =
+      adversarialTallies.count > 1 && paired ? SetTally.worstCase(adversarialTallies) : nil
     let headline =
       worst ?? adversarialTallies.min { $0.score.accuracy < $1.score.accuracy }
       ?? adversarialTallies[0]

@@ -1,5 +1,5 @@
-import BulwarkCore
 import BulwarkBoosting
+import BulwarkCore
 import BulwarkData
 import Foundation
 
