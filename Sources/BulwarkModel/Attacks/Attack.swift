@@ -55,3 +55,17 @@ extension Attack {
     }
   }
 }
+
+/// An attack that spends a query budget (the score- and decision-based ones) and reports the
+/// classifier calls it made on each image.
+public protocol QueryCountingAttack: Attack {
+  /// Adversarial versions of a batch and the queries spent on each image.
+  /// - Parameters:
+  ///   - batch: The clean images and their true labels.
+  ///   - classifier: The classifier under attack.
+  ///   - targets: One target class per image for a targeted attack; nil for untargeted.
+  /// - Returns: The perturbed images (true labels) and the queries per image.
+  /// - Throws: As `perturb(_:classifier:targets:)`.
+  func perturbCountingQueries(_ batch: ImageBatch, classifier: any Classifier, targets: [Int]?)
+    throws -> (adversarial: ImageBatch, queries: [Int])
+}

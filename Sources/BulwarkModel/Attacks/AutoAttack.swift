@@ -113,8 +113,9 @@ public struct AutoAttack: Attack {
       let part = batch.selecting(remaining)
       let partTargets = targets.map { targets in remaining.map { targets[$0] } }
       let adversarial: ImageBatch
-      if let square = attack as? SquareAttack {
-        let outcome = try square.run(part, classifier: classifier, targets: partTargets)
+      if let counting = attack as? any QueryCountingAttack {
+        let outcome = try counting.perturbCountingQueries(
+          part, classifier: classifier, targets: partTargets)
         adversarial = outcome.adversarial
         for (position, image) in remaining.enumerated() {
           usedQueries[image] = outcome.queries[position]
@@ -132,5 +133,21 @@ public struct AutoAttack: Attack {
       remaining = zip(remaining, succeeded).filter { !$0.1 }.map(\.0)
     }
     return Outcome(adversarial: result, fooledBy: fooledBy, queries: usedQueries)
+  }
+}
+
+extension AutoAttack: QueryCountingAttack {
+  /// Adversarial versions of a batch and the queries spent on each image.
+  /// - Parameters:
+  ///   - batch: The clean images and their true labels.
+  ///   - classifier: The classifier under attack.
+  ///   - targets: One target class per image, or nil.
+  /// - Returns: The perturbed images and the queries per image.
+  /// - Throws: As `run(_:classifier:targets:)`.
+  public func perturbCountingQueries(
+    _ batch: ImageBatch, classifier: any Classifier, targets: [Int]?
+  ) throws -> (adversarial: ImageBatch, queries: [Int]) {
+    let outcome = try run(batch, classifier: classifier, targets: targets)
+    return (outcome.adversarial, outcome.queries)
   }
 }

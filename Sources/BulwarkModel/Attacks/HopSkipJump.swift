@@ -256,3 +256,19 @@ public struct HopSkipJump: Attack {
     }
   }
 }
+
+extension HopSkipJump: QueryCountingAttack {
+  /// Adversarial versions of a batch and the queries spent on each image.
+  /// - Parameters:
+  ///   - batch: The clean images and their true labels.
+  ///   - classifier: The classifier under attack.
+  ///   - targets: One target class per image, or nil.
+  /// - Returns: The perturbed images and the queries per image.
+  /// - Throws: As `run(_:classifier:targets:)`.
+  public func perturbCountingQueries(
+    _ batch: ImageBatch, classifier: any Classifier, targets: [Int]?
+  ) throws -> (adversarial: ImageBatch, queries: [Int]) {
+    let outcome = try run(batch, classifier: classifier, targets: targets)
+    return (outcome.adversarial, outcome.queries)
+  }
+}

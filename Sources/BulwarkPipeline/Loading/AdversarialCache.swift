@@ -84,17 +84,8 @@ public struct AdversarialCache: Sendable {
     }
     var images = clean.images
     if let limit = attack.limit { images = images.prefix(limit) }
-    let method = attack.attack
-    var pixels: [Float] = []
-    pixels.reserveCapacity(images.pixels.count)
-    let slice = 1_000
-    for first in stride(from: 0, to: images.count, by: slice) {
-      progress(first, images.count)
-      let part = images.selecting(first..<min(first + slice, images.count))
-      pixels += try method.perturb(part, classifier: classifier, targets: nil).pixels
-    }
-    let adversarial = ImageBatch(
-      shape: images.shape, pixels: pixels, labels: images.labels, classNames: images.classNames)
+    let adversarial = try AttackRun.perturb(
+      images, with: attack.attack, classifier: classifier, progress: progress)
     try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
     let temporary = folder.appendingPathComponent(".\(UUID().uuidString).npz.partial")
     try adversarial.npzArchive.write(to: temporary)

@@ -59,71 +59,131 @@ public struct AttackSettings: Decodable, Equatable, Sendable {
     case targetClasses, queries, against, eot
   }
 
+  /// A setting out of range, by its key in pipeline files; a pipeline file names its path, a
+  /// command line its flag.
+  public struct Problem: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The setting's key in pipeline files (`eps`, `stepSize`).
+    public var key: String
+    /// What is wrong (`must be a finite number >= 0, got -1.0`).
+    public var message: String
+
+    /// `key: message`.
+    public var description: String { "\(key): \(message)" }
+  }
+
+  /// Creates and validates settings; every setting left nil takes its default.
+  /// - Parameters:
+  ///   - method: One of `methods`.
+  ///   - epsilon: The ball's radius, finite and at least 0.
+  ///   - norm: The ball's norm (default L-infinity).
+  ///   - steps: Steps or iterations (default 40 for pgd and bim, 100 for APGD and `auto`).
+  ///   - stepSize: pgd's and bim's step (default 2.5 eps / steps).
+  ///   - seed: The seed (default 0).
+  ///   - limit: Attack only the first N images (default all).
+  ///   - stopAtMisclassification: pgd and bim stop each image at its first success.
+  ///   - restarts: APGD restarts (default 1).
+  ///   - targetClasses: APGD-T's and `auto`'s target classes (default 9).
+  ///   - queries: The query budget of square, hopskipjump and `auto` (default 5,000).
+  ///   - against: What the attacker targets (default the classifier).
+  ///   - eot: Draws per gradient against a randomised pipeline (default 1).
+  /// - Throws: `Problem` naming the first setting out of range.
+  public init(
+    method: String, epsilon: Float, norm: AttackNorm = .infinity, steps: Int? = nil,
+    stepSize: Float? = nil, seed: UInt64 = 0, limit: Int? = nil,
+    stopAtMisclassification: Bool = false, restarts: Int = 1, targetClasses: Int = 9,
+    queries: Int = 5_000, against: Target = .classifier, eot: Int = 1
+  ) throws(Problem) {
+    func fail(_ key: String, _ message: String) -> Problem { Problem(key: key, message: message) }
+    guard Self.methods.contains(method) else {
+      var message = "unknown attack '\(method)'"
+      if let guess = closestMatch(to: method, among: Self.methods) {
+        message += "; did you mean \(guess)?"
+      }
+      throw fail("method", message + " (known: \(Self.methods.joined(separator: ", ")))")
+    }
+    guard epsilon.isFinite, epsilon >= 0 else {
+      throw fail("eps", "must be a finite number >= 0, got \(epsilon)")
+    }
+    if method == "fgsm" && norm == .l2 {
+      throw fail("norm", "fgsm is an L-infinity attack; use pgd or bim with norm \"2\"")
+    }
+    let steps = steps ?? (method.hasPrefix("apgd") || method == "auto" ? 100 : 40)
+    guard steps >= 1 else { throw fail("steps", "must be an integer >= 1, got \(steps)") }
+    let stepSize = stepSize ?? 2.5 * epsilon / Float(steps)
+    guard stepSize.isFinite, stepSize >= 0 else {
+      throw fail("stepSize", "must be a finite number >= 0, got \(stepSize)")
+    }
+    if let limit, limit < 1 { throw fail("limit", "must be an integer >= 1, got \(limit)") }
+    if stopAtMisclassification, !["pgd", "bim"].contains(method) {
+      throw fail("stopAtMisclassification", "applies to pgd and bim only, not \(method)")
+    }
+    guard restarts >= 1 else { throw fail("restarts", "must be an integer >= 1, got \(restarts)") }
+    guard targetClasses >= 1 else {
+      throw fail("targetClasses", "must be an integer >= 1, got \(targetClasses)")
+    }
+    guard queries >= 1 else { throw fail("queries", "must be an integer >= 1, got \(queries)") }
+    guard eot >= 1 else { throw fail("eot", "must be an integer >= 1, got \(eot)") }
+    if eot > 1, against != .pipeline {
+      throw fail("eot", "averages the pipeline's random draws; it needs against: \"pipeline\"")
+    }
+    self.method = method
+    self.epsilon = epsilon
+    self.norm = norm
+    self.steps = steps
+    self.stepSize = stepSize
+    self.seed = seed
+    self.limit = limit
+    self.stopAtMisclassification = stopAtMisclassification
+    self.restarts = restarts
+    self.targetClasses = targetClasses
+    self.queries = queries
+    self.against = against
+    self.eot = eot
+  }
+
   /// Decodes and validates the settings.
   /// - Parameter decoder: The decoder to read from.
   /// - Throws: `PipelineError` naming the key for unknown methods or out-of-range values.
   public init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
-    func fail(_ key: CodingKeys, _ message: String) -> PipelineError {
-      let file = (decoder as? JSONValueDecoder)?.file ?? "pipeline"
-      return PipelineError(
-        file: file, path: render(decoder.codingPath + [key]), message: message)
-    }
-    func choice(_ key: CodingKeys, _ value: String, among names: [String]) -> PipelineError {
-      var message = "unknown \(key.rawValue) '\(value)'"
-      if let guess = closestMatch(to: value, among: names) { message += "; did you mean \(guess)?" }
-      return fail(key, message + " (known: \(names.joined(separator: ", ")))")
+    let file = (decoder as? JSONValueDecoder)?.file ?? "pipeline"
+    func fail(_ key: String, _ message: String) -> PipelineError {
+      PipelineError(
+        file: file, path: render(decoder.codingPath + [PathKey(stringValue: key)]),
+        message: message)
     }
     // Every key is read before any is judged, so that unknown keys are reported too.
-    method = try container.decode(String.self, forKey: .method)
-    epsilon = try container.decode(Float.self, forKey: .eps)
+    let method = try container.decode(String.self, forKey: .method)
+    let epsilon = try container.decode(Float.self, forKey: .eps)
     let normName = try container.decodeIfPresent(String.self, forKey: .norm) ?? "inf"
-    let givenSteps = try container.decodeIfPresent(Int.self, forKey: .steps)
-    let givenStepSize = try container.decodeIfPresent(Float.self, forKey: .stepSize)
-    seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
-    limit = try container.decodeIfPresent(Int.self, forKey: .limit)
-    stopAtMisclassification =
-      try container.decodeIfPresent(Bool.self, forKey: .stopAtMisclassification) ?? false
-    restarts = try container.decodeIfPresent(Int.self, forKey: .restarts) ?? 1
-    targetClasses = try container.decodeIfPresent(Int.self, forKey: .targetClasses) ?? 9
-    queries = try container.decodeIfPresent(Int.self, forKey: .queries) ?? 5_000
+    let steps = try container.decodeIfPresent(Int.self, forKey: .steps)
+    let stepSize = try container.decodeIfPresent(Float.self, forKey: .stepSize)
+    let seed = try container.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+    let limit = try container.decodeIfPresent(Int.self, forKey: .limit)
+    let stop = try container.decodeIfPresent(Bool.self, forKey: .stopAtMisclassification)
+    let restarts = try container.decodeIfPresent(Int.self, forKey: .restarts) ?? 1
+    let targetClasses = try container.decodeIfPresent(Int.self, forKey: .targetClasses) ?? 9
+    let queries = try container.decodeIfPresent(Int.self, forKey: .queries) ?? 5_000
     let targetName = try container.decodeIfPresent(String.self, forKey: .against) ?? "classifier"
-    eot = try container.decodeIfPresent(Int.self, forKey: .eot) ?? 1
-    guard Self.methods.contains(method) else {
-      throw choice(.method, method, among: Self.methods)
-    }
-    guard epsilon.isFinite, epsilon >= 0 else {
-      throw fail(.eps, "must be a finite number >= 0, got \(epsilon)")
-    }
+    let eot = try container.decodeIfPresent(Int.self, forKey: .eot) ?? 1
     guard let norm = AttackNorm(rawValue: normName) else {
-      throw fail(.norm, "must be \"inf\" or \"2\", got \"\(normName)\"")
+      throw fail("norm", "must be \"inf\" or \"2\", got \"\(normName)\"")
     }
-    if method == "fgsm" && norm == .l2 {
-      throw fail(.norm, "fgsm is an L-infinity attack; use pgd or bim with norm \"2\"")
-    }
-    self.norm = norm
-    steps = givenSteps ?? (method.hasPrefix("apgd") || method == "auto" ? 100 : 40)
-    guard steps >= 1 else { throw fail(.steps, "must be an integer >= 1, got \(steps)") }
-    stepSize = givenStepSize ?? 2.5 * epsilon / Float(steps)
-    guard stepSize.isFinite, stepSize >= 0 else {
-      throw fail(.stepSize, "must be a finite number >= 0, got \(stepSize)")
-    }
-    if let limit, limit < 1 { throw fail(.limit, "must be an integer >= 1, got \(limit)") }
-    if stopAtMisclassification, !["pgd", "bim"].contains(method) {
-      throw fail(.stopAtMisclassification, "applies to pgd and bim only, not \(method)")
-    }
-    guard restarts >= 1 else { throw fail(.restarts, "must be an integer >= 1, got \(restarts)") }
-    guard targetClasses >= 1 else {
-      throw fail(.targetClasses, "must be an integer >= 1, got \(targetClasses)")
-    }
-    guard queries >= 1 else { throw fail(.queries, "must be an integer >= 1, got \(queries)") }
     guard let against = Target(rawValue: targetName) else {
-      throw choice(.against, targetName, among: Target.allCases.map(\.rawValue))
+      var message = "unknown against '\(targetName)'"
+      let names = Target.allCases.map(\.rawValue)
+      if let guess = closestMatch(to: targetName, among: names) {
+        message += "; did you mean \(guess)?"
+      }
+      throw fail("against", message + " (known: \(names.joined(separator: ", ")))")
     }
-    self.against = against
-    guard eot >= 1 else { throw fail(.eot, "must be an integer >= 1, got \(eot)") }
-    if eot > 1, against != .pipeline {
-      throw fail(.eot, "averages the pipeline's random draws; it needs against: \"pipeline\"")
+    do {
+      try self.init(
+        method: method, epsilon: epsilon, norm: norm, steps: steps, stepSize: stepSize,
+        seed: seed, limit: limit, stopAtMisclassification: stop ?? false, restarts: restarts,
+        targetClasses: targetClasses, queries: queries, against: against, eot: eot)
+    } catch {
+      throw fail(error.key, error.message)
     }
   }
 

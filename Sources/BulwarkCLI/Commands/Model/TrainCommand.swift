@@ -115,58 +115,30 @@ struct TrainCommand: ParsableCommand {
   }
 
   private func train(
-    _ initialOptimizer: some Optimizer, architecture: Architecture,
+    _ optimizer: some Optimizer, architecture: Architecture,
     settings: TrainingCheckpoint.Settings, data: ImageBatch, validation: ImageBatch?,
     options: ComputeOptions, console: Console
   ) throws {
-    var optimizer = initialOptimizer
-    var network: Network
-    var finished: [TrainingCheckpoint.Epoch] = []
-    let checkpointURL = checkpoint.map { URL(fileURLWithPath: $0) }
-    if let checkpointURL, FileManager.default.fileExists(atPath: checkpointURL.path) {
-      let saved = try TrainingCheckpoint(contentsOf: checkpointURL, options: options)
-      guard saved.settings == settings, saved.network.architecture == architecture else {
-        throw ModelError(
-          field: "--checkpoint \(checkpointURL.path)",
-          expected: "a checkpoint of this run (\(settings), \(arch))",
-          found: "one made with \(saved.settings); delete it to start afresh")
-      }
-      network = saved.network
-      try optimizer.restore(saved.optimizerState, for: network)
-      finished = saved.epochs
-      if !json {
-        console.print("Resuming from \(checkpointURL.path) after epoch \(finished.count)")
-      }
-    } else {
-      network = try Network(architecture: architecture, seed: settings.seed, options: options)
-    }
-    let resumedAfter = finished.count
-    let trainer = Trainer(batchSize: batchSize, seed: settings.seed)
     let clock = ContinuousClock()
     let start = clock.now
-    for epoch in finished.count..<epochs {
-      let report = try trainer.runEpoch(
-        epoch, network: &network, optimizer: &optimizer, data: data
-      ) { done in
-        console.progress("epoch \(epoch + 1)/\(epochs): \(done)/\(data.count) images")
-      }
-      console.endProgress()
-      let validationAccuracy = try validation.map { try accuracy(of: network, on: $0) }
-      let entry = TrainingCheckpoint.Epoch(
-        epoch: epoch, loss: report.loss, accuracy: report.accuracy,
-        validationAccuracy: validationAccuracy, seconds: report.seconds)
-      finished.append(entry)
-      if let checkpointURL {
-        try TrainingCheckpoint(
-          settings: settings, network: network, optimizerState: optimizer.state, epochs: finished
-        ).write(to: checkpointURL)
-      }
-      if !json {
+    let outcome = try Trainer(batchSize: batchSize, seed: settings.seed).train(
+      architecture, optimizer: optimizer, data: data, validation: validation, epochs: epochs,
+      settings: settings, checkpoint: checkpoint.map { URL(fileURLWithPath: $0) },
+      options: options
+    ) { event in
+      switch event {
+      case .resumed(let epoch, let file):
+        if !json { console.print("Resuming from \(file.path) after epoch \(epoch)") }
+      case .images(let epoch, let done, let total):
+        console.progress("epoch \(epoch + 1)/\(epochs): \(done)/\(total) images")
+      case .finished(let entry, let imagesPerSecond):
+        console.endProgress()
+        guard !json else { return }
         var line =
-          "epoch \(epoch + 1)/\(epochs): loss \(format(report.loss, digits: 4)), accuracy "
-          + "\(format(100 * report.accuracy, digits: 2))%, "
-          + "\(format(report.imagesPerSecond, digits: 0)) images/s"
-        if let validationAccuracy {
+          "epoch \(entry.epoch + 1)/\(epochs): loss \(format(entry.loss, digits: 4)), accuracy "
+          + "\(format(100 * entry.accuracy, digits: 2))%, "
+          + "\(format(imagesPerSecond, digits: 0)) images/s"
+        if let validationAccuracy = entry.validationAccuracy {
           line += ", validation accuracy \(format(100 * validationAccuracy, digits: 2))%"
         }
         console.print(line)
@@ -176,23 +148,17 @@ struct TrainCommand: ParsableCommand {
       "bulwark.trained": "--arch \(arch) --data \(settings.data) --epochs \(epochs) "
         + "--seed \(settings.seed) --batch-size \(batchSize) --optimizer \(settings.optimizer)"
     ]
-    if let last = finished.last?.validationAccuracy, let validation = self.validation {
+    if let last = outcome.epochs.last?.validationAccuracy, let validation = self.validation {
       metadata["bulwark.validation-accuracy"] = "\(last) on \(validation)"
     }
-    try network.write(to: URL(fileURLWithPath: out), metadata: metadata)
+    try outcome.network.write(to: URL(fileURLWithPath: out), metadata: metadata)
     let seconds = (clock.now - start).inSeconds
     if json {
       try console.printJSON(
-        Report(out: out, epochs: finished, resumedAfter: resumedAfter, seconds: seconds))
+        Report(
+          out: out, epochs: outcome.epochs, resumedAfter: outcome.resumedAfter, seconds: seconds))
     } else {
       console.print("Wrote \(out) (\(format(seconds, digits: 1)) s)")
     }
   }
-}
-
-/// The share of `batch` that `classifier` classifies correctly.
-func accuracy(of classifier: some Classifier, on batch: ImageBatch) throws -> Double {
-  let predicted = try classifier.predictions(batch)
-  let correct = zip(predicted, batch.labels).filter { $0 == $1 }.count
-  return batch.count == 0 ? 0 : Double(correct) / Double(batch.count)
 }

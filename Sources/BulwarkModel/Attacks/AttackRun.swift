@@ -1,0 +1,97 @@
+import BulwarkCore
+import BulwarkData
+
+/// An attack run over a whole set, in slices of a fixed number of images so that progress can be
+/// reported (attacks treat images independently, and per-image random draws depend on the
+/// image's place in its slice, so a run gives the same images for the same slice size), with
+/// MindSpore Armour's attack metrics.
+public struct AttackRun: Sendable {
+  /// The adversarial images, with the true labels.
+  public var adversarial: ImageBatch
+  /// The share of clean images the classifier gets right (abstentions count as wrong).
+  public var cleanAccuracy: Double
+  /// The share of adversarial images it still gets right.
+  public var adversarialAccuracy: Double
+  /// MindSpore Armour's `AttackEvaluate` metrics.
+  public var metrics: AttackEvaluation
+  /// Seconds the attack took.
+  public var seconds: Double
+  /// The queries spent on each image, for attacks with a query budget (nil for the others).
+  public var queries: [Int]?
+
+  /// Images per slice.
+  public static let sliceSize = 1_000
+
+  /// Runs an attack on a set.
+  /// - Parameters:
+  ///   - attack: The attack.
+  ///   - clean: The clean images and their true labels.
+  ///   - classifier: The classifier (or defended pipeline) under attack.
+  ///   - targets: One target class per image for a targeted attack; nil for untargeted.
+  ///   - progress: Called before each slice with images done and the total.
+  /// - Returns: The adversarial set, both accuracies, the metrics and the time.
+  /// - Throws: `ModelError` for bad parameters, images or targets; errors from the classifier.
+  public init(
+    _ attack: any Attack, on clean: ImageBatch, classifier: any Classifier, targets: [Int]? = nil,
+    progress: (Int, Int) -> Void = { _, _ in }
+  ) throws {
+    let clock = ContinuousClock()
+    let start = clock.now
+    (adversarial, queries) = try Self.perturbCountingQueries(
+      clean, with: attack, classifier: classifier, targets: targets, progress: progress)
+    seconds = (clock.now - start).inSeconds
+    let count = Double(max(clean.count, 1))
+    cleanAccuracy =
+      Double(try classifier.attackSucceeded(on: clean, targets: nil).count { !$0 }) / count
+    adversarialAccuracy =
+      Double(try classifier.attackSucceeded(on: adversarial, targets: nil).count { !$0 }) / count
+    metrics = AttackEvaluation(
+      clean: clean, adversarial: adversarial,
+      probabilities: try classifier.probabilities(adversarial), targets: targets)
+  }
+
+  /// The adversarial images of a set, attacked slice by slice.
+  /// - Parameters:
+  ///   - clean: The clean images and their true labels.
+  ///   - attack: The attack.
+  ///   - classifier: The classifier under attack.
+  ///   - targets: One target per image, or nil.
+  ///   - progress: Called before each slice with images done and the total.
+  /// - Returns: The adversarial images, with the true labels.
+  /// - Throws: As the attack.
+  public static func perturb(
+    _ clean: ImageBatch, with attack: any Attack, classifier: any Classifier,
+    targets: [Int]? = nil, progress: (Int, Int) -> Void = { _, _ in }
+  ) throws -> ImageBatch {
+    try perturbCountingQueries(
+      clean, with: attack, classifier: classifier, targets: targets, progress: progress
+    ).adversarial
+  }
+
+  /// The adversarial images of a set, attacked slice by slice, and the queries each image cost
+  /// an attack with a query budget.
+  static func perturbCountingQueries(
+    _ clean: ImageBatch, with attack: any Attack, classifier: any Classifier,
+    targets: [Int]?, progress: (Int, Int) -> Void
+  ) throws -> (adversarial: ImageBatch, queries: [Int]?) {
+    var pixels: [Float] = []
+    pixels.reserveCapacity(clean.pixels.count)
+    let counting = attack as? any QueryCountingAttack
+    var queries: [Int] = []
+    for first in stride(from: 0, to: clean.count, by: sliceSize) {
+      progress(first, clean.count)
+      let range = first..<min(first + sliceSize, clean.count)
+      let part = clean.selecting(range)
+      let partTargets = targets.map { Array($0[range]) }
+      if let counting {
+        let outcome = try counting.perturbCountingQueries(
+          part, classifier: classifier, targets: partTargets)
+        pixels += outcome.adversarial.pixels
+        queries += outcome.queries
+      } else {
+        pixels += try attack.perturb(part, classifier: classifier, targets: partTargets).pixels
+      }
+    }
+    return (clean.replacingPixels(pixels), counting == nil ? nil : queries)
+  }
+}
