@@ -1,5 +1,6 @@
 import Testing
 
+@testable import BulwarkCore
 @testable import BulwarkData
 
 @Suite struct StratifiedSamplingTests {
@@ -25,13 +26,6 @@ import Testing
     for (label, share) in expected.enumerated() {
       #expect(abs(Double(share) - Double(count) * [0.5, 0.3, 0.2][label]) < 1)
     }
-  }
-
-  @Test func largestRemaindersBreakTiesTowardLowerClasses() {
-    #expect(StratifiedSampler.apportion(10, among: [50, 30, 20]) == [5, 3, 2])
-    #expect(StratifiedSampler.apportion(1, among: [10, 10, 10]) == [1, 0, 0])
-    #expect(StratifiedSampler.apportion(2, among: [10, 10, 10]) == [1, 1, 0])
-    #expect(StratifiedSampler.apportion(7, among: [3, 3, 1]) == [3, 3, 1])
   }
 
   @Test func sameSeedSameSampleOtherSeedOtherSample() {

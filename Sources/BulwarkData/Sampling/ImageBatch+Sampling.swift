@@ -1,3 +1,5 @@
+import BulwarkCore
+
 extension ImageBatch {
   /// The indices of a seeded, stratified sample of `count` images (see `StratifiedSampler`),
   /// in ascending order, so the sample keeps the batch's order.

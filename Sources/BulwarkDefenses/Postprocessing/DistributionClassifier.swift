@@ -1,4 +1,5 @@
 import BulwarkBoosting
+import BulwarkCore
 import BulwarkData
 
 /// Re-classifies the classifier's softmax outputs with gradient-boosted trees (LightGBM's
@@ -200,39 +201,13 @@ public struct DistributionClassifier: FittedPostprocessor, RegisteredPostprocess
         expected: "\(count) rows, one per label", found: "\(passes.first?.rows ?? 0)")
     }
     let width = featureCount(classes: classes)
-    do {
-      if boosting.earlyStoppingRounds > 0 {
-        let heldOut = Int((Double(count) * validFraction).rounded())
-        guard heldOut >= 1, heldOut < count else {
-          throw DistributionClassifierError.training(
-            "validFraction \(validFraction) of \(count) rows leaves no training or no "
-              + "validation rows")
-        }
-        let validIndices = StratifiedSampler.sample(
-          labels: labels, count: heldOut, seed: boosting.seed)
-        var isValid = [Bool](repeating: false, count: count)
-        for index in validIndices { isValid[index] = true }
-        var train: (features: [Double], labels: [Int]) = ([], [])
-        var valid: (features: [Double], labels: [Int]) = ([], [])
-        for row in 0..<count {
-          let values = rows[row * width..<(row + 1) * width]
-          if isValid[row] {
-            valid.features += values
-            valid.labels.append(labels[row])
-          } else {
-            train.features += values
-            train.labels.append(labels[row])
-          }
-        }
-        model = try BoostedTrees.fit(
-          features: train.features, rows: train.labels.count, columns: width,
-          labels: train.labels, classes: classes, parameters: boosting, validation: valid)
-      } else {
-        model = try BoostedTrees.fit(
-          features: rows, rows: count, columns: width, labels: labels, classes: classes,
-          parameters: boosting)
-      }
-    } catch let error as BoostingError {
+    let heldOut = boosting.earlyStoppingRounds > 0 ? validFraction : 0
+    do throws(BoostingError) {
+      let fitted = try BoostedTrees.fit(
+        features: rows, rows: count, columns: width, labels: labels, classes: classes,
+        parameters: boosting, validFraction: heldOut)
+      model = fitted.model
+    } catch {
       throw DistributionClassifierError.training(error.description)
     }
   }

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 
 /// The images a tuning run scores: a seeded, stratified sample of the clean and of the

@@ -89,23 +89,12 @@ struct BoostFitCommand: ParsableCommand {
     let matrix = try FeatureMatrix(npy: x)
     let labels = try readLabels(npy: y, count: matrix.rows)
     let classes = (labels.max() ?? 0) + 1
-    let validationCount = Int((validFraction * Double(matrix.rows)).rounded())
-    let validationRows = Set(
-      StratifiedSampler.sample(labels: labels, count: validationCount, seed: parameters.seed))
-    let trainingRows = (0..<matrix.rows).filter { !validationRows.contains($0) }
-    let heldOut = validationRows.sorted()
-    func rows(_ indices: [Int]) -> [Double] {
-      indices.flatMap { matrix.values[$0 * matrix.columns..<($0 + 1) * matrix.columns] }
-    }
-    let validation =
-      heldOut.isEmpty ? nil : (features: rows(heldOut), labels: heldOut.map { labels[$0] })
     let clock = ContinuousClock()
     let start = clock.now
     var lastLoss: Double?
-    let model = try BoostedTrees.fit(
-      features: rows(trainingRows), rows: trainingRows.count, columns: matrix.columns,
-      labels: trainingRows.map { labels[$0] }, classes: classes, parameters: parameters,
-      validation: validation
+    let (model, split) = try BoostedTrees.fit(
+      features: matrix.values, rows: matrix.rows, columns: matrix.columns, labels: labels,
+      classes: classes, parameters: parameters, validFraction: validFraction
     ) { iteration, loss in
       lastLoss = loss ?? lastLoss
       console.progress("round \(iteration)/\(parameters.rounds)")
@@ -115,7 +104,10 @@ struct BoostFitCommand: ParsableCommand {
     try model.write(to: URL(fileURLWithPath: out))
     func accuracy(_ indices: [Int]) throws -> Double? {
       guard !indices.isEmpty else { return nil }
-      let probabilities = try model.probabilities(rows(indices), rows: indices.count)
+      let values = indices.flatMap {
+        matrix.values[$0 * matrix.columns..<($0 + 1) * matrix.columns]
+      }
+      let probabilities = try model.probabilities(values, rows: indices.count)
       var correct = 0
       for (position, index) in indices.enumerated() {
         let row = probabilities[position * classes..<(position + 1) * classes]
@@ -128,9 +120,11 @@ struct BoostFitCommand: ParsableCommand {
       return Double(correct) / Double(indices.count)
     }
     let report = Report(
-      rows: trainingRows.count, validationRows: heldOut.count, features: matrix.columns,
+      rows: split.training.count, validationRows: split.validation.count,
+      features: matrix.columns,
       classes: classes, iterations: model.iterationCount, bestIteration: model.bestIteration,
-      trainingAccuracy: try accuracy(trainingRows) ?? 0, validationAccuracy: try accuracy(heldOut),
+      trainingAccuracy: try accuracy(split.training) ?? 0,
+      validationAccuracy: try accuracy(split.validation),
       validationLogLoss: lastLoss, seconds: seconds, out: out)
     if json {
       try console.printJSON(report)

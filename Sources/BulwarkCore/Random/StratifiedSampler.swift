@@ -1,5 +1,3 @@
-import BulwarkCore
-
 /// Seeded, stratified sampling of labelled items: each class keeps its share of the sample.
 public enum StratifiedSampler {
   /// The indices of a seeded, stratified sample of `count` items: each class keeps its share
@@ -34,7 +32,7 @@ public enum StratifiedSampler {
 
   /// Splits `total` into whole shares proportional to `sizes` (Hamilton's largest-remainder
   /// method), never giving a class more than it has.
-  static func apportion(_ total: Int, among sizes: [Int]) -> [Int] {
+  package static func apportion(_ total: Int, among sizes: [Int]) -> [Int] {
     let population = sizes.reduce(0, +)
     guard population > 0 else { return sizes.map { _ in 0 } }
     var shares = sizes.map { $0 * total / population }
