@@ -45,67 +45,25 @@ struct ValidateCommand: ParsableCommand {
     var failed = false
     var reports: [Report] = []
     for file in files {
-      let (problems, external) = Self.check(URL(fileURLWithPath: file))
-      failed = failed || !problems.isEmpty
+      let validation = PipelineValidation(contentsOf: URL(fileURLWithPath: file))
+      let problems = validation.problems.map { commandLineDescription(of: $0) }
+      let external = validation.externalCommands.map(\.description)
+      failed = failed || !validation.isValid
       reports.append(
         Report(
-          file: file, ok: problems.isEmpty, problems: problems,
-          externalPrograms: external.map(\.description)))
+          file: file, ok: validation.isValid, problems: problems, externalPrograms: external))
       if json { continue }
-      if problems.isEmpty {
-        let note = external.map(\.description).joined(separator: ", ")
+      if validation.isValid {
         console.print(
           external.isEmpty
             ? "\(file): ok"
-            : "\(file): ok; runs external programs: \(note) (score needs --allow-external)")
+            : "\(file): ok; runs external programs: \(external.joined(separator: ", ")) "
+              + "(score needs --allow-external)")
       } else {
         for problem in problems { console.printError("error: \(problem)") }
       }
     }
     if json { try console.printJSON(reports) }
     if failed { throw ExitCode.failure }
-  }
-
-  /// Every problem of one file, as printed lines, and the external programs it would run.
-  static func check(_ url: URL) -> (problems: [String], external: [ExternalCommand]) {
-    let description: PipelineDescription
-    do {
-      description = try PipelineDescription(contentsOf: url)
-    } catch {
-      return (error.errors.map(\.description), [])
-    }
-    do {
-      // Every value of the search space's lists and ranges is built and checked.
-      _ = try SearchSpace(contentsOf: url)
-    } catch {
-      return (error.errors.map(\.description), description.externalCommands)
-    }
-    return (problems(in: description, url: url), description.externalCommands)
-  }
-
-  /// The problems of a parsed file: its model and, for a built-in clean set, the image shape.
-  private static func problems(in description: PipelineDescription, url: URL) -> [String] {
-    let classifier: any Classifier
-    do {
-      classifier = try loadClassifier(contentsOf: description.model)
-    } catch {
-      return ["\(url.path): classifier.model: \(error)"]
-    }
-    // A built-in set is small and fast to read; other sources may be large and are checked by
-    // `score` before it starts.
-    var sets: [(String, DataSource)] = [("data.clean", description.clean)]
-    if let fitting = description.fitting, let clean = fitting.clean {
-      sets.append(("postprocessors[\(fitting.stage)].fit.clean", clean))
-    }
-    for (name, source) in sets {
-      guard case .builtin(let dataset) = source else { continue }
-      do {
-        let images = try dataset.load()
-        try Pipeline(classifier: classifier).check(images, name: name, file: url.path)
-      } catch {
-        return ["\(error)"]
-      }
-    }
-    return []
   }
 }
