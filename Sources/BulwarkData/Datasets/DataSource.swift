@@ -58,7 +58,7 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
         source: text,
         message: "not a folder or an .npz file, and no IDX labels file was found beside it "
           + "(expected a name like train-images-idx3-ubyte[.gz] with "
-          + "train-labels-idx1-ubyte[.gz]); give one with --labels FILE")
+          + "train-labels-idx1-ubyte[.gz])", needsLabelsFile: true)
     }
   }
 

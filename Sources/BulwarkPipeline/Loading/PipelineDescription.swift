@@ -75,15 +75,22 @@ public struct PipelineDescription: Sendable {
   public init(
     json5 text: String, file: URL, folder: URL, registry: DefenseRegistry = .current
   ) throws(PipelineErrors) {
-    let name = file.path
-    var errors: [PipelineError] = []
     let root: JSONValue
     do {
-      var parser = JSON5Parser(text, file: name)
+      var parser = JSON5Parser(text, file: file.path)
       root = try parser.parse()
     } catch {
       throw PipelineErrors([error])
     }
+    try self.init(root: root, file: file, folder: folder, registry: registry)
+  }
+
+  /// Checks a parsed pipeline file.
+  init(
+    root: JSONValue, file: URL, folder: URL, registry: DefenseRegistry
+  ) throws(PipelineErrors) {
+    let name = file.path
+    var errors: [PipelineError] = []
     let usage = KeyUsage()
     let decoder = JSONValueDecoder(root, usage: usage, file: name)
     guard case .object = root else {

@@ -73,12 +73,21 @@ public struct SearchSpace: Sendable {
   public init(
     json5 text: String, file: String, folder: URL, registry: DefenseRegistry = .current
   ) throws(PipelineErrors) {
+    let root: JSONValue
     do {
       var parser = JSON5Parser(text, file: file)
       root = try parser.parse()
     } catch {
       throw PipelineErrors([error])
     }
+    try self.init(root: root, file: file, folder: folder, registry: registry)
+  }
+
+  /// Checks a parsed pipeline file's search space.
+  init(root: JSONValue, file: String, folder: URL, registry: DefenseRegistry)
+    throws(PipelineErrors)
+  {
+    self.root = root
     self.file = file
     self.folder = folder
     self.registry = registry

@@ -52,13 +52,13 @@ extension Tuner {
   ///   - data: The full clean and adversarial sets.
   ///   - paired: Whether adversarial image `i` attacks clean image `i`.
   ///   - options: Sampling, journal and refinement settings.
-  ///   - progress: Called with the phase (`grid`, `refine`, `full`), done and total.
+  ///   - progress: Called with the phase, done and total.
   /// - Returns: The ranking and the winner.
   /// - Throws: `TuningError` for a foreign journal, an empty grid or a stop at `limit`; errors
   ///   from the stages, the classifier and the journal.
   public func run(
     data: PipelineDescription.Data, paired: Bool, options: Options,
-    progress: @escaping @Sendable (String, Int, Int) -> Void = { _, _, _ in }
+    progress: @escaping @Sendable (TuningPhase, Int, Int) -> Void = { _, _, _ in }
   ) throws -> TuningOutcome {
     let size = options.sample ?? space.sample
     let sample = TuningSample(
@@ -76,7 +76,7 @@ extension Tuner {
     var limit = options.limit
     var statistics = Statistics(classifierPasses: 0, imagesClassified: 0, evaluated: 0)
     func phase(
-      _ name: String, _ candidates: [(index: Int, phase: String, candidate: TuningCandidate)]
+      _ name: TuningPhase, _ candidates: [(index: Int, phase: String, candidate: TuningCandidate)]
     ) throws -> [TuningResult] {
       let (results, done) = try evaluate(
         candidates, sample: sample, finished: finished, journal: journal, limit: limit
@@ -87,17 +87,17 @@ extension Tuner {
       limit = limit.map { $0 - done.evaluated }
       guard results.count == candidates.count else {
         throw TuningError(
-          message: "stopped after \(statistics.evaluated) new configurations as asked; "
-            + "continue with --resume")
+          message: "stopped after \(statistics.evaluated) new configurations as asked",
+          remedy: .resume)
       }
       return results
     }
-    var results = try phase("grid", grid.enumerated().map { ($0.offset, "grid", $0.element) })
+    var results = try phase(.grid, grid.enumerated().map { ($0.offset, "grid", $0.element) })
     if options.refine, let best = ranked(results).first, let candidate = known[best.key] {
       let finer = refinement(around: candidate).filter { known[$0.key] == nil }
       for extra in finer { known[extra.key] = extra }
       results += try phase(
-        "refine", finer.enumerated().map { (grid.count + $0.offset, "refine", $0.element) })
+        .refine, finer.enumerated().map { (grid.count + $0.offset, "refine", $0.element) })
     }
     let order = ranked(results)
     // A fitted postprocessor learnt from the sample's fit part, so a configuration with one is
@@ -136,7 +136,7 @@ extension Tuner {
     }
     let top = Array(order.prefix(options.refine ? 3 : 1))
     for (position, result) in top.enumerated() {
-      progress("full", position, top.count)
+      progress(.full, position, top.count)
       if let done = finished[result.key], done.full != nil {
         rescored.append(done)
         continue
@@ -154,7 +154,7 @@ extension Tuner {
       try journal.append(scored)
       rescored.append(scored)
     }
-    progress("full", top.count, top.count)
+    progress(.full, top.count, top.count)
     func fullValue(_ result: TuningResult) -> Double {
       guard let full = result.full else { return -1 }
       return space.objective.value(

@@ -5,7 +5,7 @@ import Synchronization
 /// finished configuration, appended and flushed as each finishes, so that an interrupted run
 /// resumes losing at most the configurations in flight.
 final class TuningJournal: Sendable {
-  /// What a journal belongs to; `--resume` refuses a journal of other settings.
+  /// What a journal belongs to; resuming refuses a journal of other settings.
   struct Settings: Codable, Equatable {
     /// SHA-256 of the pipeline file's bytes.
     var fileHash: String
@@ -47,7 +47,7 @@ final class TuningJournal: Sendable {
           guard found == settings else {
             throw TuningError(
               message: "\(url.path) belongs to another run (file hash, seed, sample or "
-                + "fitFraction differ); remove it or run without --resume")
+                + "fitFraction differ)", remedy: .startAfresh)
           }
         }
         if let result = entry.result { results[result.key] = result }

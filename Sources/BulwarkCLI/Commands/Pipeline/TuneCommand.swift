@@ -4,7 +4,6 @@ import BulwarkDefenses
 import BulwarkModel
 import BulwarkPipeline
 import Foundation
-import Synchronization
 
 /// `bulwark tune FILE`: grid search over a pipeline file's `tune` section, then the winner
 /// scored on the full sets.
@@ -68,74 +67,41 @@ struct TuneCommand: ParsableCommand {
   }
 
   func run(console: Console) throws {
-    let clock = ContinuousClock()
-    let started = clock.now
-    let url = URL(fileURLWithPath: file)
-    let description = try PipelineDescription(contentsOf: url)
-    let space = try SearchSpace(contentsOf: url)
-    // Stages that run other programs are refused before any runs, unless allowed.
-    try description.requireExternalAllowed(allowExternal)
-    try ExternalCommand.requireAllowed(space.externalCommands, allowed: allowExternal, file: file)
-    let pipeline = try Pipeline(description)
-    let data = try description.loadData(for: pipeline) { set, done, total in
-      console.progress("attack \(set): \(done)/\(total) images")
-    }
-    console.endProgress()
-    let loaded = clock.now
-    let folder =
-      out.map { URL(fileURLWithPath: $0) }
-      ?? url.deletingLastPathComponent().appendingPathComponent("runs")
-      .appendingPathComponent(url.deletingPathExtension().lastPathComponent)
-    var hash = SHA256()
-    hash.update(try Data(contentsOf: url))
-    let paired: Bool = {
-      if case .attack = description.adversarial { return true }
-      return false
-    }()
-    let tuner = Tuner(
-      space: space, classifier: pipeline.classifier, classifierName: pipeline.classifierName,
-      threads: threads ?? ProcessInfo.processInfo.activeProcessorCount)
-    let fullStarted = Mutex<ContinuousClock.Instant?>(nil)
-    let phaseStarted = Mutex((name: "", at: clock.now))
-    let outcome = try tuner.run(
-      data: data, paired: paired,
-      options: Tuner.Options(
-        sample: sample, seed: seed, refine: refine, resume: resume, limit: stopAfter,
-        folder: folder, fileHash: hash.hexDigest())
-    ) { phase, done, total in
-      let now = clock.now
-      if phase == "full" { fullStarted.withLock { $0 = $0 ?? now } }
-      let since = phaseStarted.withLock { state -> ContinuousClock.Instant in
-        if state.name != phase { state = (phase, now) }
-        return state.at
+    let session = try TuningSession(contentsOf: URL(fileURLWithPath: file))
+    let options = TuningSession.Options(
+      sample: sample, seed: seed, refine: refine, resume: resume, stopAfter: stopAfter,
+      threads: threads, folder: out.map { URL(fileURLWithPath: $0) },
+      allowsExternalPrograms: allowExternal)
+    let result = try session.run(options) { event in
+      switch event {
+      case .attack(let set, let done, let total):
+        console.progress("attack \(set): \(done)/\(total) images")
+      case .tuning(let phase, let done, let total, let elapsed):
+        console.progress(Self.progressLine(phase.rawValue, done, total, elapsed: elapsed))
       }
-      console.progress(Self.progressLine(phase, done, total, elapsed: now - since))
     }
     console.endProgress()
-    let finished = clock.now
-    let report = TuningReport(outcome: outcome, space: space, description: description)
-    let files = try report.write(to: folder)
-    let fullStart = fullStarted.withLock { $0 } ?? finished
-    let timing = (
-      data: (loaded - started).inSeconds, tuning: (fullStart - loaded).inSeconds,
-      full: (finished - fullStart).inSeconds
-    )
+    let outcome = result.outcome
     guard let full = outcome.winner.full else {
       throw TuningError(message: "internal: the winner was not scored on the full sets")
     }
+    let space = session.space
     if json {
       try console.printJSON(
         Summary(
           winner: outcome.winner.key, objective: space.objective.name, score: full,
           configurations: outcome.ranked.count, evaluated: outcome.statistics.evaluated,
           classifierPasses: outcome.statistics.classifierPasses,
-          folder: folder.path, best: files.last?.path ?? "",
-          seconds: ["data": timing.data, "tuning": timing.tuning, "full": timing.full]))
+          folder: result.folder.path, best: result.files.last?.path ?? "",
+          seconds: [
+            "data": result.timing.data, "tuning": result.timing.tuning,
+            "full": result.timing.full,
+          ]))
       return
     }
-    for line in report.table(count: 10) { console.print(line) }
+    for line in result.report.table(count: 10) { console.print(line) }
     if outcome.ranked.count > 10 {
-      console.print("… \(outcome.ranked.count - 10) more in \(folder.path)/results.csv")
+      console.print("… \(outcome.ranked.count - 10) more in \(result.folder.path)/results.csv")
     }
     console.print()
     console.print(
@@ -145,11 +111,12 @@ struct TuneCommand: ParsableCommand {
     console.print(
       "Classifier passes: \(outcome.statistics.classifierPasses) "
         + "(\(outcome.statistics.imagesClassified) images classified)")
+    let timing = result.timing
     console.print(
       "Time: data \(format(timing.data, digits: 1)) s, tuning \(format(timing.tuning, digits: 1)) "
         + "s, full score \(format(timing.full, digits: 1)) s")
     console.print("Winner: \(outcome.winner.key)")
-    console.print("Best pipeline: \(files.last?.path ?? "")")
+    console.print("Best pipeline: \(result.files.last?.path ?? "")")
     let excluded = outcome.excludedImages
     if excluded.clean + excluded.adversarial > 0 {
       console.print(

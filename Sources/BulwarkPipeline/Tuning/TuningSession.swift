@@ -1,0 +1,176 @@
+import BulwarkCore
+import BulwarkData
+import Foundation
+import Synchronization
+
+/// A whole tuning run from a pipeline file, as `bulwark tune` performs it: the file parsed
+/// once into its pipeline and its search space, external programs refused unless allowed, the
+/// data loaded (adversarial sets generated or read from the cache), the search run with its
+/// journal, and the results written into the run folder, each phase timed.
+public struct TuningSession: Sendable {
+  /// How the session runs.
+  public struct Options: Sendable {
+    /// Images sampled from each set (nil: the file's `tune.sample`).
+    public var sample: Int?
+    /// The sample's seed.
+    public var seed: UInt64
+    /// Whether to search a finer grid around the best and re-score the top 3 in full.
+    public var refine: Bool
+    /// Whether to continue the journal in the run folder.
+    public var resume: Bool
+    /// Score at most this many new configurations, then stop (to test interruption).
+    public var stopAfter: Int?
+    /// Preprocessings scored at once (nil: every active core).
+    public var threads: Int?
+    /// The run folder (nil: `runs/<name>` beside the pipeline file).
+    public var folder: URL?
+    /// Whether stages that run external programs may run.
+    public var allowsExternalPrograms: Bool
+
+    /// Creates options; see the properties.
+    public init(
+      sample: Int? = nil, seed: UInt64 = 0, refine: Bool = false, resume: Bool = false,
+      stopAfter: Int? = nil, threads: Int? = nil, folder: URL? = nil,
+      allowsExternalPrograms: Bool = false
+    ) {
+      self.sample = sample
+      self.seed = seed
+      self.refine = refine
+      self.resume = resume
+      self.stopAfter = stopAfter
+      self.threads = threads
+      self.folder = folder
+      self.allowsExternalPrograms = allowsExternalPrograms
+    }
+  }
+
+  /// What a session reports while it works.
+  public enum Progress: Sendable {
+    /// An adversarial set being generated: its name, images done and total.
+    case attack(set: String, done: Int, total: Int)
+    /// The search: its phase, configurations done and total, and the time since the phase
+    /// began.
+    case tuning(TuningPhase, done: Int, total: Int, elapsed: Duration)
+  }
+
+  /// Seconds each part of a session took.
+  public struct Timing: Sendable, Encodable {
+    /// Loading the data (and generating adversarial sets).
+    public var data: Double
+    /// Scoring the grid (and the refinement) on the sample.
+    public var tuning: Double
+    /// Scoring the best on the full sets and writing the results.
+    public var full: Double
+  }
+
+  /// What a session produced.
+  public struct Result: Sendable {
+    /// The ranking, the winner and its full score.
+    public var outcome: TuningOutcome
+    /// The report written into the run folder.
+    public var report: TuningReport
+    /// The run folder.
+    public var folder: URL
+    /// The files written, `best.json5` last.
+    public var files: [URL]
+    /// Seconds each part took.
+    public var timing: Timing
+  }
+
+  /// The pipeline file.
+  public var file: URL
+  /// The pipeline the file describes (its top-level stages).
+  public var description: PipelineDescription
+  /// The file's search space.
+  public var space: SearchSpace
+
+  /// Reads a pipeline file once into its pipeline and its search space.
+  /// - Parameters:
+  ///   - url: The pipeline file.
+  ///   - registry: The defenses its stages may name.
+  /// - Throws: `PipelineErrors` listing every problem of the file.
+  public init(contentsOf url: URL, registry: DefenseRegistry = .current) throws(PipelineErrors) {
+    let text = try pipelineText(at: url)
+    let root: JSONValue
+    do {
+      var parser = JSON5Parser(text, file: url.path)
+      root = try parser.parse()
+    } catch {
+      throw PipelineErrors([error])
+    }
+    let folder = url.deletingLastPathComponent()
+    file = url
+    description = try PipelineDescription(
+      root: root, file: url, folder: folder, registry: registry)
+    space = try SearchSpace(root: root, file: url.path, folder: folder, registry: registry)
+  }
+
+  /// The run folder a session uses without `Options.folder`: `runs/<name>` beside the file.
+  public var defaultFolder: URL {
+    file.deletingLastPathComponent().appendingPathComponent("runs")
+      .appendingPathComponent(file.deletingPathExtension().lastPathComponent)
+  }
+
+  /// Runs the session.
+  /// - Parameters:
+  ///   - options: How to run.
+  ///   - progress: Called as the session goes.
+  /// - Returns: The outcome, the report, the files written and the timing.
+  /// - Throws: `PipelineError` (remedy `allowExternalPrograms`) for external stages not
+  ///   allowed; `TuningError`, data, stage and classifier errors.
+  public func run(
+    _ options: Options, progress: @escaping @Sendable (Progress) -> Void = { _ in }
+  ) throws -> Result {
+    let clock = ContinuousClock()
+    let started = clock.now
+    // Stages that run other programs are refused before anything runs, unless allowed.
+    try description.requireExternalAllowed(options.allowsExternalPrograms)
+    try ExternalCommand.requireAllowed(
+      space.externalCommands, allowed: options.allowsExternalPrograms, file: file.path)
+    let pipeline = try Pipeline(description)
+    let data = try description.loadData(for: pipeline) { set, done, total in
+      progress(.attack(set: set, done: done, total: total))
+    }
+    let loaded = clock.now
+    let folder = options.folder ?? defaultFolder
+    var hash = SHA256()
+    hash.update(try Data(contentsOf: file))
+    let paired: Bool = {
+      if case .attack = description.adversarial { return true }
+      return false
+    }()
+    let tuner = Tuner(
+      space: space, classifier: pipeline.classifier, classifierName: pipeline.classifierName,
+      threads: options.threads ?? Parallel.defaultThreadCount)
+    let phases = Mutex(
+      (
+        current: TuningPhase?.none, began: clock.now,
+        fullBegan: ContinuousClock
+          .Instant?.none
+      ))
+    let outcome = try tuner.run(
+      data: data, paired: paired,
+      options: Tuner.Options(
+        sample: options.sample, seed: options.seed, refine: options.refine,
+        resume: options.resume, limit: options.stopAfter, folder: folder,
+        fileHash: hash.hexDigest())
+    ) { phase, done, total in
+      let now = clock.now
+      let began = phases.withLock { state -> ContinuousClock.Instant in
+        if state.current != phase { state = (phase, now, state.fullBegan) }
+        if phase == .full, state.fullBegan == nil { state.fullBegan = now }
+        return state.began
+      }
+      progress(.tuning(phase, done: done, total: total, elapsed: now - began))
+    }
+    let report = TuningReport(outcome: outcome, space: space, description: description)
+    let files = try report.write(to: folder)
+    let finished = clock.now
+    let fullBegan = phases.withLock { $0.fullBegan } ?? finished
+    return Result(
+      outcome: outcome, report: report, folder: folder, files: files,
+      timing: Timing(
+        data: (loaded - started).inSeconds, tuning: (fullBegan - loaded).inSeconds,
+        full: (finished - fullBegan).inSeconds))
+  }
+}
