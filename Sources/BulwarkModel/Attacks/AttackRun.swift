@@ -22,14 +22,13 @@ public struct AttackRun: Sendable {
   /// Images per slice.
   public static let sliceSize = 1_000
 
-  /// Runs an attack on a set.
+  /// Runs an attack on a set: the adversarial set, both accuracies, the metrics and the time.
   /// - Parameters:
   ///   - attack: The attack.
   ///   - clean: The clean images and their true labels.
   ///   - classifier: The classifier (or defended pipeline) under attack.
   ///   - targets: One target class per image for a targeted attack; nil for untargeted.
   ///   - progress: Called before each slice with images done and the total.
-  /// - Returns: The adversarial set, both accuracies, the metrics and the time.
   /// - Throws: `ModelError` for bad parameters, images or targets; errors from the classifier.
   public init(
     _ attack: any Attack, on clean: ImageBatch, classifier: any Classifier, targets: [Int]? = nil,
