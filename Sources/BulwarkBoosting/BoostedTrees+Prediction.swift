@@ -53,3 +53,24 @@ extension BoostedTrees {
     for i in 0..<count { values[offset + i] /= sum }
   }
 }
+
+extension BoostedTrees {
+  /// The share of rows whose most probable class is their label.
+  /// - Parameters:
+  ///   - features: `labels.count x featureCount` values, row-major.
+  ///   - labels: The true class of each row.
+  /// - Returns: The accuracy (0 for no row).
+  /// - Throws: `BoostingError` for features that do not fit the trees.
+  public func accuracy(features: [Double], labels: [Int]) throws(BoostingError) -> Double {
+    guard !labels.isEmpty else { return 0 }
+    let probabilities = try self.probabilities(features, rows: labels.count)
+    var correct = 0
+    for (row, label) in labels.enumerated() {
+      let values = probabilities[row * classes..<(row + 1) * classes]
+      if values.indices.max(by: { values[$0] < values[$1] }).map({ $0 - row * classes }) == label {
+        correct += 1
+      }
+    }
+    return Double(correct) / Double(labels.count)
+  }
+}

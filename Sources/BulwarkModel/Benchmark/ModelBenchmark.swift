@@ -61,6 +61,18 @@ public enum ModelBenchmark {
     }
   }
 
+  /// Seeded uniform random images with labels cycling through the classes.
+  /// - Parameters:
+  ///   - shape: The image shape.
+  ///   - count: The number of images.
+  ///   - classes: The class count.
+  /// - Returns: The batch.
+  public static func randomBatch(_ shape: ImageShape, count: Int, classes: Int) -> ImageBatch {
+    ImageBatch(
+      shape: shape, pixels: randomPixels(shape.valueCount * count),
+      labels: (0..<count).map { $0 % classes }, classNames: (0..<classes).map { "\($0)" })
+  }
+
   static func randomPixels(_ count: Int) -> [Float] {
     var generator = SeededGenerator(seed: 42)
     return (0..<count).map { _ in generator.unitFloat() }

@@ -9,7 +9,7 @@ struct BenchCommand: ParsableCommand {
       """,
     subcommands: [
       BenchDataCommand.self, BenchModelCommand.self, BenchBoostCommand.self,
-      BenchDefensesCommand.self,
+      BenchDefensesCommand.self, BenchAttackCommand.self,
     ])
 
   init(arguments: ParsedArguments) {}

@@ -104,20 +104,10 @@ struct BoostFitCommand: ParsableCommand {
     try model.write(to: URL(fileURLWithPath: out))
     func accuracy(_ indices: [Int]) throws -> Double? {
       guard !indices.isEmpty else { return nil }
-      let values = indices.flatMap {
-        matrix.values[$0 * matrix.columns..<($0 + 1) * matrix.columns]
-      }
-      let probabilities = try model.probabilities(values, rows: indices.count)
-      var correct = 0
-      for (position, index) in indices.enumerated() {
-        let row = probabilities[position * classes..<(position + 1) * classes]
-        if row.indices.max(by: { row[$0] < row[$1] }).map({ $0 - position * classes })
-          == labels[index]
-        {
-          correct += 1
-        }
-      }
-      return Double(correct) / Double(indices.count)
+      return try model.accuracy(
+        features: indices.flatMap {
+          matrix.values[$0 * matrix.columns..<($0 + 1) * matrix.columns]
+        }, labels: indices.map { labels[$0] })
     }
     let report = Report(
       rows: split.training.count, validationRows: split.validation.count,

@@ -68,21 +68,19 @@ struct EvaluateCommand: ParsableCommand {
       let array = NDArray(shape: [batch.count, classes], storage: .float32(outputs))
       try NPYFile.write(array, to: URL(fileURLWithPath: logits))
     }
-    let predicted = Network.argmax(outputs, classes: classes)
-    var matrix = [[Int]](repeating: [Int](repeating: 0, count: classes), count: classes)
-    for (truth, guess) in zip(batch.labels, predicted) { matrix[truth][guess] += 1 }
+    let confusion = ConfusionMatrix(logits: outputs, labels: batch.labels, classes: classes)
+    let matrix = confusion.counts
     let names = (0..<classes).map { $0 < batch.classNames.count ? batch.classNames[$0] : "\($0)" }
     let perClass = (0..<classes).map { index in
-      let count = matrix[index].reduce(0, +)
+      let (count, correct) = confusion.classCounts(index)
       return Report.Class(
-        index: index, name: names[index], count: count, correct: matrix[index][index],
-        accuracy: count == 0 ? 0 : Double(matrix[index][index]) / Double(count))
+        index: index, name: names[index], count: count, correct: correct,
+        accuracy: count == 0 ? 0 : Double(correct) / Double(count))
     }
-    let correct = perClass.map(\.correct).reduce(0, +)
+    let correct = confusion.correct
     let report = Report(
       model: model, data: source.description, count: batch.count, correct: correct,
-      accuracy: batch.count == 0 ? 0 : Double(correct) / Double(batch.count), classes: perClass,
-      confusionMatrix: matrix)
+      accuracy: confusion.accuracy, classes: perClass, confusionMatrix: matrix)
     if json {
       try console.printJSON(report)
       return
