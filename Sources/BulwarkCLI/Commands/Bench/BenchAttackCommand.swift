@@ -9,7 +9,7 @@ struct BenchAttackCommand: ParsableCommand {
     abstract: "Measure APGD-CE (100 steps) and Square (1,000 queries) throughput, 1 thread and "
       + "all cores.",
     discussion: """
-      Attacks 256 Fashion-MNIST test images on the committed LeNet-5 and 64 random images on \
+      Attacks 256 Fashion-MNIST test images on the committed LeNet-5 and 16 random images on \
       the RGB CNN of the model-formats spec (random weights; labels are its own predictions, \
       so every image starts correct), L-infinity eps 0.1 (LeNet-5) or 8/255 (RGB CNN). \
       Reference: plain PyTorch PGD-40 on LeNet-5 runs about 180 images/s with 2 threads on \
@@ -48,7 +48,7 @@ struct BenchAttackCommand: ParsableCommand {
       ? try BuiltinDataset.fashionMNISTTest.load().prefix(256)
       : ModelBenchmark.randomBatch(lenet.inputShape, count: 256, classes: 10)
     let rgb = try Network(architecture: .rgbCNN(classes: 10), seed: 0)
-    var rgbImages = ModelBenchmark.randomBatch(rgb.inputShape, count: 64, classes: 10)
+    var rgbImages = ModelBenchmark.randomBatch(rgb.inputShape, count: 16, classes: 10)
     rgbImages.labels = try rgb.predictions(rgbImages)
     let cores = ProcessInfo.processInfo.activeProcessorCount
     var rows: [Row] = []
