@@ -2,19 +2,21 @@ import BulwarkData
 import BulwarkPipeline
 import Foundation
 
-/// `bulwark fit FILE`: fits a pipeline's distribution classifier on the data its `fit` key
-/// names and saves it beside the pipeline.
+/// `bulwark fit FILE`: fits a pipeline's fitted postprocessor (the distribution classifier, or
+/// any `FittedPostprocessor`) on the data its `fit` key names and saves it beside the pipeline.
 struct FitCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     name: "fit",
-    abstract: "Fit a pipeline's distribution classifier and save its model.",
+    abstract: "Fit a pipeline's fitted postprocessor (such as the distribution classifier) and "
+      + "save its model.",
     discussion: """
       Loads the stage's fit data (fit.clean and fit.adversarial; an attack runs on fit.clean \
       and is cached in .bulwark-cache), runs the preprocessors and the classifier on every \
-      image (passes times for distribution features), fits the trees, and writes the model \
-      (LightGBM model.txt, default <pipeline>.distribution-classifier.txt beside the file) and \
-      a fit record <model>.fit.json: sources, counts, parameters and a fingerprint of every \
-      image, so that 'bulwark score' refuses to evaluate on them.
+      image (once per pass the stage reads), fits the stage, and writes its model (the stage's \
+      model key, default <pipeline>.<type>.<extension> beside the file: a LightGBM model.txt \
+      for the distribution classifier) and a fit record <model>.fit.json: the stage, the \
+      settings the model depends on, sources, counts and a fingerprint of every image, so that \
+      'bulwark score' refuses to evaluate on them or with other settings.
       """,
     arguments: PipelineRunArguments.definitions(
       limitHelp: "Fit on the first N images of each set only."))
