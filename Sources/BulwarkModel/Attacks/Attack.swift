@@ -69,3 +69,18 @@ public protocol QueryCountingAttack: Attack {
   func perturbCountingQueries(_ batch: ImageBatch, classifier: any Classifier, targets: [Int]?)
     throws -> (adversarial: ImageBatch, queries: [Int])
 }
+
+extension QueryCountingAttack {
+  /// Adversarial versions of a batch (the queries are not reported).
+  /// - Parameters:
+  ///   - batch: The clean images and their true labels.
+  ///   - classifier: The classifier under attack.
+  ///   - targets: One target class per image for a targeted attack; nil for untargeted.
+  /// - Returns: The perturbed images, with the batch's true labels.
+  /// - Throws: As `perturbCountingQueries(_:classifier:targets:)`.
+  public func perturb(_ batch: ImageBatch, classifier: any Classifier, targets: [Int]?) throws
+    -> ImageBatch
+  {
+    try perturbCountingQueries(batch, classifier: classifier, targets: targets).adversarial
+  }
+}

@@ -76,19 +76,6 @@ public struct AutoAttack: Attack {
     return result
   }
 
-  /// Adversarial versions of a batch.
-  /// - Parameters:
-  ///   - batch: The clean images and their true labels.
-  ///   - classifier: The classifier under attack.
-  ///   - targets: One target class per image for a targeted run; nil for untargeted.
-  /// - Returns: The adversarial images with the true labels.
-  /// - Throws: ``ModelError`` for bad parameters or images; errors from the classifier.
-  public func perturb(
-    _ batch: ImageBatch, classifier: any Classifier, targets: [Int]?
-  ) throws -> ImageBatch {
-    try run(batch, classifier: classifier, targets: targets).adversarial
-  }
-
   /// Runs the sequence and says which attack fooled each image.
   /// - Parameters:
   ///   - batch: The clean images and their true labels.

@@ -67,20 +67,6 @@ public struct HopSkipJump: Attack {
     public var queries: [Int]
   }
 
-  /// Adversarial versions of a batch.
-  /// - Parameters:
-  ///   - batch: The clean images and their true labels.
-  ///   - classifier: The classifier under attack (only its decisions are used).
-  ///   - targets: One target class per image for a targeted attack; nil for untargeted.
-  /// - Returns: The adversarial images with the true labels.
-  /// - Throws: ``ModelError`` for bad parameters, images or targets; errors from the
-  ///   classifier.
-  public func perturb(
-    _ batch: ImageBatch, classifier: any Classifier, targets: [Int]?
-  ) throws -> ImageBatch {
-    try run(batch, classifier: classifier, targets: targets).adversarial
-  }
-
   /// Runs the attack and reports the queries.
   /// - Parameters:
   ///   - batch: The clean images and their true labels.

@@ -59,20 +59,6 @@ public struct SquareAttack: Attack {
     public var queries: [Int]
   }
 
-  /// Adversarial versions of a batch.
-  /// - Parameters:
-  ///   - batch: The clean images and their true labels.
-  ///   - classifier: The classifier under attack (only its probabilities are used).
-  ///   - targets: One target class per image for a targeted attack; nil for untargeted.
-  /// - Returns: The adversarial images with the true labels.
-  /// - Throws: ``ModelError`` for bad parameters, images that do not fit or bad targets;
-  ///   errors from the classifier.
-  public func perturb(
-    _ batch: ImageBatch, classifier: any Classifier, targets: [Int]?
-  ) throws -> ImageBatch {
-    try run(batch, classifier: classifier, targets: targets).adversarial
-  }
-
   /// The share of the image a square covers at iteration `iteration` (from 0).
   func squareShare(at iteration: Int) -> Double {
     let scaled = Int(Double(iteration) / Double(queries) * 10_000)
