@@ -64,7 +64,7 @@ package struct ArgumentDefinition: Sendable {
   }
 
   /// The `--json` flag every command that reports results offers.
-  package static let json = flag("json", help: "Print machine-readable JSON on stdout.")
+  package static let json = Flag.json.definition
 
   /// How the argument reads in a usage line: `SOURCE`, `--out FILE`, `[--json]`.
   var usage: String {

@@ -15,19 +15,14 @@ struct BenchAttackCommand: ParsableCommand {
       Reference: plain PyTorch PGD-40 on LeNet-5 runs about 180 images/s with 2 threads on \
       this machine kind, which is about 72 images/s for 100 steps.
       """,
-    arguments: [
-      .option(
-        "model", valueName: "FILE", help: "The LeNet-5 model file.",
-        defaultValue: BenchModelCommand.defaultModel),
-      .json,
-    ])
+    arguments: [BenchModelCommand.modelOption.definition, .json])
 
   var model: String
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    model = try arguments.required("model")
-    json = arguments.flag("json")
+    model = try arguments.required(BenchModelCommand.modelOption)
+    json = arguments[.json]
   }
 
   /// One measurement, as `--json` prints it.

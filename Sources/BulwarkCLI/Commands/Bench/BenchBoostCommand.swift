@@ -11,14 +11,22 @@ struct BenchBoostCommand: ParsableCommand {
       about 0.90 s for it on this machine kind, Python overhead included.
       """,
     arguments: [
-      .option("rows", valueName: "N", help: "Rows.", defaultValue: "9660"),
-      .option("columns", valueName: "N", help: "Features.", defaultValue: "10"),
-      .option("num-leaves", valueName: "N", help: "Leaves per tree.", defaultValue: "81"),
-      .option("rounds", valueName: "R", help: "Boosting rounds.", defaultValue: "50"),
-      .option("threads", valueName: "N", help: "Threads.", defaultValue: "1"),
-      .option("runs", valueName: "N", help: "Timed runs.", defaultValue: "3"),
-      .json,
+      rowsOption.definition, columnsOption.definition, numLeavesOption.definition,
+      roundsOption.definition, threadsOption.definition, runsOption.definition, .json,
     ])
+
+  static let rowsOption = Option(
+    "rows", valueName: "N", help: "Rows.", default: 9_660, in: 10...10_000_000)
+  static let columnsOption = Option(
+    "columns", valueName: "N", help: "Features.", default: 10, in: 2...10_000)
+  static let numLeavesOption = Option(
+    "num-leaves", valueName: "N", help: "Leaves per tree.", default: 81, in: 2...131_072)
+  static let roundsOption = Option(
+    "rounds", valueName: "R", help: "Boosting rounds.", default: 50, in: 1...100_000)
+  static let threadsOption = Option(
+    "threads", valueName: "N", help: "Threads.", default: 1, in: 1...1_024)
+  static let runsOption = Option(
+    "runs", valueName: "N", help: "Timed runs.", default: 3, in: 1...100)
 
   var rows: Int
   var columns: Int
@@ -27,16 +35,16 @@ struct BenchBoostCommand: ParsableCommand {
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    rows = try arguments.integer("rows", in: 10...10_000_000) ?? 9_660
-    columns = try arguments.integer("columns", in: 2...10_000) ?? 10
+    rows = try arguments.required(Self.rowsOption)
+    columns = try arguments.required(Self.columnsOption)
     var parameters = BoostingParameters()
     parameters.learningRate = 0.1
-    parameters.numLeaves = try arguments.integer("num-leaves", in: 2...131_072) ?? 81
-    parameters.rounds = try arguments.integer("rounds", in: 1...100_000) ?? 50
-    parameters.threads = try arguments.integer("threads", in: 1...1_024) ?? 1
+    parameters.numLeaves = try arguments.required(Self.numLeavesOption)
+    parameters.rounds = try arguments.required(Self.roundsOption)
+    parameters.threads = try arguments.required(Self.threadsOption)
     self.parameters = parameters
-    runs = try arguments.integer("runs", in: 1...100) ?? 3
-    json = arguments.flag("json")
+    runs = try arguments.required(Self.runsOption)
+    json = arguments[.json]
   }
 
   /// The measurement, as `--json` prints it.

@@ -5,20 +5,20 @@ struct BenchDataCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     name: "data",
     abstract: "Time reading an image set (default: all 60,000 Fashion-MNIST training images).",
-    arguments: [
-      .positional("SOURCE", help: "The set to read.", isRequired: false),
-      .option("runs", valueName: "N", help: "Timed runs.", defaultValue: "5"),
-      .json,
-    ])
+    arguments: [sourceArgument.definition, runsOption.definition, .json])
+
+  static let sourceArgument = Positional("SOURCE", help: "The set to read.", isRequired: false)
+  static let runsOption = Option(
+    "runs", valueName: "N", help: "Timed runs.", default: 5, in: 1...1_000)
 
   var source: String
   var runs: Int
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    source = arguments.positional("SOURCE") ?? BuiltinDataset.fashionMNISTTrain.description
-    runs = try arguments.integer("runs", in: 1...1_000) ?? 5
-    json = arguments.flag("json")
+    source = arguments.value(Self.sourceArgument) ?? BuiltinDataset.fashionMNISTTrain.description
+    runs = try arguments.required(Self.runsOption)
+    json = arguments[.json]
   }
 
   /// The measurement, as `--json` prints it.

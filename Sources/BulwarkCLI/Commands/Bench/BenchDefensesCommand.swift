@@ -13,19 +13,18 @@ struct BenchDefensesCommand: ParsableCommand {
       Beside each figure: ART 1.20.1's throughput on one core for the same work (the anchor \
       table of the defenses spec) and our ratio to it. Postprocessors run on one thread.
       """,
-    arguments: [
-      .option(
-        "runs", valueName: "K", help: "Timed runs per measurement (median).",
-        defaultValue: "5"),
-      .json,
-    ])
+    arguments: [runsOption.definition, .json])
+
+  static let runsOption = Option(
+    "runs", valueName: "K", help: "Timed runs per measurement (median).", default: 5,
+    in: 1...1_000)
 
   var runs: Int
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    runs = try arguments.integer("runs", in: 1...1_000) ?? 5
-    json = arguments.flag("json")
+    runs = try arguments.required(Self.runsOption)
+    json = arguments[.json]
   }
 
   /// One measurement, as `--json` prints it.

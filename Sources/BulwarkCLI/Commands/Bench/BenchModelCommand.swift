@@ -15,24 +15,22 @@ struct BenchModelCommand: ParsableCommand {
       channels, global average pooling, fc 10; random weights). Reference: onnxruntime 1.31 on \
       this machine kind runs about 54,000 LeNet-5 and 1,160 RGB CNN images/s on one thread.
       """,
-    arguments: [
-      .option(
-        "model", valueName: "FILE", help: "The LeNet-5 model file.",
-        defaultValue: defaultModel),
-      .option(
-        "seconds", valueName: "T", help: "Minimum timing per measurement.",
-        defaultValue: "1"),
-      .json,
-    ])
+    arguments: [modelOption.definition, secondsOption.definition, .json])
+
+  static let modelOption = Option(
+    "model", valueName: "FILE", help: "The LeNet-5 model file.", default: defaultModel)
+  static let secondsOption = Option(
+    "seconds", valueName: "T", help: "Minimum timing per measurement.", default: 1.0,
+    in: 0.01...600)
 
   var model: String
   var seconds: Double
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    model = try arguments.required("model")
-    seconds = try arguments.double("seconds", in: 0.01...600) ?? 1
-    json = arguments.flag("json")
+    model = try arguments.required(Self.modelOption)
+    seconds = try arguments.required(Self.secondsOption)
+    json = arguments[.json]
   }
 
   /// One measurement, as `--json` prints it.

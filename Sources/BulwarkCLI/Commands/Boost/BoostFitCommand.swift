@@ -15,28 +15,40 @@ struct BoostFitCommand: ParsableCommand {
       Without sampling options, the trees are LightGBM 4.7's, split for split.
       """,
     arguments: [
-      .option("x", valueName: "X.npy", help: "Features, rows x columns.", isRequired: true),
-      .option("y", valueName: "Y.npy", help: "Class index of each row.", isRequired: true),
-      .option("out", valueName: "MODEL.txt", help: "Where to write the model.", isRequired: true),
-      .option(
-        "valid-fraction", valueName: "F", help: "Share of rows held out for validation.",
-        defaultValue: "0"),
-      .option("learning-rate", valueName: "LR", help: "Shrinkage.", defaultValue: "0.1"),
-      .option("num-leaves", valueName: "N", help: "Leaves per tree.", defaultValue: "31"),
-      .option("max-depth", valueName: "D", help: "Depth limit; -1 for none.", defaultValue: "-1"),
-      .option(
-        "min-data-in-leaf", valueName: "N", help: "Rows per leaf at least.",
-        defaultValue: "20"),
-      .option("lambda-l1", valueName: "L", help: "L1 regularisation.", defaultValue: "0"),
-      .option("lambda-l2", valueName: "L", help: "L2 regularisation.", defaultValue: "0"),
-      .option("rounds", valueName: "R", help: "Boosting rounds.", defaultValue: "100"),
-      .option("early-stopping", valueName: "R", help: "Stop after R rounds without improvement."),
-      .option(
-        "seed", valueName: "S", help: "Seed of the validation split and sampling.",
-        defaultValue: "0"),
-      .option("threads", valueName: "N", help: "Threads (default: all cores)."),
-      .json,
+      BoostPredictCommand.xOption.definition, yOption.definition, outOption.definition,
+      validFractionOption.definition, learningRateOption.definition, numLeavesOption.definition,
+      maxDepthOption.definition, minDataInLeafOption.definition, lambdaL1Option.definition,
+      lambdaL2Option.definition, roundsOption.definition, earlyStoppingOption.definition,
+      seedOption.definition, ModelOptions.threads.definition, .json,
     ])
+
+  static let yOption = Option<String>(
+    "y", valueName: "Y.npy", help: "Class index of each row.", isRequired: true)
+  static let outOption = Option<String>(
+    "out", valueName: "MODEL.txt", help: "Where to write the model.", isRequired: true)
+  static let validFractionOption = Option(
+    "valid-fraction", valueName: "F", help: "Share of rows held out for validation.",
+    default: 0.0, in: 0...0.99)
+  static let learningRateOption = Option(
+    "learning-rate", valueName: "LR", help: "Shrinkage.", default: 0.1, in: 1e-9...1_000)
+  static let numLeavesOption = Option(
+    "num-leaves", valueName: "N", help: "Leaves per tree.", default: 31, in: 2...131_072)
+  static let maxDepthOption = Option(
+    "max-depth", valueName: "D", help: "Depth limit; -1 for none.", default: -1, in: -1...1_000)
+  static let minDataInLeafOption = Option(
+    "min-data-in-leaf", valueName: "N", help: "Rows per leaf at least.", default: 20,
+    in: 0...Int.max)
+  static let lambdaL1Option = Option(
+    "lambda-l1", valueName: "L", help: "L1 regularisation.", default: 0.0, in: 0...1e12)
+  static let lambdaL2Option = Option(
+    "lambda-l2", valueName: "L", help: "L2 regularisation.", default: 0.0, in: 0...1e12)
+  static let roundsOption = Option(
+    "rounds", valueName: "R", help: "Boosting rounds.", default: 100, in: 1...1_000_000)
+  static let earlyStoppingOption = Option(
+    "early-stopping", valueName: "R", help: "Stop after R rounds without improvement.",
+    in: 1...1_000_000)
+  static let seedOption = Option<UInt64>(
+    "seed", valueName: "S", help: "Seed of the validation split and sampling.", default: 0)
 
   var x: String
   var y: String
@@ -46,28 +58,28 @@ struct BoostFitCommand: ParsableCommand {
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    x = try arguments.required("x")
-    y = try arguments.required("y")
-    out = try arguments.required("out")
-    validFraction = try arguments.double("valid-fraction", in: 0...0.99) ?? 0
+    x = try arguments.required(BoostPredictCommand.xOption)
+    y = try arguments.required(Self.yOption)
+    out = try arguments.required(Self.outOption)
+    validFraction = try arguments.required(Self.validFractionOption)
     var parameters = BoostingParameters()
-    parameters.learningRate = try arguments.double("learning-rate", in: 1e-9...1_000) ?? 0.1
-    parameters.numLeaves = try arguments.integer("num-leaves", in: 2...131_072) ?? 31
-    parameters.maxDepth = try arguments.integer("max-depth", in: -1...1_000) ?? -1
-    parameters.minDataInLeaf = try arguments.integer("min-data-in-leaf", in: 0...Int.max) ?? 20
-    parameters.lambdaL1 = try arguments.double("lambda-l1", in: 0...1e12) ?? 0
-    parameters.lambdaL2 = try arguments.double("lambda-l2", in: 0...1e12) ?? 0
-    parameters.rounds = try arguments.integer("rounds", in: 1...1_000_000) ?? 100
-    parameters.earlyStoppingRounds = try arguments.integer("early-stopping", in: 1...1_000_000) ?? 0
-    parameters.seed = try arguments.seed() ?? 0
-    parameters.threads = try arguments.integer("threads", in: 1...1_024) ?? 0
+    parameters.learningRate = try arguments.required(Self.learningRateOption)
+    parameters.numLeaves = try arguments.required(Self.numLeavesOption)
+    parameters.maxDepth = try arguments.required(Self.maxDepthOption)
+    parameters.minDataInLeaf = try arguments.required(Self.minDataInLeafOption)
+    parameters.lambdaL1 = try arguments.required(Self.lambdaL1Option)
+    parameters.lambdaL2 = try arguments.required(Self.lambdaL2Option)
+    parameters.rounds = try arguments.required(Self.roundsOption)
+    parameters.earlyStoppingRounds = try arguments.value(Self.earlyStoppingOption) ?? 0
+    parameters.seed = try arguments.required(Self.seedOption)
+    parameters.threads = try arguments.value(ModelOptions.threads) ?? 0
     if parameters.earlyStoppingRounds > 0 && validFraction == 0 {
       throw UsageError(
         "--early-stopping needs a validation share (--valid-fraction)",
         commandPath: arguments.commandPath)
     }
     self.parameters = parameters
-    json = arguments.flag("json")
+    json = arguments[.json]
   }
 
   /// The fit's outcome, as `--json` prints it.

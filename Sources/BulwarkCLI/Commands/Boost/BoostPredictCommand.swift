@@ -7,16 +7,15 @@ struct BoostPredictCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     name: "predict",
     abstract: "Predict class probabilities (N x K float64 .npy) with a model.txt.",
-    arguments: [
-      .option(
-        "model", valueName: "MODEL.txt", help: "A model fitted here or by LightGBM.",
-        isRequired: true),
-      .option("x", valueName: "X.npy", help: "Features, rows x columns.", isRequired: true),
-      .option(
-        "out", valueName: "P.npy", help: "Where to write the probabilities.",
-        isRequired: true),
-      .json,
-    ])
+    arguments: [modelOption.definition, xOption.definition, outOption.definition, .json])
+
+  static let modelOption = Option<String>(
+    "model", valueName: "MODEL.txt", help: "A model fitted here or by LightGBM.",
+    isRequired: true)
+  static let xOption = Option<String>(
+    "x", valueName: "X.npy", help: "Features, rows x columns.", isRequired: true)
+  static let outOption = Option<String>(
+    "out", valueName: "P.npy", help: "Where to write the probabilities.", isRequired: true)
 
   var model: String
   var x: String
@@ -24,10 +23,10 @@ struct BoostPredictCommand: ParsableCommand {
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    model = try arguments.required("model")
-    x = try arguments.required("x")
-    out = try arguments.required("out")
-    json = arguments.flag("json")
+    model = try arguments.required(Self.modelOption)
+    x = try arguments.required(Self.xOption)
+    out = try arguments.required(Self.outOption)
+    json = arguments[.json]
   }
 
   /// What was written, as `--json` prints it.

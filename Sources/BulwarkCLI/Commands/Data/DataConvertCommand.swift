@@ -12,13 +12,21 @@ struct DataConvertCommand: ParsableCommand {
       seeded sample of N images that keeps each class's share.
       """,
     arguments: DataSourceArguments.definitions + [
-      .option("out", valueName: "FILE.npz|DIR", help: "Where to write.", isRequired: true),
-      .option("limit", valueName: "N", help: "Keep only the first N images."),
-      .option("sample", valueName: "N", help: "Keep a stratified random sample of N images."),
-      .option("seed", valueName: "S", help: "Seed of --sample.", defaultValue: "0"),
-      .flag("compress", help: "Deflate the .npz members (as np.savez_compressed)."),
-      .json,
+      outOption.definition, limitOption.definition, sampleOption.definition,
+      seedOption.definition, compressFlag.definition, .json,
     ])
+
+  static let outOption = Option<String>(
+    "out", valueName: "FILE.npz|DIR", help: "Where to write.", isRequired: true)
+  static let limitOption = Option(
+    "limit", valueName: "N", help: "Keep only the first N images.", in: 1...Int.max)
+  static let sampleOption = Option(
+    "sample", valueName: "N", help: "Keep a stratified random sample of N images.",
+    in: 1...Int.max)
+  static let seedOption = Option<UInt64>(
+    "seed", valueName: "S", help: "Seed of --sample.", default: 0)
+  static let compressFlag = Flag(
+    "compress", help: "Deflate the .npz members (as np.savez_compressed).")
 
   var source: DataSourceArguments
   var out: String
@@ -30,12 +38,12 @@ struct DataConvertCommand: ParsableCommand {
 
   init(arguments: ParsedArguments) throws(UsageError) {
     source = try DataSourceArguments(arguments: arguments)
-    out = try arguments.required("out")
-    limit = try arguments.integer("limit", in: 1...Int.max)
-    sample = try arguments.integer("sample", in: 1...Int.max)
-    seed = try arguments.seed() ?? 0
-    compress = arguments.flag("compress")
-    json = arguments.flag("json")
+    out = try arguments.required(Self.outOption)
+    limit = try arguments.value(Self.limitOption)
+    sample = try arguments.value(Self.sampleOption)
+    seed = try arguments.required(Self.seedOption)
+    compress = arguments[Self.compressFlag]
+    json = arguments[.json]
     if limit != nil && sample != nil {
       throw UsageError("use --limit or --sample, not both", commandPath: arguments.commandPath)
     }

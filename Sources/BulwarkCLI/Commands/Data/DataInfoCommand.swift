@@ -12,7 +12,7 @@ struct DataInfoCommand: ParsableCommand {
 
   init(arguments: ParsedArguments) throws(UsageError) {
     source = try DataSourceArguments(arguments: arguments)
-    json = arguments.flag("json")
+    json = arguments[.json]
   }
 
   /// The report, as `--json` prints it.

@@ -24,43 +24,57 @@ struct AttackCommand: ParsableCommand {
       a success.
       """,
     arguments: [
-      .option("model", valueName: "FILE", help: "The classifier (.safetensors or .onnx)."),
-      .option(
-        "against", valueName: "PIPELINE", help: "Attack this pipeline file's whole pipeline."),
-      .option(
-        "data", valueName: "SOURCE",
-        help: "The clean labelled images (default with --against: its data.clean)."),
-      .option("labels", valueName: "FILE", help: "IDX labels file for an IDX images SOURCE."),
-      .option(
-        "method", valueName: "NAME", help: AttackSettings.methods.joined(separator: ", ") + ".",
-        isRequired: true),
-      .option("eps", valueName: "E", help: "Radius of the perturbation ball.", isRequired: true),
-      .option("norm", valueName: "inf|2", help: "The ball's norm.", defaultValue: "inf"),
-      .option("steps", valueName: "K", help: "Steps (default 40; APGD and auto 100)."),
-      .option("step-size", valueName: "A", help: "Step size (pgd, bim; default: 2.5 eps / K)."),
-      .option("restarts", valueName: "R", help: "APGD restarts.", defaultValue: "1"),
-      .option(
-        "target-classes", valueName: "N", help: "Target classes of apgd-t and auto.",
-        defaultValue: "9"),
-      .option(
-        "queries", valueName: "Q", help: "Query budget per image (square, hopskipjump, auto).",
-        defaultValue: "5000"),
-      .flag(
-        "stop-at-misclassification",
-        help: "pgd, bim: stop each image at its first success (minimum confidence)."),
-      .option(
-        "eot", valueName: "K", help: "With --against: random draws averaged per gradient.",
-        defaultValue: "1"),
-      .option("target", valueName: "CLASS", help: "Targeted attack toward this class."),
-      .option("seed", valueName: "S", help: "Seed of every random draw.", defaultValue: "0"),
-      .option("limit", valueName: "N", help: "Attack the first N images only."),
-      .option("threads", valueName: "N", help: "Threads (default: all cores)."),
-      .option(
-        "out", valueName: "ADV.npz", help: "Where to write the adversarial set.",
-        isRequired: true),
-      .allowExternal,
-      .json,
+      modelOption.definition, againstOption.definition, dataOption.definition,
+      ModelOptions.labels.definition, methodOption.definition, epsOption.definition,
+      normOption.definition, stepsOption.definition, stepSizeOption.definition,
+      restartsOption.definition, targetClassesOption.definition, queriesOption.definition,
+      stopFlag.definition, eotOption.definition, targetOption.definition, seedOption.definition,
+      limitOption.definition, ModelOptions.threads.definition, outOption.definition,
+      ArgumentDefinition.allowExternal, .json,
     ])
+
+  static let modelOption = Option<String>(
+    "model", valueName: "FILE", help: "The classifier (.safetensors or .onnx).")
+  static let againstOption = Option<String>(
+    "against", valueName: "PIPELINE", help: "Attack this pipeline file's whole pipeline.")
+  static let dataOption = Option<String>(
+    "data", valueName: "SOURCE",
+    help: "The clean labelled images (default with --against: its data.clean).")
+  static let methodOption = Option<String>(
+    "method", valueName: "NAME", help: AttackSettings.methods.joined(separator: ", ") + ".",
+    isRequired: true)
+  static let epsOption = Option(
+    "eps", valueName: "E", help: "Radius of the perturbation ball.", isRequired: true,
+    in: 0.0...1_000)
+  static let normOption = Option<String>(
+    "norm", valueName: "inf|2", help: "The ball's norm.", default: "inf", choices: ["inf", "2"])
+  static let stepsOption = Option(
+    "steps", valueName: "K", help: "Steps (default 40; APGD and auto 100).", in: 1...1_000_000)
+  static let stepSizeOption = Option(
+    "step-size", valueName: "A", help: "Step size (pgd, bim; default: 2.5 eps / K).",
+    in: 0.0...1_000)
+  static let restartsOption = Option(
+    "restarts", valueName: "R", help: "APGD restarts.", default: 1, in: 1...1_000)
+  static let targetClassesOption = Option(
+    "target-classes", valueName: "N", help: "Target classes of apgd-t and auto.", default: 9,
+    in: 1...1_000)
+  static let queriesOption = Option(
+    "queries", valueName: "Q", help: "Query budget per image (square, hopskipjump, auto).",
+    default: 5_000, in: 1...10_000_000)
+  static let stopFlag = Flag(
+    "stop-at-misclassification",
+    help: "pgd, bim: stop each image at its first success (minimum confidence).")
+  static let eotOption = Option(
+    "eot", valueName: "K", help: "With --against: random draws averaged per gradient.",
+    default: 1, in: 1...10_000)
+  static let targetOption = Option(
+    "target", valueName: "CLASS", help: "Targeted attack toward this class.", in: 0...Int.max)
+  static let seedOption = Option<UInt64>(
+    "seed", valueName: "S", help: "Seed of every random draw.", default: 0)
+  static let limitOption = Option(
+    "limit", valueName: "N", help: "Attack the first N images only.", in: 1...Int.max)
+  static let outOption = Option<String>(
+    "out", valueName: "ADV.npz", help: "Where to write the adversarial set.", isRequired: true)
 
   var model: String?
   var against: String?
@@ -83,40 +97,39 @@ struct AttackCommand: ParsableCommand {
   ]
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    model = arguments.string("model")
-    against = arguments.string("against")
+    model = try arguments.value(Self.modelOption)
+    against = try arguments.value(Self.againstOption)
     guard (model == nil) != (against == nil) else {
       throw UsageError(
         "give one of --model FILE (the classifier) or --against PIPELINE (the whole pipeline)",
         commandPath: arguments.commandPath)
     }
-    data = arguments.string("data")
+    data = try arguments.value(Self.dataOption)
     if model != nil, data == nil {
       throw UsageError("--model needs --data SOURCE", commandPath: arguments.commandPath)
     }
-    labels = arguments.string("labels")
-    let method = try arguments.required("method")
-    let eps = try arguments.double("eps", in: 0...1_000) ?? 0
-    let norm: AttackNorm =
-      try arguments.choice("norm", from: ["inf", "2"]) == "2" ? .l2 : .infinity
-    target = try arguments.integer("target", in: 0...Int.max)
-    limit = try arguments.integer("limit", in: 1...Int.max)
-    threads = try arguments.integer("threads", in: 1...1_024)
-    out = try arguments.required("out")
-    allowExternal = arguments.flag("allow-external")
-    json = arguments.flag("json")
-    let steps = try arguments.integer("steps", in: 1...1_000_000)
-    let stepSize = try arguments.double("step-size", in: 0...1_000).map(Float.init)
-    let seed = try arguments.seed() ?? 0
-    let restarts = try arguments.integer("restarts", in: 1...1_000) ?? 1
-    let targetClasses = try arguments.integer("target-classes", in: 1...1_000) ?? 9
-    let queries = try arguments.integer("queries", in: 1...10_000_000) ?? 5_000
-    let eot = try arguments.integer("eot", in: 1...10_000) ?? 1
+    labels = try arguments.value(ModelOptions.labels)
+    let method = try arguments.required(Self.methodOption)
+    let eps = try arguments.required(Self.epsOption)
+    let norm: AttackNorm = try arguments.required(Self.normOption) == "2" ? .l2 : .infinity
+    target = try arguments.value(Self.targetOption)
+    limit = try arguments.value(Self.limitOption)
+    threads = try arguments.value(ModelOptions.threads)
+    out = try arguments.required(Self.outOption)
+    allowExternal = arguments[.allowExternal]
+    json = arguments[.json]
+    let steps = try arguments.value(Self.stepsOption)
+    let stepSize = try arguments.value(Self.stepSizeOption).map(Float.init)
+    let seed = try arguments.required(Self.seedOption)
+    let restarts = try arguments.required(Self.restartsOption)
+    let targetClasses = try arguments.required(Self.targetClassesOption)
+    let queries = try arguments.required(Self.queriesOption)
+    let eot = try arguments.required(Self.eotOption)
     do throws(AttackSettings.Problem) {
       settings = try AttackSettings(
         method: method, epsilon: Float(eps), norm: norm, steps: steps, stepSize: stepSize,
-        seed: seed, stopAtMisclassification: arguments.flag("stop-at-misclassification"),
-        restarts: restarts, targetClasses: targetClasses, queries: queries,
+        seed: seed, stopAtMisclassification: arguments[Self.stopFlag], restarts: restarts,
+        targetClasses: targetClasses, queries: queries,
         against: against == nil ? .classifier : .pipeline, eot: eot)
     } catch {
       throw UsageError(

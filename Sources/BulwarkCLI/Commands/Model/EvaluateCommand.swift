@@ -8,16 +8,16 @@ struct EvaluateCommand: ParsableCommand {
     name: "evaluate",
     abstract: "Measure a classifier's accuracy, per-class accuracy and confusion matrix.",
     arguments: [
-      .option(
-        "model", valueName: "FILE", help: "The classifier (.safetensors or .onnx).",
-        isRequired: true),
-      .option("data", valueName: "SOURCE", help: "The labelled images.", isRequired: true),
-      .option("labels", valueName: "FILE", help: "IDX labels file for an IDX images SOURCE."),
-      .option("limit", valueName: "N", help: "Evaluate on the first N images only."),
-      .option("logits", valueName: "OUT.npy", help: "Save the raw outputs (N x classes float32)."),
-      .option("threads", valueName: "N", help: "Threads (default: all cores)."),
-      .json,
+      ModelOptions.model.definition, dataOption.definition, ModelOptions.labels.definition,
+      limitOption.definition, logitsOption.definition, ModelOptions.threads.definition, .json,
     ])
+
+  static let dataOption = Option<String>(
+    "data", valueName: "SOURCE", help: "The labelled images.", isRequired: true)
+  static let limitOption = Option(
+    "limit", valueName: "N", help: "Evaluate on the first N images only.", in: 1...Int.max)
+  static let logitsOption = Option<String>(
+    "logits", valueName: "OUT.npy", help: "Save the raw outputs (N x classes float32).")
 
   var model: String
   var data: String
@@ -28,13 +28,13 @@ struct EvaluateCommand: ParsableCommand {
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    model = try arguments.required("model")
-    data = try arguments.required("data")
-    labels = arguments.string("labels")
-    limit = try arguments.integer("limit", in: 1...Int.max)
-    logits = arguments.string("logits")
-    threads = try arguments.integer("threads", in: 1...1_024)
-    json = arguments.flag("json")
+    model = try arguments.required(ModelOptions.model)
+    data = try arguments.required(Self.dataOption)
+    labels = try arguments.value(ModelOptions.labels)
+    limit = try arguments.value(Self.limitOption)
+    logits = try arguments.value(Self.logitsOption)
+    threads = try arguments.value(ModelOptions.threads)
+    json = arguments[.json]
   }
 
   /// The evaluation, as `--json` prints it.
@@ -107,4 +107,17 @@ struct EvaluateCommand: ParsableCommand {
           + row.map { String($0).leftPadded(to: cell) }.joined())
     }
   }
+}
+
+/// The options the model commands share.
+enum ModelOptions {
+  /// `--model FILE`: the classifier.
+  static let model = Option<String>(
+    "model", valueName: "FILE", help: "The classifier (.safetensors or .onnx).", isRequired: true)
+  /// `--labels FILE`: the labels of an IDX images source.
+  static let labels = Option<String>(
+    "labels", valueName: "FILE", help: "IDX labels file for an IDX images SOURCE.")
+  /// `--threads N`: compute threads.
+  static let threads = Option(
+    "threads", valueName: "N", help: "Threads (default: all cores).", in: 1...1_024)
 }

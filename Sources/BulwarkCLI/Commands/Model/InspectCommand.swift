@@ -12,17 +12,16 @@ struct InspectCommand: ParsableCommand {
       inputs and outputs with shapes (N is the batch). For a .safetensors file: the \
       architecture's layers and every tensor's name and shape.
       """,
-    arguments: [
-      .positional("MODEL", help: "The model file (.onnx or .safetensors)."),
-      .json,
-    ])
+    arguments: [modelArgument.definition, .json])
+
+  static let modelArgument = Positional("MODEL", help: "The model file (.onnx or .safetensors).")
 
   var model: String
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    model = try arguments.required("MODEL")
-    json = arguments.flag("json")
+    model = arguments.value(Self.modelArgument) ?? ""
+    json = arguments[.json]
   }
 
   /// The report, as `--json` prints it.

@@ -18,28 +18,39 @@ struct TrainCommand: ParsableCommand {
       uninterrupted run. The same seed gives the same network whatever the thread count.
       """,
     arguments: [
-      .option(
-        "arch", valueName: "NAME", help: "Architecture: lenet5 (28x28x1) or rgb-cnn (64x64x3).",
-        isRequired: true),
-      .option("data", valueName: "SOURCE", help: "Training images.", isRequired: true),
-      .option("epochs", valueName: "E", help: "Epochs to train.", isRequired: true),
-      .option(
-        "seed", valueName: "S", help: "Seed of the initial weights and the shuffles.",
-        defaultValue: "0"),
-      .option("out", valueName: "FILE", help: "Where to write the model.", isRequired: true),
-      .option("checkpoint", valueName: "FILE", help: "Save after every epoch; resume from it."),
-      .option("batch-size", valueName: "N", help: "Images per step.", defaultValue: "64"),
-      .option("optimizer", valueName: "NAME", help: "adam or sgd.", defaultValue: "adam"),
-      .option(
-        "learning-rate", valueName: "LR",
-        help: "Step size (default: 0.001 for adam, "
-          + "0.01 for sgd)."),
-      .option("momentum", valueName: "M", help: "SGD momentum.", defaultValue: "0.9"),
-      .option("validation", valueName: "SOURCE", help: "Images to report accuracy on per epoch."),
-      .option("limit", valueName: "N", help: "Train on the first N images only."),
-      .option("threads", valueName: "N", help: "Threads (default: all cores)."),
-      .json,
+      archOption.definition, dataOption.definition, epochsOption.definition,
+      seedOption.definition, outOption.definition, checkpointOption.definition,
+      batchSizeOption.definition, optimizerOption.definition, learningRateOption.definition,
+      momentumOption.definition, validationOption.definition, limitOption.definition,
+      ModelOptions.threads.definition, .json,
     ])
+
+  static let archOption = Option<String>(
+    "arch", valueName: "NAME", help: "Architecture: lenet5 (28x28x1) or rgb-cnn (64x64x3).",
+    isRequired: true, choices: architectures)
+  static let dataOption = Option<String>(
+    "data", valueName: "SOURCE", help: "Training images.", isRequired: true)
+  static let epochsOption = Option(
+    "epochs", valueName: "E", help: "Epochs to train.", isRequired: true, in: 1...10_000)
+  static let seedOption = Option<UInt64>(
+    "seed", valueName: "S", help: "Seed of the initial weights and the shuffles.", default: 0)
+  static let outOption = Option<String>(
+    "out", valueName: "FILE", help: "Where to write the model.", isRequired: true)
+  static let checkpointOption = Option<String>(
+    "checkpoint", valueName: "FILE", help: "Save after every epoch; resume from it.")
+  static let batchSizeOption = Option(
+    "batch-size", valueName: "N", help: "Images per step.", default: 64, in: 1...65_536)
+  static let optimizerOption = Option<String>(
+    "optimizer", valueName: "NAME", help: "adam or sgd.", default: "adam", choices: optimizers)
+  static let learningRateOption = Option<Double>(
+    "learning-rate", valueName: "LR", help: "Step size (default: 0.001 for adam, 0.01 for sgd).",
+    in: 1e-12...10)
+  static let momentumOption = Option(
+    "momentum", valueName: "M", help: "SGD momentum.", default: 0.9, in: 0...0.999_999)
+  static let validationOption = Option<String>(
+    "validation", valueName: "SOURCE", help: "Images to report accuracy on per epoch.")
+  static let limitOption = Option(
+    "limit", valueName: "N", help: "Train on the first N images only.", in: 1...Int.max)
 
   var arch: String
   var data: String
@@ -57,21 +68,21 @@ struct TrainCommand: ParsableCommand {
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    arch = try arguments.choice("arch", from: Self.architectures) ?? "lenet5"
-    data = try arguments.required("data")
-    epochs = try arguments.integer("epochs", in: 1...10_000) ?? 1
-    seed = try arguments.seed() ?? 0
-    out = try arguments.required("out")
-    checkpoint = arguments.string("checkpoint")
-    batchSize = try arguments.integer("batch-size", in: 1...65_536) ?? 64
-    optimizer = try arguments.choice("optimizer", from: Self.optimizers) ?? "adam"
+    arch = try arguments.required(Self.archOption)
+    data = try arguments.required(Self.dataOption)
+    epochs = try arguments.required(Self.epochsOption)
+    seed = try arguments.required(Self.seedOption)
+    out = try arguments.required(Self.outOption)
+    checkpoint = try arguments.value(Self.checkpointOption)
+    batchSize = try arguments.required(Self.batchSizeOption)
+    optimizer = try arguments.required(Self.optimizerOption)
     learningRate =
-      try arguments.double("learning-rate", in: 1e-12...10) ?? (optimizer == "adam" ? 0.001 : 0.01)
-    momentum = try arguments.double("momentum", in: 0...0.999_999) ?? 0.9
-    validation = arguments.string("validation")
-    limit = try arguments.integer("limit", in: 1...Int.max)
-    threads = try arguments.integer("threads", in: 1...1_024)
-    json = arguments.flag("json")
+      try arguments.value(Self.learningRateOption) ?? (optimizer == "adam" ? 0.001 : 0.01)
+    momentum = try arguments.required(Self.momentumOption)
+    validation = try arguments.value(Self.validationOption)
+    limit = try arguments.value(Self.limitOption)
+    threads = try arguments.value(ModelOptions.threads)
+    json = arguments[.json]
   }
 
   /// The run's result, as `--json` prints it.

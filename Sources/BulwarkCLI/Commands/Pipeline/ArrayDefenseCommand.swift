@@ -14,14 +14,14 @@ struct PreprocessCommand: ParsableCommand {
       --stage '{ type: "spatial-smoothing", window: 3 }'. The output has the input's shape.
       """,
     arguments: [
-      .option("stage", valueName: "JSON5", help: "The defense.", isRequired: true),
-      .option("input", valueName: "X.npy", help: "The images.", isRequired: true),
-      .option(
-        "output", valueName: "Y.npy", help: "Where to write the result.",
-        isRequired: true),
-      .allowExternal,
-      .json,
+      ArrayDefenseOptions.stage.definition, inputOption.definition, outputOption.definition,
+      .allowExternal, .json,
     ])
+
+  static let inputOption = Option<String>(
+    "input", valueName: "X.npy", help: "The images.", isRequired: true)
+  static let outputOption = Option<String>(
+    "output", valueName: "Y.npy", help: "Where to write the result.", isRequired: true)
 
   var stage: String
   var input: String
@@ -30,11 +30,11 @@ struct PreprocessCommand: ParsableCommand {
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    stage = try arguments.required("stage")
-    input = try arguments.required("input")
-    output = try arguments.required("output")
-    allowExternal = arguments.flag("allow-external")
-    json = arguments.flag("json")
+    stage = try arguments.required(ArrayDefenseOptions.stage)
+    input = try arguments.required(Self.inputOption)
+    output = try arguments.required(Self.outputOption)
+    allowExternal = arguments[.allowExternal]
+    json = arguments[.json]
   }
 
   func run(console: Console) throws {
@@ -81,13 +81,14 @@ struct PostprocessCommand: ParsableCommand {
       abstention.
       """,
     arguments: [
-      .option("stage", valueName: "JSON5", help: "The defense.", isRequired: true),
-      .option("input", valueName: "P.npy", help: "The probabilities.", isRequired: true),
-      .option(
-        "output", valueName: "Q.npy", help: "Where to write the result.",
-        isRequired: true),
+      ArrayDefenseOptions.stage.definition, inputOption.definition, outputOption.definition,
       .json,
     ])
+
+  static let inputOption = Option<String>(
+    "input", valueName: "P.npy", help: "The probabilities.", isRequired: true)
+  static let outputOption = Option<String>(
+    "output", valueName: "Q.npy", help: "Where to write the result.", isRequired: true)
 
   var stage: String
   var input: String
@@ -95,10 +96,10 @@ struct PostprocessCommand: ParsableCommand {
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    stage = try arguments.required("stage")
-    input = try arguments.required("input")
-    output = try arguments.required("output")
-    json = arguments.flag("json")
+    stage = try arguments.required(ArrayDefenseOptions.stage)
+    input = try arguments.required(Self.inputOption)
+    output = try arguments.required(Self.outputOption)
+    json = arguments[.json]
   }
 
   func run(console: Console) throws {
@@ -143,4 +144,11 @@ func requireFinite(_ values: [Float], file: String) throws(FormatError) {
       file: file, location: .field("values"), expected: "finite values",
       found: "\(values[bad]) at flat index \(bad)")
   }
+}
+
+/// The option `preprocess` and `postprocess` share.
+enum ArrayDefenseOptions {
+  /// `--stage JSON5`: the defense, written as in a pipeline file.
+  static let stage = Option<String>(
+    "stage", valueName: "JSON5", help: "The defense.", isRequired: true)
 }

@@ -18,8 +18,7 @@ struct FitCommand: ParsableCommand {
       settings the model depends on, sources, counts and a fingerprint of every image, so that \
       'bulwark score' refuses to evaluate on them or with other settings.
       """,
-    arguments: PipelineRunArguments.definitions(
-      limitHelp: "Fit on the first N images of each set only."))
+    arguments: PipelineRunArguments.definitions)
 
   var options: PipelineRunArguments
 

@@ -4,17 +4,16 @@ import Foundation
 /// The `FILE [--limit N] [--allow-external] [--json]` that every command running a pipeline's
 /// stages on its data sets takes.
 struct PipelineRunArguments {
-  /// The declarations, with the command's own words for `--limit`.
-  /// - Parameter limitHelp: What `--limit N` restricts.
-  /// - Returns: FILE, `--limit`, `--allow-external` and `--json`.
-  static func definitions(limitHelp: String) -> [ArgumentDefinition] {
-    [
-      .positional("FILE", help: "The pipeline file (.json5)."),
-      .option("limit", valueName: "N", help: limitHelp),
-      .allowExternal,
-      .json,
-    ]
-  }
+  /// FILE, `--limit`, `--allow-external` and `--json`.
+  static let definitions = [
+    fileArgument.definition, limitOption.definition, ArgumentDefinition.allowExternal, .json,
+  ]
+
+  /// `FILE`: the pipeline file.
+  static let fileArgument = Positional("FILE", help: "The pipeline file (.json5).")
+  /// `--limit N`: the first N images of each set only.
+  static let limitOption = Option(
+    "limit", valueName: "N", help: "Use the first N images of each set only.", in: 1...Int.max)
 
   var file: String
   var limit: Int?
@@ -22,10 +21,10 @@ struct PipelineRunArguments {
   var allowExternal: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    file = try arguments.required("FILE")
-    limit = try arguments.integer("limit", in: 1...Int.max)
-    json = arguments.flag("json")
-    allowExternal = arguments.flag("allow-external")
+    file = arguments.value(Self.fileArgument) ?? ""
+    limit = try arguments.value(Self.limitOption)
+    json = arguments[.json]
+    allowExternal = arguments[.allowExternal]
   }
 
   /// Reads the pipeline file and refuses it, before any work, when it runs external programs

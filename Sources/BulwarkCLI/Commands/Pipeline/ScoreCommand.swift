@@ -18,8 +18,7 @@ struct ScoreCommand: ParsableCommand {
       cached in .bulwark-cache beside the file. A distribution classifier must be fitted first \
       ('bulwark fit FILE'); scoring refuses images it was fitted on.
       """,
-    arguments: PipelineRunArguments.definitions(
-      limitHelp: "Score the first N images of each set only."))
+    arguments: PipelineRunArguments.definitions)
 
   var options: PipelineRunArguments
 

@@ -25,22 +25,32 @@ struct TuneCommand: ParsableCommand {
       `bulwark score`. A file without a tune section tunes its one configuration.
       """,
     arguments: [
-      .positional("FILE", help: "The pipeline file (.json5) with a tune section."),
-      .option(
-        "sample", valueName: "N", help: "Images sampled from each set (default: tune.sample)."),
-      .option("seed", valueName: "S", help: "The sample's seed.", defaultValue: "0"),
-      .option(
-        "out", valueName: "DIR",
-        help: "The run folder (default: runs/<name> beside the pipeline file)."),
-      .flag("refine", help: "Search a finer grid around the best; re-score the top 3 in full."),
-      .flag("resume", help: "Continue the journal in DIR (same file, seed and sample)."),
-      .option("threads", valueName: "N", help: "Preprocessings scored at once (default: cores)."),
-      .option(
-        "stop-after", valueName: "N",
-        help: "Stop after N new configurations (to test --resume)."),
-      .flag("allow-external", help: "Allow stages that run external programs."),
+      fileArgument.definition, sampleOption.definition, seedOption.definition,
+      outOption.definition, refineFlag.definition, resumeFlag.definition,
+      threadsOption.definition, stopAfterOption.definition, ArgumentDefinition.allowExternal,
       .json,
     ])
+
+  static let fileArgument = Positional(
+    "FILE", help: "The pipeline file (.json5) with a tune section.")
+  static let sampleOption = Option(
+    "sample", valueName: "N", help: "Images sampled from each set (default: tune.sample).",
+    in: 1...Int.max)
+  static let seedOption = Option<UInt64>(
+    "seed", valueName: "S", help: "The sample's seed.", default: 0)
+  static let outOption = Option<String>(
+    "out", valueName: "DIR",
+    help: "The run folder (default: runs/<name> beside the pipeline file).")
+  static let refineFlag = Flag(
+    "refine", help: "Search a finer grid around the best; re-score the top 3 in full.")
+  static let resumeFlag = Flag(
+    "resume", help: "Continue the journal in DIR (same file, seed and sample).")
+  static let threadsOption = Option(
+    "threads", valueName: "N", help: "Preprocessings scored at once (default: cores).",
+    in: 1...1_024)
+  static let stopAfterOption = Option(
+    "stop-after", valueName: "N", help: "Stop after N new configurations (to test --resume).",
+    in: 0...Int.max)
 
   var file: String
   var sample: Int?
@@ -54,16 +64,16 @@ struct TuneCommand: ParsableCommand {
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    file = arguments.positional("FILE") ?? ""
-    sample = try arguments.integer("sample", in: 1...Int.max)
-    seed = try arguments.seed() ?? 0
-    out = arguments.string("out")
-    refine = arguments.flag("refine")
-    resume = arguments.flag("resume")
-    threads = try arguments.integer("threads", in: 1...1_024)
-    stopAfter = try arguments.integer("stop-after", in: 0...Int.max)
-    allowExternal = arguments.flag("allow-external")
-    json = arguments.flag("json")
+    file = arguments.value(Self.fileArgument) ?? ""
+    sample = try arguments.value(Self.sampleOption)
+    seed = try arguments.required(Self.seedOption)
+    out = try arguments.value(Self.outOption)
+    refine = arguments[Self.refineFlag]
+    resume = arguments[Self.resumeFlag]
+    threads = try arguments.value(Self.threadsOption)
+    stopAfter = try arguments.value(Self.stopAfterOption)
+    allowExternal = arguments[.allowExternal]
+    json = arguments[.json]
   }
 
   func run(console: Console) throws {

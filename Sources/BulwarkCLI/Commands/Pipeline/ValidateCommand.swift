@@ -17,17 +17,16 @@ struct ValidateCommand: ParsableCommand {
       the external programs a file would run (its external stages run only with \
       --allow-external).
       """,
-    arguments: [
-      .positional("FILE", help: "Pipeline files (.json5).", repeating: true),
-      .json,
-    ])
+    arguments: [filesArgument.definition, .json])
+
+  static let filesArgument = Positional("FILE", help: "Pipeline files (.json5).", repeating: true)
 
   var files: [String]
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    files = arguments.positionals("FILE")
-    json = arguments.flag("json")
+    files = arguments.values(Self.filesArgument)
+    json = arguments[.json]
     if files.isEmpty {
       throw UsageError("give at least one pipeline file", commandPath: arguments.commandPath)
     }
