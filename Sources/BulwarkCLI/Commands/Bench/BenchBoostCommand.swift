@@ -1,4 +1,5 @@
 import BulwarkBoosting
+import BulwarkCore
 
 /// `bulwark bench boost`: training time of the gradient-boosted trees.
 struct BenchBoostCommand: ParsableCommand {

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 
 /// `bulwark bench data`: how fast an image set is read.

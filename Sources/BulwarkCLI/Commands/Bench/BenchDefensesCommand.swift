@@ -98,15 +98,7 @@ struct BenchDefensesCommand: ParsableCommand {
         }
       }
     }
-    var generator = SeededGenerator(seed: 0)
-    let logits = (0..<100_000).map { _ in generator.unitFloat() }
-    var values: [Float] = []
-    for row in 0..<10_000 {
-      let slice = logits[row * 10..<(row + 1) * 10].map { Foundation.exp($0 * 8) }
-      let total = slice.reduce(0, +)
-      values += slice.map { $0 / total }
-    }
-    let table = Probabilities(rows: 10_000, columns: 10, values: values)
+    let table = Probabilities.softmaxLike(rows: 10_000, columns: 10, seed: 0)
     let postprocessors: [(String, any Postprocessor, Double?)] = [
       ("high-confidence", try HighConfidence(), 60_000_000),
       ("reverse-sigmoid", try ReverseSigmoid(), 21_000_000),

@@ -1,11 +1,12 @@
-/// Times repeated runs of a piece of work and reports their median.
-struct Stopwatch {
+/// Times repeated runs of a piece of work and reports their median: the timing loop of every
+/// `bulwark bench` measurement.
+package enum Stopwatch {
   /// Runs `work` once to warm up, then `runs` times, and returns the median seconds of a run.
   /// - Parameters:
   ///   - runs: Timed runs after the warm-up.
   ///   - work: The work; it returns a checksum so that the optimiser cannot drop it.
   /// - Returns: The median seconds and the last checksum.
-  static func median(
+  package static func median(
     runs: Int, _ work: () throws -> Double
   ) rethrows -> (seconds: Double, checksum: Double) {
     precondition(runs > 0)
@@ -20,6 +21,4 @@ struct Stopwatch {
     times.sort()
     return (times[times.count / 2], checksum)
   }
-
-  /// A duration in seconds.
 }
