@@ -1,15 +1,12 @@
 import BulwarkCore
 import BulwarkData
+import BulwarkTestSupport
 import Foundation
 import Testing
 
 @testable import BulwarkDefenses
 
 @Suite struct PostprocessorTests {
-  static func close(_ a: [Float], _ b: [Float], tolerance: Float) -> Bool {
-    a.count == b.count && zip(a, b).allSatisfy { abs($0 - $1) <= tolerance }
-  }
-
   @Test func highConfidenceZeroesValuesStrictlyBelowTheCutoff() throws {
     let input = Probabilities(rows: 2, columns: 3, values: [0.5, 0.25, 0.25, 0.2, 0.2, 0.6])
     let output = try HighConfidence(cutoff: 0.25).process(input)
@@ -36,7 +33,7 @@ import Testing
       Probabilities(rows: 1, columns: 10, values: input))
     // ART's expected values are float32 outputs of its model; the formula in double precision
     // lands within 2e-7 of them.
-    #expect(Self.close(output.values, expected, tolerance: 2e-7))
+    expectClose(output.values, expected, tolerance: 2e-7)
     #expect(abs(output.values.reduce(0, +) - 1) < 1e-6)
   }
 
@@ -46,7 +43,7 @@ import Testing
     let output = try ReverseSigmoid(beta: 1, gamma: 0.1).process(
       Probabilities(rows: 2, columns: 3, values: [1, 0, 0, 0.5, 0.5, 0]))
     let expected: [Float] = [0.3917364, 0.3041318, 0.3041318, 0.36018273, 0.36018273, 0.27963454]
-    #expect(Self.close(output.values, expected, tolerance: 2e-7))
+    expectClose(output.values, expected, tolerance: 2e-7)
   }
 
   /// Expected values from `numpy.around` on float32 arrays (NumPy 2.4).
