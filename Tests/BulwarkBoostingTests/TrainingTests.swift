@@ -37,6 +37,7 @@ import Testing
       parameters: p)
     #expect(one.trees == two.trees)
     #expect(try one.rawScores(x, rows: 4200) == two.rawScores(x, rows: 4200))
+    #expect(one.trees.count == 9)  // 3 rounds x 3 classes
     #expect(one.trees.allSatisfy { $0.numLeaves == 8 })
   }
 

@@ -71,6 +71,7 @@ import Testing
     let image = Self.smoothImage(width: 28, height: 28, channels: channels)
     let decoded = try JPEGCodec.roundTrip(image, quality: 90)
     #expect(decoded.width == 28 && decoded.height == 28 && decoded.channels == channels)
+    #expect(decoded.bytes.count == image.bytes.count)
     let totalError = zip(image.bytes, decoded.bytes).reduce(0) { $0 + abs(Int($1.0) - Int($1.1)) }
     let meanError = Double(totalError) / Double(image.bytes.count)
     #expect(meanError < 2, "mean absolute error \(meanError)")

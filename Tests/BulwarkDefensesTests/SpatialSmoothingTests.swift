@@ -120,12 +120,8 @@ import Testing
   }
 
   @Test func rejectsBadParameters() {
-    #expect(throws: DefenseParameterError.self) { try SpatialSmoothing(window: 0) }
-    do {
-      _ = try SpatialSmoothing(window: 0)
-    } catch {
-      #expect(error.description == "spatial-smoothing: window must be an integer >= 1, got 0")
-    }
+    let error = #expect(throws: DefenseParameterError.self) { try SpatialSmoothing(window: 0) }
+    #expect(error?.description == "spatial-smoothing: window must be an integer >= 1, got 0")
     #expect(throws: DefenseParameterError.self) {
       try SpatialSmoothing(window: 3, clipRange: ValueRange(1, 0))
     }

@@ -154,8 +154,7 @@ import Testing
         Issue.record("unexpected \(error)")
       }
     }
-    #expect(
-      (try? TotalVariationMinimization(norm: 3)) == nil)
+    #expect(throws: DefenseParameterError.self) { try TotalVariationMinimization(norm: 3) }
   }
 }
 

@@ -117,7 +117,11 @@ struct MeanOfPasses: FittedPostprocessor {
 
   func errors(_ text: String) -> [String] {
     var registry = DefenseRegistry.standard
-    try? registry.register(PassShift.self)
+    do {
+      try registry.register(PassShift.self)
+    } catch {
+      Issue.record("cannot register the test stage: \(error)")
+    }
     do {
       _ = try PipelineDescription(contentsOf: write(text), registry: registry)
       return []
