@@ -79,9 +79,12 @@ import Testing
     #expect(result.output.contains("Configurations: 24 (24 scored now) on 120 evaluation images"))
     // One classifier pass per distinct preprocessing: none, 2 windows, 3 bit depths.
     #expect(result.output.contains("Classifier passes: 6 (720 images classified)"))
-    let tail = Array(lines.suffix(3))
+    // The winner's full score: what `score` prints first, intervals and attacker included.
+    let tail = Array(lines.drop { !$0.hasPrefix("Clean: ") })
+    #expect(tail.count == 5, "\(tail)")
     #expect(tail.first?.hasPrefix("Clean: ") == true && tail.first?.hasSuffix(" / 80") == true)
     #expect(tail[1].hasPrefix("Adv: ") && tail[2].hasPrefix("Harmonic mean: "))
+    #expect(tail[3].hasPrefix("95% intervals: clean ") && tail[4].hasPrefix("Attacker: "))
     for name in ["results.json", "results.csv", "best.json5", "journal.jsonl"] {
       #expect(FileManager.default.fileExists(atPath: path("run/" + name)), "\(name)")
     }
@@ -92,7 +95,8 @@ import Testing
 
     let score = try BulwarkProcess.run(["score", path("run/best.json5")])
     #expect(score.status == 0, "\(score.error)")
-    #expect(Array(score.output.split(separator: "\n").prefix(3).map(String.init)) == tail)
+    #expect(
+      Array(score.output.split(separator: "\n").prefix(tail.count).map(String.init)) == tail)
   }
 
   @Test func plotsAreWellFormedSVG() throws {
@@ -195,7 +199,8 @@ import Testing
     #expect(
       result.output.contains(
         "Full score on 50 clean and 50 adversarial images: the full sets without the 30 + 30"))
-    let tail = Array(result.output.split(separator: "\n").suffix(3).map(String.init))
+    let tail = Array(
+      result.output.split(separator: "\n").map(String.init).drop { !$0.hasPrefix("Clean: ") })
     #expect(tail.first?.hasSuffix(" / 50") == true, "\(tail)")
     let model = path("run/best.distribution-classifier.txt")
     #expect(FileManager.default.fileExists(atPath: model))
@@ -206,7 +211,8 @@ import Testing
 
     let score = try BulwarkProcess.run(["score", path("run/best.json5")])
     #expect(score.status == 0, "\(score.error)")
-    #expect(Array(score.output.split(separator: "\n").prefix(3).map(String.init)) == tail)
+    #expect(
+      Array(score.output.split(separator: "\n").prefix(tail.count).map(String.init)) == tail)
   }
 
   @Test func resumesAFittedRunToTheSameBestPipelineAndModel() throws {
@@ -259,4 +265,49 @@ import Testing
     #expect(allowed.status == 0, "\(allowed.error)")
     #expect(allowed.output.contains("Configurations: 2 (2 scored now)"))
   }
+
+  /// The worst-case objective end to end: PGD made once ranks the grid, a cheap APGD made
+  /// against each of the 2 leaders re-ranks them, and `score best.json5` (trees fitted by the
+  /// tuner, the sample's fit part left out) makes the same attack against the winner and prints
+  /// what `tune` printed.
+  @Test func tunesForTheWorstCaseAndScoreAgreesWithIt() throws {
+    let text = """
+      {
+        classifier: { model: "tiny.safetensors" },
+        data: {
+          clean: "tiny.npz",
+          adversarial: [
+            { name: "pgd", attack: { method: "pgd", eps: 0.15, steps: 5 } },
+            { name: "apgd", attack: { method: "apgd-ce", eps: 0.15, steps: 5, against: "pipeline", limit: 50 } },
+          ],
+        },
+        tune: {
+          sample: 60,
+          rerank: 2,
+          preprocessors: [ { oneOf: [ null, { type: "feature-squeezing", bitDepth: [2, 4], clipValues: [[0, 1]] } ] } ],
+          postprocessors: [
+            { oneOf: [ null, { type: "distribution-classifier", numLeaves: 4, rounds: 5, minDataInLeaf: 5 } ] },
+          ],
+        },
+      }
+      """
+    try text.write(toFile: path("worst.json5"), atomically: true, encoding: .utf8)
+    let result = try BulwarkProcess.run(["tune", path("worst.json5"), "--out", path("run")])
+    try #require(result.status == 0, "\(result.error)")
+    let lines = result.output.split(separator: "\n").map(String.init)
+    #expect(lines.first?.contains("95% interval      Clean   pgd     apgd    Worst") == true)
+    #expect(lines.filter { $0.hasSuffix("(not attacked adaptively)") }.count == 4)
+    #expect(result.output.contains("(6 scored now, 2 attacked adaptively now)"))
+    let tail = Array(lines.drop { !$0.hasPrefix("Clean: ") })
+    try #require(tail.count == 8, "\(tail)")
+    #expect(tail[1].hasPrefix("Adv pgd: ") && tail[2].hasPrefix("Adv apgd: "))
+    #expect(tail[3].hasPrefix("Worst case: ") && tail[4].hasSuffix("(clean and worst case)"))
+    #expect(tail.last?.hasPrefix("Attacker apgd: adaptive apgd-ce") == true)
+
+    let score = try BulwarkProcess.run(["score", path("run/best.json5")])
+    #expect(score.status == 0, "\(score.error)")
+    #expect(
+      Array(score.output.split(separator: "\n").prefix(tail.count).map(String.init)) == tail)
+  }
+
 }

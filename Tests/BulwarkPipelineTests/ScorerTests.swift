@@ -72,6 +72,44 @@ struct Remap: RegisteredPreprocessor {
     #expect(score.harmonicMean == 0)
   }
 
+  /// Two sets made from the same clean images, one limited to the first three: the worst case
+  /// covers those three, image by image. Pixel 0 and 0.25 are class 0, 0.75 class 1.
+  @Test func takesTheWorstCaseOverThePrefixPairedSetsShare() throws {
+    let clean = TableClassifier.batch([(0, 0), (0.75, 1), (0, 0), (0.75, 1)])
+    let full = TableClassifier.batch([(0, 0), (0, 1), (0.25, 0), (0.75, 1)])
+    let limited = TableClassifier.batch([(0.75, 0), (0.75, 1), (0, 0)])
+    let data = PipelineDescription.Data(
+      clean: clean,
+      adversarialSets: [
+        .init(name: "full", images: full, fromCache: true, attacker: "a", isPaired: true),
+        .init(name: "limited", images: limited, fromCache: true, attacker: "b", isPaired: true),
+      ])
+    let score = try Pipeline(classifier: TableClassifier()).score(data)
+    // full: right, wrong, right, right; limited: wrong, right, right.
+    #expect(score.adversarialSets.map(\.score.correct) == [3, 2])
+    #expect(score.worstCase?.correct == 1 && score.worstCase?.total == 3)
+    #expect(score.adversarial == score.worstCase)
+  }
+
+  /// Leaving out the images a fitted postprocessor learnt from drops the same positions of every
+  /// paired set, though an attack made later does not share their fingerprints.
+  @Test func leavesOutFittedImagesByPositionFromPairedSets() {
+    let clean = TableClassifier.batch([(0, 0), (0.5, 1), (0.25, 0), (1, 1)])
+    let attacked = TableClassifier.batch([(0.1, 0), (0.6, 1), (0.35, 0), (0.9, 1)])
+    let given = TableClassifier.batch([(0.5, 1), (0.7, 1)])
+    let data = PipelineDescription.Data(
+      clean: clean,
+      adversarialSets: [
+        .init(name: "a", images: attacked, fromCache: true, attacker: "a", isPaired: true),
+        .init(name: "g", images: given, fromCache: nil, attacker: "g", isPaired: false),
+      ])
+    let excluded = Set(TableClassifier.batch([(0.5, 1), (1, 1)]).fingerprints())
+    let kept = data.removing(fingerprints: excluded)
+    #expect(kept.clean.pixels == [0, 0.25])
+    #expect(kept.adversarialSets[0].images.pixels == [0.1, 0.35])
+    #expect(kept.adversarialSets[1].images.pixels == [0.7])
+  }
+
   @Test func rejectsSetsThatDoNotFitTheClassifier() {
     let pipeline = Pipeline(classifier: TableClassifier())
     let wide = ImageBatch(

@@ -144,10 +144,10 @@ struct Relabel: FittedPostprocessor, RegisteredPostprocessor {
         let offset = Float(index) * 0.001
         return index % 2 == 0 ? (0.5 + offset, 0) : (offset, 1)
       })
-    let data = PipelineDescription.Data(clean: clean, adversarial: clean, fromCache: nil)
+    let data = PipelineDescription.Data(clean: clean, adversarial: clean, fromCache: false)
     let tuner = Tuner(space: space, classifier: TableClassifier(), threads: 2)
     let outcome = try tuner.run(
-      data: data, paired: true, options: Tuner.Options(folder: folder, fileHash: "x"))
+      data: data, options: Tuner.Options(folder: folder, fileHash: "x"))
     #expect(outcome.ranked.count == 6)
     #expect(outcome.sampleImages.evaluation == 20 && outcome.sampleImages.fit == 20)
     for result in outcome.ranked {

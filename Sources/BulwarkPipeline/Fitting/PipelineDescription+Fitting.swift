@@ -276,10 +276,7 @@ extension PipelineDescription {
     let record = try FitRecord(contentsOf: fitted.settings.record)
     let fitSets = try record.fingerprints(file: fitted.settings.record)
     let excluded = Set(fitSets.clean + fitSets.adversarial)
-    var result = data
-    result.clean = data.clean.removing(fingerprints: excluded)
-    result.adversarial = data.adversarial.removing(fingerprints: excluded)
-    return result
+    return data.removing(fingerprints: excluded)
   }
 
   /// Refuses to score on images the fitted postprocessor learnt from: fingerprints both
@@ -310,7 +307,13 @@ extension PipelineDescription {
     let cleanSet = Set(fitSets.clean)
     let adversarialSet = Set(fitSets.adversarial)
     var problems: [PipelineError] = []
-    for (name, set) in [("data.clean", data.clean), ("data.adversarial", data.adversarial)] {
+    let adversarialSets = data.adversarialSets.enumerated().map { index, set in
+      (
+        data.adversarialSets.count == 1 ? "data.adversarial" : "data.adversarial[\(index)]",
+        set.images
+      )
+    }
+    for (name, set) in [("data.clean", data.clean)] + adversarialSets {
       let prints = set.fingerprints()
       let fromClean = prints.count(where: { cleanSet.contains($0) })
       let fromAdversarial = prints.count(where: { adversarialSet.contains($0) })

@@ -18,6 +18,16 @@ public struct AdversarialSet: Sendable, Equatable {
     self.source = source
   }
 
+  /// The attack settings of a set made against the pipeline itself (`against: "pipeline"`),
+  /// else nil.
+  public var adaptiveAttack: AttackSettings? {
+    guard case .attack(let settings) = source, settings.against == .pipeline else { return nil }
+    return settings
+  }
+
+  /// Whether the set is made against the pipeline itself (an adaptive attacker).
+  public var isAdaptive: Bool { adaptiveAttack != nil }
+
   /// The name a single, unnamed set gets.
   public static let defaultName = "adversarial"
 }

@@ -16,6 +16,26 @@ extension PipelineDescription {
       /// Who made them, with the budget (`oblivious pgd (L-inf eps 0.1, 40 steps of 0.01)`), or
       /// the source they were read from.
       public var attacker: String
+      /// Whether image `i` is an attack on clean image `i` (true for sets an attack made from
+      /// the clean set, false for sets read from a source).
+      public var isPaired: Bool
+
+      /// Creates a loaded set.
+      /// - Parameters:
+      ///   - name: The set's name.
+      ///   - images: Its images.
+      ///   - fromCache: Whether they came from the attack cache (nil: from a data source).
+      ///   - attacker: Who made them, or their source.
+      ///   - isPaired: Whether image `i` attacks clean image `i`.
+      public init(
+        name: String, images: ImageBatch, fromCache: Bool?, attacker: String, isPaired: Bool
+      ) {
+        self.name = name
+        self.images = images
+        self.fromCache = fromCache
+        self.attacker = attacker
+        self.isPaired = isPaired
+      }
     }
 
     /// The clean images.
@@ -27,13 +47,14 @@ extension PipelineDescription {
     /// - Parameters:
     ///   - clean: The clean images.
     ///   - adversarial: The adversarial images.
-    ///   - fromCache: Whether they came from the attack cache.
+    ///   - fromCache: Whether they came from the attack cache (nil: read from a source; a set
+    ///     an attack made is paired with the clean set).
     public init(clean: ImageBatch, adversarial: ImageBatch, fromCache: Bool? = nil) {
       self.clean = clean
       adversarialSets = [
         Adversarial(
           name: AdversarialSet.defaultName, images: adversarial, fromCache: fromCache,
-          attacker: "given set")
+          attacker: "given set", isPaired: fromCache != nil)
       ]
     }
 
@@ -55,6 +76,34 @@ extension PipelineDescription {
 
     /// Whether the first adversarial set came from the attack cache (nil: from a data source).
     public var fromCache: Bool? { adversarialSets[0].fromCache }
+
+    /// The sets without the images a fitted postprocessor learnt from: the clean images whose
+    /// fingerprints are excluded, the same positions of every paired set (an attack on an
+    /// image it learnt from is left out with the image, whoever made the attack), and any
+    /// other image whose fingerprint is excluded.
+    /// - Parameter excluded: Fingerprints of the images learnt from.
+    /// - Returns: The sets without those images; paired sets stay paired.
+    package func removing(fingerprints excluded: Set<UInt64>) -> Data {
+      guard !excluded.isEmpty else { return self }
+      let cleanPrints = clean.fingerprints()
+      var result = self
+      result.clean = clean.selecting(
+        cleanPrints.indices.filter { !excluded.contains(cleanPrints[$0]) })
+      for index in adversarialSets.indices {
+        let set = adversarialSets[index]
+        guard set.isPaired else {
+          result.adversarialSets[index].images = set.images.removing(fingerprints: excluded)
+          continue
+        }
+        let prints = set.images.fingerprints()
+        let kept = prints.indices.filter { position in
+          position < cleanPrints.count && !excluded.contains(cleanPrints[position])
+            && !excluded.contains(prints[position])
+        }
+        result.adversarialSets[index].images = set.images.selecting(kept)
+      }
+      return result
+    }
   }
 
   /// Loads the clean set, then every adversarial set (from its source, the attack cache, or by
@@ -63,11 +112,13 @@ extension PipelineDescription {
   /// - Parameters:
   ///   - pipeline: The pipeline built from this description (fitted, when a set attacks it).
   ///   - limit: Score only the first N images of each set (overrides `data.limit`).
+  ///   - includingAdaptiveSets: Whether to load the sets made against the pipeline itself
+  ///     (`against: "pipeline"`); the tuner makes those per configuration instead.
   ///   - progress: Called with the set's name, images done and total while an attack runs.
   /// - Returns: Every set.
   /// - Throws: `PipelineError` for sets that do not fit the classifier; data and attack errors.
   public func loadData(
-    for pipeline: Pipeline, limit: Int? = nil,
+    for pipeline: Pipeline, limit: Int? = nil, includingAdaptiveSets: Bool = true,
     progress: (String, Int, Int) -> Void = { _, _, _ in }
   ) throws -> Data {
     let name = file.path
@@ -75,13 +126,14 @@ extension PipelineDescription {
     var cleanImages = try clean.load()
     try pipeline.check(cleanImages, name: "data.clean", file: name)
     var sets: [Data.Adversarial] = []
-    for (index, set) in adversarialSets.enumerated() {
+    for (index, set) in adversarialSets.enumerated()
+    where includingAdaptiveSets || !set.isAdaptive {
       var loaded: Data.Adversarial
       switch set.source {
       case .data(let source):
         loaded = Data.Adversarial(
           name: set.name, images: try source.load(), fromCache: nil,
-          attacker: "given set \(source.description)")
+          attacker: "given set \(source.description)", isPaired: false)
       case .attack(var settings):
         if let limit { settings.limit = min(settings.limit ?? limit, limit) }
         let cache = AdversarialCache(folder: cacheFolder)
@@ -96,7 +148,7 @@ extension PipelineDescription {
         ) { progress(set.name, $0, $1) }
         loaded = Data.Adversarial(
           name: set.name, images: result.images, fromCache: result.cached,
-          attacker: settings.summary)
+          attacker: settings.summary, isPaired: true)
       }
       let path = adversarialSets.count == 1 ? "data.adversarial" : "data.adversarial[\(index)]"
       try pipeline.check(loaded.images, name: path, file: name)

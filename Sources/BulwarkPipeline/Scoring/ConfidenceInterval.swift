@@ -69,24 +69,47 @@ public struct ConfidenceInterval: Codable, Equatable, Sendable, CustomStringConv
   public static func bootstrapHarmonicMean(
     clean: [Bool], adversarial: [Bool], resamples: Int = 1_000, seed: UInt64 = 0
   ) -> ConfidenceInterval {
+    bootstrap(clean: clean, adversarial: adversarial, resamples: resamples, seed: seed) {
+      clean, adversarial in
+      PipelineScore.harmonicMean(
+        clean.total == 0 ? 0 : Double(clean.correct) / Double(clean.total),
+        adversarial.total == 0 ? 0 : Double(adversarial.correct) / Double(adversarial.total))
+    }
+  }
+
+  /// A seeded percentile bootstrap of any statistic of a clean and an adversarial count (Efron
+  /// 1979): both sets resampled with replacement, independently, `resamples` times; the 2.5th
+  /// and 97.5th percentiles of the statistic. The same seed gives the same interval.
+  /// - Parameters:
+  ///   - clean: Whether each clean image was classified correctly.
+  ///   - adversarial: Whether each adversarial image was.
+  ///   - resamples: Bootstrap resamples, at least 1 (default 1,000).
+  ///   - seed: The resampling seed.
+  ///   - statistic: The statistic of a resample's correct and total counts.
+  /// - Returns: The 95% interval.
+  public static func bootstrap(
+    clean: [Bool], adversarial: [Bool], resamples: Int = 1_000, seed: UInt64 = 0,
+    statistic: (
+      _ clean: (correct: Int, total: Int), _ adversarial: (correct: Int, total: Int)
+    ) -> Double
+  ) -> ConfidenceInterval {
     precondition(resamples >= 1, "at least one resample")
     var generator = SeededGenerator(seed: seed)
-    func resampledAccuracy(_ outcomes: [Bool]) -> Double {
-      guard !outcomes.isEmpty else { return 0 }
+    func resampledCount(_ outcomes: [Bool]) -> (correct: Int, total: Int) {
       var correct = 0
       for _ in outcomes.indices where outcomes[generator.uniformInt(below: outcomes.count)] {
         correct += 1
       }
-      return Double(correct) / Double(outcomes.count)
+      return (correct, outcomes.count)
     }
-    var means = (0..<resamples).map { _ in
-      PipelineScore.harmonicMean(resampledAccuracy(clean), resampledAccuracy(adversarial))
+    var values = (0..<resamples).map { _ in
+      let cleanCount = resampledCount(clean)
+      return statistic(cleanCount, resampledCount(adversarial))
     }
-    means.sort()
+    values.sort()
     func percentile(_ share: Double) -> Double {
-      means[min(max(Int((share * Double(resamples - 1)).rounded()), 0), resamples - 1)]
+      values[min(max(Int((share * Double(resamples - 1)).rounded()), 0), resamples - 1)]
     }
     return ConfidenceInterval(lower: percentile(0.025), upper: percentile(0.975), level: 0.95)
   }
-
 }

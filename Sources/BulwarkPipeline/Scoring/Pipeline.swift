@@ -174,9 +174,9 @@ public struct Pipeline: Sendable {
 
   /// Scores the defended pipeline and the undefended classifier on the clean set and every
   /// adversarial set, in batches so that memory stays bounded. With several adversarial sets
-  /// of the same images (the same count and labels, as sets made from one clean set are), an
-  /// image counts as robust only if the pipeline classifies it correctly in every set: the
-  /// worst case, which is then the headline adversarial score.
+  /// of the same images (sets made from one clean set, or read with the same labels), an image
+  /// counts as robust only if the pipeline classifies it correctly in every set: the worst
+  /// case over the images every set covers, which is then the headline adversarial score.
   /// - Parameters:
   ///   - data: The clean set and the adversarial sets.
   ///   - batchSize: Images per batch (default 1,000).
@@ -227,7 +227,12 @@ public struct Pipeline: Sendable {
           secondsPerImage: timings[preprocessors.count + 1 + index] / images))
     }
     let adversarialTallies = Array(tallies.dropFirst())
-    let paired = data.adversarialSets.allSatisfy { $0.images.labels == data.adversarial.labels }
+    // Sets an attack made from the clean set are paired image by image (over the images they
+    // all cover, when one was limited); sets read from sources only when they hold the same
+    // labels in the same order.
+    let paired =
+      data.adversarialSets.allSatisfy(\.isPaired)
+      || data.adversarialSets.allSatisfy { $0.images.labels == data.adversarial.labels }
     let worst =
       adversarialTallies.count > 1 && paired ? SetTally.worstCase(adversarialTallies) : nil
     let headline =

@@ -93,13 +93,13 @@ struct SetTally {
   /// Whether the pipeline abstained on each image.
   var abstainedImages: [Bool] = []
 
-  /// The worst case over paired sets (the same images, in the same order): an image counts as
+  /// The worst case over paired sets (the same images, in the same order), over the images
+  /// every set covers (a set attacked with a `limit` covers a prefix): an image counts as
   /// correct only where it is correct in every set, and as abstained where any set abstained.
   /// The confidence metrics (CCV, COS) need one set's rows and are left out.
   static func worstCase(_ tallies: [SetTally]) -> SetTally {
     var result = SetTally()
-    guard let first = tallies.first else { return result }
-    for image in 0..<first.total {
+    for image in 0..<(tallies.map(\.total).min() ?? 0) {
       let defended = tallies.allSatisfy { $0.correctImages[image] }
       let undefended = tallies.allSatisfy { $0.undefendedCorrectImages[image] }
       let abstained = tallies.contains { $0.abstainedImages[image] }

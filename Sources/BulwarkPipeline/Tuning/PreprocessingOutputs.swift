@@ -6,7 +6,8 @@ import BulwarkModel
 /// The classifier's probabilities for one preprocessing of a tuning sample, computed once per
 /// pass and reused by every postprocessor configuration that follows that preprocessing.
 struct PreprocessingOutputs {
-  /// A pass's tables: `[clean, adversarial]` of the evaluation part and of the fit part.
+  /// A pass's tables: the evaluation part's clean set then every adversarial set, and the fit
+  /// part's `[clean, adversarial]`.
   struct Pass {
     var evaluation: [Probabilities]
     var fit: [Probabilities]
@@ -34,7 +35,9 @@ struct PreprocessingOutputs {
   }
 
   /// Images of the evaluation part.
-  var evaluationImages: Int { sample.clean.count + sample.adversarial.count }
+  var evaluationImages: Int {
+    sample.adversarialSets.reduce(sample.clean.count) { $0 + $1.evaluation.count }
+  }
 
   /// The tables of pass `pass`, computed on first use.
   mutating func probabilities(pass: Int) throws -> Pass {
@@ -55,16 +58,18 @@ struct PreprocessingOutputs {
       classifierTime += (clock.now - start).inSeconds
       return Probabilities(rows: batch.count, columns: classifier.classCount, values: values)
     }
-    let evaluation = [try run(sample.clean), try run(sample.adversarial)]
+    let evaluation =
+      try [run(sample.clean)] + sample.adversarialSets.map { try run($0.evaluation) }
     let evaluated = Double(max(evaluationImages, 1))
     if pass == 0 {
       stageSeconds = seconds.map { $0 / evaluated }
       classifierSeconds = classifierTime / evaluated
     }
-    let fit = [try run(sample.fitClean), try run(sample.fitAdversarial)]
+    let fitAdversarial = sample.fitAdversarial
+    let fit = [try run(sample.fitClean), try run(fitAdversarial)]
     let result = Pass(evaluation: evaluation, fit: fit)
     passes += 1
-    imagesClassified += evaluationImages + sample.fitClean.count + sample.fitAdversarial.count
+    imagesClassified += evaluationImages + sample.fitClean.count + fitAdversarial.count
     cache[pass] = result
     return result
   }

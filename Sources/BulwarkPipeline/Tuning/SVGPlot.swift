@@ -1,13 +1,14 @@
 import Foundation
 
 /// A line chart written as SVG by our own code: axes with ticks and labels, one polyline with
-/// points per series, a legend (the CS5260 report's Figures 2 and 3: a measure against a tuned
-/// parameter).
+/// points per series, each point with its 95% interval as an error bar where the series has
+/// one, a legend (the CS5260 report's Figures 2 and 3: a measure against a tuned parameter).
 struct SVGPlot {
   /// One line of the chart.
   struct Series {
     var name: String
-    var points: [(x: Double, y: Double)]
+    /// The points, each with its interval (nil: none drawn).
+    var points: [(x: Double, y: Double, interval: ClosedRange<Double>?)]
   }
 
   var title: String
@@ -24,7 +25,9 @@ struct SVGPlot {
   /// The chart as an SVG document.
   func render() -> String {
     let xs = series.flatMap { $0.points.map(\.x) }
-    let ys = series.flatMap { $0.points.map(\.y) }
+    let ys = series.flatMap { line in
+      line.points.flatMap { [$0.y] + ($0.interval.map { [$0.lowerBound, $0.upperBound] } ?? []) }
+    }
     var xRange = (xs.min() ?? 0)...(xs.max() ?? 1)
     if xRange.lowerBound == xRange.upperBound {
       xRange = (xRange.lowerBound - 1)...(xRange.upperBound + 1)
@@ -91,6 +94,13 @@ struct SVGPlot {
       let path = points.map { "\(f(px($0.x))),\(f(py($0.y)))" }.joined(separator: " ")
       svg += "<polyline fill=\"none\" stroke=\"\(color)\" stroke-width=\"2\" points=\"\(path)\"/>\n"
       for point in points {
+        if let interval = point.interval {
+          let x = px(point.x)
+          let (low, high) = (f(py(interval.lowerBound)), f(py(interval.upperBound)))
+          svg +=
+            "<path d=\"M\(f(x)),\(low) V\(high) M\(f(x - 4)),\(low) H\(f(x + 4)) "
+            + "M\(f(x - 4)),\(high) H\(f(x + 4))\" stroke=\"\(color)\" stroke-opacity=\"0.6\"/>\n"
+        }
         svg +=
           "<circle cx=\"\(f(px(point.x)))\" cy=\"\(f(py(point.y)))\" r=\"3\" "
           + "fill=\"\(color)\"/>\n"

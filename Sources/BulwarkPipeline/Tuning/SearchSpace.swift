@@ -8,13 +8,17 @@ import Foundation
 /// and `postprocessors` stay one concrete configuration that `bulwark score` runs unchanged:
 /// ```
 /// tune: {
-///   objective: "harmonic-mean",       // or "accuracy" (on the union), or "weighted"
+///   objective: "harmonic-mean",       // or "worst-case-harmonic-mean" (the default with
+///                                     // several adversarial sets), "accuracy" (on the
+///                                     // union), or "weighted"
 ///   weight: 0.5,                      // weighted only: the weight of clean accuracy
 ///   minCleanAccuracy: 0.8,            // constraints (optional)
 ///   maxSecondsPerImage: 0.001,
 ///   sample: 2000,                     // images sampled from each set (default 2,000)
 ///   fitFraction: 0.5,                 // share of the sample kept for fitting fitted
 ///                                     // postprocessors (default 0.5 if any, else 0)
+///   rerank: 10,                       // worst case: the leading configurations attacked by
+///                                     // the pipeline-targeted sets (default 10)
 ///   preprocessors: [                  // slots, applied in order
 ///     { oneOf: [ null,                // a slot's alternatives; null is "no stage"
 ///       { type: "spatial-smoothing", window: { from: 2, to: 7, step: 1 } },
@@ -40,6 +44,9 @@ public struct SearchSpace: Sendable {
   public var sample: Int
   /// The share of the sample kept for fitting fitted postprocessors.
   public var fitFraction: Double
+  /// How many of the leading configurations (ranked on the sets made once, before the search)
+  /// the worst-case objective re-ranks against the sets made against each configuration.
+  public var rerank: Int
   /// The alternatives of each preprocessor slot.
   public var preprocessorSlots: [[StageChoice]]
   /// The alternatives of each postprocessor slot.
@@ -103,7 +110,7 @@ public struct SearchSpace: Sendable {
     }
     let known = [
       "objective", "weight", "minCleanAccuracy", "maxSecondsPerImage", "sample", "fitFraction",
-      "preprocessors", "postprocessors",
+      "rerank", "preprocessors", "postprocessors",
     ]
     for member in members where !known.contains(member.key) {
       var message = "unknown key"
@@ -131,10 +138,17 @@ public struct SearchSpace: Sendable {
     minCleanAccuracy = number("minCleanAccuracy", in: 0...1)
     maxSecondsPerImage = number("maxSecondsPerImage", in: 0...1e9)
     sample = Int(number("sample", in: 1...1e9, integer: true) ?? 2_000)
+    rerank = Int(number("rerank", in: 1...1e9, integer: true) ?? 10)
     let weight = number("weight", in: 0...1)
     let fraction = number("fitFraction", in: 0...0.9)
+    let severalSets: Bool = {
+      guard case .array(let sets)? = root["data"]?["adversarial"] else { return false }
+      return sets.count > 1
+    }()
     switch tune["objective"] {
-    case nil, .string("harmonic-mean")?: objective = .harmonicMean
+    case nil: objective = severalSets ? .worstCaseHarmonicMean : .harmonicMean
+    case .string("harmonic-mean")?: objective = .harmonicMean
+    case .string("worst-case-harmonic-mean")?: objective = .worstCaseHarmonicMean
     case .string("accuracy")?: objective = .accuracy
     case .string("weighted")?: objective = .weighted(weight ?? 0.5)
     case let other?:

@@ -1,6 +1,7 @@
 import BulwarkCore
 import BulwarkData
 import BulwarkDefenses
+import BulwarkModel
 import Foundation
 
 extension Tuner {
@@ -44,26 +45,28 @@ extension Tuner {
     }
   }
 
-  /// Runs the search: samples both sets, scores the grid (and with `refine` a finer grid around
-  /// the best), journals every result, and re-scores the best (with `refine`, the best 3) on the
-  /// full sets with the normal scorer, leaving out the images of the sample's fit part (a fitted
-  /// postprocessor learnt from them).
+  /// Runs the search: samples every set, scores the grid (and with `refine` a finer grid around
+  /// the best) on the sets made once, and, for the worst-case objective with adaptive sets,
+  /// re-ranks the best `space.rerank` against attacks made against each of them; journals
+  /// every result, and re-scores the best (with `refine`, the best 3) on the full sets with the
+  /// normal scorer, leaving out the images of the sample's fit part (a fitted postprocessor
+  /// learnt from them) and making the adaptive sets against each of them.
   /// - Parameters:
-  ///   - data: The full clean and adversarial sets.
-  ///   - paired: Whether adversarial image `i` attacks clean image `i`.
+  ///   - data: The full clean set and the adversarial sets made once (not per configuration).
+  ///   - adaptiveSets: The sets to make against each configuration re-ranked and scored in
+  ///     full (`against: "pipeline"`).
   ///   - options: Sampling, journal and refinement settings.
   ///   - progress: Called with the phase, done and total.
   /// - Returns: The ranking and the winner.
   /// - Throws: `TuningError` for a foreign journal, an empty grid or a stop at `limit`; errors
-  ///   from the stages, the classifier and the journal.
+  ///   from the stages, the classifier, the attacks and the journal.
   public func run(
-    data: PipelineDescription.Data, paired: Bool, options: Options,
+    data: PipelineDescription.Data, adaptiveSets: [AdaptiveAttack] = [], options: Options,
     progress: @escaping @Sendable (TuningPhase, Int, Int) -> Void = { _, _, _ in }
   ) throws -> TuningOutcome {
     let size = options.sample ?? space.sample
     let sample = TuningSample(
-      clean: data.clean, adversarial: data.adversarial, paired: paired, count: size,
-      fitFraction: space.fitFraction, seed: options.seed)
+      data, count: size, fitFraction: space.fitFraction, seed: options.seed)
     let settings = TuningJournal.Settings(
       fileHash: options.fileHash, seed: options.seed, sample: size,
       fitFraction: space.fitFraction)
@@ -99,27 +102,63 @@ extension Tuner {
       results += try phase(
         .refine, finer.enumerated().map { (grid.count + $0.offset, "refine", $0.element) })
     }
+    if space.objective.usesWorstCase, !adaptiveSets.isEmpty {
+      // The sets made once are cheap to score for every configuration; an attack made against
+      // each configuration costs a run apiece, so only the leaders on the cheap sets face it.
+      let leaders = Array(ranked(results).prefix(space.rerank))
+      var attacked: [String: TuningResult] = [:]
+      for (position, leader) in leaders.enumerated() {
+        progress(.rerank, position, leaders.count)
+        if let done = finished[leader.key], done.attackedAdaptively {
+          attacked[leader.key] = done
+          continue
+        }
+        if let remaining = limit, remaining <= 0 {
+          throw TuningError(
+            message: "stopped after \(statistics.evaluated) new configurations and "
+              + "\(statistics.attackedAdaptively) adaptive attacks as asked", remedy: .resume)
+        }
+        guard let candidate = known[leader.key] else {
+          throw TuningError(message: "internal: configuration '\(leader.key)' is unknown")
+        }
+        let result = try attackingAdaptively(
+          leader, candidate: candidate, sample: sample, attacks: adaptiveSets
+        ) { _, _, _ in }
+        try journal.append(result)
+        statistics.attackedAdaptively += 1
+        limit = limit.map { $0 - 1 }
+        attacked[leader.key] = result
+      }
+      progress(.rerank, leaders.count, leaders.count)
+      results = results.map { attacked[$0.key] ?? $0 }
+    }
     let order = ranked(results)
     // A fitted postprocessor learnt from the sample's fit part, so a configuration with one is
     // scored on the full sets without those images (by fingerprint, so that duplicates of them
     // go too); the others on the full sets. Both are scores on images the configuration never
-    // learnt from.
+    // learnt from. Adaptive sets are made against each configuration on the full clean set,
+    // as `bulwark score` makes them for its `best.json5`, and lose the same images.
     let fitPrints = (
       clean: sample.fitClean.fingerprints(), adversarial: sample.fitAdversarial.fingerprints()
     )
-    var withoutFitPart: (clean: ImageBatch, adversarial: ImageBatch)?
-    func fullSets(for stages: [any Postprocessor]) -> (clean: ImageBatch, adversarial: ImageBatch) {
-      guard stages.contains(where: { $0 is any FittedPostprocessor }) else {
-        return (data.clean, data.adversarial)
+    let excluded = Set(fitPrints.clean + fitPrints.adversarial)
+    func fullSets(for pipeline: Pipeline) throws -> PipelineDescription.Data {
+      var sets = data
+      for attack in adaptiveSets {
+        let settings = attack.settings
+        let clean =
+          settings.limit.map { data.clean.prefix(min($0, data.clean.count)) }
+          ?? data.clean
+        let images = try AttackRun.perturb(
+          clean, with: settings.attack,
+          classifier: ExpectationOverTransformation(pipeline, samples: settings.eot))
+        sets.adversarialSets.append(
+          .init(
+            name: attack.name, images: images, fromCache: false, attacker: settings.summary,
+            isPaired: true))
       }
-      if let withoutFitPart { return withoutFitPart }
-      let excluded = Set(fitPrints.clean + fitPrints.adversarial)
-      let sets = (
-        clean: data.clean.removing(fingerprints: excluded),
-        adversarial: data.adversarial.removing(fingerprints: excluded)
-      )
-      withoutFitPart = sets
-      return sets
+      let fitted = pipeline.postprocessors.contains { $0 is any FittedPostprocessor }
+      return fitted ? sets.removing(fingerprints: excluded) : sets
     }
     var rescored: [TuningResult] = []
     var fittedStages: [String: (stages: [any Postprocessor], seconds: Double)] = [:]
@@ -148,18 +187,19 @@ extension Tuner {
       let pipeline = Pipeline(
         classifier: classifier, preprocessors: candidate.preprocessors.compactMap(\.preprocessor),
         postprocessors: try postprocessors(of: candidate), classifierName: classifierName)
-      let sets = fullSets(for: pipeline.postprocessors)
       var scored = result
-      scored.full = try pipeline.score(clean: sets.clean, adversarial: sets.adversarial)
+      scored.full = try pipeline.score(try fullSets(for: pipeline))
       try journal.append(scored)
       rescored.append(scored)
     }
     progress(.full, top.count, top.count)
     func fullValue(_ result: TuningResult) -> Double {
       guard let full = result.full else { return -1 }
+      let adversarial =
+        space.objective.usesWorstCase ? full.adversarial : full.adversarialSets[0].score
       return space.objective.value(
         clean: (full.clean.correct, full.clean.total),
-        adversarial: (full.adversarial.correct, full.adversarial.total))
+        adversarial: (adversarial.correct, adversarial.total))
     }
     // The first of the best keeps the sample's ranking as the tie-break.
     var winner = rescored[0]
@@ -182,18 +222,21 @@ extension Tuner {
           of: winnerCandidate, postprocessors: winnerStages, sample: sample),
         seconds: fittedStages[winner.key]?.seconds ?? 0)
     }
-    let sets = fullSets(for: winnerStages)
+    let full = winner.full.map {
+      (clean: $0.clean.total, adversarial: $0.adversarialSets[0].score.total)
+    }
+    let fullImages = full ?? (data.clean.count, data.adversarial.count)
     return TuningOutcome(
       ranked: order.map { rescoredKeys[$0.key] ?? $0 }, rescored: rescored, winner: winner,
       winnerCandidate: winnerCandidate, winnerPostprocessors: winnerStages, fit: fit,
       statistics: statistics,
       sampleImages: (
-        sample.clean.count + sample.adversarial.count,
+        sample.adversarialSets.reduce(sample.clean.count) { $0 + $1.evaluation.count },
         sample.fitClean.count + sample.fitAdversarial.count
       ),
-      fullImages: (sets.clean.count, sets.adversarial.count),
+      fullImages: fullImages,
       excludedImages: (
-        data.clean.count - sets.clean.count, data.adversarial.count - sets.adversarial.count
+        data.clean.count - fullImages.clean, data.adversarial.count - fullImages.adversarial
       ))
   }
 
@@ -211,7 +254,8 @@ extension Tuner {
       let tables = try (0..<Self.passes(of: postprocessors)).map {
         try outputs.probabilities(pass: $0).fit[set]
       }
-      correct += Self.count(try Self.apply(postprocessors, to: tables), labels: labels).correct
+      let outcomes = ImageOutcomes(try Self.apply(postprocessors, to: tables), labels: labels)
+      correct += outcomes.counts.correct
     }
     let total = sample.fitClean.count + sample.fitAdversarial.count
     return total == 0 ? 0 : Double(correct) / Double(total)

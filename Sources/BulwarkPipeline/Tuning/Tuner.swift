@@ -22,6 +22,8 @@ public struct Tuner: Sendable {
     public var imagesClassified: Int
     /// Configurations scored in this run (not read from the journal).
     public var evaluated: Int
+    /// Configurations attacked in this run by the sets made against each of them.
+    public var attackedAdaptively = 0
   }
 
   /// The search space.
@@ -49,14 +51,17 @@ public struct Tuner: Sendable {
     self.threads = max(1, threads)
   }
 
-  /// Ranks results: configurations meeting the constraints first, then by the objective
-  /// (higher first), then by grid order. Time counts only through `maxSecondsPerImage`.
+  /// Ranks results: configurations meeting the constraints first, then those attacked by the
+  /// sets made against them (whose worst case covers every set; the others' is an upper bound),
+  /// then by the objective (higher first), then by grid order. Time counts only through
+  /// `maxSecondsPerImage`.
   /// - Parameter results: Scored configurations.
   /// - Returns: The results, best first.
   public func ranked(_ results: [TuningResult]) -> [TuningResult] {
     results.sorted { a, b in
       let (fa, fb) = (isFeasible(a), isFeasible(b))
       if fa != fb { return fa }
+      if a.attackedAdaptively != b.attackedAdaptively { return a.attackedAdaptively }
       let (va, vb) = (a.value(of: space.objective), b.value(of: space.objective))
       if va != vb { return va > vb }
       return a.index < b.index
@@ -211,16 +216,10 @@ public struct Tuner: Sendable {
   ) throws -> TuningResult {
     let clock = ContinuousClock()
     let postprocessors = try fitted(candidate, outputs: &outputs)
-    let passes = Self.passes(of: postprocessors)
     let start = clock.now
-    var counts: [TuningResult.Counts] = []
-    let labelSets = [outputs.sample.clean.labels, outputs.sample.adversarial.labels]
-    for (set, labels) in labelSets.enumerated() {
-      let tables = try (0..<passes).map { try outputs.probabilities(pass: $0).evaluation[set] }
-      let defended = try Self.apply(postprocessors, to: tables)
-      counts.append(Self.count(defended, labels: labels))
-    }
+    let scored = try outcomes(of: postprocessors, outputs: &outputs)
     let postSeconds = (clock.now - start) / Double(max(outputs.evaluationImages, 1))
+    let passes = Self.passes(of: postprocessors)
     var stages: [StageTiming] = []
     _ = try outputs.probabilities(pass: 0)
     for (stage, seconds) in zip(outputs.stages, outputs.stageSeconds) {
@@ -242,9 +241,109 @@ public struct Tuner: Sendable {
     }
     var parameters: [String: Double] = [:]
     for (name, tuned) in candidate.tunedValues { parameters[name] = tuned.value }
-    return TuningResult(
+    return result(
       index: index, phase: phase, key: candidate.key, parameters: parameters,
-      clean: counts[0], adversarial: counts[1], stages: stages, full: nil)
+      clean: scored.clean, sets: scored.sets, stages: stages, attackedAdaptively: false)
+  }
+
+  /// Every evaluation image's outcome under a configuration's postprocessors: the clean set's
+  /// and each adversarial set's of the sample.
+  private func outcomes(
+    of postprocessors: [any Postprocessor], outputs: inout PreprocessingOutputs
+  ) throws -> (clean: ImageOutcomes, sets: [ScoredSet]) {
+    let passes = Self.passes(of: postprocessors)
+    let sample = outputs.sample
+    var scored: [ImageOutcomes] = []
+    let labelSets = [sample.clean.labels] + sample.adversarialSets.map(\.evaluation.labels)
+    for (set, labels) in labelSets.enumerated() {
+      let tables = try (0..<passes).map { try outputs.probabilities(pass: $0).evaluation[set] }
+      scored.append(ImageOutcomes(try Self.apply(postprocessors, to: tables), labels: labels))
+    }
+    let sets = zip(sample.adversarialSets, scored.dropFirst()).map { part, outcomes in
+      ScoredSet(
+        name: part.name, attacker: part.attacker, isAdaptive: false, isPaired: part.isPaired,
+        outcomes: outcomes)
+    }
+    return (scored[0], sets)
+  }
+
+  /// Scores a configuration against the attacks made against it (the pipeline-targeted sets):
+  /// each attack runs on the sample's clean evaluation images (the first `limit` of them, if
+  /// the attack has one) through the whole configuration, its postprocessors fitted as in the
+  /// grid, and the result joins the sets the configuration was first scored on.
+  /// - Parameters:
+  ///   - result: The configuration's result on the sets made once.
+  ///   - candidate: The configuration.
+  ///   - sample: The sample.
+  ///   - attacks: The pipeline-targeted sets.
+  ///   - progress: Called with the set's name, images done and total while an attack runs.
+  /// - Returns: The result with every set and the worst case over all of them.
+  /// - Throws: Errors from the stages, the classifier and the attacks.
+  func attackingAdaptively(
+    _ result: TuningResult, candidate: TuningCandidate, sample: TuningSample,
+    attacks: [AdaptiveAttack], progress: (String, Int, Int) -> Void
+  ) throws -> TuningResult {
+    var outputs = PreprocessingOutputs(
+      stages: candidate.preprocessors.compactMap(\.preprocessor), classifier: classifier,
+      sample: sample)
+    let postprocessors = try fitted(candidate, outputs: &outputs)
+    let scored = try outcomes(of: postprocessors, outputs: &outputs)
+    let pipeline = Pipeline(
+      classifier: classifier, preprocessors: outputs.stages, postprocessors: postprocessors,
+      classifierName: classifierName)
+    var sets = scored.sets
+    for attack in attacks {
+      let settings = attack.settings
+      let clean =
+        settings.limit.map { sample.clean.prefix(min($0, sample.clean.count)) }
+        ?? sample.clean
+      let adversarial = try AttackRun.perturb(
+        clean, with: settings.attack,
+        classifier: ExpectationOverTransformation(pipeline, samples: settings.eot)
+      ) { progress(attack.name, $0, $1) }
+      let table = Probabilities(
+        rows: adversarial.count, columns: classifier.classCount,
+        values: adversarial.count == 0 ? [] : try pipeline.probabilities(adversarial))
+      sets.append(
+        ScoredSet(
+          name: attack.name, attacker: settings.summary, isAdaptive: true, isPaired: true,
+          outcomes: ImageOutcomes(table, labels: adversarial.labels)))
+    }
+    return self.result(
+      index: result.index, phase: result.phase, key: result.key,
+      parameters: result.parameters, clean: scored.clean, sets: sets, stages: result.stages,
+      attackedAdaptively: true)
+  }
+
+  /// A result from every evaluation image's outcome: each set's counts, the worst case over the
+  /// paired sets (over the images they all cover), the counts the objective ranks by and its
+  /// bootstrap interval.
+  private func result(
+    index: Int, phase: String, key: String, parameters: [String: Double], clean: ImageOutcomes,
+    sets: [ScoredSet], stages: [StageTiming], attackedAdaptively: Bool
+  ) -> TuningResult {
+    let paired = sets.filter(\.isPaired).map(\.outcomes)
+    let worstCase = paired.count > 1 ? ImageOutcomes.worstCase(paired) : nil
+    let ranked: ImageOutcomes
+    if space.objective.usesWorstCase {
+      let candidates =
+        (worstCase.map { [$0] } ?? paired) + sets.filter { !$0.isPaired }.map(\.outcomes)
+      ranked = candidates.min { $0.counts.accuracy < $1.counts.accuracy } ?? sets[0].outcomes
+    } else {
+      ranked = sets[0].outcomes
+    }
+    let objective = space.objective
+    let interval = ConfidenceInterval.bootstrap(
+      clean: clean.correct, adversarial: ranked.correct, statistic: objective.value)
+    return TuningResult(
+      index: index, phase: phase, key: key, parameters: parameters, clean: clean.counts,
+      adversarial: ranked.counts,
+      adversarialSets: sets.map {
+        TuningResult.SetCounts(
+          name: $0.name, attacker: $0.attacker, isAdaptive: $0.isAdaptive,
+          counts: $0.outcomes.counts)
+      }, worstCase: worstCase?.counts, interval: interval,
+      attackedAdaptively: attackedAdaptively, stages: stages, full: nil)
   }
 
   /// The configuration's postprocessors, a fitted one fitted on the sample's fit part.
@@ -297,21 +396,6 @@ public struct Tuner: Sendable {
     let prepared = try passes.map { pass in try before.reduce(pass) { try $1.process($0) } }
     let combined = try fitted.process(passes: prepared)
     return try postprocessors[(position + 1)...].reduce(combined) { try $1.process($0) }
-  }
-
-  /// Correct and abstained rows.
-  static func count(_ table: Probabilities, labels: [Int]) -> TuningResult.Counts {
-    var correct = 0
-    var abstentions = 0
-    for (row, label) in labels.enumerated() {
-      let values = table.row(row)
-      if values.allSatisfy({ $0 == 0 }) {
-        abstentions += 1
-      } else if SetTally.argmax(values) == label {
-        correct += 1
-      }
-    }
-    return TuningResult.Counts(total: labels.count, correct: correct, abstentions: abstentions)
   }
 
 }

@@ -4,6 +4,9 @@ public enum TuningPhase: String, Sendable, CaseIterable {
   case grid
   /// Scoring the finer grid around the best configuration.
   case refine
+  /// Attacking the leading configurations with the sets made against each of them (the
+  /// worst-case objective's re-ranking).
+  case rerank
   /// Scoring the best configurations on the full sets.
   case full
 }

@@ -23,24 +23,71 @@ public struct TuningReport: Sendable {
     self.description = description
   }
 
-  /// The ranking as text lines: rank, objective, accuracies, abstentions, time, configuration.
+  /// The ranking as text lines: rank, objective with its 95% bootstrap interval, accuracies
+  /// (with several adversarial sets, each set's and the worst case), abstentions, time and
+  /// configuration. A configuration whose interval overlaps the winner's is marked as a tie;
+  /// one the sets made against each configuration never attacked is marked too, since its
+  /// worst case is only an upper bound.
   /// - Parameter count: Rows to show (the best first).
   /// - Returns: A header and one line per configuration.
   public func table(count: Int) -> [String] {
-    let header = "Rank  Objective  Clean   Adv     HM      Abst.  us/img   Configuration"
+    let setNames = setColumns
+    var header = "Rank  Objective  95% interval      Clean   "
+    header += setNames.map { pad(String($0.prefix(7)), 8) }.joined()
+    if setNames.count > 1 { header += "Worst   " }
+    header += "HM      Abst.  us/img   Configuration"
     let rows = outcome.ranked.prefix(count).enumerated().map { rank, result in
-      let columns = [
+      var columns = [
         pad("\(rank + 1)", 6), pad(format(result.value(of: space.objective)), 11),
-        pad(format(result.clean.accuracy), 8), pad(format(result.adversarial.accuracy), 8),
+        pad("[\(format(result.interval.lower)), \(format(result.interval.upper))]", 18),
+        pad(format(result.clean.accuracy), 8),
+      ]
+      columns += setNames.map { name in
+        pad(
+          result.adversarialSets.first { $0.name == name }.map { format($0.counts.accuracy) }
+            ?? "-", 8)
+      }
+      if setNames.count > 1 { columns.append(pad(format(result.adversarial.accuracy), 8)) }
+      columns += [
         pad(format(result.harmonicMean), 8),
         pad("\(result.clean.abstentions + result.adversarial.abstentions)", 7),
         pad(String(format: "%.1f", result.secondsPerImage * 1e6), 9),
       ]
-      let flag = Tuner.feasible(result, in: space) ? "" : " (fails a constraint)"
-      return columns.joined() + result.key + flag
+      return columns.joined() + result.key + marks(of: result)
     }
     return [header] + rows
   }
+
+  /// The adversarial sets' names in the order results list them (the sets made once, then
+  /// those made against each configuration).
+  var setColumns: [String] {
+    var names: [String] = []
+    for result in outcome.ranked {
+      for set in result.adversarialSets where !names.contains(set.name) { names.append(set.name) }
+    }
+    return names
+  }
+
+  /// Whether a configuration is statistically tied with the winner: their objective intervals
+  /// on the sample overlap.
+  /// - Parameter result: A ranked configuration.
+  /// - Returns: True for a configuration other than the winner whose interval overlaps its own.
+  public func isTied(_ result: TuningResult) -> Bool {
+    result.key != outcome.winner.key && result.interval.overlaps(outcome.winner.interval)
+      && result.attackedAdaptively == outcome.winner.attackedAdaptively
+  }
+
+  /// ` (tie)`, ` (fails a constraint)`, ` (not attacked adaptively)`, as they apply.
+  private func marks(of result: TuningResult) -> String {
+    var marks: [String] = []
+    if isTied(result) { marks.append("tie") }
+    if !Tuner.feasible(result, in: space) { marks.append("fails a constraint") }
+    if adaptiveSetsRan && !result.attackedAdaptively { marks.append("not attacked adaptively") }
+    return marks.isEmpty ? "" : " (" + marks.joined(separator: ", ") + ")"
+  }
+
+  /// Whether the run attacked its leaders with sets made against each of them.
+  private var adaptiveSetsRan: Bool { outcome.ranked.contains(where: \.attackedAdaptively) }
 
   /// Writes every result file into `folder`.
   /// - Parameter folder: The run folder.
@@ -59,6 +106,7 @@ public struct TuningReport: Sendable {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
     let summary = Summary(
       objective: space.objective.name, winner: outcome.winner.key,
+      ties: outcome.ranked.filter(isTied).map(\.key),
       classifierPasses: outcome.statistics.classifierPasses, results: outcome.ranked)
     try save("results.json", String(decoding: try encoder.encode(summary), as: UTF8.self) + "\n")
     try save("results.csv", csv())
@@ -72,6 +120,8 @@ public struct TuningReport: Sendable {
   private struct Summary: Encodable {
     var objective: String
     var winner: String
+    /// Configurations whose objective interval on the sample overlaps the winner's.
+    var ties: [String]
     var classifierPasses: Int
     var results: [TuningResult]
   }
@@ -79,26 +129,39 @@ public struct TuningReport: Sendable {
   /// Every result as a CSV row, best first, with one column per tuned parameter.
   func csv() -> String {
     let names = Set(outcome.ranked.flatMap(\.parameters.keys)).sorted()
+    let sets = setColumns
+    let setHeaders = sets.flatMap { set in
+      let column = set.map { $0.isLetter || $0.isNumber ? $0 : "_" }
+      return ["\(String(column))_correct", "\(String(column))_total"]
+    }
     var lines = [
       ([
         "rank", "index", "phase", "configuration", "clean_correct", "clean_total",
         "clean_accuracy", "adv_correct", "adv_total", "adv_accuracy", "harmonic_mean",
-        "objective", "abstentions", "seconds_per_image", "feasible", "full_harmonic_mean",
+        "objective", "objective_lower", "objective_upper", "tie", "attacked_adaptively",
+        "abstentions", "seconds_per_image", "feasible", "full_harmonic_mean",
       ]
-        + names).joined(separator: ",")
+        + setHeaders + names).joined(separator: ",")
     ]
     for (rank, result) in outcome.ranked.enumerated() {
+      let setFields = sets.flatMap { name -> [String] in
+        guard let set = result.adversarialSets.first(where: { $0.name == name }) else {
+          return ["", ""]
+        }
+        return ["\(set.counts.correct)", "\(set.counts.total)"]
+      }
       let fields =
         [
           "\(rank + 1)", "\(result.index)", result.phase, quoteCSV(result.key),
           "\(result.clean.correct)", "\(result.clean.total)", "\(result.clean.accuracy)",
           "\(result.adversarial.correct)", "\(result.adversarial.total)",
           "\(result.adversarial.accuracy)", "\(result.harmonicMean)",
-          "\(result.value(of: space.objective))",
+          "\(result.value(of: space.objective))", "\(result.interval.lower)",
+          "\(result.interval.upper)", "\(isTied(result))", "\(result.attackedAdaptively)",
           "\(result.clean.abstentions + result.adversarial.abstentions)",
           "\(result.secondsPerImage)", "\(Tuner.feasible(result, in: space))",
           result.full.map { "\($0.harmonicMean)" } ?? "",
-        ] + names.map { name in result.parameters[name].map(JSONValue.format) ?? "" }
+        ] + setFields + names.map { name in result.parameters[name].map(JSONValue.format) ?? "" }
       lines.append(fields.joined(separator: ","))
     }
     return lines.joined(separator: "\n") + "\n"
@@ -114,17 +177,27 @@ public struct TuningReport: Sendable {
         if let value = result.parameters[name], best[value] == nil { best[value] = result }
       }
       let values = best.keys.sorted()
-      func series(_ label: String, _ measure: (TuningResult) -> Double) -> SVGPlot.Series {
+      func series(
+        _ label: String, _ measure: (TuningResult) -> Double,
+        interval: (TuningResult) -> ConfidenceInterval? = { _ in nil }
+      ) -> SVGPlot.Series {
         SVGPlot.Series(
           name: label,
-          points: values.compactMap { value in best[value].map { (value, measure($0)) } })
+          points: values.compactMap { value in
+            best[value].map { result in
+              (value, measure(result), interval(result).map { $0.lower...$0.upper })
+            }
+          })
       }
       let file = name.map { $0.isLetter || $0.isNumber || $0 == "-" ? $0 : "-" }
+      let adversarialName = setColumns.count > 1 ? "adversarial (worst case)" : "adversarial"
       let accuracy = SVGPlot(
-        title: "Best configuration by \(name)", xLabel: name, yLabel: "accuracy",
+        title: "Best configuration by \(name) (95% intervals)", xLabel: name,
+        yLabel: "accuracy",
         series: [
-          series("harmonic mean", \.harmonicMean), series("clean", \.clean.accuracy),
-          series("adversarial", \.adversarial.accuracy),
+          series("objective", { $0.value(of: space.objective) }, interval: \.interval),
+          series("clean", \.clean.accuracy, interval: \.clean.interval),
+          series(adversarialName, \.adversarial.accuracy, interval: \.adversarial.interval),
         ], yRange: 0...1)
       let time = SVGPlot(
         title: "Time per image by \(name)", xLabel: name, yLabel: "microseconds per image",
@@ -191,7 +264,9 @@ public struct TuningReport: Sendable {
       // The best configuration `bulwark tune` found for \(description.file.lastPathComponent)
       // (objective \(space.objective.name)); on the sample's \(winner.clean.total) clean and \
       \(winner.adversarial.total) adversarial evaluation images:
-      // clean \(format(winner.clean.accuracy)), adv \(format(winner.adversarial.accuracy)).
+      // clean \(format(winner.clean.accuracy)), adv \(format(winner.adversarial.accuracy))\
+      \(winner.adversarialSets.count > 1 ? " (worst case)" : ""), objective \
+      \(format(winner.value(of: space.objective))) \(winner.interval).
 
       """
     if let stage = outcome.fit?.stage {
@@ -203,9 +278,14 @@ public struct TuningReport: Sendable {
         + "adversarial).\n"
     }
     if let full = winner.full {
+      let sets =
+        full.adversarialSets.count == 1
+        ? "Adv \(full.adversarial.correct) / \(full.adversarial.total)"
+        : full.adversarialSets.map { "Adv \($0.name) \($0.score.correct) / \($0.score.total)" }
+          .joined(separator: ", ")
+          + (full.worstCase.map { ", Worst case \($0.correct) / \($0.total)" } ?? "")
       header +=
-        "// Full sets: Clean \(full.clean.correct) / \(full.clean.total), Adv "
-        + "\(full.adversarial.correct) / \(full.adversarial.total), harmonic mean "
+        "// Full sets: Clean \(full.clean.correct) / \(full.clean.total), \(sets), harmonic mean "
         + "\(format(full.harmonicMean)).\n"
     }
     header +=

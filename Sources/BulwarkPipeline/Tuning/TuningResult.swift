@@ -12,6 +12,22 @@ public struct TuningResult: Codable, Equatable, Sendable {
 
     /// correct / total (0 for no images).
     public var accuracy: Double { total == 0 ? 0 : Double(correct) / Double(total) }
+    /// The accuracy's 95% Wilson score interval.
+    public var interval: ConfidenceInterval {
+      ConfidenceInterval.wilson(successes: correct, trials: total)
+    }
+  }
+
+  /// One adversarial set's counts on the evaluation images.
+  public struct SetCounts: Codable, Equatable, Sendable {
+    /// The set's name (`pgd`, `auto`).
+    public var name: String
+    /// Who made the set, with the budget (`adaptive auto (…)`), or its source.
+    public var attacker: String
+    /// Whether the set was made against this configuration itself (`against: "pipeline"`).
+    public var isAdaptive: Bool
+    /// The counts.
+    public var counts: Counts
   }
 
   /// The configuration's place in the grid's fixed order (refined points follow the grid's);
@@ -25,8 +41,22 @@ public struct TuningResult: Codable, Equatable, Sendable {
   public var parameters: [String: Double]
   /// The clean evaluation images.
   public var clean: Counts
-  /// The adversarial evaluation images.
+  /// The adversarial counts the objective ranks by: the first adversarial set's, or for the
+  /// worst-case objective the worst case over every set scored (`worstCase`, else the set with
+  /// the lowest accuracy).
   public var adversarial: Counts
+  /// Every adversarial set scored, in file order: the sets made once before the search, then,
+  /// for configurations re-ranked by the worst-case objective, those made against the
+  /// configuration itself.
+  public var adversarialSets: [SetCounts]
+  /// The worst case over the paired sets scored (an image counts only if it survives every
+  /// set), when there are several.
+  public var worstCase: Counts?
+  /// The objective's 95% seeded bootstrap interval on the evaluation images.
+  public var interval: ConfidenceInterval
+  /// Whether the sets made against the configuration itself were run (the worst-case
+  /// objective's re-ranking); without them the worst case covers only the sets made once.
+  public var attackedAdaptively: Bool
   /// Seconds per image of every stage (preprocessors, the classifier times its passes,
   /// postprocessors).
   public var stages: [StageTiming]

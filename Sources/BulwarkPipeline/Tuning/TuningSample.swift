@@ -1,24 +1,50 @@
 import BulwarkCore
 import BulwarkData
 
-/// The images a tuning run scores: a seeded, stratified sample of the clean and of the
+/// The images a tuning run scores: a seeded, stratified sample of the clean set and of every
 /// adversarial set, each split into a fit part (for fitted postprocessors) and an evaluation
 /// part, with no image in both.
 ///
-/// When the adversarial set was generated from the clean set (image `i` attacks clean image
-/// `i`), both sets are sampled and split with the same indices, so that an image's clean and
-/// adversarial versions fall in the same part.
+/// An adversarial set generated from the clean set (image `i` attacks clean image `i`) is
+/// sampled and split with the clean set's indices, so that an image's clean and adversarial
+/// versions fall in the same part and the worst case over such sets can be taken image by
+/// image; a set read from a source is drawn on its own.
 public struct TuningSample: Sendable {
+  /// One adversarial set's part of the sample.
+  public struct AdversarialPart: Sendable {
+    /// The set's name.
+    public var name: String
+    /// Who made the set, with the budget, or its source.
+    public var attacker: String
+    /// Its images for fitting.
+    public var fit: ImageBatch
+    /// Its images for scoring.
+    public var evaluation: ImageBatch
+    /// Whether evaluation image `i` attacks clean evaluation image `i`.
+    public var isPaired: Bool
+  }
+
   /// Clean images for fitting.
   public var fitClean: ImageBatch
-  /// Adversarial images for fitting.
-  public var fitAdversarial: ImageBatch
   /// Clean images for scoring.
   public var clean: ImageBatch
-  /// Adversarial images for scoring.
-  public var adversarial: ImageBatch
+  /// Every adversarial set's part, in file order (at least one).
+  public var adversarialSets: [AdversarialPart]
 
-  /// Draws the sample.
+  /// The adversarial images for fitting: every set's fit part, in set order.
+  public var fitAdversarial: ImageBatch {
+    var joined = adversarialSets[0].fit
+    for set in adversarialSets.dropFirst() {
+      joined.pixels += set.fit.pixels
+      joined.labels += set.fit.labels
+    }
+    return joined
+  }
+
+  /// The first adversarial set's images for scoring (the only set of most pipelines).
+  public var adversarial: ImageBatch { adversarialSets[0].evaluation }
+
+  /// Draws the sample of a clean and one adversarial set.
   /// - Parameters:
   ///   - clean: The clean set.
   ///   - adversarial: The adversarial set.
@@ -30,6 +56,23 @@ public struct TuningSample: Sendable {
     clean: ImageBatch, adversarial: ImageBatch, paired: Bool, count: Int, fitFraction: Double,
     seed: UInt64
   ) {
+    self.init(
+      PipelineDescription.Data(
+        clean: clean,
+        adversarialSets: [
+          .init(
+            name: AdversarialSet.defaultName, images: adversarial, fromCache: nil,
+            attacker: "given set", isPaired: paired)
+        ]), count: count, fitFraction: fitFraction, seed: seed)
+  }
+
+  /// Draws the sample of a clean set and every adversarial set.
+  /// - Parameters:
+  ///   - data: The clean set and the adversarial sets.
+  ///   - count: Images to draw from each set (all of a smaller set).
+  ///   - fitFraction: The share of the sample kept for fitting, in [0, 1).
+  ///   - seed: The seed of the draw.
+  public init(_ data: PipelineDescription.Data, count: Int, fitFraction: Double, seed: UInt64) {
     func draw(_ labels: [Int], seed: UInt64) -> (fit: [Int], evaluation: [Int]) {
       let chosen = StratifiedSampler.sample(labels: labels, count: count, seed: seed)
       let fitCount = Int((Double(chosen.count) * fitFraction).rounded())
@@ -40,20 +83,18 @@ public struct TuningSample: Sendable {
       let evaluation = chosen.indices.filter { !fitPositions.contains($0) }.map { chosen[$0] }
       return (fitCount == 0 ? [] : fit, evaluation)
     }
-    if paired {
-      let shared = min(clean.count, adversarial.count)
-      let parts = draw(Array(clean.labels.prefix(shared)), seed: seed)
-      fitClean = clean.selecting(parts.fit)
-      fitAdversarial = adversarial.selecting(parts.fit)
-      self.clean = clean.selecting(parts.evaluation)
-      self.adversarial = adversarial.selecting(parts.evaluation)
-    } else {
-      let cleanParts = draw(clean.labels, seed: seed)
-      let adversarialParts = draw(adversarial.labels, seed: seed &+ 1)
-      fitClean = clean.selecting(cleanParts.fit)
-      fitAdversarial = adversarial.selecting(adversarialParts.fit)
-      self.clean = clean.selecting(cleanParts.evaluation)
-      self.adversarial = adversarial.selecting(adversarialParts.evaluation)
+    // Paired sets share the clean set's draw over the images every paired set covers.
+    let shared = data.adversarialSets.filter(\.isPaired).map(\.images.count).min()
+    let cleanParts = draw(Array(data.clean.labels.prefix(shared ?? data.clean.count)), seed: seed)
+    fitClean = data.clean.selecting(cleanParts.fit)
+    clean = data.clean.selecting(cleanParts.evaluation)
+    adversarialSets = data.adversarialSets.enumerated().map { index, set in
+      let parts =
+        set.isPaired
+        ? cleanParts : draw(set.images.labels, seed: seed &+ 1 &+ UInt64(index))
+      return AdversarialPart(
+        name: set.name, attacker: set.attacker, fit: set.images.selecting(parts.fit),
+        evaluation: set.images.selecting(parts.evaluation), isPaired: set.isPaired)
     }
   }
 }

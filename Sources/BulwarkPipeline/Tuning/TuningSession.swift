@@ -127,18 +127,24 @@ public struct TuningSession: Sendable {
     try description.requireExternalAllowed(options.allowsExternalPrograms)
     try ExternalCommand.requireAllowed(
       space.externalCommands, allowed: options.allowsExternalPrograms, file: file.path)
+    let adaptiveSets = AdaptiveAttack.sets(of: description)
+    guard adaptiveSets.count < description.adversarialSets.count else {
+      throw TuningError(
+        message: "\(file.path): every adversarial set is made against the pipeline; the tuner "
+          + "needs at least one set made once (against the classifier, or read from a file) to "
+          + "rank the whole grid before it attacks the leaders")
+    }
     let pipeline = try Pipeline(description)
-    let data = try description.loadData(for: pipeline) { set, done, total in
+    // The sets made against the pipeline are made against each configuration the tuner
+    // re-ranks, not against the file's top-level stages.
+    let data = try description.loadData(for: pipeline, includingAdaptiveSets: false) {
+      set, done, total in
       progress(.attack(set: set, done: done, total: total))
     }
     let loaded = clock.now
     let folder = options.folder ?? defaultFolder
     var hash = SHA256()
     hash.update(try Data(contentsOf: file))
-    let paired: Bool = {
-      if case .attack = description.adversarial { return true }
-      return false
-    }()
     let tuner = Tuner(
       space: space, classifier: pipeline.classifier, classifierName: pipeline.classifierName,
       threads: options.threads ?? Parallel.defaultThreadCount)
@@ -149,7 +155,7 @@ public struct TuningSession: Sendable {
           .Instant?.none
       ))
     let outcome = try tuner.run(
-      data: data, paired: paired,
+      data: data, adaptiveSets: adaptiveSets,
       options: Tuner.Options(
         sample: options.sample, seed: options.seed, refine: options.refine,
         resume: options.resume, limit: options.stopAfter, folder: folder,

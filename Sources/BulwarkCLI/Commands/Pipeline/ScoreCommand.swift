@@ -48,42 +48,10 @@ struct ScoreCommand: ParsableCommand {
   }
 
   static func print(_ score: PipelineScore, to console: Console) {
+    printHeadline(score, to: console)
     let clean = score.clean
     let adversarial = score.adversarial
     let sets = score.adversarialSets
-    func interval(_ value: ConfidenceInterval) -> String {
-      "\(format(value.lower, digits: 4))-\(format(value.upper, digits: 4))"
-    }
-    console.print("Clean: \(clean.correct) / \(clean.total)")
-    if sets.count == 1 {
-      console.print("Adv: \(adversarial.correct) / \(adversarial.total)")
-      console.print("Harmonic mean: \(format(score.harmonicMean, digits: 4))")
-    } else {
-      for set in sets {
-        console.print("Adv \(set.name): \(set.score.correct) / \(set.score.total)")
-      }
-      if let worst = score.worstCase {
-        console.print("Worst case: \(worst.correct) / \(worst.total)")
-      }
-      let basis =
-        score.worstCase == nil
-        ? "the lowest set; the sets are not of the same images" : "clean and worst case"
-      console.print("Harmonic mean: \(format(score.harmonicMean, digits: 4)) (\(basis))")
-    }
-    console.print()
-    var intervals = ["clean \(interval(clean.interval))"]
-    intervals += sets.map { set in
-      "\(sets.count == 1 ? "adv" : set.name) \(interval(set.score.interval))"
-    }
-    if let worst = score.worstCase { intervals.append("worst case \(interval(worst.interval))") }
-    if let harmonic = score.harmonicMeanInterval {
-      intervals.append("harmonic mean \(interval(harmonic)) (bootstrap)")
-    }
-    console.print("95% intervals: " + intervals.joined(separator: ", "))
-    for set in sets {
-      console.print(
-        sets.count == 1 ? "Attacker: \(set.attacker)" : "Attacker \(set.name): \(set.attacker)")
-    }
     console.print()
     console.print("Undefended clean: \(clean.undefendedCorrect) / \(clean.total)")
     if sets.count == 1 {
@@ -125,6 +93,48 @@ struct ScoreCommand: ParsableCommand {
       console.print(
         label.padding(toLength: 44, withPad: " ", startingAt: 0)
           + format(stage.secondsPerImage * 1e6, digits: 2) + " us")
+    }
+  }
+
+  /// The lines `score` and `tune` both print first: the clean count, each adversarial set's
+  /// (and the worst case), the harmonic mean and its basis, every 95% interval and each set's
+  /// attacker.
+  static func printHeadline(_ score: PipelineScore, to console: Console) {
+    let clean = score.clean
+    let adversarial = score.adversarial
+    let sets = score.adversarialSets
+    func interval(_ value: ConfidenceInterval) -> String {
+      "\(format(value.lower, digits: 4))-\(format(value.upper, digits: 4))"
+    }
+    console.print("Clean: \(clean.correct) / \(clean.total)")
+    if sets.count == 1 {
+      console.print("Adv: \(adversarial.correct) / \(adversarial.total)")
+      console.print("Harmonic mean: \(format(score.harmonicMean, digits: 4))")
+    } else {
+      for set in sets {
+        console.print("Adv \(set.name): \(set.score.correct) / \(set.score.total)")
+      }
+      if let worst = score.worstCase {
+        console.print("Worst case: \(worst.correct) / \(worst.total)")
+      }
+      let basis =
+        score.worstCase == nil
+        ? "the lowest set; the sets are not of the same images" : "clean and worst case"
+      console.print("Harmonic mean: \(format(score.harmonicMean, digits: 4)) (\(basis))")
+    }
+    console.print()
+    var intervals = ["clean \(interval(clean.interval))"]
+    intervals += sets.map { set in
+      "\(sets.count == 1 ? "adv" : set.name) \(interval(set.score.interval))"
+    }
+    if let worst = score.worstCase { intervals.append("worst case \(interval(worst.interval))") }
+    if let harmonic = score.harmonicMeanInterval {
+      intervals.append("harmonic mean \(interval(harmonic)) (bootstrap)")
+    }
+    console.print("95% intervals: " + intervals.joined(separator: ", "))
+    for set in sets {
+      console.print(
+        sets.count == 1 ? "Attacker: \(set.attacker)" : "Attacker \(set.name): \(set.attacker)")
     }
   }
 }

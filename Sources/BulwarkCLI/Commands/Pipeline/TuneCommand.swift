@@ -17,7 +17,13 @@ struct TuneCommand: ParsableCommand {
       versions stay in the same part), scores every configuration of the search space on the \
       evaluation part (the classifier runs once per distinct preprocessing; postprocessor \
       grids reuse its probabilities), ranks them by the objective (configurations failing a \
-      constraint last; ties by grid order), and scores the best on the full sets. With \
+      constraint last; ties by grid order), and scores the best on the full sets. With the \
+      objective worst-case-harmonic-mean (the default when data.adversarial lists several \
+      sets), the grid is ranked on the sets made once, then the best tune.rerank (default 10) \
+      are attacked by every set with against: "pipeline", made against each configuration \
+      itself, and ranked first by the worst case over every set. Every objective carries a \
+      95% bootstrap interval; configurations whose interval overlaps the winner's are marked \
+      as ties. With \
       --refine, a finer grid around the best numeric values is searched too and the top 3 are \
       re-scored on the full sets. Every finished configuration is appended to DIR/journal.jsonl, \
       so an interrupted run continues with --resume. DIR receives results.json, results.csv, \
@@ -100,6 +106,7 @@ struct TuneCommand: ParsableCommand {
       try console.printJSON(
         Summary(
           winner: outcome.winner.key, objective: space.objective.name, score: full,
+          ties: outcome.ranked.filter(result.report.isTied).map(\.key),
           configurations: outcome.ranked.count, evaluated: outcome.statistics.evaluated,
           classifierPasses: outcome.statistics.classifierPasses,
           folder: result.folder.path, best: result.files.last?.path ?? "",
@@ -115,9 +122,24 @@ struct TuneCommand: ParsableCommand {
     }
     console.print()
     console.print(
-      "Configurations: \(outcome.ranked.count) (\(outcome.statistics.evaluated) scored now) on "
+      "Configurations: \(outcome.ranked.count) (\(outcome.statistics.evaluated) scored now"
+        + (outcome.statistics.attackedAdaptively > 0
+          ? ", \(outcome.statistics.attackedAdaptively) attacked adaptively now" : "") + ") on "
         + "\(outcome.sampleImages.evaluation) evaluation images, "
         + "\(outcome.sampleImages.fit) fit images")
+    let attacked = outcome.ranked.filter(\.attackedAdaptively)
+    if let first = attacked.first {
+      let sets = first.adversarialSets.filter(\.isAdaptive).map(\.name)
+      console.print(
+        "Worst case: the best \(attacked.count) on the sets made once were attacked by "
+          + sets.joined(separator: ", ") + " made against each of them; the others' worst "
+          + "case covers only the sets made once (an upper bound)")
+    }
+    let ties = outcome.ranked.filter(result.report.isTied)
+    if !ties.isEmpty {
+      console.print(
+        "Ties: \(ties.count) configurations' 95% intervals overlap the winner's (marked tie)")
+    }
     console.print(
       "Classifier passes: \(outcome.statistics.classifierPasses) "
         + "(\(outcome.statistics.imagesClassified) images classified)")
@@ -135,15 +157,14 @@ struct TuneCommand: ParsableCommand {
           + "\(excluded.adversarial) images its fitted postprocessor learnt from")
     }
     console.print()
-    console.print("Clean: \(full.clean.correct) / \(full.clean.total)")
-    console.print("Adv: \(full.adversarial.correct) / \(full.adversarial.total)")
-    console.print("Harmonic mean: \(format(full.harmonicMean, digits: 4))")
+    ScoreCommand.printHeadline(full, to: console)
   }
 
   private struct Summary: Encodable {
     var winner: String
     var objective: String
     var score: PipelineScore
+    var ties: [String]
     var configurations: Int
     var evaluated: Int
     var classifierPasses: Int
