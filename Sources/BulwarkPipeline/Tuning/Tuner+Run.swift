@@ -1,7 +1,6 @@
 import BulwarkCore
 import BulwarkData
 import BulwarkDefenses
-import BulwarkModel
 import Foundation
 
 extension Tuner {
@@ -122,8 +121,7 @@ extension Tuner {
           throw TuningError(message: "internal: configuration '\(leader.key)' is unknown")
         }
         let result = try attackingAdaptively(
-          leader, candidate: candidate, sample: sample, attacks: adaptiveSets
-        ) { _, _, _ in }
+          leader, candidate: candidate, sample: sample, attacks: adaptiveSets)
         try journal.append(result)
         statistics.attackedAdaptively += 1
         limit = limit.map { $0 - 1 }
@@ -145,17 +143,10 @@ extension Tuner {
     func fullSets(for pipeline: Pipeline) throws -> PipelineDescription.Data {
       var sets = data
       for attack in adaptiveSets {
-        let settings = attack.settings
-        let clean =
-          settings.limit.map { data.clean.prefix(min($0, data.clean.count)) }
-          ?? data.clean
-        let images = try AttackRun.perturb(
-          clean, with: settings.attack,
-          classifier: ExpectationOverTransformation(pipeline, samples: settings.eot))
         sets.adversarialSets.append(
           .init(
-            name: attack.name, images: images, fromCache: false, attacker: settings.summary,
-            isPaired: true))
+            name: attack.name, images: try attack.perturb(data.clean, against: pipeline),
+            fromCache: false, attacker: attack.settings.summary, isPaired: true))
       }
       let fitted = pipeline.postprocessors.contains { $0 is any FittedPostprocessor }
       return fitted ? sets.removing(fingerprints: excluded) : sets

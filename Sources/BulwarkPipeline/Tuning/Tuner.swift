@@ -276,12 +276,11 @@ public struct Tuner: Sendable {
   ///   - candidate: The configuration.
   ///   - sample: The sample.
   ///   - attacks: The pipeline-targeted sets.
-  ///   - progress: Called with the set's name, images done and total while an attack runs.
   /// - Returns: The result with every set and the worst case over all of them.
   /// - Throws: Errors from the stages, the classifier and the attacks.
   func attackingAdaptively(
     _ result: TuningResult, candidate: TuningCandidate, sample: TuningSample,
-    attacks: [AdaptiveAttack], progress: (String, Int, Int) -> Void
+    attacks: [AdaptiveAttack]
   ) throws -> TuningResult {
     var outputs = PreprocessingOutputs(
       stages: candidate.preprocessors.compactMap(\.preprocessor), classifier: classifier,
@@ -293,20 +292,14 @@ public struct Tuner: Sendable {
       classifierName: classifierName)
     var sets = scored.sets
     for attack in attacks {
-      let settings = attack.settings
-      let clean =
-        settings.limit.map { sample.clean.prefix(min($0, sample.clean.count)) }
-        ?? sample.clean
-      let adversarial = try AttackRun.perturb(
-        clean, with: settings.attack,
-        classifier: ExpectationOverTransformation(pipeline, samples: settings.eot)
-      ) { progress(attack.name, $0, $1) }
+      let adversarial = try attack.perturb(sample.clean, against: pipeline)
       let table = Probabilities(
         rows: adversarial.count, columns: classifier.classCount,
         values: adversarial.count == 0 ? [] : try pipeline.probabilities(adversarial))
       sets.append(
         ScoredSet(
-          name: attack.name, attacker: settings.summary, isAdaptive: true, isPaired: true,
+          name: attack.name, attacker: attack.settings.summary, isAdaptive: true,
+          isPaired: true,
           outcomes: ImageOutcomes(table, labels: adversarial.labels)))
     }
     return self.result(

@@ -68,10 +68,11 @@ public struct TuningReport: Sendable {
     return names
   }
 
-  /// Whether a configuration is statistically tied with the winner: their objective intervals
-  /// on the sample overlap.
+  /// Whether a configuration is statistically tied with the winner: both faced the same sets
+  /// and their objective intervals on the sample overlap.
   /// - Parameter result: A ranked configuration.
-  /// - Returns: True for a configuration other than the winner whose interval overlaps its own.
+  /// - Returns: True for a configuration other than the winner, attacked adaptively exactly when
+  ///   the winner was, whose interval overlaps the winner's.
   public func isTied(_ result: TuningResult) -> Bool {
     result.key != outcome.winner.key && result.interval.overlaps(outcome.winner.interval)
       && result.attackedAdaptively == outcome.winner.attackedAdaptively
