@@ -102,4 +102,19 @@ struct ModelCommandsTests {
     #expect(usage.status == 2)
     #expect(usage.error.contains("fgsm, pgd, bim"))
   }
+
+  /// A label outside the model's classes is an error naming it, not a crash in the confusion
+  /// matrix (it was `Illegal instruction`, exit 132).
+  @Test func evaluateRefusesLabelsOutsideTheModelsClasses() throws {
+    try TinyProblem.writeClassifier(in: folder)
+    let images = ImageBatch(
+      shape: ImageShape(height: 4, width: 4, channels: 1),
+      pixels: [Float](repeating: 0.5, count: 3 * 16), labels: [0, 12, 1])
+    try images.npzArchive.write(to: folder.appendingPathComponent("ybad.npz"))
+    let result = try BulwarkProcess.run([
+      "evaluate", "--model", path("tiny.safetensors"), "--data", path("ybad.npz"),
+    ])
+    #expect(result.status == 1, "\(result.error)")
+    #expect(result.error.contains("labels") && result.error.contains("0..<2"), "\(result.error)")
+  }
 }

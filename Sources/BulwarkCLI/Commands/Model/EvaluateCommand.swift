@@ -63,6 +63,7 @@ struct EvaluateCommand: ParsableCommand {
     var batch = try source.load()
     if let limit { batch = batch.prefix(limit) }
     let classes = network.classCount
+    try network.checkLabels(batch.labels, count: batch.count)
     let outputs = try network.logits(batch)
     if let logits {
       let array = NDArray(shape: [batch.count, classes], storage: .float32(outputs))
