@@ -31,6 +31,10 @@ import Testing
       input: ImageShape(height: 4, width: 6, channels: 2), classes: 2,
       layers: [.maxPool2d(2), .flatten, .linear("fc", 12, 2)]),
     Case(
+      description: "max pool 2 on odd sizes (a last row and column in no window)",
+      input: ImageShape(height: 5, width: 7, channels: 2), classes: 2,
+      layers: [.maxPool2d(2), .flatten, .linear("fc", 12, 2)]),
+    Case(
       description: "overlapping max pool 3 stride 2",
       input: ImageShape(height: 5, width: 5, channels: 1), classes: 2,
       layers: [.maxPool2d(3, stride: 2), .flatten, .linear("fc", 4, 2)]),
@@ -108,6 +112,19 @@ import Testing
         }
       }
     }
+  }
+
+  /// A max-pool window of equal values passes its gradient to its first cell, row by row, as
+  /// PyTorch does; the other cells, and those in no window, get none.
+  @Test func maxPoolRoutesTiesToTheFirstCell() throws {
+    var network = try Fixtures.network(
+      input: ImageShape(height: 3, width: 4, channels: 1), classes: 2,
+      layers: [.maxPool2d(2), .flatten, .linear("fc", 2, 2)], seed: 11)
+    let pixels: [Float] = [0.5, 0.5, 0.2, 0.9, 0.5, 0.5, 0.9, 0.9, 0.7, 0.7, 0.7, 0.7]
+    let gradients = try network.backpropagate(pixels, count: 1, logitGradient: [1, -1])
+    let routed = gradients.input.indices.filter { gradients.input[$0] != 0 }
+    // Window 1 (0.5 everywhere): cell 0. Window 2 (0.2, 0.9 / 0.9, 0.9): cell 3, the first 0.9.
+    #expect(routed == [0, 3])
   }
 
   @Test(arguments: cases)
