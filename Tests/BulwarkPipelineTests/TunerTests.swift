@@ -70,6 +70,40 @@ struct Relabel: FittedPostprocessor, RegisteredPostprocessor {
     #expect(ParameterGrid.range(from: from, to: to, step: step) == expected)
   }
 
+  /// Grids too large to search are errors before any work: a range is counted before it is
+  /// built (a tiny step or a huge end used to trap converting to Int), and so are a stage's
+  /// combinations and the whole space.
+  @Test(arguments: [
+    (
+      "{ type: 'jpeg-compression', quality: { from: 1, to: 90, step: 1e-300 } }",
+      "tune.preprocessors[0].quality: a range of"
+    ),
+    (
+      "{ type: 'spatial-smoothing', window: { from: 1, to: 9223372036854775807, step: 1 } }",
+      "tune.preprocessors[0].window: a range of"
+    ),
+    (
+      "{ type: 'total-variation-minimization', lambda: { from: 0.01, to: 1, step: 0.01 }, "
+        + "keepProbability: { from: 0.01, to: 1, step: 0.01 }, maxIterations: { from: 1, to: 20, step: 1 } }",
+      "tune.preprocessors[0]: its parameter lists give 200000 combinations; at most 100000"
+    ),
+    (
+      "{ oneOf: [{ type: 'spatial-smoothing', window: { from: 1, to: 500, step: 1 } }] }, "
+        + "{ oneOf: [{ type: 'jpeg-compression', quality: { from: 1, to: 100, step: 1 } }] }, "
+        + "{ oneOf: [null, { type: 'feature-squeezing', bitDepth: [1, 2, 3], clipValues: [[0, 1]] }] }",
+      "tune: the search space has 200000 configurations; at most 100000"
+    ),
+  ])
+  func refusesGridsTooLargeToSearch(_ slots: String, _ message: String) {
+    let text = "{ tune: { preprocessors: [\(slots)] } }"
+    do {
+      _ = try SearchSpace(json5: text, file: "t.json5", folder: URL(fileURLWithPath: "/tmp"))
+      Issue.record("accepted \(slots)")
+    } catch {
+      #expect(error.errors.contains { $0.description.contains(message) }, "\(error.errors)")
+    }
+  }
+
   @Test func refinesInTenthsOfTheSpacingOrIntegerNeighbours() {
     #expect(
       ParameterGrid.refinement(around: 0.3, spacing: 0.1, integral: false)

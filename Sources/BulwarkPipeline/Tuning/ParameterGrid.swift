@@ -54,19 +54,30 @@ struct ParameterGrid: Sendable {
           file: file, path: path + ".to",
           message: "expected a number >= from (\(from)), found \(to)")
       }
-      let values = range(from: from, to: to, step: step)
-      guard values.count <= 10_000 else {
+      // Counted in Double first: a tiny step or a huge end must not trap converting to Int.
+      let count = ((to - from) / step + 1e-9).rounded(.down) + 1
+      guard count <= Double(maximumValues) else {
         throw PipelineError(
-          file: file, path: path, message: "a range of \(values.count) values; at most 10,000")
+          file: file, path: path,
+          message: "a range of \(JSONValue.format(count)) values; at most "
+            + "\(maximumValues)")
       }
+      let values = range(from: from, to: to, step: step)
       return ParameterGrid(values: values.map(JSONValue.number), isGrid: true, spacing: step)
     default:
       return ParameterGrid(values: [value], isGrid: false, spacing: nil)
     }
   }
 
+  /// The most values a range may expand to.
+  static let maximumValues = 10_000
+
+  /// The most configurations a search space, or one stage object's parameter lists, may
+  /// expand to: beyond it `validate` and `tune` stop with an error instead of exhausting memory.
+  static let maximumConfigurations = 100_000
+
   /// `from, from + step, …` up to `to` (included when it falls on the grid), each rounded to
-  /// 9 decimals so that 0.1 + 0.2 reads 0.3.
+  /// 9 decimals so that 0.1 + 0.2 reads 0.3. The caller checks the count first.
   static func range(from: Double, to: Double, step: Double) -> [Double] {
     let count = Int(((to - from) / step + 1e-9).rounded(.down)) + 1
     return (0..<count).map { rounded(from + Double($0) * step) }

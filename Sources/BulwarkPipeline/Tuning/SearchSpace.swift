@@ -194,6 +194,16 @@ public struct SearchSpace: Sendable {
     postprocessorSlots = slots[1].map { slot in
       slot.map { $0.resolvingRelativePaths(against: folder) }
     }
+    let configurations = (preprocessorSlots + postprocessorSlots).reduce(1.0) {
+      $0 * Double($1.count)
+    }
+    if configurations > Double(ParameterGrid.maximumConfigurations) {
+      errors.append(
+        PipelineError(
+          file: file, path: "tune",
+          message: "the search space has \(JSONValue.format(configurations)) configurations; at "
+            + "most \(ParameterGrid.maximumConfigurations)"))
+    }
     let fitted = postprocessorSlots.joined().contains {
       $0.postprocessor is any FittedPostprocessor
     }
@@ -304,6 +314,15 @@ public struct SearchSpace: Sendable {
       }
     }
     guard errors.isEmpty else { throw PipelineErrors(errors) }
+    let combinations = parameterGrids.reduce(1.0) { $0 * Double($1.grid.values.count) }
+    guard combinations <= Double(ParameterGrid.maximumConfigurations) else {
+      throw PipelineErrors([
+        PipelineError(
+          file: file, path: path,
+          message: "its parameter lists give \(JSONValue.format(combinations)) combinations; at "
+            + "most \(ParameterGrid.maximumConfigurations)")
+      ])
+    }
     var choices: [StageChoice] = []
     var seen = Set<String>()
     var combination = [Int](repeating: 0, count: parameterGrids.count)
