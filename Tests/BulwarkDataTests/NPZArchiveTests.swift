@@ -83,6 +83,30 @@ import Testing
     #expect(Self.sample.encoded(compressed: compressed, forceZip64: forceZip64) == bytes)
   }
 
+  /// A label is a class index: a negative one, or one of 2^31 or 2^63 - 1 (which used to abort
+  /// naming that many classes, or overflow), is a clear error naming the array and the index.
+  @Test(arguments: [Int64(-1), Int64(100_000), Int64(1) << 31, Int64.max])
+  func refusesLabelsThatAreNoClassIndex(_ label: Int64) {
+    let archive = NPZArchive([
+      NPZArchive.Entry(
+        name: "x", array: NDArray(shape: [2, 1, 1, 1], storage: .float32([0.5, 0.25]))),
+      NPZArchive.Entry(name: "y", array: NDArray(shape: [2], storage: .int64([1, label]))),
+    ])
+    #expect {
+      _ = try ImageBatch(npz: archive, file: "bad.npz")
+    } throws: { error in
+      let text = "\(error)"
+      return error is FormatError && text.contains("bad.npz") && text.contains("0..<100000")
+        && text.contains("\(label) at index 1")
+    }
+    let fine = NPZArchive([
+      NPZArchive.Entry(
+        name: "x", array: NDArray(shape: [2, 1, 1, 1], storage: .float32([0.5, 0.25]))),
+      NPZArchive.Entry(name: "y", array: NDArray(shape: [2], storage: .int64([1, 99_999]))),
+    ])
+    #expect((try? ImageBatch(npz: fine, file: "fine.npz"))?.classCount == 100_000)
+  }
+
   @Test func roundTripsThroughAFile() throws {
     let scratch = try ScratchFolder("NPZArchiveTests")
     let url = scratch.url("file.npz")

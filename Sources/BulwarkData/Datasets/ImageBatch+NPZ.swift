@@ -13,7 +13,8 @@ extension ImageBatch {
   ///   - archive: The archive's arrays.
   ///   - file: The archive's path, for messages.
   /// - Throws: `FormatError` naming the array when one is missing, of the wrong rank or type,
-  ///   holds a NaN or a value outside [0, 1], a negative label, or when the counts differ.
+  ///   holds a NaN or a value outside [0, 1], a label outside `0..<maximumClasses`, or when the
+  ///   counts differ.
   public init(npz archive: NPZArchive, file: String) throws(FormatError) {
     let (xName, yName) = (Self.npzImagesName, Self.npzLabelsName)
     guard let x = archive[xName] else {
@@ -62,9 +63,12 @@ extension ImageBatch {
         file: file, location: .field(yName), expected: "\(x.shape[0]) labels, one per image",
         found: "\(labels.count)")
     }
-    if let bad = labels.firstIndex(where: { $0 < 0 }) {
+    // A label is a class index, and the classes are named up to the largest: a huge label
+    // would allocate that many names before any classifier could refuse it.
+    if let bad = labels.firstIndex(where: { $0 < 0 || $0 >= Self.maximumClasses }) {
       throw FormatError(
-        file: file, location: .field(yName), expected: "non-negative labels",
+        file: file, location: .field(yName),
+        expected: "class indices in 0..<\(Self.maximumClasses)",
         found: "\(labels[bad]) at index \(bad)")
     }
     let shape = ImageShape(

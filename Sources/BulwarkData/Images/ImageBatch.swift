@@ -33,6 +33,10 @@ public struct ImageBatch: Equatable, Sendable {
     self.classNames = names
   }
 
+  /// The most classes a labelled file may name (ImageNet-21k has 21,841): readers refuse larger
+  /// labels before naming the classes up to them.
+  public static let maximumClasses = 100_000
+
   /// The number of images.
   public var count: Int { labels.count }
 
