@@ -6,11 +6,13 @@ extension BoostedTrees {
   public func modelText() -> String { ModelFileWriter.text(of: self) }
 
   /// Reads a LightGBM `model.txt` (multiclass, numerical splits), written by LightGBM or Bulwark.
-  /// - Parameter modelText: The file's text; LF or CRLF line endings.
-  /// - Throws: `BoostingError.malformedModel` naming the line and field of the first problem,
-  ///   including a `tree_sizes` entry that does not match its tree's length.
-  public init(modelText: String) throws(BoostingError) {
-    var reader = ModelFileReader(text: modelText)
+  /// - Parameters:
+  ///   - modelText: The file's text; LF or CRLF line endings.
+  ///   - file: The file's path in messages (default `model text`).
+  /// - Throws: `BoostingError.malformedModel` naming the file, line and field of the first
+  ///   problem, including a `tree_sizes` entry that does not match its tree's length.
+  public init(modelText: String, file: String = "model text") throws(BoostingError) {
+    var reader = ModelFileReader(text: modelText, file: file)
     self = try reader.read()
   }
 
@@ -26,9 +28,10 @@ extension BoostedTrees {
       throw .fileAccess(path: url.path, reason: "cannot read: \(error.localizedDescription)")
     }
     guard let text = String(data: data, encoding: .utf8) else {
-      throw .malformedModel(line: 1, field: "file", expected: "UTF-8 text", found: "binary data")
+      throw .malformedModel(
+        file: url.path, line: 1, field: "file", expected: "UTF-8 text", found: "binary data")
     }
-    try self.init(modelText: text)
+    try self.init(modelText: text, file: url.path)
   }
 
   /// Writes the model as LightGBM's `model.txt`.

@@ -5,8 +5,9 @@ public enum BoostingError: Error, Equatable, Sendable, CustomStringConvertible {
   case invalidParameter(name: String, expected: String, found: String)
   /// A training or prediction input (features, labels, sizes) is unusable.
   case invalidInput(field: String, expected: String, found: String)
-  /// A model file does not follow LightGBM's `model.txt` format; `line` counts from 1.
-  case malformedModel(line: Int, field: String, expected: String, found: String)
+  /// A model file does not follow LightGBM's `model.txt` format; `file` is its path (or
+  /// `model text` for text handed over directly), `line` counts from 1.
+  case malformedModel(file: String, line: Int, field: String, expected: String, found: String)
   /// A model file could not be read or written.
   case fileAccess(path: String, reason: String)
 
@@ -17,8 +18,8 @@ public enum BoostingError: Error, Equatable, Sendable, CustomStringConvertible {
       return "boosting parameter \(name): expected \(expected), found \(found)"
     case .invalidInput(let field, let expected, let found):
       return "boosting input \(field): expected \(expected), found \(found)"
-    case .malformedModel(let line, let field, let expected, let found):
-      return "model.txt line \(line), \(field): expected \(expected), found \(found)"
+    case .malformedModel(let file, let line, let field, let expected, let found):
+      return "\(file) line \(line), \(field): expected \(expected), found \(found)"
     case .fileAccess(let path, let reason):
       return "\(path): \(reason)"
     }

@@ -61,8 +61,23 @@ import Testing
     #expect {
       try BoostedTrees(modelText: broken)
     } throws: { error in
-      guard case .malformedModel(let l, let f, _, _) = error as? BoostingError else { return false }
+      guard case .malformedModel(_, let l, let f, _, _) = error as? BoostingError else {
+        return false
+      }
       return l == line && f == field
+    }
+  }
+
+  /// An error in a model file names that file, not `model.txt` whatever the file.
+  @Test func namesTheFileOfAMalformedModel() throws {
+    let scratch = try ScratchFolder("bulwark-model-file")
+    let url = scratch.url.appendingPathComponent("trees.txt")
+    let text = try Fixtures.text("hand_written.txt")
+    try Data(text.replacingOccurrences(of: "tree\n", with: "forest\n").utf8).write(to: url)
+    #expect {
+      try BoostedTrees(contentsOf: url)
+    } throws: { error in
+      "\(error)".hasPrefix("\(url.path) line 1, first line: expected")
     }
   }
 

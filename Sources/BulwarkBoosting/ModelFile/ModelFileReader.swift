@@ -10,9 +10,12 @@ struct ModelFileReader {
 
   private let lines: [Line]
   private let totalBytes: Int
+  /// The file's path in messages.
+  private let file: String
   private var position = 0
 
-  init(text: String) {
+  init(text: String, file: String) {
+    self.file = file
     var lines: [Line] = []
     var offset = 0
     var number = 1
@@ -32,7 +35,7 @@ struct ModelFileReader {
   private func error(_ line: Int, _ field: String, _ expected: String, _ found: String)
     -> BoostingError
   {
-    .malformedModel(line: line, field: field, expected: expected, found: found)
+    .malformedModel(file: file, line: line, field: field, expected: expected, found: found)
   }
 
   private func keyValue(_ line: Line) -> (String, String)? {
