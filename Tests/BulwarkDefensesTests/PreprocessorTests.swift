@@ -112,7 +112,7 @@ struct Square: Preprocessor {
   @Test func rejectsBadParametersWithTheirNames() {
     let cases: [(String, () throws -> Any)] = [
       (
-        "spatial-smoothing: window must be an integer >= 1, got 0",
+        "spatial-smoothing: window must be an integer in 1...255, got 0",
         {
           try SpatialSmoothing(window: 0)
         }

@@ -121,7 +121,13 @@ import Testing
 
   @Test func rejectsBadParameters() {
     let error = #expect(throws: DefenseParameterError.self) { try SpatialSmoothing(window: 0) }
-    #expect(error?.description == "spatial-smoothing: window must be an integer >= 1, got 0")
+    #expect(error?.description == "spatial-smoothing: window must be an integer in 1...255, got 0")
+    // A window of 100,000 tried to allocate 40 GB; the largest accepted is 255.
+    let huge = #expect(throws: DefenseParameterError.self) {
+      try SpatialSmoothing(window: 100_000)
+    }
+    #expect(huge?.description.hasSuffix("got 100000") == true)
+    #expect((try? SpatialSmoothing(window: 255))?.window == 255)
     #expect(throws: DefenseParameterError.self) {
       try SpatialSmoothing(window: 3, clipRange: ValueRange(1, 0))
     }

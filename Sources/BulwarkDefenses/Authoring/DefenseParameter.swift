@@ -47,7 +47,7 @@ public struct DefenseParameter<Value: Decodable & Sendable>: Sendable {
   public func accepts(_ value: Value) -> Bool { accepts(value) }
 
   /// `value`, or `DefenseParameterError` when the parameter does not accept it
-  /// (`spatial-smoothing: window must be an integer >= 1, got 0`).
+  /// (`spatial-smoothing: window must be an integer in 1...255, got 0`).
   /// - Parameters:
   ///   - value: The value given.
   ///   - stage: The defense's type name, for the message.

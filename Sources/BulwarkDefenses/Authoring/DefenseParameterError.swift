@@ -1,5 +1,5 @@
 /// A defense parameter outside its allowed range, named so a user can fix the pipeline file:
-/// `spatial-smoothing: window must be an integer >= 1, got 0`.
+/// `spatial-smoothing: window must be an integer in 1...255, got 0`.
 public struct DefenseParameterError: Error, Equatable, CustomStringConvertible {
   /// The defense's type name, as written in pipeline files (`spatial-smoothing`).
   public var stage: String

@@ -33,17 +33,19 @@ public struct SpatialSmoothing: RegisteredPreprocessor {
 
   static let largestNetworkWindow = 9
 
-  /// The `window` parameter: the window side k, an integer >= 1 (default 3).
+  /// The `window` parameter: the window side k, an integer in 1...255 (default 3). ART sets no
+  /// upper bound; Bulwark refuses windows whose k² values per pixel would take gigabytes and
+  /// hours (a window of 100,000 tried to allocate 40 GB).
   public static let windowParameter = DefenseParameter(
-    "window", default: 3, expected: "an integer >= 1", accepts: { $0 >= 1 })
+    "window", default: 3, expected: "an integer in 1...255", accepts: { (1...255).contains($0) })
   /// The `clipRange` parameter: when given, the range outputs are clipped to (default: none).
   public static let clipRangeParameter = DefenseParameter(range: "clipRange", default: .unit)
 
   /// Creates a median filter.
   /// - Parameters:
-  ///   - window: The window side k, at least 1 (1 leaves images unchanged).
+  ///   - window: The window side k, in 1...255 (1 leaves images unchanged).
   ///   - clipRange: When set, outputs are clipped to it; lower must be below upper.
-  /// - Throws: `DefenseParameterError` for a window below 1 or a malformed range.
+  /// - Throws: `DefenseParameterError` for a window outside 1...255 or a malformed range.
   public init(
     window: Int = Self.windowParameter.defaultValue, clipRange: ValueRange? = nil
   ) throws(DefenseParameterError) {
