@@ -88,9 +88,9 @@ struct Relabel: FittedPostprocessor, RegisteredPostprocessor {
       "tune.preprocessors[0]: its parameter lists give 200000 combinations; at most 100000"
     ),
     (
-      "{ oneOf: [{ type: 'spatial-smoothing', window: { from: 1, to: 500, step: 1 } }] }, "
+      "{ oneOf: [{ type: 'spatial-smoothing', window: { from: 1, to: 250, step: 1 } }] }, "
         + "{ oneOf: [{ type: 'jpeg-compression', quality: { from: 1, to: 100, step: 1 } }] }, "
-        + "{ oneOf: [null, { type: 'feature-squeezing', bitDepth: [1, 2, 3], clipValues: [[0, 1]] }] }",
+        + "{ oneOf: [null, { type: 'feature-squeezing', bitDepth: [1, 2, 3, 4, 5, 6, 7], clipValues: [[0, 1]] }] }",
       "tune: the search space has 200000 configurations; at most 100000"
     ),
   ])
