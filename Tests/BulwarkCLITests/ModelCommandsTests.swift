@@ -117,4 +117,63 @@ struct ModelCommandsTests {
     #expect(result.status == 1, "\(result.error)")
     #expect(result.error.contains("labels") && result.error.contains("0..<2"), "\(result.error)")
   }
+
+  /// Adversarial training killed with SIGKILL after its first checkpoint resumes from it and
+  /// ends with the network of an uninterrupted run.
+  @Test func adversarialTrainingResumesAfterKillMinus9() throws {
+    func arguments(_ out: String, checkpoint: String?) -> [String] {
+      [
+        "train", "--arch", "lenet5", "--data", "fashion-mnist:test", "--limit", "64", "--epochs",
+        "3", "--seed", "4", "--batch-size", "32", "--adversarial", "fgsm-rs", "--adv-eps",
+        "0.1", "--out", out,
+      ] + (checkpoint.map { ["--checkpoint", $0] } ?? [])
+    }
+    let straight = try BulwarkProcess.run(arguments(path("straight.safetensors"), checkpoint: nil))
+    #expect(straight.status == 0, "\(straight.error)")
+    #expect(straight.output.contains("adversarial accuracy"))
+
+    let process = Process()
+    process.executableURL = try #require(BulwarkProcess.executable)
+    process.arguments = arguments(path("killed.safetensors"), checkpoint: path("adv.ckpt"))
+    process.standardOutput = FileHandle.nullDevice
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    while !FileManager.default.fileExists(atPath: path("adv.ckpt")), process.isRunning {
+      Thread.sleep(forTimeInterval: 0.01)
+    }
+    kill(process.processIdentifier, SIGKILL)
+    process.waitUntilExit()
+    #expect(!FileManager.default.fileExists(atPath: path("killed.safetensors")))
+
+    let resumed = try BulwarkProcess.run(
+      arguments(path("resumed.safetensors"), checkpoint: path("adv.ckpt")))
+    #expect(resumed.status == 0, "\(resumed.error)")
+    #expect(resumed.output.contains("Resuming from"))
+    let a = try Network(contentsOf: folder.appendingPathComponent("straight.safetensors"))
+    let b = try Network(contentsOf: folder.appendingPathComponent("resumed.safetensors"))
+    #expect(a.namedParameters().map(\.values) == b.namedParameters().map(\.values))
+
+    // A checkpoint of another adversarial method is refused.
+    let other = try BulwarkProcess.run(
+      arguments(path("x.safetensors"), checkpoint: path("adv.ckpt")).map {
+        $0 == "fgsm-rs" ? "pgd" : $0
+      })
+    #expect(other.status == 1)
+    #expect(other.error.contains("delete it to start afresh"))
+  }
+
+  @Test func adversarialOptionsOfAnotherMethodAreUsageErrors() throws {
+    let result = try BulwarkProcess.run([
+      "train", "--arch", "lenet5", "--data", "fashion-mnist:test", "--epochs", "1", "--out",
+      path("x"), "--adversarial", "pgd", "--trades-beta", "3",
+    ])
+    #expect(result.status == 2)
+    #expect(result.error.contains("--trades-beta applies only to --adversarial trades, not pgd"))
+    let missing = try BulwarkProcess.run([
+      "train", "--arch", "lenet5", "--data", "fashion-mnist:test", "--epochs", "1", "--out",
+      path("x"), "--adv-eps", "0.1",
+    ])
+    #expect(missing.status == 2)
+    #expect(missing.error.contains("--adv-eps applies only to --adversarial"))
+  }
 }

@@ -6,9 +6,11 @@ import Foundation
 /// A tiny synthetic classification problem for end-to-end runs: a 4x4 linear classifier and
 /// labelled images whose class is their brightness, so that every run takes milliseconds.
 enum TinyProblem {
-  /// Writes `tiny.safetensors`: class 1 is brighter than 0.5 on average, class 0 darker
-  /// (logit1 - logit0 = 2 sum(x) - 16).
-  static func writeClassifier(in folder: URL) throws {
+  /// Writes `tiny.safetensors` (or `name`): class 1 is brighter than `threshold / 16` on average,
+  /// class 0 darker (logit1 - logit0 = 2 sum(x) - 2 threshold).
+  static func writeClassifier(
+    in folder: URL, name: String = "tiny.safetensors", threshold: Float = 8
+  ) throws {
     let architecture = Architecture(
       input: ImageShape(height: 4, width: 4, channels: 1), classes: 2,
       layers: [Layer(.flatten), .linear("fc", 16, 2)])
@@ -16,9 +18,9 @@ enum TinyProblem {
       architecture: architecture,
       parameters: [
         "fc.weight": [Float](repeating: -1, count: 16) + [Float](repeating: 1, count: 16),
-        "fc.bias": [8, -8],
+        "fc.bias": [threshold, -threshold],
       ])
-    try network.write(to: folder.appendingPathComponent("tiny.safetensors"))
+    try network.write(to: folder.appendingPathComponent(name))
   }
 
   /// Writes `count` images, alternately dark (class 0) and bright (class 1), each pixel 0.4 or

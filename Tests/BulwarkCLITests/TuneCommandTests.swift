@@ -310,4 +310,52 @@ import Testing
       Array(score.output.split(separator: "\n").prefix(tail.count).map(String.init)) == tail)
   }
 
+  /// `tune.classifier` compares classifiers under the same attack definitions: each gets its
+  /// own run and its own oblivious set, the ranking holds both, and `best.json5` names the
+  /// winner's model, which `score` then reproduces.
+  @Test func comparesClassifiersInOneRanking() throws {
+    try TinyProblem.writeClassifier(in: folder, name: "shifted.safetensors", threshold: 9.5)
+    let text = """
+      {
+        classifier: { model: "tiny.safetensors" },
+        data: { clean: "tiny.npz", adversarial: { attack: { method: "fgsm", eps: 0.15 } } },
+        tune: {
+          sample: 60,
+          classifier: { oneOf: [ { model: "tiny.safetensors" }, { model: "shifted.safetensors" } ] },
+          preprocessors: [ { oneOf: [ null, { type: "spatial-smoothing", window: [2, 3] } ] } ],
+        },
+      }
+      """
+    try text.write(toFile: path("two.json5"), atomically: true, encoding: .utf8)
+    let result = try BulwarkProcess.run(["tune", path("two.json5"), "--out", path("run")])
+    try #require(result.status == 0, "\(result.error)")
+    let rows = try ranking("run")
+    #expect(rows.count == 6)
+    #expect(rows.filter { $0.contains(" tiny.safetensors | ") }.count == 3)
+    #expect(rows.filter { $0.contains(" shifted.safetensors | ") }.count == 3)
+    #expect(Set(rows.map { $0.split(separator: " ")[0] }).count == 6, "unique indices")
+    for run in ["1-tiny", "2-shifted"] {
+      #expect(FileManager.default.fileExists(atPath: path("run/classifiers/\(run)/journal.jsonl")))
+    }
+    // One oblivious set per classifier, cached.
+    let cache = try FileManager.default.contentsOfDirectory(atPath: path(".bulwark-cache"))
+    #expect(cache.filter { $0.hasSuffix(".npz") }.count == 2, "\(cache)")
+
+    let best = try String(contentsOfFile: path("run/best.json5"), encoding: .utf8)
+    let winner = try #require(rows.first?.split(separator: " ")[2])
+    #expect(best.contains(path(String(winner))), "\(best)")
+    let lines = result.output.split(separator: "\n").map(String.init)
+    let tail = Array(lines.drop { !$0.hasPrefix("Clean: ") })
+    let score = try BulwarkProcess.run(["score", path("run/best.json5")])
+    #expect(score.status == 0, "\(score.error)")
+    #expect(
+      Array(score.output.split(separator: "\n").prefix(tail.count).map(String.init)) == tail)
+
+    // The same ranking on resume, nothing scored again.
+    let resumed = try BulwarkProcess.run(
+      ["tune", path("two.json5"), "--out", path("run"), "--resume"])
+    #expect(resumed.status == 0, "\(resumed.error)")
+    #expect(try ranking("run") == rows)
+    #expect(resumed.output.contains("(0 scored now"), "\(resumed.output)")
+  }
 }

@@ -27,11 +27,14 @@ public struct Layer: Equatable, Sendable {
     case relu
     /// Flattens `channels x height x width` to a vector in that order (PyTorch `Flatten`).
     case flatten
-    /// Dropout with probability `p`: the identity, because Bulwark's networks are frozen or
-    /// trained without it.
+    /// Dropout with probability `p` (PyTorch `Dropout`): the identity in evaluation mode; in
+    /// training mode each value is zeroed with probability `p` and the rest are scaled by
+    /// `1 / (1 - p)`.
     case dropout(p: Double)
-    /// Batch normalisation with running statistics (PyTorch `BatchNorm2d` in eval mode):
-    /// tensors `weight`, `bias`, `running_mean`, `running_var`, each `features` long.
+    /// Batch normalisation (PyTorch `BatchNorm2d`): tensors `weight`, `bias`, `running_mean`,
+    /// `running_var`, each `features` long. Evaluation mode normalises with the running
+    /// statistics; training mode with the batch's, and updates the running ones with momentum
+    /// 0.1 (PyTorch's default).
     case batchNorm2d(features: Int, epsilon: Double)
     /// Softmax over the class axis; allowed only as the last layer. ``Network/logits(_:count:)``
     /// stops before it.
@@ -104,6 +107,11 @@ public struct Layer: Equatable, Sendable {
   public static func avgPool2d(_ kernel: Int, stride: Int? = nil) -> Layer {
     Layer(.avgPool2d(kernel: kernel, stride: stride ?? kernel))
   }
+
+  /// Dropout (PyTorch `Dropout`), active in training mode only.
+  /// - Parameter p: The probability of zeroing a value, in [0, 1).
+  /// - Returns: The layer.
+  public static func dropout(_ p: Double) -> Layer { Layer(.dropout(p: p)) }
 
   /// `max(x, 0)`.
   public static let relu = Layer(.relu)

@@ -34,8 +34,12 @@ struct Stage: Sendable {
     case globalAvgPool
     case linear
     case relu
-    /// Flatten and dropout: the values pass unchanged.
+    /// Flatten: the values pass unchanged.
     case identity
+    /// Dropout: unchanged in evaluation; in training, each value is zeroed with probability
+    /// `probability` and the rest scaled by `1 / (1 - probability)` (PyTorch's inverted
+    /// dropout).
+    case dropout(probability: Double)
     case batchNorm(epsilon: Double)
     case softmax
   }
@@ -153,7 +157,7 @@ extension Architecture {
         operation = .identity
       case .dropout(let p):
         guard p >= 0, p < 1 else { throw fail("a probability in [0, 1)", "\(p)") }
-        operation = .identity
+        operation = .dropout(probability: p)
       case .batchNorm2d(let features, let epsilon):
         let name = try requireName()
         try requireImage()

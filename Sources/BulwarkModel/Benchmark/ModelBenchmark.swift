@@ -61,6 +61,35 @@ public enum ModelBenchmark {
     }
   }
 
+  /// Measures adversarial-training throughput: steps of Madry PGD training (PGD-7, ε 0.1, step
+  /// 0.025, random start; the examples made in evaluation mode, then a training-mode step with
+  /// Adam), as `bulwark train --adversarial pgd` takes them, on a copy of the network.
+  /// - Parameters:
+  ///   - network: The network; its thread setting is replaced by `threads`.
+  ///   - batchSize: Images per step.
+  ///   - threads: Threads to use.
+  ///   - minimumSeconds: Keep timing runs (at least 3) until this much time has passed.
+  /// - Returns: The median rate and a checksum of the losses.
+  public static func measureAdversarialTraining(
+    network: Network, batchSize: Int = 128, threads: Int, minimumSeconds: Double = 1
+  ) -> Measurement {
+    var network = network
+    network.options = ComputeOptions(threads: threads)
+    let batch = randomBatch(
+      network.architecture.input, count: batchSize, classes: network.architecture.classes)
+    let trainer = Trainer(
+      batchSize: batchSize, seed: 0, adversarial: .pgd(epsilon: 0.1, steps: 7, stepSize: 0.025))
+    var optimizer = Adam(learningRate: 0.001)
+    var step = 0
+    return measure(batchSize: batchSize, minimumSeconds: minimumSeconds) {
+      step += 1
+      // Random images of the network's shape always fit it.
+      let outcome = try? trainer.step(
+        batch, network: &network, optimizer: &optimizer, seed: UInt64(step))
+      return Float(outcome?.lossSum ?? 0)
+    }
+  }
+
   /// Seeded uniform random images with labels cycling through the classes.
   /// - Parameters:
   ///   - shape: The image shape.

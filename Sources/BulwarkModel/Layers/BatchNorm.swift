@@ -1,12 +1,15 @@
-/// Batch normalisation with running statistics, `y = (x - mean) / sqrt(var + eps) * γ + β`,
-/// applied as one scale and shift per channel.
+/// Batch normalisation, `y = (x - mean) / sqrt(var + eps) * γ + β`.
 ///
-/// Training uses the running statistics too (they are not updated): Bulwark trains networks
-/// from scratch without batch norm and fine-tunes frozen ones, where eval-mode batch norm is
-/// what PyTorch's `model.eval()` computes.
+/// In evaluation mode (PyTorch's `model.eval()`) the mean and variance are the running
+/// statistics, applied as one scale and shift per channel. In training mode they are the
+/// batch's (biased variance over images and positions), the gradient flows through them, and
+/// the pass reports the batch mean and the unbiased variance for the running-average update.
 struct BatchNorm {
   var channels: Int
   var planeSize: Int
+  var epsilon: Double
+  var gamma: [Float]
+  var beta: [Float]
   /// `γ / sqrt(var + eps)` per channel.
   var scale: [Float]
   /// `β - mean · scale` per channel.
@@ -23,6 +26,9 @@ struct BatchNorm {
     let beta = Array(parameters[(base + channels)..<(base + 2 * channels)])
     let mean = Array(parameters[(base + 2 * channels)..<(base + 3 * channels)])
     let variance = parameters[(base + 3 * channels)..<(base + 4 * channels)]
+    self.epsilon = epsilon
+    self.gamma = gamma
+    self.beta = beta
     let inverse = variance.map { Float(1 / (Double($0) + epsilon).squareRoot()) }
     self.mean = mean
     inverseDeviation = inverse
@@ -65,6 +71,89 @@ struct BatchNorm {
           for index in offset..<(offset &+ planeSize) {
             inputGradient[index] = outputGradient[index] * a
           }
+        }
+      }
+    }
+  }
+
+  /// Values of the batch statistics buffer per layer: the mean, `1 / sqrt(var + eps)` and the
+  /// unbiased variance of each channel.
+  var statisticsCount: Int { 3 * channels }
+
+  /// Training-mode forward pass over a whole batch: normalises with the batch's statistics and
+  /// writes them to `statistics` (see ``statisticsCount``). Sums run in Double, in a fixed
+  /// order.
+  func trainingForward(
+    _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int,
+    statistics: UnsafeMutablePointer<Float>
+  ) {
+    let values = Double(count * planeSize)
+    for channel in 0..<channels {
+      var sum = 0.0
+      for image in 0..<count {
+        let offset = (image &* channels &+ channel) &* planeSize
+        for index in offset..<(offset &+ planeSize) { sum += Double(input[index]) }
+      }
+      let mean = sum / values
+      var squares = 0.0
+      for image in 0..<count {
+        let offset = (image &* channels &+ channel) &* planeSize
+        for index in offset..<(offset &+ planeSize) {
+          let centred = Double(input[index]) - mean
+          squares += centred * centred
+        }
+      }
+      let variance = squares / values
+      let inverse = 1 / (variance + epsilon).squareRoot()
+      statistics[channel] = Float(mean)
+      statistics[channels &+ channel] = Float(inverse)
+      statistics[2 &* channels &+ channel] = Float(values > 1 ? squares / (values - 1) : 0)
+      let a = Float(inverse) * gamma[channel]
+      let b = beta[channel] - Float(mean) * a
+      for image in 0..<count {
+        let offset = (image &* channels &+ channel) &* planeSize
+        for index in offset..<(offset &+ planeSize) { output[index] = input[index] * a + b }
+      }
+    }
+  }
+
+  /// Training-mode backward pass through the batch statistics written by
+  /// ``trainingForward(_:_:count:statistics:)``: with `x̂ = (x - mean) / σ` over the `m`
+  /// values of a channel, `∂γ = Σ dy x̂`, `∂β = Σ dy` and
+  /// `dx = γ / (σ m) (m dy - Σ dy - x̂ Σ dy x̂)`.
+  func trainingBackward(
+    _ input: UnsafePointer<Float>, _ outputGradient: UnsafePointer<Float>, count: Int,
+    statistics: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>?,
+    parameterGradient: UnsafeMutablePointer<Float>?
+  ) {
+    let values = Double(count * planeSize)
+    for channel in 0..<channels {
+      let mean = statistics[channel]
+      let inverse = statistics[channels &+ channel]
+      var gradientSum = 0.0
+      var weightedSum = 0.0
+      for image in 0..<count {
+        let offset = (image &* channels &+ channel) &* planeSize
+        for index in offset..<(offset &+ planeSize) {
+          let gradient = Double(outputGradient[index])
+          gradientSum += gradient
+          weightedSum += gradient * Double((input[index] - mean) * inverse)
+        }
+      }
+      if let parameterGradient {
+        parameterGradient[channel] += Float(weightedSum)
+        parameterGradient[channels &+ channel] += Float(gradientSum)
+      }
+      guard let inputGradient else { continue }
+      let factor = gamma[channel] * inverse
+      let meanGradient = Float(gradientSum / values)
+      let meanWeighted = Float(weightedSum / values)
+      for image in 0..<count {
+        let offset = (image &* channels &+ channel) &* planeSize
+        for index in offset..<(offset &+ planeSize) {
+          let normalized = (input[index] - mean) * inverse
+          inputGradient[index] =
+            factor * (outputGradient[index] - meanGradient - normalized * meanWeighted)
         }
       }
     }

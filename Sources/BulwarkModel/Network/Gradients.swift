@@ -7,6 +7,10 @@ public struct Gradients: Sendable {
   public var logits: [Float]
   /// The gradient with respect to the input, NHWC like the images.
   public var input: [Float]
+  /// In training mode, each batch-norm layer's batch mean and unbiased variance under the
+  /// names of the running statistics they update (`bn1.running_mean`, `bn1.running_var`);
+  /// empty in evaluation mode. ``Network/updateRunningStatistics(with:momentum:)`` applies them.
+  public var batchStatistics: [String: [Float]] = [:]
   /// Parameter gradients, flat in `state_dict` order; empty when not requested.
   var flatParameters: [Float]
   let tensors: [ParameterTensor]

@@ -59,13 +59,15 @@ extension Network {
   }
 
   func gradients(
-    _ pixels: [Float], count: Int, head: LossHead, input: Bool, parameters: Bool
+    _ pixels: [Float], count: Int, head: LossHead, input: Bool, parameters: Bool,
+    mode: Mode = .evaluation
   ) -> Gradients {
     let result = pass(
       pixels: pixels, count: count, head: head, wantsInputGradient: input,
-      wantsParameterGradients: parameters)
+      wantsParameterGradients: parameters, mode: mode)
     return Gradients(
       loss: result.loss, logits: result.logits, input: result.inputGradient,
-      flatParameters: result.parameterGradients, tensors: tensors)
+      batchStatistics: result.batchStatistics, flatParameters: result.parameterGradients,
+      tensors: tensors)
   }
 }

@@ -1,3 +1,5 @@
+import BulwarkCore
+
 extension Network {
   /// Forward (and, with a `head`, backward) pass of one chunk of `count` images starting at
   /// image `offset` of a batch of `total` (the mean loss divides by `total`). Writes the
@@ -74,8 +76,23 @@ extension Network {
         Network.relu(input, output, count: count &* stage.input.count)
       case .identity:
         output.update(from: input, count: count &* stage.input.count)
+      case .dropout(let probability):
+        if case .training(let seed) = prepared.mode {
+          Network.dropout(
+            input, output, count: count, values: stage.input.count, firstImage: offset,
+            probability: probability, seed: seed, stage: index)
+        } else {
+          output.update(from: input, count: count &* stage.input.count)
+        }
       case .batchNorm:
-        prepared.batchNorms[index].unsafelyUnwrapped.forward(input, output, count: count)
+        let batchNorm = prepared.batchNorms[index].unsafelyUnwrapped
+        if let statistics = prepared.statistics {
+          batchNorm.trainingForward(
+            input, output, count: count,
+            statistics: statistics + prepared.statisticsOffsets[index].unsafelyUnwrapped)
+        } else {
+          batchNorm.forward(input, output, count: count)
+        }
       case .softmax:
         preconditionFailure("a trailing softmax is not part of the logit stages")
       }
@@ -152,10 +169,28 @@ extension Network {
         }
       case .identity:
         if let downstream { downstream.update(from: upstream, count: count &* stage.input.count) }
+      case .dropout(let probability):
+        guard let downstream else { break }
+        if case .training(let seed) = prepared.mode {
+          // The mask is drawn again from the same streams, so it is the forward pass's.
+          Network.dropout(
+            upstream, downstream, count: count, values: stage.input.count, firstImage: offset,
+            probability: probability, seed: seed, stage: index)
+        } else {
+          downstream.update(from: upstream, count: count &* stage.input.count)
+        }
       case .batchNorm:
-        prepared.batchNorms[index].unsafelyUnwrapped.backward(
-          input, upstream, count: count, inputGradient: downstream,
-          parameterGradient: weightGradient)
+        let batchNorm = prepared.batchNorms[index].unsafelyUnwrapped
+        if let statistics = prepared.statistics {
+          batchNorm.trainingBackward(
+            input, upstream, count: count,
+            statistics: statistics + prepared.statisticsOffsets[index].unsafelyUnwrapped,
+            inputGradient: downstream, parameterGradient: weightGradient)
+        } else {
+          batchNorm.backward(
+            input, upstream, count: count, inputGradient: downstream,
+            parameterGradient: weightGradient)
+        }
       case .softmax:
         preconditionFailure("a trailing softmax is not part of the logit stages")
       }
@@ -218,6 +253,26 @@ extension Network {
     while index < count {
       downstream[index] = output[index] > 0 ? upstream[index] : 0
       index &+= 1
+    }
+  }
+
+  /// Training-mode dropout of `count` images of `values` values, the first being image
+  /// `firstImage` of the batch: each value is kept with probability `1 - probability` and
+  /// scaled by `1 / (1 - probability)`, else zeroed. Each image's mask comes from its own
+  /// stream of `seed` (per stage and image), so it does not depend on chunking; the backward
+  /// pass calls this again on the gradient to apply the same mask.
+  static func dropout(
+    _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int,
+    values: Int, firstImage: Int, probability: Double, seed: UInt64, stage: Int
+  ) {
+    let scale = Float(1 / (1 - probability))
+    for image in 0..<count {
+      var generator = SeededGenerator(
+        seed: seed, stream: UInt64(stage + 1) << 40 | UInt64(firstImage + image))
+      let start = image * values
+      for index in start..<(start + values) {
+        output[index] = generator.unitDouble() < probability ? 0 : input[index] * scale
+      }
     }
   }
 }

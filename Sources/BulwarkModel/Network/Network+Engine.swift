@@ -20,6 +20,9 @@ struct PassResult {
   var inputGradient: [Float]
   /// Flat, in parameter order, empty unless requested.
   var parameterGradients: [Float]
+  /// Training mode: each batch-norm layer's batch mean and unbiased variance, under the names
+  /// of the running statistics they update (`bn1.running_mean`, `bn1.running_var`).
+  var batchStatistics: [String: [Float]] = [:]
 }
 
 /// Per-pass constants shared by the chunks: transposed linear weights and batch-norm factors.
@@ -30,6 +33,11 @@ struct PreparedPass: @unchecked Sendable {
   var parameters: UnsafeBufferPointer<Float>
   var maximumActivation = 0
   var maximumScratch = 1
+  /// The pass's mode; training mode needs the whole batch in one chunk when there is batch norm.
+  var mode: Network.Mode = .evaluation
+  /// Training mode: where each batch-norm stage writes its batch statistics.
+  var statistics: UnsafeMutablePointer<Float>?
+  var statisticsOffsets: [Int: Int] = [:]
 
   /// Values a chunk of `count` images needs: every stage's input (or, forward only, two
   /// alternating buffers), two gradient buffers when going backward, and convolution scratch.
@@ -49,16 +57,29 @@ extension Network {
     return stages
   }
 
+  /// Whether the network has a batch-norm layer before its logits.
+  var hasBatchNorm: Bool {
+    logitStages.contains {
+      if case .batchNorm = $0.operation { return true }
+      return false
+    }
+  }
+
   /// Runs the forward pass, and the backward pass when `head` is given.
+  ///
+  /// In training mode with batch norm the batch is one chunk, because its statistics span the
+  /// whole batch; the result still does not depend on the thread count.
   /// - Precondition: `pixels` holds `count` valid images (checked by the public callers).
   func pass(
     pixels: [Float], count: Int, head: LossHead?, wantsInputGradient: Bool,
-    wantsParameterGradients: Bool
+    wantsParameterGradients: Bool, mode: Mode = .evaluation
   ) -> PassResult {
     let classes = architecture.classes
     let imageSize = architecture.input.valueCount
     let parameterCount = parameters.count
-    let chunkCount = (count + Network.chunkSize - 1) / Network.chunkSize
+    let wholeBatch = mode != .evaluation && hasBatchNorm
+    let chunkSize = wholeBatch ? max(count, 1) : Network.chunkSize
+    let chunkCount = (count + chunkSize - 1) / chunkSize
     // Buffers the chunks write to, each chunk its own range.
     let input = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(pixels.count, 1))
     let logits = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(count * classes, 1))
@@ -88,12 +109,27 @@ extension Network {
       capacity: wantsParameterGradients ? wave * parameterCount : 1)
     defer { slots.deallocate() }
     let slotPointer = SharedPointer(base: slots.baseAddress.unsafelyUnwrapped)
+    var batchStatistics: [String: [Float]] = [:]
     parameters.withUnsafeBufferPointer { parameterBuffer in
-      let prepared = prepare(parameterBuffer)
+      var setup = prepare(parameterBuffer)
+      setup.mode = mode
+      let statisticsCount =
+        wholeBatch ? setup.batchNorms.values.reduce(0) { $0 + $1.statisticsCount } : 0
+      let statistics = UnsafeMutablePointer<Float>.allocate(capacity: max(statisticsCount, 1))
+      defer { statistics.deallocate() }
+      if wholeBatch {
+        setup.statistics = statistics
+        var offset = 0
+        for index in setup.batchNorms.keys.sorted() {
+          setup.statisticsOffsets[index] = offset
+          offset += setup.batchNorms[index].unsafelyUnwrapped.statisticsCount
+        }
+      }
+      let prepared = setup
       // One workspace per worker, reused for each of its chunks.
       let workers = Parallel.workerCount(min(wave, chunkCount), threads: options.threads)
       let workspaceSize = prepared.workspaceSize(
-        count: Network.chunkSize, classes: classes, backward: head != nil)
+        count: chunkSize, classes: classes, backward: head != nil)
       let workspaces = UnsafeMutablePointer<Float>.allocate(capacity: workers * workspaceSize)
       defer { workspaces.deallocate() }
       let workspacePointer = SharedPointer(base: workspaces)
@@ -107,10 +143,10 @@ extension Network {
         let first = waveStart
         Parallel.forEach(waveCount, workers: workers) { worker, item in
           let chunk = first + item
-          let start = chunk * Network.chunkSize
+          let start = chunk * chunkSize
           shared.losses.base[chunk] = self.runChunk(
             prepared, workspace: workspacePointer.base + worker * workspaceSize,
-            count: min(Network.chunkSize, count - start), total: count,
+            count: min(chunkSize, count - start), total: count,
             offset: start, pixels: shared.input.base + start * imageSize,
             logits: shared.logits.base + start * classes, head: head,
             inputGradient: wantsInputGradient ? shared.inputGradient.base + start * imageSize : nil,
@@ -125,6 +161,22 @@ extension Network {
         }
         waveStart += waveCount
       }
+      if wholeBatch, count > 0 {
+        // The mean and the unbiased variance, under the names of the running statistics
+        // (the layer's third and fourth tensors).
+        for (index, offset) in prepared.statisticsOffsets {
+          let stage = prepared.stages[index]
+          let channels = stage.input.channels
+          for (tensor, position) in [(2, 0), (3, 2)] {
+            let start = stage.parameterOffset + tensor * channels
+            for running in tensors where running.offset == start {
+              batchStatistics[running.name] = Array(
+                UnsafeBufferPointer(
+                  start: statistics + offset + position * channels, count: channels))
+            }
+          }
+        }
+      }
     }
     var loss = 0.0
     for chunk in 0..<chunkCount { loss += losses[chunk] }
@@ -132,7 +184,7 @@ extension Network {
       logits: Array(logits.prefix(count * classes)),
       loss: count > 0 ? loss / Double(count) : 0,
       inputGradient: wantsInputGradient ? Array(inputGradient.prefix(pixels.count)) : [],
-      parameterGradients: parameterGradients)
+      parameterGradients: parameterGradients, batchStatistics: batchStatistics)
   }
 
   func prepare(_ parameters: UnsafeBufferPointer<Float>) -> PreparedPass {

@@ -4,8 +4,11 @@ public struct EpochReport: Equatable, Sendable {
   public var epoch: Int
   /// The mean cross-entropy over the epoch's images, each measured before its step.
   public var loss: Double
-  /// The fraction of the epoch's images classified correctly before their step.
+  /// The fraction of the epoch's clean images classified correctly before their step.
   public var accuracy: Double
+  /// With adversarial training, the fraction of the adversarial images classified correctly
+  /// before their step; nil otherwise.
+  public var adversarialAccuracy: Double?
   /// Images processed (forward, backward and update) per second.
   public var imagesPerSecond: Double
   /// Wall-clock seconds.

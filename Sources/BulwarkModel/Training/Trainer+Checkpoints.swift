@@ -8,8 +8,8 @@ extension Trainer {
   public enum Progress: Sendable {
     /// A checkpoint of this run was found; training continues after its last epoch.
     case resumed(afterEpoch: Int, checkpoint: URL)
-    /// Images done of an epoch (from 0).
-    case images(epoch: Int, done: Int, total: Int)
+    /// A step of an epoch (from 0) finished; `total` is the epoch's image count.
+    case step(epoch: Int, total: Int, StepProgress)
     /// An epoch finished, with its throughput.
     case finished(TrainingCheckpoint.Epoch, imagesPerSecond: Double)
   }
@@ -70,7 +70,7 @@ extension Trainer {
     for epoch in finished.count..<epochs {
       let report = try withoutActuallyEscaping(progress) { progress in
         try runEpoch(epoch, network: &network, optimizer: &optimizer, data: data) {
-          progress(.images(epoch: epoch, done: $0, total: data.count))
+          progress(.step(epoch: epoch, total: data.count, $0))
         }
       }
       let validationAccuracy = try validation.map { validation in
@@ -79,7 +79,8 @@ extension Trainer {
       }
       let entry = TrainingCheckpoint.Epoch(
         epoch: epoch, loss: report.loss, accuracy: report.accuracy,
-        validationAccuracy: validationAccuracy, seconds: report.seconds)
+        adversarialAccuracy: report.adversarialAccuracy, validationAccuracy: validationAccuracy,
+        seconds: report.seconds)
       finished.append(entry)
       if let checkpoint {
         try TrainingCheckpoint(

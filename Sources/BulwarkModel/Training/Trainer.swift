@@ -2,23 +2,42 @@ import BulwarkCore
 import BulwarkData
 
 /// Mini-batch training: shuffles the data with a seed per epoch, then takes one optimiser step
-/// per batch. The same seed gives the same network whatever the thread count, and epoch `e`
-/// shuffles the same way whether or not training was resumed before it.
+/// per batch, in training mode (batch norm on batch statistics, dropout active), on the clean
+/// images or on adversarial ones made each step against the current weights. The same seed
+/// gives the same network whatever the thread count, and epoch `e` shuffles and draws the same
+/// way whether or not training was resumed before it.
 public struct Trainer: Sendable {
   /// Images per step.
   public var batchSize: Int
-  /// The seed of every epoch's shuffle.
+  /// The seed of every epoch's shuffle and of every step's random draws.
   public var seed: UInt64
+  /// How each step makes adversarial images; nil trains on the clean images.
+  public var adversarial: AdversarialTraining?
+
+  /// Where an epoch stands after a step: the running figures a progress line shows.
+  public struct StepProgress: Sendable {
+    /// Images done in the epoch.
+    public var done: Int
+    /// The mean training loss so far.
+    public var loss: Double
+    /// The fraction of clean images classified correctly so far.
+    public var accuracy: Double
+    /// The fraction of adversarial images classified correctly so far; nil without
+    /// adversarial training.
+    public var adversarialAccuracy: Double?
+  }
 
   /// Creates a trainer.
   /// - Parameters:
   ///   - batchSize: Images per step.
-  ///   - seed: The seed of the shuffles.
+  ///   - seed: The seed of the shuffles and of each step's random draws.
+  ///   - adversarial: How to make adversarial images; nil for standard training.
   /// - Precondition: `batchSize > 0`.
-  public init(batchSize: Int = 64, seed: UInt64) {
+  public init(batchSize: Int = 64, seed: UInt64, adversarial: AdversarialTraining? = nil) {
     precondition(batchSize > 0, "batch size must be positive")
     self.batchSize = batchSize
     self.seed = seed
+    self.adversarial = adversarial
   }
 
   /// The order in which epoch `epoch` visits `count` images.
@@ -33,45 +52,177 @@ public struct Trainer: Sendable {
     return order
   }
 
+  /// The seed of step `step` of epoch `epoch`: its dropout masks and its attack's random start.
+  /// (Its stream never meets an epoch's shuffle stream, which is below 2^32.)
+  func stepSeed(epoch: Int, step: Int) -> UInt64 {
+    var generator = SeededGenerator(seed: seed, stream: UInt64(epoch + 1) << 32 | UInt64(step))
+    return generator.next()
+  }
+
   /// Trains for one epoch over `data`.
   /// - Parameters:
-  ///   - epoch: The epoch's index, from 0; selects the shuffle.
+  ///   - epoch: The epoch's index, from 0; selects the shuffle and the steps' seeds.
   ///   - network: The network to train.
   ///   - optimizer: The optimiser, whose state carries over between epochs.
   ///   - data: The training images and labels.
-  ///   - progress: Called after each step with the images done so far.
-  /// - Returns: Loss, accuracy and speed of the epoch.
-  /// - Throws: ``ModelError`` if the data do not fit the network (shape, classes, NaN).
+  ///   - progress: Called after each step.
+  /// - Returns: Loss, accuracies and speed of the epoch.
+  /// - Throws: ``ModelError`` if the data do not fit the network (shape, classes, NaN) or the
+  ///   adversarial parameters are invalid.
   public func runEpoch(
     _ epoch: Int, network: inout Network, optimizer: inout some Optimizer, data: ImageBatch,
-    progress: ((Int) -> Void)? = nil
+    progress: ((StepProgress) -> Void)? = nil
   ) throws -> EpochReport {
     try network.checkShape(data)
     try network.checkInput(data.pixels, count: data.count)
     try network.checkLabels(data.labels, count: data.count)
+    try adversarial?.check()
     let clock = ContinuousClock()
     let start = clock.now
     let order = order(epoch: epoch, count: data.count)
-    var lossSum = 0.0
-    var correct = 0
+    var totals = StepOutcome()
     var done = 0
-    let classes = network.architecture.classes
+    var step = 0
     while done < data.count {
       let batch = data.selecting(order[done..<min(done + batchSize, data.count)])
-      let gradients = network.gradients(
-        batch.pixels, count: batch.count, head: .crossEntropy(labels: batch.labels),
-        input: false, parameters: true)
-      try optimizer.update(&network, with: gradients)
-      lossSum += gradients.loss * Double(batch.count)
-      let predicted = Network.argmax(gradients.logits, classes: classes)
-      correct += zip(predicted, batch.labels).filter { $0 == $1 }.count
+      let outcome = try self.step(
+        batch, network: &network, optimizer: &optimizer, seed: stepSeed(epoch: epoch, step: step))
+      totals.add(outcome)
       done += batch.count
-      progress?(done)
+      step += 1
+      progress?(totals.progress(done: done))
     }
     let seconds = (clock.now - start).inSeconds
-    let count = Double(max(data.count, 1))
+    let figures = totals.progress(done: data.count)
     return EpochReport(
-      epoch: epoch, loss: lossSum / count, accuracy: Double(correct) / count,
+      epoch: epoch, loss: figures.loss, accuracy: figures.accuracy,
+      adversarialAccuracy: figures.adversarialAccuracy,
       imagesPerSecond: seconds > 0 ? Double(data.count) / seconds : 0, seconds: seconds)
+  }
+
+  /// What a step learned from, summed over an epoch.
+  struct StepOutcome {
+    var lossSum = 0.0
+    var images = 0
+    var cleanCorrect = 0
+    var cleanCount = 0
+    var adversarialCorrect = 0
+    var adversarialCount = 0
+    var isAdversarial = false
+
+    mutating func add(_ other: StepOutcome) {
+      lossSum += other.lossSum
+      images += other.images
+      cleanCorrect += other.cleanCorrect
+      cleanCount += other.cleanCount
+      adversarialCorrect += other.adversarialCorrect
+      adversarialCount += other.adversarialCount
+      isAdversarial = isAdversarial || other.isAdversarial
+    }
+
+    func progress(done: Int) -> StepProgress {
+      StepProgress(
+        done: done, loss: images > 0 ? lossSum / Double(images) : 0,
+        accuracy: cleanCount > 0 ? Double(cleanCorrect) / Double(cleanCount) : 0,
+        adversarialAccuracy: isAdversarial
+          ? (adversarialCount > 0 ? Double(adversarialCorrect) / Double(adversarialCount) : 0)
+          : nil)
+    }
+  }
+
+  /// One optimiser step on a batch.
+  func step(
+    _ batch: ImageBatch, network: inout Network, optimizer: inout some Optimizer, seed: UInt64
+  ) throws -> StepOutcome {
+    let classes = network.architecture.classes
+    func correct(_ logits: [Float], _ labels: some Sequence<Int>) -> Int {
+      zip(Network.argmax(logits, classes: classes), labels).count { $0 == $1 }
+    }
+    // Adversarial examples are made in evaluation mode, before the step's training-mode
+    // passes; the attack's draws and the dropout masks come from separate seeds.
+    var draws = SeededGenerator(seed: seed)
+    let attackSeed = draws.next()
+    let training = Network.Mode.training(seed: draws.next())
+    var outcome = StepOutcome(images: batch.count, isAdversarial: adversarial != nil)
+    var gradients: Gradients
+    switch adversarial {
+    case nil:
+      gradients = try network.lossAndGradients(batch, mode: training, inputGradient: false)
+      outcome.cleanCorrect = correct(gradients.logits, batch.labels)
+      outcome.cleanCount = batch.count
+    case .pgd(let epsilon, let steps, let stepSize):
+      let attack = PGD(epsilon: epsilon, stepSize: stepSize, steps: steps, seed: attackSeed)
+      gradients = try trainOn(attack, batch, network: network, mode: training, outcome: &outcome)
+    case .fgsmRandomStart(let epsilon, let stepSize):
+      let attack = PGD(epsilon: epsilon, stepSize: stepSize, steps: 1, seed: attackSeed)
+      gradients = try trainOn(attack, batch, network: network, mode: training, outcome: &outcome)
+    case .natural(let epsilon, let ratio):
+      let replaced = Int((ratio * Double(batch.count)).rounded(.up))
+      var generator = SeededGenerator(seed: attackSeed)
+      var positions = Array(0..<batch.count)
+      generator.shuffle(&positions)
+      let chosen = positions.prefix(replaced).sorted()
+      let examples = try FGSM(epsilon: epsilon).perturb(
+        batch.selecting(chosen), classifier: network, targets: nil)
+      let size = batch.shape.valueCount
+      var pixels = batch.pixels
+      for (example, position) in chosen.enumerated() {
+        pixels.replaceSubrange(
+          position * size..<(position + 1) * size,
+          with: examples.pixels[example * size..<(example + 1) * size])
+      }
+      let mixed = batch.replacingPixels(pixels)
+      gradients = try network.lossAndGradients(mixed, mode: training, inputGradient: false)
+      let predicted = Network.argmax(gradients.logits, classes: classes)
+      let isChosen = Set(chosen)
+      for (position, label) in batch.labels.enumerated() {
+        let right = predicted[position] == label ? 1 : 0
+        if isChosen.contains(position) {
+          outcome.adversarialCorrect += right
+          outcome.adversarialCount += 1
+        } else {
+          outcome.cleanCorrect += right
+          outcome.cleanCount += 1
+        }
+      }
+    case .trades(let epsilon, let steps, let stepSize, let beta):
+      let examples = try AdversarialTraining.tradesExamples(
+        batch, network: network, epsilon: epsilon, steps: steps, stepSize: stepSize,
+        seed: attackSeed)
+      let result = try TRADESLoss.lossAndGradients(
+        network: network, clean: batch, adversarial: examples, beta: beta, cleanMode: training,
+        adversarialMode: .training(seed: draws.next()))
+      gradients = result.gradients
+      // The clean pass's statistics first, as PyTorch's two calls apply them.
+      try network.updateRunningStatistics(with: result.batchStatistics[0])
+      gradients.batchStatistics = result.batchStatistics[1]
+      outcome.cleanCorrect = correct(gradients.logits, batch.labels)
+      outcome.cleanCount = batch.count
+      outcome.adversarialCorrect = correct(result.adversarialLogits, batch.labels)
+      outcome.adversarialCount = batch.count
+    }
+    try network.updateRunningStatistics(with: gradients.batchStatistics)
+    try optimizer.update(&network, with: gradients)
+    outcome.lossSum = gradients.loss * Double(batch.count)
+    return outcome
+  }
+
+  /// The training-mode gradients on an attack's examples; counts the clean images (in
+  /// evaluation mode) and the examples the network gets right.
+  private func trainOn(
+    _ attack: some Attack, _ batch: ImageBatch, network: Network, mode: Network.Mode,
+    outcome: inout StepOutcome
+  ) throws -> Gradients {
+    let classes = network.architecture.classes
+    let examples = try attack.perturb(batch, classifier: network, targets: nil)
+    let gradients = try network.lossAndGradients(examples, mode: mode, inputGradient: false)
+    let clean = Network.argmax(try network.logits(batch), classes: classes)
+    outcome.cleanCorrect = zip(clean, batch.labels).count { $0 == $1 }
+    outcome.cleanCount = batch.count
+    outcome.adversarialCorrect = zip(
+      Network.argmax(gradients.logits, classes: classes), batch.labels
+    ).count { $0 == $1 }
+    outcome.adversarialCount = batch.count
+    return gradients
   }
 }

@@ -18,6 +18,9 @@ public struct TrainingCheckpoint: Sendable {
     public var batchSize: Int
     /// The optimiser and its hyperparameters (`adam lr=0.001`).
     public var optimizer: String
+    /// The adversarial training method and its parameters (`pgd eps=0.1 steps=7 step=0.025`);
+    /// nil for standard training (and in checkpoints written before adversarial training).
+    public var adversarial: String?
 
     /// Creates run settings.
     /// - Parameters:
@@ -25,11 +28,16 @@ public struct TrainingCheckpoint: Sendable {
     ///   - seed: The seed of the weights and shuffles.
     ///   - batchSize: Images per step.
     ///   - optimizer: The optimiser and its hyperparameters.
-    public init(data: String, seed: UInt64, batchSize: Int, optimizer: String) {
+    ///   - adversarial: The adversarial training method, if any.
+    public init(
+      data: String, seed: UInt64, batchSize: Int, optimizer: String,
+      adversarial: AdversarialTraining? = nil
+    ) {
       self.data = data
       self.seed = seed
       self.batchSize = batchSize
       self.optimizer = optimizer
+      self.adversarial = adversarial?.description
     }
   }
 
@@ -39,8 +47,10 @@ public struct TrainingCheckpoint: Sendable {
     public var epoch: Int
     /// Mean training loss.
     public var loss: Double
-    /// Training accuracy.
+    /// Training accuracy on clean images.
     public var accuracy: Double
+    /// Training accuracy on the adversarial images, with adversarial training.
+    public var adversarialAccuracy: Double?
     /// Accuracy on the validation data, if any.
     public var validationAccuracy: Double?
     /// Wall-clock seconds.
@@ -50,15 +60,18 @@ public struct TrainingCheckpoint: Sendable {
     /// - Parameters:
     ///   - epoch: The epoch's index, from 0.
     ///   - loss: Mean training loss.
-    ///   - accuracy: Training accuracy.
+    ///   - accuracy: Training accuracy on clean images.
+    ///   - adversarialAccuracy: Training accuracy on adversarial images, if any.
     ///   - validationAccuracy: Accuracy on the validation data, if any.
     ///   - seconds: Wall-clock seconds.
     public init(
-      epoch: Int, loss: Double, accuracy: Double, validationAccuracy: Double?, seconds: Double
+      epoch: Int, loss: Double, accuracy: Double, adversarialAccuracy: Double? = nil,
+      validationAccuracy: Double?, seconds: Double
     ) {
       self.epoch = epoch
       self.loss = loss
       self.accuracy = accuracy
+      self.adversarialAccuracy = adversarialAccuracy
       self.validationAccuracy = validationAccuracy
       self.seconds = seconds
     }

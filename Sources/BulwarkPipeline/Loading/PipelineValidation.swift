@@ -36,19 +36,24 @@ public struct PipelineValidation: Sendable {
     }
     let commands = description.externalCommands
     externalCommands = commands
+    let space: SearchSpace
     do {
       // Every value of the search space's lists and ranges is built and checked.
-      let space = try SearchSpace(contentsOf: url, registry: registry)
+      space = try SearchSpace(contentsOf: url, registry: registry)
       externalCommands += space.externalCommands.filter { !commands.contains($0) }
     } catch {
       problems = error.errors
       return
     }
-    problems = Self.problems(in: description)
+    problems = Self.problems(in: description, classifiers: space.classifiers)
   }
 
-  /// The problems of a parsed file: its model and, for a built-in clean set, the image shape.
-  private static func problems(in description: PipelineDescription) -> [PipelineError] {
+  /// The problems of a parsed file: its models (the search space's classifiers must take the
+  /// same images and give the same classes as the top-level one) and, for a built-in clean
+  /// set, the image shape.
+  private static func problems(in description: PipelineDescription, classifiers: [URL])
+    -> [PipelineError]
+  {
     let file = description.file.path
     let classifier: any Classifier
     do {
@@ -56,6 +61,24 @@ public struct PipelineValidation: Sendable {
     } catch {
       return [PipelineError(file: file, path: "classifier.model", message: "\(error)")]
     }
+    var problems: [PipelineError] = []
+    for model in classifiers {
+      let path = "tune.classifier (\(model.lastPathComponent))"
+      do {
+        let other = try loadClassifier(contentsOf: model)
+        if other.inputShape != classifier.inputShape || other.classCount != classifier.classCount {
+          problems.append(
+            PipelineError(
+              file: file, path: path,
+              message: "expected \(classifier.inputShape) images and \(classifier.classCount) "
+                + "classes as classifier.model, found \(other.inputShape) and "
+                + "\(other.classCount)"))
+        }
+      } catch {
+        problems.append(PipelineError(file: file, path: path, message: "\(error)"))
+      }
+    }
+    guard problems.isEmpty else { return problems }
     var sets: [(String, DataSource)] = [("data.clean", description.clean)]
     if let fitting = description.fitting, let clean = fitting.clean {
       sets.append(("postprocessors[\(fitting.stage)].fit.clean", clean))

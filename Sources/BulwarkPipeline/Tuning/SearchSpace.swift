@@ -19,6 +19,9 @@ import Foundation
 ///                                     // postprocessors (default 0.5 if any, else 0)
 ///   rerank: 10,                       // worst case: the leading configurations attacked by
 ///                                     // the pipeline-targeted sets (default 10)
+///   classifier: { oneOf: [            // classifiers to compare (default: the top-level one)
+///     { model: "models/lenet5-fashion.safetensors" },
+///     { model: "models/lenet5-fashion-adv.safetensors" } ] },
 ///   preprocessors: [                  // slots, applied in order
 ///     { oneOf: [ null,                // a slot's alternatives; null is "no stage"
 ///       { type: "spatial-smoothing", window: { from: 2, to: 7, step: 1 } },
@@ -31,7 +34,9 @@ import Foundation
 /// range `{ from, to, step }` (both ends included); the grid is the product of every slot's
 /// alternatives and every listed parameter. A parameter whose value is itself an array is
 /// written as a list of one: `clipValues: [[0, 1]]`. When `tune` leaves out a stage list, the
-/// top-level list is used as it is. Every grid value is built, so that a bad one fails before any
+/// top-level list is used as it is. With several classifiers every configuration is tried on
+/// each, under the same attack definitions (sets made against the classifier are made per
+/// classifier). Every grid value is built, so that a bad one fails before any
 /// work, named by its path (`tune.preprocessors[0].oneOf[1].window[3]`).
 public struct SearchSpace: Sendable {
   /// What the search maximises.
@@ -51,6 +56,9 @@ public struct SearchSpace: Sendable {
   public var preprocessorSlots: [[StageChoice]]
   /// The alternatives of each postprocessor slot.
   public var postprocessorSlots: [[StageChoice]]
+  /// The classifiers to compare (`tune.classifier`), resolved; empty when the search keeps
+  /// the top-level classifier.
+  public var classifiers: [URL]
   /// Whether the file has a `tune` section.
   public var hasTuneSection: Bool
   /// The whole file, for writing the winner's pipeline file.
@@ -110,7 +118,7 @@ public struct SearchSpace: Sendable {
     }
     let known = [
       "objective", "weight", "minCleanAccuracy", "maxSecondsPerImage", "sample", "fitFraction",
-      "rerank", "preprocessors", "postprocessors",
+      "rerank", "preprocessors", "postprocessors", "classifier",
     ]
     for member in members where !known.contains(member.key) {
       var message = "unknown key"
@@ -139,6 +147,14 @@ public struct SearchSpace: Sendable {
     maxSecondsPerImage = number("maxSecondsPerImage", in: 0...1e9)
     sample = Int(number("sample", in: 1...1e9, integer: true) ?? 2_000)
     rerank = Int(number("rerank", in: 1...1e9, integer: true) ?? 10)
+    classifiers = []
+    if let value = tune["classifier"] {
+      do {
+        classifiers = try Self.classifiers(value, file: file, folder: folder)
+      } catch {
+        errors += error.errors
+      }
+    }
     let weight = number("weight", in: 0...1)
     let fraction = number("fitFraction", in: 0...0.9)
     let severalSets: Bool = {
@@ -194,7 +210,9 @@ public struct SearchSpace: Sendable {
     postprocessorSlots = slots[1].map { slot in
       slot.map { $0.resolvingRelativePaths(against: folder) }
     }
-    let configurations = (preprocessorSlots + postprocessorSlots).reduce(1.0) {
+    let configurations = (preprocessorSlots + postprocessorSlots).reduce(
+      Double(max(classifiers.count, 1))
+    ) {
       $0 * Double($1.count)
     }
     if configurations > Double(ParameterGrid.maximumConfigurations) {
@@ -243,6 +261,53 @@ public struct SearchSpace: Sendable {
       }
     }
     return result
+  }
+
+  /// The model files of `tune.classifier`: `{ model: … }` or `{ oneOf: [ { model: … }, … ] }`,
+  /// each an existing file, none twice.
+  static func classifiers(_ value: JSONValue, file: String, folder: URL) throws(PipelineErrors)
+    -> [URL]
+  {
+    var alternatives: [(JSONValue, String)] = [(value, "tune.classifier")]
+    if case .object(let members) = value, members.contains(where: { $0.key == "oneOf" }) {
+      guard members.count == 1, case .array(let options)? = value["oneOf"], !options.isEmpty
+      else {
+        throw PipelineErrors([
+          PipelineError(
+            file: file, path: "tune.classifier",
+            message: "expected { oneOf: [ { model: \"…\" }, … ] } with a non-empty list only")
+        ])
+      }
+      alternatives = options.enumerated().map {
+        ($0.element, "tune.classifier.oneOf[\($0.offset)]")
+      }
+    }
+    var errors: [PipelineError] = []
+    var models: [URL] = []
+    for (alternative, path) in alternatives {
+      guard case .object(let members) = alternative, members.count == 1,
+        case .string(let name)? = alternative["model"]
+      else {
+        errors.append(
+          PipelineError(
+            file: file, path: path,
+            message: "expected { model: \"file.safetensors\" }, found "
+              + JSONValueDecoder.describe(alternative)))
+        continue
+      }
+      let url = PipelineDescription.resolve(name, against: folder)
+      if !FileManager.default.fileExists(atPath: url.path) {
+        errors.append(
+          PipelineError(file: file, path: path + ".model", message: "no such file: \(url.path)"))
+      } else if models.contains(url) {
+        errors.append(
+          PipelineError(file: file, path: path + ".model", message: "the same model twice"))
+      } else {
+        models.append(url)
+      }
+    }
+    guard errors.isEmpty else { throw PipelineErrors(errors) }
+    return models
   }
 
   /// The alternatives of one slot.

@@ -184,14 +184,6 @@ extension Tuner {
       rescored.append(scored)
     }
     progress(.full, top.count, top.count)
-    func fullValue(_ result: TuningResult) -> Double {
-      guard let full = result.full else { return -1 }
-      let adversarial =
-        space.objective.usesWorstCase ? full.adversarial : full.adversarialSets[0].score
-      return space.objective.value(
-        clean: (full.clean.correct, full.clean.total),
-        adversarial: (adversarial.correct, adversarial.total))
-    }
     // The first of the best keeps the sample's ranking as the tie-break.
     var winner = rescored[0]
     for result in rescored.dropFirst() where fullValue(result) > fullValue(winner) {
@@ -229,6 +221,19 @@ extension Tuner {
       excludedImages: (
         data.clean.count - fullImages.clean, data.adversarial.count - fullImages.adversarial
       ))
+  }
+
+  /// The objective of a configuration re-scored on the full sets (-1 for one that was not):
+  /// what picks the winner among them.
+  /// - Parameter result: A result.
+  /// - Returns: The objective on the full sets.
+  func fullValue(_ result: TuningResult) -> Double {
+    guard let full = result.full else { return -1 }
+    let adversarial =
+      space.objective.usesWorstCase ? full.adversarial : full.adversarialSets[0].score
+    return space.objective.value(
+      clean: (full.clean.correct, full.clean.total),
+      adversarial: (adversarial.correct, adversarial.total))
   }
 
   /// The share of the sample's fit part that a configuration with fitted postprocessors

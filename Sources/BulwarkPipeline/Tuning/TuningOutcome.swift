@@ -1,4 +1,5 @@
 import BulwarkDefenses
+import Foundation
 
 /// What a tuning run found: every configuration ranked, the best few re-scored on the full sets,
 /// and the winner.
@@ -12,6 +13,9 @@ public struct TuningOutcome: Sendable {
   public var winner: TuningResult
   /// The winner's configuration.
   public var winnerCandidate: TuningCandidate
+  /// The winner's classifier model when the search compares classifiers; nil when it keeps the
+  /// file's.
+  public var winnerModel: URL? = nil
   /// The winner's postprocessors, a fitted one fitted on the sample's fit part.
   public var winnerPostprocessors: [any Postprocessor]
   /// The winner's fitted postprocessor and what it learnt from, if it has one.

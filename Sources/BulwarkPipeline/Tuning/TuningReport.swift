@@ -233,8 +233,13 @@ public struct TuningReport: Sendable {
     for member in members where member.key != "tune" {
       switch member.key {
       case "classifier":
-        result.append(
-          .init(key: member.key, value: rewrite(member.value, keys: ["model"]) ?? .null))
+        var classifier = rewrite(member.value, keys: ["model"]) ?? .null
+        if let model = outcome.winnerModel, case .object(let inner) = classifier {
+          // The search compared classifiers: the winner's.
+          classifier = .object(
+            inner.map { $0.key == "model" ? .init(key: "model", value: .string(model.path)) : $0 })
+        }
+        result.append(.init(key: member.key, value: classifier))
       case "data":
         var data = rewrite(member.value, keys: ["clean", "adversarial"]) ?? .null
         if fitted, case .object(let inner) = data {

@@ -35,8 +35,11 @@ public struct TuningResult: Codable, Equatable, Sendable {
   public var index: Int
   /// `grid` or `refine`.
   public var phase: String
-  /// The configuration's key (`TuningCandidate.key`).
+  /// The configuration's key (`TuningCandidate.key`), after the classifier's model file name
+  /// (`lenet5-fashion-adv.safetensors | …`) when the search compares classifiers.
   public var key: String
+  /// The classifier's model file name when the search compares classifiers; nil otherwise.
+  public var classifier: String? = nil
   /// Every tuned parameter's name and value.
   public var parameters: [String: Double]
   /// The clean evaluation images.

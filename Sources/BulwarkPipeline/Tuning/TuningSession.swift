@@ -122,7 +122,6 @@ public struct TuningSession: Sendable {
     _ options: Options, progress: @escaping @Sendable (Progress) -> Void = { _ in }
   ) throws -> Result {
     let clock = ContinuousClock()
-    let started = clock.now
     // Stages that run other programs are refused before anything runs, unless allowed.
     try description.requireExternalAllowed(options.allowsExternalPrograms)
     try ExternalCommand.requireAllowed(
@@ -134,6 +133,51 @@ public struct TuningSession: Sendable {
           + "needs at least one set made once (against the classifier, or read from a file) to "
           + "rank the whole grid before it attacks the leaders")
     }
+    let folder = options.folder ?? defaultFolder
+    var hash = SHA256()
+    hash.update(try Data(contentsOf: file))
+    let fileHash = hash.hexDigest()
+    // With several classifiers each has its own run (data, sample sets, journal) in a
+    // subfolder, under the same attack definitions; the results are then ranked together.
+    let models = space.classifiers.isEmpty ? [description.model] : space.classifiers
+    let parts = try models.enumerated().map { position, model in
+      var variant = description
+      variant.model = model
+      let runFolder =
+        space.classifiers.isEmpty
+        ? folder
+        : folder.appendingPathComponent("classifiers").appendingPathComponent(
+          "\(position + 1)-\(model.deletingPathExtension().lastPathComponent)")
+      return try tune(
+        variant, folder: runFolder, fileHash: fileHash, adaptiveSets: adaptiveSets,
+        options: options, progress: progress)
+    }
+    let outcome =
+      space.classifiers.isEmpty
+      ? parts[0].outcome
+      : TuningOutcome.merging(
+        zip(models, parts).map { ($0, $1.outcome) }, tuner: parts[0].tuner)
+    var winning = description
+    winning.model = outcome.winnerModel ?? description.model
+    let report = TuningReport(outcome: outcome, space: space, description: winning)
+    let reporting = clock.now
+    let files = try report.write(to: folder)
+    let timing = Timing(
+      data: parts.reduce(0) { $0 + $1.timing.data },
+      tuning: parts.reduce(0) { $0 + $1.timing.tuning },
+      full: parts.reduce(0) { $0 + $1.timing.full } + (clock.now - reporting).inSeconds)
+    return Result(outcome: outcome, report: report, folder: folder, files: files, timing: timing)
+  }
+
+  /// One classifier's run: its data (the sets made against it), the search with its journal in
+  /// `folder`, and its winner's full score, each timed.
+  private func tune(
+    _ description: PipelineDescription, folder: URL, fileHash: String,
+    adaptiveSets: [AdaptiveAttack], options: Options,
+    progress: @escaping @Sendable (Progress) -> Void
+  ) throws -> (outcome: TuningOutcome, timing: Timing, tuner: Tuner) {
+    let clock = ContinuousClock()
+    let started = clock.now
     let pipeline = try Pipeline(description)
     // The sets made against the pipeline are made against each configuration the tuner
     // re-ranks, not against the file's top-level stages.
@@ -142,9 +186,6 @@ public struct TuningSession: Sendable {
       progress(.attack(set: set, done: done, total: total))
     }
     let loaded = clock.now
-    let folder = options.folder ?? defaultFolder
-    var hash = SHA256()
-    hash.update(try Data(contentsOf: file))
     let tuner = Tuner(
       space: space, classifier: pipeline.classifier, classifierName: pipeline.classifierName,
       threads: options.threads ?? Parallel.defaultThreadCount)
@@ -158,8 +199,7 @@ public struct TuningSession: Sendable {
       data: data, adaptiveSets: adaptiveSets,
       options: Tuner.Options(
         sample: options.sample, seed: options.seed, refine: options.refine,
-        resume: options.resume, limit: options.stopAfter, folder: folder,
-        fileHash: hash.hexDigest())
+        resume: options.resume, limit: options.stopAfter, folder: folder, fileHash: fileHash)
     ) { phase, done, total in
       let now = clock.now
       let began = phases.withLock { state -> ContinuousClock.Instant in
@@ -169,14 +209,14 @@ public struct TuningSession: Sendable {
       }
       progress(.tuning(phase, done: done, total: total, elapsed: now - began))
     }
-    let report = TuningReport(outcome: outcome, space: space, description: description)
-    let files = try report.write(to: folder)
     let finished = clock.now
     let fullBegan = phases.withLock { $0.fullBegan } ?? finished
-    return Result(
-      outcome: outcome, report: report, folder: folder, files: files,
-      timing: Timing(
+    return (
+      outcome,
+      Timing(
         data: (loaded - started).inSeconds, tuning: (fullBegan - loaded).inSeconds,
-        full: (finished - fullBegan).inSeconds))
+        full: (finished - fullBegan).inSeconds),
+      tuner
+    )
   }
 }

@@ -8,12 +8,17 @@ struct BenchModelCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     name: "model",
     abstract: "Measure forward throughput (batch 256) on 1 thread and all cores, and training "
-      + "throughput.",
+      + "and adversarial-training throughput.",
     discussion: """
       Measures the committed LeNet-5 (1x28x28) and the RGB CNN of the model-formats spec \
       (3x64x64: three conv 3x3 + batch norm + relu + max pool blocks of 32, 64 and 128 \
       channels, global average pooling, fc 10; random weights). Reference: onnxruntime 1.31 on \
       this machine kind runs about 54,000 LeNet-5 and 1,160 RGB CNN images/s on one thread.
+
+      The adversarial-training rows time LeNet-5 steps of Madry PGD training as 'bulwark train \
+      --adversarial pgd' takes them (PGD-7, eps 0.1, step 0.025, random start, batch 128, \
+      Adam). Reference: PyTorch on this machine kind trains that recipe at about 1,150 \
+      images/s on 2 threads.
       """,
     arguments: [modelOption.definition, secondsOption.definition, .json])
 
@@ -66,6 +71,15 @@ struct BenchModelCommand: ParsableCommand {
       rows.append(
         Row(
           network: "lenet5", work: "training step", batchSize: 64, threads: threads,
+          imagesPerSecond: training.imagesPerSecond, checksum: training.checksum))
+    }
+    for threads in Set([1, cores]).sorted() {
+      console.progress("lenet5: adversarial training on \(threads) thread(s)")
+      let training = ModelBenchmark.measureAdversarialTraining(
+        network: lenet, batchSize: 128, threads: threads, minimumSeconds: seconds)
+      rows.append(
+        Row(
+          network: "lenet5", work: "pgd-7 training", batchSize: 128, threads: threads,
           imagesPerSecond: training.imagesPerSecond, checksum: training.checksum))
     }
     console.endProgress()
