@@ -6,7 +6,9 @@ import Synchronization
 /// A whole tuning run from a pipeline file, as `bulwark tune` performs it: the file parsed
 /// once into its pipeline and its search space, external programs refused unless allowed, the
 /// data loaded (adversarial sets generated or read from the cache), the search run with its
-/// journal, and the results written into the run folder, each phase timed.
+/// journal, and the results written into the run folder, each phase timed. A space of several
+/// classifiers (`tune.classifier`) runs all of this once per classifier, in a subfolder each,
+/// and ranks the results together.
 public struct TuningSession: Sendable {
   /// How the session runs.
   public struct Options: Sendable {
@@ -148,9 +150,18 @@ public struct TuningSession: Sendable {
         ? folder
         : folder.appendingPathComponent("classifiers").appendingPathComponent(
           "\(position + 1)-\(model.deletingPathExtension().lastPathComponent)")
+      // Progress names the classifier whose set is being made when there are several.
+      let prefix = space.classifiers.isEmpty ? "" : model.lastPathComponent + " "
       return try tune(
         variant, folder: runFolder, fileHash: fileHash, adaptiveSets: adaptiveSets,
-        options: options, progress: progress)
+        options: options
+      ) { event in
+        if case .attack(let set, let done, let total) = event {
+          progress(.attack(set: prefix + set, done: done, total: total))
+        } else {
+          progress(event)
+        }
+      }
     }
     let outcome =
       space.classifiers.isEmpty

@@ -130,8 +130,13 @@ struct TuneCommand: ParsableCommand {
     let attacked = outcome.ranked.filter(\.attackedAdaptively)
     if let first = attacked.first {
       let sets = first.adversarialSets.filter(\.isAdaptive).map(\.name)
+      let classifiers = space.classifiers.count
+      let leaders =
+        classifiers > 1
+        ? "the best \(attacked.count / classifiers) of each classifier"
+        : "the best \(attacked.count)"
       console.print(
-        "Worst case: the best \(attacked.count) on the sets made once were attacked by "
+        "Worst case: \(leaders) on the sets made once were attacked by "
           + sets.joined(separator: ", ") + " made against each of them; the others' worst "
           + "case covers only the sets made once (an upper bound)")
     }
