@@ -35,6 +35,18 @@ import Testing
     #expect(help.contains("USAGE: bulwark data convert SOURCE [--labels FILE] --out FILE.npz|DIR"))
   }
 
+  /// Discussion paragraphs wrap, but the lines of a list keep their layout.
+  @Test func helpKeepsParagraphsAndListLines() {
+    let (_, captured) = run(["train", "--help"])
+    let lines = captured.standardOutput.split(separator: "\n", omittingEmptySubsequences: false)
+    #expect(lines.contains { $0.hasPrefix("  pgd      Madry et al. 2018") })
+    #expect(lines.contains { $0.hasPrefix("  trades   Zhang et al. 2019") })
+    #expect(
+      lines.contains { $0.hasPrefix("Steps run in training mode: batch normalisation normalises") })
+    #expect(
+      lines.allSatisfy { $0.count <= 80 || $0.hasPrefix("OVERVIEW") || $0.hasPrefix("USAGE") })
+  }
+
   @Test(arguments: [
     (["data", "inf", "x"], "unknown command 'inf'; did you mean 'info'?"),
     (["data", "info"], "missing SOURCE"),

@@ -57,18 +57,25 @@ struct HelpFormatter {
   }
 
   /// Breaks `text` into lines of at most `width` characters (longer words stay whole), each
-  /// starting with `indent`.
+  /// starting with `indent`. Each line of `text` is its own paragraph; empty lines stay, and
+  /// lines that begin with a space (tables, lists) are kept as written.
   private func wrap(_ text: String, width: Int, indent: String) -> [String] {
     var lines: [String] = []
-    var line = indent
-    for word in text.split(separator: " ", omittingEmptySubsequences: true) {
-      if line.count > indent.count && line.count + 1 + word.count > width {
-        lines.append(line)
-        line = indent
+    for paragraph in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      guard let first = paragraph.first, first != " " else {
+        lines.append(paragraph.isEmpty ? "" : indent + paragraph)
+        continue
       }
-      line += (line.count > indent.count ? " " : "") + word
+      var line = indent
+      for word in paragraph.split(separator: " ", omittingEmptySubsequences: true) {
+        if line.count > indent.count && line.count + 1 + word.count > width {
+          lines.append(line)
+          line = indent
+        }
+        line += (line.count > indent.count ? " " : "") + word
+      }
+      lines.append(line)
     }
-    lines.append(line)
     return lines
   }
 }

@@ -24,15 +24,16 @@ struct TrainCommand: ParsableCommand {
 
       --adversarial hardens the network by training on examples made each step against the \
       current weights (in evaluation mode), inside the L-infinity ball of --adv-eps:
-        pgd      Madry et al. 2018: --adv-steps steps of --adv-step-size from a random start
-                 (defaults: 7 steps of eps/4).
-        fgsm-rs  Wong et al. 2020: one FGSM step of --adv-step-size (default 1.25 eps) from a
-                 random start.
-        nad      MindSpore Armour's NaturalAdversarialDefense: a random --adv-ratio of each
-                 batch is replaced by its FGSM examples (step eps).
-        trades   Zhang et al. 2019: cross-entropy on clean images plus --trades-beta times the
-                 KL divergence between clean and adversarial outputs; the examples maximise
-                 that divergence (defaults: 10 steps of eps/4).
+        pgd      Madry et al. 2018: --adv-steps steps of --adv-step-size from a
+                 random start (defaults: 7 steps of eps/4).
+        fgsm-rs  Wong et al. 2020: one FGSM step of --adv-step-size (default
+                 1.25 eps) from a random start.
+        nad      MindSpore Armour's NaturalAdversarialDefense: a random
+                 --adv-ratio of each batch is replaced by its FGSM examples.
+        trades   Zhang et al. 2019: cross-entropy on clean images plus
+                 --trades-beta times the KL divergence between clean and
+                 adversarial outputs; the examples maximise that divergence
+                 (defaults: 10 steps of eps/4).
       Epoch lines then add the accuracy on the adversarial training images.
       """,
     arguments: [
