@@ -175,5 +175,11 @@ struct ModelCommandsTests {
     ])
     #expect(missing.status == 2)
     #expect(missing.error.contains("--adv-eps applies only to --adversarial"))
+    let milestones = try BulwarkProcess.run([
+      "train", "--arch", "lenet5", "--data", "fashion-mnist:test", "--epochs", "1", "--out",
+      path("x"), "--lr-milestones", "3,x",
+    ])
+    #expect(milestones.status == 2)
+    #expect(milestones.error.contains("--lr-milestones expects epochs >= 0"))
   }
 }

@@ -88,4 +88,33 @@ import Testing
     try network.write(to: url)
     #expect(throws: FormatError.self) { try TrainingCheckpoint(contentsOf: url) }
   }
+
+  /// A schedule sets each epoch's rate from the epoch alone: a drop to 0 stops learning, and a
+  /// run resumed across the milestone ends as the uninterrupted one.
+  @Test func learningRateScheduleHoldsAcrossResume() throws {
+    let data = Fixtures.halves(count: 48, seed: 3)
+    let trainer = Trainer(batchSize: 16, seed: 5)
+    let settings = TrainingCheckpoint.Settings(
+      data: "halves", seed: 4, batchSize: 16, optimizer: "adam lr=0.01 milestones=1 gamma=0")
+    let frozen = LearningRateSchedule(milestones: [1], gamma: 0)
+    func run(epochs: Int, checkpoint: URL?, schedule: LearningRateSchedule?) throws -> [Float] {
+      try trainer.train(
+        Fixtures.halvesArchitecture, optimizer: Adam(learningRate: 0.01), data: data,
+        validation: nil, epochs: epochs, settings: settings, checkpoint: checkpoint,
+        schedule: schedule
+      ).network.parameters
+    }
+    let one = try run(epochs: 1, checkpoint: nil, schedule: frozen)
+    #expect(try run(epochs: 3, checkpoint: nil, schedule: frozen) == one)
+    #expect(try run(epochs: 3, checkpoint: nil, schedule: nil) != one)
+
+    let halved = LearningRateSchedule(milestones: [2, 1], gamma: 0.5)
+    #expect(halved.milestones == [1, 2] && halved.factor(epoch: 0) == 1)
+    #expect(halved.factor(epoch: 1) == 0.5 && halved.factor(epoch: 5) == 0.25)
+    #expect(halved.description == "milestones=1,2 gamma=0.5")
+    let straight = try run(epochs: 3, checkpoint: nil, schedule: halved)
+    let url = temporaryFile("scheduled.ckpt")
+    _ = try run(epochs: 2, checkpoint: url, schedule: halved)
+    #expect(try run(epochs: 3, checkpoint: url, schedule: halved) == straight)
+  }
 }

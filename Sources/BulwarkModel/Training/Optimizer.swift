@@ -1,6 +1,9 @@
 /// An optimiser: updates a network's parameters from their gradients, keeping state (momentum,
 /// moment estimates) that can be saved with a checkpoint and restored to resume training.
 public protocol Optimizer: Sendable {
+  /// The step size; a ``LearningRateSchedule`` sets it at the start of each epoch.
+  var learningRate: Float { get set }
+
   /// Applies one step to every trainable parameter (batch-norm running statistics excepted).
   /// - Parameters:
   ///   - network: The network to update.

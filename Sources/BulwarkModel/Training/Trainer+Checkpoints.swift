@@ -38,6 +38,8 @@ extension Trainer {
   ///   - settings: What identifies the run; a checkpoint of other settings is refused.
   ///   - checkpoint: The checkpoint file, or nil for none.
   ///   - options: Compute settings for the network.
+  ///   - schedule: How the optimiser's learning rate (its rate as given is the base) drops by
+  ///     epoch; nil keeps it.
   ///   - progress: Called as the run goes.
   /// - Returns: The network and every epoch's figures.
   /// - Throws: `ModelError` for a checkpoint of another run or architecture; errors from
@@ -45,10 +47,11 @@ extension Trainer {
   public func train(
     _ architecture: Architecture, optimizer: some Optimizer, data: ImageBatch,
     validation: ImageBatch?, epochs: Int, settings: TrainingCheckpoint.Settings,
-    checkpoint: URL?, options: ComputeOptions = .init(),
+    checkpoint: URL?, options: ComputeOptions = .init(), schedule: LearningRateSchedule? = nil,
     progress: (Progress) -> Void = { _ in }
   ) throws -> Outcome {
     var optimizer = optimizer
+    let baseRate = Double(optimizer.learningRate)
     var network: Network
     var finished: [TrainingCheckpoint.Epoch] = []
     if let checkpoint, FileManager.default.fileExists(atPath: checkpoint.path) {
@@ -68,6 +71,9 @@ extension Trainer {
     }
     let resumedAfter = finished.count
     for epoch in finished.count..<epochs {
+      if let schedule {
+        optimizer.learningRate = Float(baseRate * schedule.factor(epoch: epoch))
+      }
       let report = try withoutActuallyEscaping(progress) { progress in
         try runEpoch(epoch, network: &network, optimizer: &optimizer, data: data) {
           progress(.step(epoch: epoch, total: data.count, $0))

@@ -18,6 +18,10 @@ struct TrainCommand: ParsableCommand {
       same command continues from the last finished epoch, giving the same final network as an \
       uninterrupted run. The same seed gives the same network whatever the thread count.
 
+      --lr-milestones 6,8 multiplies the learning rate by --lr-gamma at the start of those \
+      epochs, counted from 0 (PyTorch's MultiStepLR); a resumed run trains each epoch at the \
+      rate an uninterrupted one would.
+
       Steps run in training mode: batch normalisation normalises with the batch's statistics \
       and updates its running ones (momentum 0.1, as PyTorch), dropout is active. The saved \
       model is used in evaluation mode.
@@ -40,8 +44,9 @@ struct TrainCommand: ParsableCommand {
       archOption.definition, dataOption.definition, epochsOption.definition,
       seedOption.definition, outOption.definition, checkpointOption.definition,
       batchSizeOption.definition, optimizerOption.definition, learningRateOption.definition,
-      momentumOption.definition, validationOption.definition, limitOption.definition,
-      adversarialOption.definition, adversarialEpsilonOption.definition,
+      momentumOption.definition, milestonesOption.definition, gammaOption.definition,
+      validationOption.definition, limitOption.definition, adversarialOption.definition,
+      adversarialEpsilonOption.definition,
       adversarialStepsOption.definition, adversarialStepSizeOption.definition,
       adversarialRatioOption.definition, tradesBetaOption.definition,
       ModelOptions.threads.definition, .json,
@@ -69,6 +74,12 @@ struct TrainCommand: ParsableCommand {
     in: 1e-12...10)
   static let momentumOption = Option(
     "momentum", valueName: "M", help: "SGD momentum.", default: 0.9, in: 0...0.999_999)
+  static let milestonesOption = Option<String>(
+    "lr-milestones", valueName: "E1,E2,…",
+    help: "Epochs (from 0) at which the learning rate is multiplied by --lr-gamma.")
+  static let gammaOption = Option<Double>(
+    "lr-gamma", valueName: "G", help: "The learning rate's factor at each milestone.",
+    default: 0.1, in: 0...1)
   static let validationOption = Option<String>(
     "validation", valueName: "SOURCE", help: "Images to report accuracy on per epoch.")
   static let limitOption = Option(
@@ -106,6 +117,7 @@ struct TrainCommand: ParsableCommand {
   var validation: String?
   var limit: Int?
   var adversarial: AdversarialTraining?
+  var schedule: LearningRateSchedule?
   var threads: Int?
   var json: Bool
 
@@ -126,6 +138,16 @@ struct TrainCommand: ParsableCommand {
     threads = try arguments.value(ModelOptions.threads)
     json = arguments[.json]
     adversarial = try Self.adversarialTraining(arguments)
+    schedule = try arguments.value(Self.milestonesOption).map { text throws(UsageError) in
+      let epochs = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+      guard !epochs.isEmpty, epochs.allSatisfy({ ($0 ?? -1) >= 0 }) else {
+        throw UsageError(
+          "--lr-milestones expects epochs >= 0 separated by commas, got '\(text)'",
+          commandPath: arguments.commandPath)
+      }
+      return LearningRateSchedule(
+        milestones: epochs.compactMap { $0 }, gamma: try arguments.required(Self.gammaOption))
+    }
   }
 
   /// The adversarial training the options describe; nil without --adversarial.
@@ -192,9 +214,10 @@ struct TrainCommand: ParsableCommand {
         field: "--data", expected: "\(architecture.input) images for \(arch)",
         found: "\(training.shape)")
     }
-    let optimizerName =
+    let rateName =
       optimizer == "adam"
       ? "adam lr=\(learningRate)" : "sgd lr=\(learningRate) momentum=\(momentum)"
+    let optimizerName = rateName + (schedule.map { " \($0)" } ?? "")
     let settings = TrainingCheckpoint.Settings(
       data: data + (limit.map { " (first \($0))" } ?? ""), seed: seed, batchSize: batchSize,
       optimizer: optimizerName, adversarial: adversarial)
@@ -223,7 +246,7 @@ struct TrainCommand: ParsableCommand {
     ).train(
       architecture, optimizer: optimizer, data: data, validation: validation, epochs: epochs,
       settings: settings, checkpoint: checkpoint.map { URL(fileURLWithPath: $0) },
-      options: options
+      options: options, schedule: schedule
     ) { event in
       switch event {
       case .resumed(let epoch, let file):
