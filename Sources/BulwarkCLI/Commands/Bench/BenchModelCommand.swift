@@ -64,23 +64,19 @@ struct BenchModelCommand: ParsableCommand {
             imagesPerSecond: forward.imagesPerSecond, checksum: forward.checksum))
       }
     }
-    for threads in Set([1, cores]).sorted() {
-      console.progress("lenet5: training on \(threads) thread(s)")
-      let training = ModelBenchmark.measureTraining(
-        network: lenet, batchSize: 64, threads: threads, minimumSeconds: seconds)
-      rows.append(
-        Row(
-          network: "lenet5", work: "training step", batchSize: 64, threads: threads,
-          imagesPerSecond: training.imagesPerSecond, checksum: training.checksum))
-    }
-    for threads in Set([1, cores]).sorted() {
-      console.progress("lenet5: adversarial training on \(threads) thread(s)")
-      let training = ModelBenchmark.measureAdversarialTraining(
-        network: lenet, batchSize: 128, threads: threads, minimumSeconds: seconds)
-      rows.append(
-        Row(
-          network: "lenet5", work: "pgd-7 training", batchSize: 128, threads: threads,
-          imagesPerSecond: training.imagesPerSecond, checksum: training.checksum))
+    let trainings = [
+      ("training step", 64, ModelBenchmark.measureTraining),
+      ("pgd-7 training", 128, ModelBenchmark.measureAdversarialTraining),
+    ]
+    for (work, batchSize, measure) in trainings {
+      for threads in Set([1, cores]).sorted() {
+        console.progress("lenet5: \(work) on \(threads) thread(s)")
+        let training = measure(lenet, batchSize, threads, seconds)
+        rows.append(
+          Row(
+            network: "lenet5", work: work, batchSize: batchSize, threads: threads,
+            imagesPerSecond: training.imagesPerSecond, checksum: training.checksum))
+      }
     }
     console.endProgress()
     if json {
