@@ -77,13 +77,9 @@ extension Network {
       case .identity:
         output.update(from: input, count: count &* stage.input.count)
       case .dropout(let probability):
-        if case .training(let seed) = prepared.mode {
-          Network.dropout(
-            input, output, count: count, values: stage.input.count, firstImage: offset,
-            probability: probability, seed: seed, stage: index)
-        } else {
-          output.update(from: input, count: count &* stage.input.count)
-        }
+        Network.dropout(
+          input, output, count: count, values: stage.input.count, firstImage: offset,
+          probability: probability, mode: prepared.mode, stage: index)
       case .batchNorm:
         let batchNorm = prepared.batchNorms[index].unsafelyUnwrapped
         if let statistics = prepared.statistics {
@@ -170,14 +166,11 @@ extension Network {
       case .identity:
         if let downstream { downstream.update(from: upstream, count: count &* stage.input.count) }
       case .dropout(let probability):
-        guard let downstream else { break }
-        if case .training(let seed) = prepared.mode {
-          // The mask is drawn again from the same streams, so it is the forward pass's.
+        // The mask is drawn again from the same streams, so it is the forward pass's.
+        if let downstream {
           Network.dropout(
             upstream, downstream, count: count, values: stage.input.count, firstImage: offset,
-            probability: probability, seed: seed, stage: index)
-        } else {
-          downstream.update(from: upstream, count: count &* stage.input.count)
+            probability: probability, mode: prepared.mode, stage: index)
         }
       case .batchNorm:
         let batchNorm = prepared.batchNorms[index].unsafelyUnwrapped
@@ -256,15 +249,20 @@ extension Network {
     }
   }
 
-  /// Training-mode dropout of `count` images of `values` values, the first being image
-  /// `firstImage` of the batch: each value is kept with probability `1 - probability` and
-  /// scaled by `1 / (1 - probability)`, else zeroed. Each image's mask comes from its own
-  /// stream of `seed` (per stage and image), so it does not depend on chunking; the backward
-  /// pass calls this again on the gradient to apply the same mask.
+  /// Dropout of `count` images of `values` values, the first being image `firstImage` of the
+  /// batch. In evaluation mode the values pass unchanged; in training mode each is kept with
+  /// probability `1 - probability` and scaled by `1 / (1 - probability)`, else zeroed. Each
+  /// image's mask comes from its own stream of the mode's seed (per stage and image), so it
+  /// does not depend on chunking; the backward pass calls this again on the gradient to apply
+  /// the same mask.
   static func dropout(
     _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, count: Int,
-    values: Int, firstImage: Int, probability: Double, seed: UInt64, stage: Int
+    values: Int, firstImage: Int, probability: Double, mode: Mode, stage: Int
   ) {
+    guard case .training(let seed) = mode else {
+      output.update(from: input, count: count &* values)
+      return
+    }
     let scale = Float(1 / (1 - probability))
     for image in 0..<count {
       var generator = SeededGenerator(

@@ -90,10 +90,10 @@ public struct Trainer: Sendable {
       totals.add(outcome)
       done += batch.count
       step += 1
-      progress?(totals.progress(done: done))
+      progress?(totals.progress(done: done, adversarial: adversarial != nil))
     }
     let seconds = (clock.now - start).inSeconds
-    let figures = totals.progress(done: data.count)
+    let figures = totals.progress(done: data.count, adversarial: adversarial != nil)
     return EpochReport(
       epoch: epoch, loss: figures.loss, accuracy: figures.accuracy,
       adversarialAccuracy: figures.adversarialAccuracy,
@@ -108,7 +108,6 @@ public struct Trainer: Sendable {
     var cleanCount = 0
     var adversarialCorrect = 0
     var adversarialCount = 0
-    var isAdversarial = false
 
     mutating func add(_ other: StepOutcome) {
       lossSum += other.lossSum
@@ -117,14 +116,14 @@ public struct Trainer: Sendable {
       cleanCount += other.cleanCount
       adversarialCorrect += other.adversarialCorrect
       adversarialCount += other.adversarialCount
-      isAdversarial = isAdversarial || other.isAdversarial
     }
 
-    func progress(done: Int) -> StepProgress {
+    /// The running figures; the adversarial accuracy only with adversarial training.
+    func progress(done: Int, adversarial: Bool) -> StepProgress {
       StepProgress(
         done: done, loss: images > 0 ? lossSum / Double(images) : 0,
         accuracy: cleanCount > 0 ? Double(cleanCorrect) / Double(cleanCount) : 0,
-        adversarialAccuracy: isAdversarial
+        adversarialAccuracy: adversarial
           ? (adversarialCount > 0 ? Double(adversarialCorrect) / Double(adversarialCount) : 0)
           : nil)
     }
@@ -143,7 +142,7 @@ public struct Trainer: Sendable {
     var draws = SeededGenerator(seed: seed)
     let attackSeed = draws.next()
     let training = Network.Mode.training(seed: draws.next())
-    var outcome = StepOutcome(images: batch.count, isAdversarial: adversarial != nil)
+    var outcome = StepOutcome(images: batch.count)
     var gradients: Gradients
     switch adversarial {
     case nil:
