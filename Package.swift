@@ -79,7 +79,7 @@ let package = Package(
     // MARK: Tests
     // Closeness checks that point at their caller, and scratch folders.
     .target(name: "BulwarkTestSupport", path: "Tests/BulwarkTestSupport"),
-    .testTarget(name: "BulwarkCoreTests", dependencies: ["BulwarkCore"]),
+    .testTarget(name: "BulwarkCoreTests", dependencies: ["BulwarkTestSupport", "BulwarkCore"]),
     .testTarget(
       name: "BulwarkDataTests",
       dependencies: ["BulwarkTestSupport", "BulwarkCore", "BulwarkData"],

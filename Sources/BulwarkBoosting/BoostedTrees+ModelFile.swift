@@ -1,3 +1,4 @@
+import BulwarkCore
 import Foundation
 
 extension BoostedTrees {
@@ -23,9 +24,9 @@ extension BoostedTrees {
   public init(contentsOf url: URL) throws(BoostingError) {
     let data: Data
     do {
-      data = try Data(contentsOf: url)
+      data = try FileAccess.contents(of: url)
     } catch {
-      throw .fileAccess(path: url.path, reason: "cannot read: \(error.localizedDescription)")
+      throw .fileAccess(error)
     }
     guard let text = String(data: data, encoding: .utf8) else {
       throw .malformedModel(
@@ -39,9 +40,9 @@ extension BoostedTrees {
   /// - Throws: `BoostingError.fileAccess` when it cannot be written.
   public func write(to url: URL) throws(BoostingError) {
     do {
-      try Data(modelText().utf8).write(to: url, options: .atomic)
+      try FileAccess.write(Data(modelText().utf8), to: url)
     } catch {
-      throw .fileAccess(path: url.path, reason: "cannot write: \(error.localizedDescription)")
+      throw .fileAccess(error)
     }
   }
 }

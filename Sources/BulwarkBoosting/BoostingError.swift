@@ -1,3 +1,5 @@
+import BulwarkCore
+
 /// A failure the user of the boosting learner can cause: a parameter out of range, inputs of the
 /// wrong size or with non-finite values, or a malformed LightGBM `model.txt`.
 public enum BoostingError: Error, Equatable, Sendable, CustomStringConvertible {
@@ -9,7 +11,7 @@ public enum BoostingError: Error, Equatable, Sendable, CustomStringConvertible {
   /// `model text` for text handed over directly), `line` counts from 1.
   case malformedModel(file: String, line: Int, field: String, expected: String, found: String)
   /// A model file could not be read or written.
-  case fileAccess(path: String, reason: String)
+  case fileAccess(FileAccessError)
 
   /// A one-line message naming what was wrong, where, what was expected and what was found.
   public var description: String {
@@ -20,8 +22,8 @@ public enum BoostingError: Error, Equatable, Sendable, CustomStringConvertible {
       return "boosting input \(field): expected \(expected), found \(found)"
     case .malformedModel(let file, let line, let field, let expected, let found):
       return "\(file) line \(line), \(field): expected \(expected), found \(found)"
-    case .fileAccess(let path, let reason):
-      return "\(path): \(reason)"
+    case .fileAccess(let error):
+      return error.description
     }
   }
 }

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkTestSupport
 import Foundation
 import Testing
@@ -48,8 +49,8 @@ import Testing
   @Test func reportsAMissingFile() {
     let url = URL(fileURLWithPath: "/nonexistent/bulwark/t.idx")
     #expect(
-      throws: FormatError(
-        file: url.path, location: .whole, expected: "a readable file", found: "no such file")
+      throws: FileAccessError(
+        path: url.path, operation: .read, reason: "no such folder '/nonexistent/bulwark'")
     ) {
       try IDXFile.read(from: url)
     }

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkTestSupport
 import Foundation
 import Testing
@@ -207,8 +208,8 @@ import Testing
   @Test func reportsAMissingFile() {
     let url = URL(fileURLWithPath: "/nonexistent/bulwark/a.npz")
     #expect(
-      throws: FormatError(
-        file: url.path, location: .whole, expected: "a readable file", found: "no such file")
+      throws: FileAccessError(
+        path: url.path, operation: .read, reason: "no such folder '/nonexistent/bulwark'")
     ) {
       try NPZArchive(contentsOf: url)
     }

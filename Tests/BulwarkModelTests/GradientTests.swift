@@ -117,7 +117,7 @@ import Testing
   /// A max-pool window of equal values passes its gradient to its first cell, row by row, as
   /// PyTorch does; the other cells, and those in no window, get none.
   @Test func maxPoolRoutesTiesToTheFirstCell() throws {
-    var network = try Fixtures.network(
+    let network = try Fixtures.network(
       input: ImageShape(height: 3, width: 4, channels: 1), classes: 2,
       layers: [.maxPool2d(2), .flatten, .linear("fc", 2, 2)], seed: 11)
     let pixels: [Float] = [0.5, 0.5, 0.2, 0.9, 0.5, 0.5, 0.9, 0.9, 0.7, 0.7, 0.7, 0.7]

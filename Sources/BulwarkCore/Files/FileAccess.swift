@@ -41,6 +41,7 @@ package enum FileAccess {
   /// - Parameters:
   ///   - url: The file.
   ///   - limit: The largest file read, in bytes; larger files are refused with the limit named.
+  /// - Returns: The file's bytes.
   /// - Throws: `FileAccessError` naming the path and what is wrong.
   package static func contents(of url: URL, limit: Int = 1 << 34) throws(FileAccessError) -> Data {
     let path = url.path

@@ -1,3 +1,4 @@
+import BulwarkCore
 import Foundation
 
 /// Where a labelled image set comes from: a built-in data set, an `.npz` archive, a folder of
@@ -30,16 +31,22 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
       return
     }
     let url = Self.resolve(text, against: base)
-    var isFolder: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) else {
+    let kind = FileAccess.kind(of: url.path)
+    switch kind {
+    case .missing:
       var message = "no such file or folder"
       if text.contains(":") && !text.contains("/") {
         let names = BuiltinDataset.all.map(\.description)
         message += " (built-in data sets: \(names.joined(separator: ", ")))"
       }
       throw DataSourceError(source: text, message: message)
+    case .symbolicLinkLoop:
+      throw DataSourceError(source: text, message: "too many levels of symbolic links (a loop?)")
+    case .other(let other):
+      throw DataSourceError(source: text, message: "\(other), not an image file or folder")
+    case .file, .folder: break
     }
-    if isFolder.boolValue {
+    if kind == .folder {
       guard labels == nil else {
         throw DataSourceError(source: text, message: "an image folder takes no labels file")
       }
@@ -74,6 +81,17 @@ public enum DataSource: Equatable, Sendable, CustomStringConvertible {
       return try ImageFolder(root: url).load()
     case .idx(let images, let labels):
       return try ImageBatch(idxImages: images, labels: labels)
+    }
+  }
+
+  /// The class names, when the source names its classes without reading its images: a
+  /// built-in set's, or an image folder's subfolders; nil for files of numbered classes.
+  /// - Throws: `FileAccessError` or `DataSourceError` when a folder cannot be listed.
+  public func classNames() throws -> [String]? {
+    switch self {
+    case .builtin(let dataset): dataset.classNames
+    case .folder(let url): try ImageFolder(root: url).classNames()
+    case .npz, .idx: nil
     }
   }
 

@@ -25,15 +25,10 @@ public struct ImageFolder: Sendable {
   ///   `FormatError` naming the file for an unreadable image, a file that is not an image, or
   ///   the first image whose size or channel count differs from the first image's.
   public func load() throws -> ImageBatch {
-    let classNames = try visibleEntries(of: root).filter { isDirectory($0) }
-      .map(\.lastPathComponent)
-    guard !classNames.isEmpty else {
-      throw DataSourceError(
-        source: root.path,
-        message: "no class subfolders: an image folder holds one subfolder of images per class")
-    }
+    let classNames = try classFolders()
+    let (labels, names) = try Self.classes(ofFolders: classNames, root: root)
     var found: [(url: URL, label: Int)] = []
-    for (label, name) in classNames.enumerated() {
+    for (name, label) in zip(classNames, labels) {
       let folder = root.appendingPathComponent(name, isDirectory: true)
       for file in try visibleEntries(of: folder) {
         guard Self.imageExtensions.contains(file.pathExtension.lowercased()),
@@ -77,7 +72,54 @@ public struct ImageFolder: Sendable {
         file: files[index].url.path, reference: first.url.path, shape: shape)
     }
     return ImageBatch(
-      shape: shape, pixels: results.pixels, labels: files.map(\.label), classNames: classNames)
+      shape: shape, pixels: results.pixels, labels: files.map(\.label), classNames: names)
+  }
+
+  /// The class names, read from the subfolders' names without reading an image.
+  /// - Throws: `DataSourceError` when the folder has no class subfolders, or its numbered
+  ///   folders clash; `FileAccessError` when it cannot be listed.
+  public func classNames() throws -> [String] {
+    try Self.classes(ofFolders: try classFolders(), root: root).names
+  }
+
+  /// The names of the class subfolders, sorted.
+  private func classFolders() throws -> [String] {
+    let folders = try visibleEntries(of: root).filter { isDirectory($0) }.map(\.lastPathComponent)
+    guard !folders.isEmpty else {
+      throw DataSourceError(
+        source: root.path,
+        message: "no class subfolders: an image folder holds one subfolder of images per class")
+    }
+    return folders
+  }
+
+  /// The label of each class folder and the class names: when every folder is numbered (`7`,
+  /// `3-Dress`), the numbers are the labels, so a missing folder leaves a gap instead of
+  /// shifting the classes after it; otherwise the sorted order, as torchvision's ImageFolder.
+  static func classes(
+    ofFolders folders: [String], root: URL
+  ) throws(DataSourceError) -> (labels: [Int], names: [String]) {
+    let numbers = folders.map { ClassName($0).index }
+    guard numbers.allSatisfy({ $0 != nil }) else { return (Array(folders.indices), folders) }
+    let labels = numbers.map { $0 ?? 0 }
+    guard let largest = labels.max(), largest < ImageBatch.maximumClasses else {
+      throw DataSourceError(
+        source: root.path,
+        message: "class folders are numbered up to \(labels.max() ?? 0); at most "
+          + "\(ImageBatch.maximumClasses) classes are read")
+    }
+    var names = (0...largest).map(String.init)
+    var seen: [Int: String] = [:]
+    for (folder, label) in zip(folders, labels) {
+      if let other = seen[label] {
+        throw DataSourceError(
+          source: root.path,
+          message: "class folders '\(other)' and '\(folder)' are both numbered \(label)")
+      }
+      seen[label] = folder
+      names[label] = folder
+    }
+    return (labels, names)
   }
 
   /// Writes `batch` as PNG files: one subfolder per class named `<index>-<class name>` (the
@@ -92,19 +134,23 @@ public struct ImageFolder: Sendable {
         message: "an image folder holds grey or RGB images; the batch has "
           + "\(batch.shape.channels) channels")
     }
-    let manager = FileManager.default
-    if manager.fileExists(atPath: root.path), !(try visibleEntries(of: root)).isEmpty {
+    if FileAccess.kind(of: root.path) != .missing, !(try visibleEntries(of: root)).isEmpty {
       throw DataSourceError(
         source: root.path, message: "the output folder exists and is not empty; not overwriting it")
     }
     let classDigits = String(max(0, batch.classCount - 1)).count
     let imageDigits = String(max(0, batch.count - 1)).count
     let folders = batch.classNames.enumerated().map { label, name in
-      let safe = name.map { $0 == "/" || $0 == "\\" || $0 == ":" ? "-" : $0 }
-      return root.appendingPathComponent(padded(label, classDigits) + "-" + String(safe))
+      // A name read from a numbered folder keeps its number, not a second one.
+      let parsed = ClassName(name)
+      let bare = parsed.index == label ? parsed.name : Substring(name)
+      let safe = bare.map {
+        "-" + String($0.map { $0 == "/" || $0 == "\\" || $0 == ":" ? "-" : $0 })
+      }
+      return root.appendingPathComponent(padded(label, classDigits) + (safe ?? ""))
     }
     for folder in folders {
-      try manager.createDirectory(at: folder, withIntermediateDirectories: true)
+      try FileAccess.createFolder(folder)
     }
     let shape = batch.shape
     for index in 0..<batch.count {
@@ -114,7 +160,7 @@ public struct ImageFolder: Sendable {
       let png = try PNGCodec.encode(bitmap)
       let file = folders[batch.labels[index]].appendingPathComponent(
         padded(index, imageDigits) + ".png")
-      try Data(png).write(to: file)
+      try FileAccess.write(Data(png), to: file)
     }
   }
 
@@ -122,9 +168,9 @@ public struct ImageFolder: Sendable {
   static func decode(_ url: URL) throws(ImageDecodeFailure) -> Bitmap {
     let bytes: [UInt8]
     do {
-      bytes = [UInt8](try Data(contentsOf: url))
+      bytes = [UInt8](try FileAccess.contents(of: url))
     } catch {
-      throw .unreadable("\(error.localizedDescription)")
+      throw .unreadable(error.reason)
     }
     let bitmap: Bitmap
     do {
@@ -141,11 +187,17 @@ public struct ImageFolder: Sendable {
     guard isDirectory(folder) else {
       throw DataSourceError(source: folder.path, message: "no such folder")
     }
-    return try FileManager.default.contentsOfDirectory(
-      at: folder, includingPropertiesForKeys: [.isDirectoryKey]
-    )
-    .filter { !$0.lastPathComponent.hasPrefix(".") }
-    .sorted { $0.lastPathComponent.utf8.lexicographicallyPrecedes($1.lastPathComponent.utf8) }
+    let entries: [URL]
+    do {
+      entries = try FileManager.default.contentsOfDirectory(
+        at: folder, includingPropertiesForKeys: [.isDirectoryKey])
+    } catch {
+      throw FileAccessError(path: folder.path, operation: .list, underlying: error)
+    }
+    return
+      entries
+      .filter { !$0.lastPathComponent.hasPrefix(".") }
+      .sorted { $0.lastPathComponent.utf8.lexicographicallyPrecedes($1.lastPathComponent.utf8) }
   }
 
   private func isDirectory(_ url: URL) -> Bool {

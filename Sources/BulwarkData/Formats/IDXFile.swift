@@ -1,3 +1,4 @@
+import BulwarkCore
 import Foundation
 
 /// Reader for IDX files, the format of MNIST and Fashion-MNIST, raw or gzipped.
@@ -10,11 +11,11 @@ public enum IDXFile {
   /// - Parameter url: The file, e.g. `train-images-idx3-ubyte.gz`.
   /// - Returns: The array: `.uint8` for unsigned bytes, `.int32` for signed bytes, shorts and
   ///   ints (widened), `.float32` and `.float64` for floats and doubles.
-  /// - Throws: `FormatError` when the file is missing, its compression is corrupt or its IDX
-  ///   structure is malformed.
+  /// - Throws: `FileAccessError` when the file cannot be read; `FormatError` when its
+  ///   compression is corrupt or its IDX structure is malformed.
   public static func read(from url: URL) throws -> NDArray {
     let path = url.path
-    var bytes = try FileBytes.read(url)
+    var bytes = [UInt8](try FileAccess.contents(of: url))
     if Zlib.isGzip(bytes) {
       bytes = try Zlib.gunzip(bytes, file: path)
     }

@@ -1,3 +1,4 @@
+import BulwarkCore
 import Foundation
 
 /// Reader and writer for NumPy `.npy` files (format versions 1.0, 2.0 and 3.0).
@@ -12,10 +13,11 @@ public enum NPYFile {
   /// Reads a `.npy` file.
   /// - Parameter url: The file.
   /// - Returns: The array.
-  /// - Throws: `FormatError` when the file is missing or malformed, or holds an element type,
-  ///   byte order or memory order that Bulwark does not read.
+  /// - Throws: `FileAccessError` when the file cannot be read; `FormatError` when it is
+  ///   malformed or holds an element type, byte order or memory order that Bulwark does not
+  ///   read.
   public static func read(from url: URL) throws -> NDArray {
-    try decode(try FileBytes.read(url), file: url.path)
+    try decode([UInt8](try FileAccess.contents(of: url)), file: url.path)
   }
 
   /// Decodes the bytes of a `.npy` file.
@@ -191,9 +193,9 @@ public enum NPYFile {
   /// - Parameters:
   ///   - array: The array to write.
   ///   - url: The file to create or replace.
-  /// - Throws: The file system's error when the file cannot be written.
+  /// - Throws: `FileAccessError` when the file cannot be written.
   public static func write(_ array: NDArray, to url: URL) throws {
-    try FileBytes.write(encode(array), to: url)
+    try FileAccess.write(Data(encode(array)), to: url)
   }
 
   /// Appends the memory of integers already in little-endian order.

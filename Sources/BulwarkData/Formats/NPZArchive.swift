@@ -1,3 +1,4 @@
+import BulwarkCore
 import Foundation
 
 /// A NumPy `.npz` archive: named arrays in a zip file, one `.npy` member per array, as
@@ -45,10 +46,10 @@ public struct NPZArchive: Equatable, Sendable {
 
   /// Reads a `.npz` file.
   /// - Parameter url: The file.
-  /// - Throws: `FormatError` when the file is missing or malformed; see
-  ///   ``init(decoding:file:)``.
+  /// - Throws: `FileAccessError` when the file cannot be read; `FormatError` when it is
+  ///   malformed, see ``init(decoding:file:)``.
   public init(contentsOf url: URL) throws {
-    try self.init(decoding: try FileBytes.read(url), file: url.path)
+    try self.init(decoding: [UInt8](try FileAccess.contents(of: url)), file: url.path)
   }
 
   /// Decodes the bytes of a `.npz` file, stored or deflated, zip64 or not.
@@ -114,8 +115,8 @@ public struct NPZArchive: Equatable, Sendable {
   /// - Parameters:
   ///   - url: The file to create or replace.
   ///   - compressed: Whether to deflate the members, as `np.savez_compressed` does.
-  /// - Throws: The file system's error when the file cannot be written.
+  /// - Throws: `FileAccessError` when the file cannot be written.
   public func write(to url: URL, compressed: Bool = false) throws {
-    try FileBytes.write(encoded(compressed: compressed), to: url)
+    try FileAccess.write(Data(encoded(compressed: compressed)), to: url)
   }
 }

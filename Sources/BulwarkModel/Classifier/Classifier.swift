@@ -187,6 +187,25 @@ extension Classifier {
     Network.argmax(try logits(batch), classes: classCount)
   }
 
+  /// Checks a data set against the classifier before any work: its image shape, and that every
+  /// label is one of the classifier's classes.
+  /// - Parameters:
+  ///   - batch: The set.
+  ///   - source: The set as the user named it (`ybad.npz`), for the error.
+  /// - Throws: `ModelError` naming the source, the image and what the classifier expects.
+  public func check(_ batch: ImageBatch, from source: String) throws(ModelError) {
+    guard batch.shape == inputShape else {
+      throw ModelError(
+        field: "\(source): images", expected: "\(inputShape) (height x width x channels)",
+        found: "\(batch.shape)")
+    }
+    if let index = batch.labels.firstIndex(where: { $0 < 0 || $0 >= classCount }) {
+      throw ModelError(
+        field: "\(source): labels", expected: "the classifier's classes 0...\(classCount - 1)",
+        found: "\(batch.labels[index]) on image \(index)")
+    }
+  }
+
   /// Checks that `batch` holds images of `inputShape`.
   /// - Throws: `ModelError` naming the expected and found shapes.
   public func checkShape(_ batch: ImageBatch) throws {

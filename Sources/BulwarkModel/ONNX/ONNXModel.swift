@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import Foundation
 
@@ -50,14 +51,11 @@ public struct ONNXModel: Classifier {
   /// - Parameters:
   ///   - url: The `.onnx` file.
   ///   - options: Threads to use.
-  /// - Throws: `FormatError` for a file that cannot be read, malformed protobuf, a graph that
-  ///   breaks the rules, an unsupported operator (naming the operator, node and opset), or
-  ///   shapes that do not fit.
+  /// - Throws: `FileAccessError` for a file that cannot be read; `FormatError` for malformed
+  ///   protobuf, a graph that breaks the rules, an unsupported operator (naming the operator,
+  ///   node and opset), or shapes that do not fit.
   public init(contentsOf url: URL, options: ComputeOptions = .init()) throws {
-    guard let data = FileManager.default.contents(atPath: url.path) else {
-      throw FormatError(
-        file: url.path, location: .whole, expected: "a readable ONNX file", found: "no such file")
-    }
+    let data = try FileAccess.contents(of: url)
     try self.init(
       bytes: [UInt8](data), file: url.path, folder: url.deletingLastPathComponent(),
       options: options)

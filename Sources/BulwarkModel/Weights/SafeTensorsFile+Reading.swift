@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import Foundation
 
@@ -7,10 +8,10 @@ extension SafeTensorsFile {
 
   /// Reads a safetensors file.
   /// - Parameter url: The file.
-  /// - Throws: The file system's error if the file cannot be read, or `FormatError` as
+  /// - Throws: `FileAccessError` if the file cannot be read, or `FormatError` as
   ///   `init(decoding:file:)` does.
   public init(contentsOf url: URL) throws {
-    let data = try Data(contentsOf: url)
+    let data = try FileAccess.contents(of: url)
     try self.init(decoding: [UInt8](data), file: url.path)
   }
 

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import Foundation
 
@@ -64,9 +65,9 @@ extension SafeTensorsFile {
 
   /// Writes the file, replacing any file at `url` atomically.
   /// - Parameter url: Where to write.
-  /// - Throws: The file system's error if the file cannot be written.
+  /// - Throws: `FileAccessError` if the file cannot be written.
   public func write(to url: URL) throws {
-    try Data(encoded()).write(to: url, options: .atomic)
+    try FileAccess.write(Data(encoded()), to: url)
   }
 }
 

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkDefenses
 import Foundation
 
@@ -63,8 +64,14 @@ public struct FitRecord: Codable, Equatable, Sendable {
   /// - Parameter url: The file.
   /// - Throws: A `PipelineError` naming the file when it is missing or malformed.
   public init(contentsOf url: URL) throws(PipelineError) {
+    let data: Data
     do {
-      self = try JSONDecoder().decode(FitRecord.self, from: Data(contentsOf: url))
+      data = try FileAccess.contents(of: url)
+    } catch {
+      throw PipelineError(file: url.path, path: "", message: "cannot read: \(error.reason)")
+    }
+    do {
+      self = try JSONDecoder().decode(FitRecord.self, from: data)
     } catch {
       throw PipelineError(
         file: url.path, path: "", message: "cannot read the fit record (\(error))")
@@ -124,10 +131,10 @@ public struct FitRecord: Codable, Equatable, Sendable {
 
   /// Writes the record, pretty-printed, to a temporary file renamed into place.
   /// - Parameter url: The file.
-  /// - Throws: Encoding or file errors.
+  /// - Throws: Encoding errors; `FileAccessError` when the file cannot be written.
   public func write(to url: URL) throws {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-    try encoder.encode(self).write(to: url, options: .atomic)
+    try FileAccess.write(encoder.encode(self), to: url)
   }
 }

@@ -150,6 +150,8 @@ extension PipelineDescription {
     limit: Int? = nil, progress: (FitPhase, Int, Int) -> Void = { _, _, _ in }
   ) throws -> FitOutcome {
     var pipeline = try Pipeline(self)
+    // The fitted model and its record are written after the work: check their folder first.
+    if let fitting { try FileAccess.checkFolderWritable(fitting.model.deletingLastPathComponent()) }
     let data = try loadFitData(for: pipeline, limit: limit) { progress(.attack, $0, $1) }
     var images = data.clean
     images.pixels += data.adversarial.pixels
@@ -199,6 +201,11 @@ extension PipelineDescription {
     var clean = empty
     if let source = fitting.clean {
       clean = try source.load()
+      if let names = try self.clean.classNames() {
+        clean = try clean.aligned(
+          toClasses: names, of: "data.clean (\(self.clean.description))",
+          as: "\(path).clean (\(source.description))")
+      }
       if let limit { clean = clean.prefix(min(limit, clean.count)) }
       try pipeline.check(clean, name: "\(path).clean", file: name)
     }
@@ -209,6 +216,11 @@ extension PipelineDescription {
       break
     case .data(let source):
       adversarial = try source.load()
+      if let cleanSource = fitting.clean {
+        adversarial = try adversarial.aligned(
+          toClasses: clean.classNames, of: "\(path).clean (\(cleanSource.description))",
+          as: "\(path).adversarial (\(source.description))")
+      }
     case .attack(var settings):
       guard let source = fitting.clean else { break }
       settings.limit = clean.count
@@ -250,8 +262,7 @@ extension PipelineDescription {
       cleanFingerprints: data.clean.fingerprints(),
       adversarialFingerprints: data.adversarial.fingerprints(),
       trainingAccuracy: trainingAccuracy, seconds: seconds)
-    try FileManager.default.createDirectory(
-      at: fitting.model.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try FileAccess.createFolder(fitting.model.deletingLastPathComponent())
     try stage.saveModel(to: fitting.model)
     try record.write(to: fitting.record)
     return record

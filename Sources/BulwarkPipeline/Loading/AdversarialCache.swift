@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import BulwarkModel
 import Foundation
@@ -31,7 +32,7 @@ public struct AdversarialCache: Sendable {
     model: URL, clean: DataSource, attack: AttackSettings, pipelineIdentity: String? = nil
   ) throws -> URL {
     var hash = SHA256()
-    hash.update(try Data(contentsOf: model))
+    hash.update(try FileAccess.contents(of: model))
     hash.update("\nclean=\(clean.description)\n\(Self.fileIdentity(of: clean))\n")
     hash.update("\(attack.identity)\n")
     if let pipelineIdentity { hash.update("pipeline=\(pipelineIdentity)\n") }
@@ -82,17 +83,15 @@ public struct AdversarialCache: Sendable {
       }
       return (cached, true)
     }
+    // The attack's work must not be lost to a cache folder that cannot be written.
+    try FileAccess.checkFolderWritable(folder)
     var images = clean.images
     if let limit = attack.limit { images = images.prefix(limit) }
     let adversarial = try AttackRun.perturb(
       images, with: attack.attack, classifier: classifier, progress: progress)
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    let temporary = folder.appendingPathComponent(".\(UUID().uuidString).npz.partial")
-    try adversarial.npzArchive.write(to: temporary)
-    guard rename(temporary.path, url.path) == 0 else {
-      try? FileManager.default.removeItem(at: temporary)
-      throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: url.path])
-    }
+    try FileAccess.createFolder(folder)
+    // An atomic write: an interrupted run never leaves half a cached set.
+    try adversarial.npzArchive.write(to: url)
     return (adversarial, false)
   }
 }

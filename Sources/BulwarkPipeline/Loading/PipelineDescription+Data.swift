@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import BulwarkModel
 import Foundation
@@ -131,8 +132,13 @@ extension PipelineDescription {
       var loaded: Data.Adversarial
       switch set.source {
       case .data(let source):
+        // Labels are matched to the clean set's classes by name: a set that lacks a class
+        // must not shift the others.
+        let images = try source.load().aligned(
+          toClasses: cleanImages.classNames, of: "data.clean (\(clean.description))",
+          as: "\(setPath(index)) (\(source.description))")
         loaded = Data.Adversarial(
-          name: set.name, images: try source.load(), fromCache: nil,
+          name: set.name, images: images, fromCache: nil,
           attacker: "given set \(source.description)", isPaired: false)
       case .attack(var settings):
         if let limit { settings.limit = min(settings.limit ?? limit, limit) }
@@ -150,14 +156,18 @@ extension PipelineDescription {
           name: set.name, images: result.images, fromCache: result.cached,
           attacker: settings.summary, isPaired: true)
       }
-      let path = adversarialSets.count == 1 ? "data.adversarial" : "data.adversarial[\(index)]"
-      try pipeline.check(loaded.images, name: path, file: name)
+      try pipeline.check(loaded.images, name: setPath(index), file: name)
       if let limit { loaded.images = loaded.images.prefix(min(limit, loaded.images.count)) }
       sets.append(loaded)
     }
     if let limit { cleanImages = cleanImages.prefix(min(limit, cleanImages.count)) }
     let data = Data(clean: cleanImages, adversarialSets: sets)
     return excludesFitted ? try removingFitted(from: data) : data
+  }
+
+  /// The key path of adversarial set `index` in the file, for messages.
+  private func setPath(_ index: Int) -> String {
+    adversarialSets.count == 1 ? "data.adversarial" : "data.adversarial[\(index)]"
   }
 
   /// What a set made against this pipeline depends on besides the classifier, the clean set
@@ -167,7 +177,7 @@ extension PipelineDescription {
     var identity = stagesIdentity
     if let fitting, FileManager.default.fileExists(atPath: fitting.model.path) {
       var hash = SHA256()
-      hash.update(try Foundation.Data(contentsOf: fitting.model))
+      hash.update(try FileAccess.contents(of: fitting.model))
       identity += " fitted=\(hash.hexDigest())"
     }
     return identity

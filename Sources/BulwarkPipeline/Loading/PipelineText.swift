@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import Foundation
 
@@ -9,10 +10,10 @@ import Foundation
 func pipelineText(at url: URL) throws(PipelineErrors) -> String {
   let bytes: [UInt8]
   do {
-    bytes = try FileBytes.read(url)
+    bytes = [UInt8](try FileAccess.contents(of: url))
   } catch {
     throw PipelineErrors([
-      PipelineError(file: url.path, path: "", message: "cannot read it: \(error.found)")
+      PipelineError(file: url.path, path: "", message: "cannot read: \(error.reason)")
     ])
   }
   guard let text = String(validating: bytes, as: UTF8.self) else {

@@ -1,3 +1,4 @@
+import BulwarkCore
 import Foundation
 import Synchronization
 
@@ -57,12 +58,16 @@ final class TuningJournal: Sendable {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     if lines.isEmpty { lines = [try encoder.encode(Line(settings: settings, result: nil))] }
-    try FileManager.default.createDirectory(
-      at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+    try FileAccess.createFolder(url.deletingLastPathComponent())
     let text = lines.map { $0 + Data("\n".utf8) }.reduce(Data(), +)
-    try text.write(to: url, options: .atomic)
-    let handle = try FileHandle(forWritingTo: url)
-    try handle.seekToEnd()
+    try FileAccess.write(text, to: url)
+    let handle: FileHandle
+    do {
+      handle = try FileHandle(forWritingTo: url)
+      try handle.seekToEnd()
+    } catch {
+      throw FileAccessError(path: url.path, operation: .write, underlying: error)
+    }
     return (TuningJournal(url: url, handle: handle), results)
   }
 
@@ -78,9 +83,13 @@ final class TuningJournal: Sendable {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     let data = try encoder.encode(Line(settings: nil, result: result)) + Data("\n".utf8)
-    try handle.withLock { handle in
-      try handle.write(contentsOf: data)
-      try handle.synchronize()
+    do {
+      try handle.withLock { handle in
+        try handle.write(contentsOf: data)
+        try handle.synchronize()
+      }
+    } catch {
+      throw FileAccessError(path: url.path, operation: .write, underlying: error)
     }
   }
 

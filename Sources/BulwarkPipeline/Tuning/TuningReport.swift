@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import BulwarkDefenses
 import Foundation
@@ -93,14 +94,14 @@ public struct TuningReport: Sendable {
   /// Writes every result file into `folder`.
   /// - Parameter folder: The run folder.
   /// - Returns: The files written, `best.json5` last.
-  /// - Throws: File and encoding errors.
+  /// - Throws: Encoding errors; `FileAccessError` when a file cannot be written.
   @discardableResult
   public func write(to folder: URL) throws -> [URL] {
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    try FileAccess.createFolder(folder)
     var written: [URL] = []
     func save(_ name: String, _ text: String) throws {
       let url = folder.appendingPathComponent(name)
-      try text.write(to: url, atomically: true, encoding: .utf8)
+      try FileAccess.write(Data(text.utf8), to: url)
       written.append(url)
     }
     let encoder = JSONEncoder()

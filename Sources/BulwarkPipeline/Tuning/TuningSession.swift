@@ -53,6 +53,8 @@ public struct TuningSession: Sendable {
     /// The search: its phase, configurations done and total, and the time since the phase
     /// began.
     case tuning(TuningPhase, done: Int, total: Int, elapsed: Duration)
+    /// A resumed run found no journal to continue, so it starts afresh.
+    case nothingToResume(journal: URL)
   }
 
   /// Seconds each part of a session took.
@@ -136,8 +138,10 @@ public struct TuningSession: Sendable {
           + "rank the whole grid before it attacks the leaders")
     }
     let folder = options.folder ?? defaultFolder
+    // Results written only at the end must not be lost to an unwritable folder.
+    try FileAccess.checkFolderWritable(folder)
     var hash = SHA256()
-    hash.update(try Data(contentsOf: file))
+    hash.update(try FileAccess.contents(of: file))
     let fileHash = hash.hexDigest()
     // With several classifiers each has its own run (data, sample sets, journal) in a
     // subfolder, under the same attack definitions; the results are then ranked together.
@@ -150,6 +154,10 @@ public struct TuningSession: Sendable {
         ? folder
         : folder.appendingPathComponent("classifiers").appendingPathComponent(
           "\(position + 1)-\(model.deletingPathExtension().lastPathComponent)")
+      let journal = runFolder.appendingPathComponent("journal.jsonl")
+      if options.resume, FileAccess.kind(of: journal.path) == .missing {
+        progress(.nothingToResume(journal: journal))
+      }
       // Progress names the classifier whose set is being made when there are several.
       let prefix = space.classifiers.isEmpty ? "" : model.lastPathComponent + " "
       return try tune(

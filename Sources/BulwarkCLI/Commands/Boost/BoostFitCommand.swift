@@ -98,6 +98,7 @@ struct BoostFitCommand: ParsableCommand {
   }
 
   func run(console: Console) throws {
+    try FileAccess.checkWritable(URL(fileURLWithPath: out))
     let matrix = try FeatureMatrix(npy: x)
     let labels = try readLabels(npy: y, count: matrix.rows)
     let classes = (labels.max() ?? 0) + 1

@@ -1,4 +1,5 @@
 import BulwarkBoosting
+import BulwarkCore
 import BulwarkData
 import Foundation
 
@@ -37,6 +38,7 @@ struct BoostPredictCommand: ParsableCommand {
   }
 
   func run(console: Console) throws {
+    try FileAccess.checkWritable(URL(fileURLWithPath: out))
     let trees = try BoostedTrees(contentsOf: URL(fileURLWithPath: model))
     let matrix = try FeatureMatrix(npy: x)
     let probabilities = try trees.probabilities(matrix.values, rows: matrix.rows)

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import Foundation
 
@@ -65,11 +66,16 @@ struct DataConvertCommand: ParsableCommand {
   }
 
   func run(console: Console) throws {
+    let url = URL(fileURLWithPath: out)
+    if isNPZ {
+      try FileAccess.checkWritable(url)
+    } else {
+      try FileAccess.checkFolderWritable(url)
+    }
     let (resolved, all) = try source.load()
     var batch = all
     if let limit { batch = batch.prefix(limit) }
     if let sample { batch = batch.stratifiedSample(count: sample, seed: seed) }
-    let url = URL(fileURLWithPath: out)
     if isNPZ {
       try batch.npzArchive.write(to: url, compressed: compress)
     } else {

@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import BulwarkModel
 import BulwarkPipeline
@@ -155,6 +156,7 @@ struct AttackCommand: ParsableCommand {
   }
 
   func run(console: Console) throws {
+    try FileAccess.checkWritable(URL(fileURLWithPath: out))
     let options = ComputeOptions(threads: threads)
     let classifier: any Classifier
     var clean: ImageBatch
@@ -170,6 +172,7 @@ struct AttackCommand: ParsableCommand {
         contentsOf: URL(fileURLWithPath: model ?? ""), options: options)
       clean = try DataSource(data ?? "", labels: labels).load()
     }
+    try classifier.check(clean, from: data ?? "data.clean of \(against ?? "")")
     if let limit { clean = clean.prefix(limit) }
     if let target, target >= classifier.classCount {
       throw UsageError(

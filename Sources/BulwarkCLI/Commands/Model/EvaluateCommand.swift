@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import BulwarkModel
 import Foundation
@@ -57,13 +58,14 @@ struct EvaluateCommand: ParsableCommand {
   }
 
   func run(console: Console) throws {
+    if let logits { try FileAccess.checkWritable(URL(fileURLWithPath: logits)) }
     let network = try loadClassifier(
       contentsOf: URL(fileURLWithPath: model), options: ComputeOptions(threads: threads))
     let source = try DataSource(data, labels: labels)
     var batch = try source.load()
     if let limit { batch = batch.prefix(limit) }
     let classes = network.classCount
-    try network.checkLabels(batch.labels, count: batch.count)
+    try network.check(batch, from: data)
     let outputs = try network.logits(batch)
     if let logits {
       let array = NDArray(shape: [batch.count, classes], storage: .float32(outputs))

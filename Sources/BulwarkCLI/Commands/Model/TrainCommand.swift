@@ -201,6 +201,9 @@ struct TrainCommand: ParsableCommand {
   }
 
   func run(console: Console) throws {
+    // Every epoch would be lost to a missing folder found only at the end.
+    try FileAccess.checkWritable(URL(fileURLWithPath: out))
+    if let checkpoint { try FileAccess.checkWritable(URL(fileURLWithPath: checkpoint)) }
     var training = try DataSource(data).load()
     if let limit { training = training.prefix(limit) }
     let validationData = try validation.map { try DataSource($0).load() }

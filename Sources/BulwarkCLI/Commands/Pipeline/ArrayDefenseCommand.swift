@@ -42,6 +42,7 @@ struct PreprocessCommand: ParsableCommand {
     try ExternalCommand.requireAllowed(
       [ExternalCommand.of(defense, at: "stage")].compactMap { $0 }, allowed: allowExternal,
       file: "--stage")
+    try FileAccess.checkWritable(URL(fileURLWithPath: output))
     let array = try NPYFile.read(from: URL(fileURLWithPath: input))
     guard case .float32(let values) = array.storage, array.shape.count == 4 else {
       throw FormatError(
@@ -66,7 +67,13 @@ struct PreprocessCommand: ParsableCommand {
       to: URL(fileURLWithPath: output))
     let report = ArrayDefenseReport(
       input: input, output: output, shape: array.shape, seconds: seconds, abstentions: nil)
-    if json { try console.printJSON(report) }
+    if json {
+      try console.printJSON(report)
+    } else {
+      console.print(
+        "Wrote \(output): \(array.shape[0]) images of \(shape), preprocessed in "
+          + "\(format(seconds, digits: 3)) s")
+    }
   }
 }
 
@@ -104,6 +111,7 @@ struct PostprocessCommand: ParsableCommand {
 
   func run(console: Console) throws {
     let defense = try DefenseRegistry.current.postprocessor(json5: stage)
+    try FileAccess.checkWritable(URL(fileURLWithPath: output))
     let array = try NPYFile.read(from: URL(fileURLWithPath: input))
     guard case .float32(let values) = array.storage, array.shape.count == 2, array.shape[1] >= 1
     else {
@@ -123,7 +131,14 @@ struct PostprocessCommand: ParsableCommand {
     let report = ArrayDefenseReport(
       input: input, output: output, shape: array.shape, seconds: seconds,
       abstentions: result.abstainedRows.count)
-    if json { try console.printJSON(report) }
+    if json {
+      try console.printJSON(report)
+    } else {
+      console.print(
+        "Wrote \(output): \(array.shape[0]) rows of \(array.shape[1]) classes, "
+          + "\(result.abstainedRows.count) abstained, postprocessed in "
+          + "\(format(seconds, digits: 3)) s")
+    }
   }
 }
 

@@ -88,8 +88,18 @@ struct TuneCommand: ParsableCommand {
       sample: sample, seed: seed, refine: refine, resume: resume, stopAfter: stopAfter,
       threads: threads, folder: out.map { URL(fileURLWithPath: $0) },
       allowsExternalPrograms: allowExternal)
+    let folder = options.folder ?? session.defaultFolder
+    let command =
+      "bulwark tune \(file) --resume" + (seed == 0 ? "" : " --seed \(seed)")
+      + (sample.map { " --sample \($0)" } ?? "") + (out.map { " --out \($0)" } ?? "")
+    let notice = InterruptionNotice(
+      "interrupted; the finished configurations are kept in \(folder.path); continue with "
+        + "'\(command)'", console: console)
     let result = try session.run(options) { event in
       switch event {
+      case .nothingToResume(let journal):
+        console.endProgress()
+        console.printError("note: nothing to resume (no \(journal.path)); starting afresh")
       case .attack(let set, let done, let total):
         console.progress("attack \(set): \(done)/\(total) images")
       case .tuning(let phase, let done, let total, let elapsed):
@@ -97,6 +107,7 @@ struct TuneCommand: ParsableCommand {
       }
     }
     console.endProgress()
+    _ = consume notice
     let outcome = result.outcome
     guard let full = outcome.winner.full else {
       throw TuningError(message: "internal: the winner was not scored on the full sets")
