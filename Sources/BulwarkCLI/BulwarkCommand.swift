@@ -52,7 +52,10 @@ public struct BulwarkCommand: ParsableCommand {
     } catch let code as ExitCode {
       return code
     } catch {
-      console.printError("error: \(commandLineDescription(of: error))")
+      // One problem per line, each marked as an error.
+      for line in commandLineDescription(of: error).split(separator: "\n") {
+        console.printError("error: \(line)")
+      }
       return .failure
     }
   }

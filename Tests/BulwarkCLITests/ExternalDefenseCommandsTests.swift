@@ -102,7 +102,7 @@ struct ExternalDefenseCommandsTests {
     #expect(validate.status == 0, "\(validate.error)")
     #expect(
       validate.output == "\(file): ok; runs external programs: preprocessors[1] (sh -c exec cat), "
-        + "preprocessors[2] (cat) (score needs --allow-external)\n")
+        + "preprocessors[2] (cat) (score and tune need --allow-external)\n")
   }
 
   @Test func preprocessRunsAnExternalStageOnlyWhenAllowed() throws {

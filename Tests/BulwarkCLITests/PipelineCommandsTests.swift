@@ -74,6 +74,55 @@ import Testing
     #expect((reports[1]["problems"] as? [String])?.count == 2)
   }
 
+  @Test func validateListsTheErrorsOfEverySectionOnceInFileOrder() throws {
+    let text = """
+      {
+        classifier: { },
+        data: { clean: "fashion-mnist:test", adversarial: "missing.npz" },
+        preprocessors: [{ type: "spatial-smoothing", window: 0 }],
+        tune: {
+          preprocessors: [{ oneOf: [{ type: "bogus" }, { type: "jpeg-compression", qualty: 5 }] }],
+        },
+      }
+      """
+    try text.write(toFile: path("bad.json5"), atomically: true, encoding: .utf8)
+    let file = path("bad.json5")
+    let result = try BulwarkProcess.run(["validate", file])
+    #expect(result.status == 1)
+    let lines = result.error.split(separator: "\n").map(String.init)
+    let paths = [
+      "classifier: missing required key 'model'", "data.adversarial: ", "preprocessors[0].window: ",
+      "tune.preprocessors[0].oneOf[0].type: unknown preprocessor 'bogus'",
+      "tune.preprocessors[0].oneOf[1].qualty: unknown key",
+    ]
+    #expect(lines.count == paths.count, "\(result.error)")
+    for (line, path) in zip(lines, paths) {
+      #expect(line.hasPrefix("error: \(file): \(path)"), "\(line)")
+    }
+    // The same file through `score`: every problem on its own `error:` line.
+    let score = try BulwarkProcess.run(["score", file])
+    #expect(score.status == 1)
+    let scoreLines = score.error.split(separator: "\n")
+    #expect(scoreLines.count == 3 && scoreLines.allSatisfy { $0.hasPrefix("error: \(file): ") })
+  }
+
+  @Test func validateNamesTheExternalProgramsOfTheSearchSpace() throws {
+    let file = try writePipeline(preprocessors: "")
+    var text = try String(contentsOfFile: file, encoding: .utf8)
+    text = text.replacingOccurrences(
+      of: "postprocessors:",
+      with:
+        "tune: { preprocessors: [{ oneOf: [{ type: \"external\", command: [[\"/bin/cat\"]] }] }] },\n"
+        + "  postprocessors:")
+    try text.write(toFile: file, atomically: true, encoding: .utf8)
+    let result = try BulwarkProcess.run(["validate", file])
+    #expect(result.status == 0, "\(result.error)")
+    #expect(
+      result.output.hasSuffix(
+        "ok; runs external programs: tune.preprocessors[0].oneOf[0] (/bin/cat) (score and tune "
+          + "need --allow-external)\n"), "\(result.output)")
+  }
+
   @Test func arrayToolsReportAsJSONAndRefuseNaN() throws {
     try NPYFile.write(
       NDArray(shape: [2, 3], storage: .float32([0.2, 0.5, 0.3, 0.1, 0.1, 0.8])),

@@ -120,13 +120,15 @@ public struct PipelineDescription: Sendable {
 
     let classifier = attempt { try required(decoder, "classifier") }
     let modelPath = attempt { try required(classifier, "model") }
-    let model = attempt { () throws -> URL in
-      guard let modelPath else { throw decoder.error("missing model") }
-      let url = Self.resolve(try modelPath.decode(String.self), against: folder)
-      guard FileManager.default.fileExists(atPath: url.path) else {
-        throw modelPath.error("no such file: \(url.path)")
+    // A missing `model` is reported once, by `required`.
+    let model = modelPath.flatMap { modelPath in
+      attempt { () throws -> URL in
+        let url = Self.resolve(try modelPath.decode(String.self), against: folder)
+        guard FileManager.default.fileExists(atPath: url.path) else {
+          throw modelPath.error("no such file: \(url.path)")
+        }
+        return url
       }
-      return url
     }
 
     let data = attempt { try required(decoder, "data") }

@@ -20,32 +20,82 @@ public struct PipelineValidation: Sendable {
   /// Whether the file is valid.
   public var isValid: Bool { problems.isEmpty }
 
-  /// Validates a pipeline file.
+  /// Validates a pipeline file: the top-level sections and the `tune` section are each checked
+  /// whatever the other's errors, and every problem is listed once, in file order.
   /// - Parameters:
   ///   - url: The pipeline file.
   ///   - registry: The defenses its stages may name.
   public init(contentsOf url: URL, registry: DefenseRegistry = .current) {
     file = url
-    externalCommands = []
-    let description: PipelineDescription
+    var found: [PipelineError] = []
+    var description: PipelineDescription?
     do {
       description = try PipelineDescription(contentsOf: url, registry: registry)
     } catch {
-      problems = error.errors
-      return
+      found += error.errors
     }
-    let commands = description.externalCommands
-    externalCommands = commands
-    let space: SearchSpace
+    var space: SearchSpace?
     do {
       // Every value of the search space's lists and ranges is built and checked.
       space = try SearchSpace(contentsOf: url, registry: registry)
-      externalCommands += space.externalCommands.filter { !commands.contains($0) }
     } catch {
-      problems = error.errors
-      return
+      found += error.errors
     }
-    problems = Self.problems(in: description, classifiers: space.classifiers)
+    externalCommands = description?.externalCommands ?? []
+    for command in space?.externalCommands ?? [] where !externalCommands.contains(command) {
+      externalCommands.append(command)
+    }
+    if found.isEmpty, let description {
+      found = Self.problems(in: description, classifiers: space?.classifiers ?? [])
+    }
+    problems = Self.inFileOrder(found, of: url)
+  }
+
+  /// `problems` without repeats, ordered by where their key paths appear in the file (problems
+  /// of the whole file first; the order found breaks ties).
+  private static func inFileOrder(_ problems: [PipelineError], of url: URL) -> [PipelineError] {
+    var unique: [PipelineError] = []
+    for problem in problems where !unique.contains(problem) { unique.append(problem) }
+    guard unique.count > 1, let text = try? pipelineText(at: url) else { return unique }
+    var parser = JSON5Parser(text, file: url.path)
+    guard let root = try? parser.parse() else { return unique }
+    var order: [String: Int] = ["": 0]
+    func visit(_ value: JSONValue, at path: String) {
+      switch value {
+      case .object(let members):
+        for member in members {
+          let child = path.isEmpty ? member.key : path + "." + member.key
+          if order[child] == nil { order[child] = order.count }
+          visit(member.value, at: child)
+        }
+      case .array(let elements):
+        for (index, element) in elements.enumerated() {
+          let child = path + "[\(index)]"
+          order[child] = order.count
+          visit(element, at: child)
+        }
+      case .null, .bool, .number, .string: break
+      }
+    }
+    visit(root, at: "")
+    // A path the file does not spell (`tune.classifier (model.safetensors)`, a missing key)
+    // sorts with its nearest ancestor that it does.
+    func position(of path: String) -> Int {
+      var path = Substring(path)
+      while !path.isEmpty {
+        if let position = order[String(path)] { return position }
+        guard let cut = path.lastIndex(where: { $0 == "." || $0 == "[" || $0 == " " }) else {
+          break
+        }
+        path = path[..<cut]
+      }
+      return order[String(path)] ?? 0
+    }
+    return unique.enumerated()
+      .sorted {
+        (position(of: $0.element.path), $0.offset) < (position(of: $1.element.path), $1.offset)
+      }
+      .map(\.element)
   }
 
   /// The problems of a parsed file: its models (the search space's classifiers must take the

@@ -57,7 +57,7 @@ struct ValidateCommand: ParsableCommand {
           external.isEmpty
             ? "\(file): ok"
             : "\(file): ok; runs external programs: \(external.joined(separator: ", ")) "
-              + "(score needs --allow-external)")
+              + "(score and tune need --allow-external)")
       } else {
         for problem in problems { console.printError("error: \(problem)") }
       }
