@@ -5,8 +5,10 @@ import PackagePlugin
 /// so users never need to find the built binary.
 ///
 /// Arguments pass through unchanged and the tool runs in the package's folder, so relative
-/// paths in pipeline files and on the command line mean what they mean there. Commands that
-/// write files (tune, score's caches, convert) need `--allow-writing-to-package-directory`.
+/// paths in pipeline files and on the command line mean what they mean there. Because some
+/// commands write files (tune, score's caches, convert), the plugin declares that permission,
+/// and SwiftPM asks for it before every command: non-interactive runs pass
+/// `--allow-writing-to-package-directory`.
 ///
 /// `--executable NAME` (taken by the plugin, not passed on) builds the package's own
 /// executable product NAME instead and runs it: a user's `@main` that calls

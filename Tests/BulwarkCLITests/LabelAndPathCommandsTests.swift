@@ -69,7 +69,7 @@ import Testing
     #expect(shifted.status == 1)
     #expect(
       shifted.error.contains(
-        "class '0-bright' of data.adversarial (\(path("shifted-set"))) is numbered 0, but "
+        "data.adversarial (\(path("shifted-set"))): class '0-bright' is numbered 0, but "
           + "'1-bright' is class 1 of data.clean (\(path("clean")))"), "\(shifted.error)")
 
     try FileManager.default.moveItem(
@@ -78,7 +78,7 @@ import Testing
     #expect(foreign.status == 1)
     #expect(
       foreign.error.contains(
-        "class 'cloudy' of data.adversarial (\(path("shifted-set"))) is not a class of "
+        "data.adversarial (\(path("shifted-set"))): class 'cloudy' is not a class of "
           + "data.clean (\(path("clean")))"), "\(foreign.error)")
   }
 

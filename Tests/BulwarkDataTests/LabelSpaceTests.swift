@@ -46,8 +46,7 @@ import Testing
     #expect(
       throws: DataSourceError(
         source: "data.adversarial (adv)",
-        message: "class '2-Trouser' of data.adversarial (adv) is numbered 2, but 'Trouser' is "
-          + "class 1 of data.clean (clean)")
+        message: "class '2-Trouser' is numbered 2, but 'Trouser' is class 1 of data.clean (clean)")
     ) {
       try shifted.aligned(
         toClasses: Self.fashion, of: "data.clean (clean)", as: "data.adversarial (adv)")
@@ -58,8 +57,8 @@ import Testing
     }
     #expect(
       error?.description
-        == "data.adversarial: class 'Sandal' of data.adversarial is not a class of data.clean "
-        + "(its classes: 'T-shirt/top', 'Trouser', 'Pullover', 'Dress')")
+        == "data.adversarial: class 'Sandal' is not a class of data.clean (its classes: "
+        + "'T-shirt/top', 'Trouser', 'Pullover', 'Dress')")
     let unnamed = Self.batch(labels: [0], classNames: ["Sandal", "Bag"])
     #expect(throws: DataSourceError.self) {
       try unnamed.aligned(toClasses: ["0", "1", "2"], of: "data.clean", as: "data.adversarial")

@@ -31,7 +31,7 @@ extension ImageBatch {
     var claimedBy: [Int: Int] = [:]
     for own in Set(labels).sorted() {
       let parsed = ClassName(classNames[own])
-      let quoted = "class '\(classNames[own])' of \(name)"
+      let quoted = "class '\(classNames[own])'"
       let index: Int
       if let key = parsed.key, referenceIsNamed {
         guard let found = byKey[key] else {
