@@ -334,10 +334,9 @@ public struct SearchSpace: Sendable {
     }
   }
 
-  /// The alternatives of one slot.
-  /// - Parameter firstCombinationOnly: Whether to build only the first combination of each
-  ///   stage object's parameter lists: enough to check its type and keys when the space is
-  ///   refused as too large.
+  /// The alternatives of one slot; with `firstCombinationOnly`, only the first combination
+  /// of each stage object's parameter lists is built: enough to check its type and keys when
+  /// the space is refused as too large.
   static func slot(
     _ value: JSONValue, path: String, isPreprocessor: Bool, grids: Bool,
     firstCombinationOnly: Bool = false, file: String, registry: DefenseRegistry
