@@ -64,7 +64,8 @@ struct JSON5Parser {
   private mutating func parseObject(path: [PathKey]) throws(PipelineError) -> JSONValue {
     index += 1
     var members: [JSONValue.Member] = []
-    var keyLines: [String: Int] = [:]
+    // Where each key starts; lines are counted only for a duplicate.
+    var keyStarts: [String: Int] = [:]
     while true {
       try skipTrivia()
       guard let byte = peek() else { throw failure("expected '}', found the end of the file") }
@@ -81,12 +82,11 @@ struct JSON5Parser {
         if key.isEmpty { throw failure("expected a key or '}'") }
       }
       let keyPath = path + [PathKey(stringValue: key)]
-      let line = lineNumber(at: keyStart)
-      if let first = keyLines.updateValue(line, forKey: key) {
+      if let first = keyStarts.updateValue(keyStart, forKey: key) {
         throw PipelineError(
           file: file, path: render(keyPath),
-          message: "the key '\(key)' appears twice in one object (lines \(first) and \(line)); "
-            + "keep one")
+          message: "the key '\(key)' appears twice in one object (lines "
+            + "\(lineNumber(at: first)) and \(lineNumber(at: keyStart))); keep one")
       }
       try skipTrivia()
       guard peek() == UInt8(ascii: ":") else { throw failure("expected ':' after the key") }
