@@ -53,6 +53,15 @@ import Testing
     ("right_child=-3 -1", "right_child=-3 1", 39, "right_child[1]"),
     ("split_feature=0\n", "split_feature=2\n", 15, "split_feature[0]"),
     ("objective=multiclass num_class:2", "objective=binary", 7, "objective"),
+    // Garbage LightGBM never writes: non-finite values, trees out of order, a child index of
+    // -2^63 (whose leaf number -c - 1 overflowed).
+    ("leaf_value=1 -1", "leaf_value=nan -1", 21, "leaf_value"),
+    ("leaf_value=1 -1", "leaf_value=1 inf", 21, "leaf_value"),
+    ("threshold=0.5", "threshold=nan", 17, "threshold"),
+    ("shrinkage=1", "shrinkage=-inf", 28, "shrinkage"),
+    ("Tree=1\n", "Tree=0\n", 31, "Tree="),
+    ("Tree=0\n", "Tree=-1\n", 12, "Tree="),
+    ("right_child=-3 -1", "right_child=-3 -9223372036854775808", 39, "right_child[1]"),
   ])
   func rejectsMalformedFiles(old: String, new: String, line: Int, field: String) throws {
     let text = try Fixtures.text("hand_written.txt")

@@ -223,6 +223,18 @@ import Testing
     }
   }
 
+  /// Control bytes a header holds are escaped in messages, never sent to the terminal raw.
+  @Test func escapesControlBytesOfTheHeaderInMessages() {
+    let header = "{'descr': '\u{1B}[2J<f4\r', 'fortran_order': False, 'shape': (1,), }"
+    let error = #expect(throws: FormatError.self) {
+      try NPYFile.decode(Self.rawFile(header: header, data: [0, 0, 0, 0]), file: "t\u{7}.npy")
+    }
+    let message = error?.description ?? ""
+    #expect(message.hasPrefix("t\\x07.npy: field 'descr': "))
+    #expect(message.contains("'\\x1B[2J<f4\\r'"))
+    #expect(!message.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f })
+  }
+
   @Test func refusesBadPreambles() {
     let valid = Self.knownFiles[2].bytes
     var magic = valid

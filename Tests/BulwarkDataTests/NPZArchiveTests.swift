@@ -205,6 +205,39 @@ import Testing
     #expect(error?.file == "a.npz (member x.npy)")
   }
 
+  /// A member whose zip entry declares far more bytes than its `.npy` header's shape needs is
+  /// refused from the header alone: a 4 GB member whose header said 20 images was inflated
+  /// whole (4.2 GB resident) before the error.
+  @Test(arguments: [false, true])
+  func refusesAMemberLargerThanItsHeaderSays(compressed: Bool) {
+    let twenty = NPYFile.encode(
+      NDArray(shape: [20, 28, 28], storage: .float32(Array(repeating: 0, count: 20 * 784))))
+    let declared = twenty + Array(repeating: 0, count: 4 << 20)
+    let bytes = ZipArchive.encode([(name: "x.npy", data: declared)], compressed: compressed)
+    #expect(
+      throws: FormatError(
+        file: "big.npz", location: .field("x.npy"),
+        expected: "\(twenty.count) bytes, as the .npy header's shape (20, 28, 28) of '<f4' needs",
+        found: "a declared size of \(declared.count) bytes")
+    ) {
+      try NPZArchive(decoding: bytes, file: "big.npz")
+    }
+  }
+
+  /// The header is looked for in the first megabyte only, and the first megabyte only is
+  /// inflated to find it.
+  @Test func refusesAMemberWithoutAHeaderInItsFirstMegabyte() {
+    let header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }"
+    var npy = [0x93] + Array("NUMPY".utf8) + [2, 0, 0, 0, 0x20, 0]  // 2 MiB header
+    npy += Array(header.utf8) + Array(repeating: 0x20, count: (2 << 20) - header.utf8.count)
+    let bytes = ZipArchive.encode([(name: "x.npy", data: npy + [0, 0, 0, 0])], compressed: true)
+    let error = #expect(throws: FormatError.self) {
+      try NPZArchive(decoding: bytes, file: "long.npz")
+    }
+    #expect(error?.location == .field("x.npy"))
+    #expect(error?.expected == "a .npy header within the first 1048576 bytes")
+  }
+
   @Test func reportsAMissingFile() {
     let url = URL(fileURLWithPath: "/nonexistent/bulwark/a.npz")
     #expect(

@@ -101,6 +101,15 @@ import Testing
     #expect(output.values == expected)
   }
 
+  /// The largest scale keeps every value finite, on probabilities and on logits.
+  @Test func theLargestScaleStaysFinite() throws {
+    let noise = try GaussianNoise(scale: GaussianNoise.maximumScale, seed: 3)
+    let probabilities = Probabilities(rows: 2, columns: 3, values: [0.2, 0.3, 0.5, 1, 0, 0])
+    let logits = Probabilities(rows: 1, columns: 3, values: [-40, 3e4, 12])
+    #expect(try noise.process(probabilities).values.allSatisfy(\.isFinite))
+    #expect(try noise.process(logits).values.allSatisfy(\.isFinite))
+  }
+
   @Test func rejectsBadParameters() {
     let cases: [(String, () throws -> Any)] = [
       (
@@ -123,9 +132,16 @@ import Testing
       ),
       ("rounded: decimals must be an integer >= 1, got 0", { try Rounded(decimals: 0) }),
       (
-        "gaussian-noise: scale must be a finite number > 0, got inf",
+        "gaussian-noise: scale must be a number > 0 and <= 1000, got inf",
         {
           try GaussianNoise(scale: .infinity)
+        }
+      ),
+      // A scale of 1e308 drew sums beyond Float and wrote NaNs.
+      (
+        "gaussian-noise: scale must be a number > 0 and <= 1000, got 1e+308",
+        {
+          try GaussianNoise(scale: 1e308)
         }
       ),
     ]

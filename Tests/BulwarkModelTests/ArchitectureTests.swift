@@ -55,7 +55,74 @@ import Testing
   @Test func rejectsAnUnknownLayerType() {
     let json =
       #"{"input":{"height":2,"width":2,"channels":1},"classes":2,"layers":[{"type":"lstm"}]}"#
-    #expect(throws: DecodingError.self) { try Architecture(jsonString: json) }
+    let error = #expect(throws: ModelError.self) { try Architecture(jsonString: json) }
+    #expect(error?.field == "layers[0].type")
+    #expect(error?.found == #""lstm""#)
+  }
+
+  /// Decoding failures name the key path, what the field needs and what the text holds, never
+  /// Foundation's `DecodingError` dump.
+  @Test(arguments: [
+    (#""layers":[{"type":"conv2d","name":"c","in":1,"kernel":3}]"#, "layers[0].out", "no such key"),
+    (
+      #""layers":[{"type":"relu"},{"type":"linear","in":"4","out":2}]"#, "layers[1].in",
+      #"a string "4""#
+    ),
+    (
+      #""layers":[{"type":"conv2d","name":"c","in":1,"out":1e40,"kernel":3}]"#, "layers[0].out",
+      "1e+40"
+    ),
+    (#""layers":{"type":"relu"}"#, "layers", "an object"),
+    (#""layers":[{"type":"linear","name":"f","in":null,"out":2}]"#, "layers[0].in", "null"),
+  ])
+  func namesTheKeyPathOfAMalformedField(layers: String, field: String, found: String) {
+    let json = #"{"input":{"height":2,"width":2,"channels":1},"classes":2,"# + layers + "}"
+    let error = #expect(throws: ModelError.self) { try Architecture(jsonString: json) }
+    #expect(error?.field == field)
+    #expect(error?.found == found)
+    #expect(error?.description.contains("DecodingError") == false)
+  }
+
+  /// Sizes from a file are checked against stated limits before anything is multiplied or
+  /// allocated: 2^40 output channels, a padding of 2^40 and an input of 2^62 pixels were an
+  /// abort or an overflow.
+  @Test(arguments: [
+    (
+      ImageShape(height: 28, width: 28, channels: 1),
+      [Layer.conv2d("conv1", 1, 1 << 40, kernel: 5)], "layers[0] (conv1)",
+      "out, kernel, stride and groups in 1...65536 and padding in 0...65536"
+    ),
+    (
+      ImageShape(height: 28, width: 28, channels: 1),
+      [Layer.conv2d("conv1", 1, 6, kernel: 5, padding: 1 << 40)], "layers[0] (conv1)",
+      "out, kernel, stride and groups in 1...65536 and padding in 0...65536"
+    ),
+    (
+      ImageShape(height: 1 << 31, width: 1 << 31, channels: 1),
+      [Layer.flatten, .linear("fc", 1, 10)], "input", "height, width and channels in 1...65536"
+    ),
+    (
+      ImageShape(height: 65_536, width: 65_536, channels: 1),
+      [Layer.flatten, .linear("fc", 1, 10)], "input", "an activation of at most 67108864 values"
+    ),
+    (
+      ImageShape(height: 28, width: 28, channels: 1),
+      [Layer.conv2d("conv1", 1, 6, kernel: 5, padding: 65_536)], "layers[0] (conv1)",
+      "an activation of at most 67108864 values"
+    ),
+    (
+      ImageShape(height: 256, width: 256, channels: 1),
+      [Layer.flatten, .linear("fc", 65_536, 65_536), .linear("fc2", 65_536, 10)],
+      "layers[1] (fc)", "a weight tensor of at most 2147483648 values"
+    ),
+  ])
+  func refusesSizesBeyondTheLimits(
+    input: ImageShape, layers: [Layer], field: String, expected: String
+  ) {
+    let architecture = Architecture(input: input, classes: 10, layers: layers)
+    let error = #expect(throws: ModelError.self) { try architecture.validate() }
+    #expect(error?.field == field)
+    #expect(error?.expected == expected)
   }
 
   @Test(arguments: [

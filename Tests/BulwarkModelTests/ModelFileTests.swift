@@ -63,6 +63,50 @@ import Testing
     #expect(nan.expected.contains("finite"))
   }
 
+  /// A LeNet-5 file whose architecture metadata is replaced by `edit` of its JSON text.
+  func lenetFile(editing edit: (String) -> String) throws -> SafeTensorsFile {
+    var file = try Network(architecture: .lenet5(classes: 10), seed: 3).safeTensorsFile()
+    let json = try #require(file.metadata[Network.architectureMetadataKey])
+    file.metadata[Network.architectureMetadataKey] = edit(json)
+    file.source = "hostile.safetensors"
+    return file
+  }
+
+  /// Sizes in the architecture are checked against stated limits and against the tensors
+  /// present before anything is allocated: 2^40 output channels, a padding of 2^40 and an input
+  /// of 2^62 pixels aborted or overflowed.
+  @Test(arguments: [
+    (
+      #""out":6,"#, #""out":1099511627776,"#, "__metadata__.architecture.layers[0] (conv1)",
+      "found out 1099511627776, kernel 5"
+    ),
+    (
+      #""padding":2"#, #""padding":1099511627776"#, "__metadata__.architecture.layers[0] (conv1)",
+      "padding 1099511627776"
+    ),
+    (
+      #""height":28,"width":28"#, #""height":2147483648,"width":2147483648"#,
+      "__metadata__.architecture.input", "found 2147483648x2147483648x1"
+    ),
+    (
+      #""kernel":5,"padding":2"#, #""kernel":3,"padding":1"#, "conv1.weight.shape",
+      "expected [6, 1, 3, 3], found [6, 1, 5, 5]"
+    ),
+    (
+      #""out":6,"#, #""out":"6","#, "__metadata__.architecture.layers[0].out",
+      #"found a string "6""#
+    ),
+    (#""classes":10"#, #""classes":1e30"#, "__metadata__.architecture.classes", "found 1e+30"),
+  ])
+  func refusesAHostileArchitecture(old: String, new: String, field: String, found: String) throws {
+    let file = try lenetFile { $0.replacingOccurrences(of: old, with: new) }
+    let error = try #require(throws: FormatError.self) { try Network(safeTensors: file) }
+    #expect(error.file == "hostile.safetensors")
+    #expect(error.location == .field(field))
+    #expect(error.description.contains(found), "\(error)")
+    #expect(!error.description.contains("DecodingError"))
+  }
+
   @Test func aCheckpointRoundTripsNetworkOptimizerAndRecord() throws {
     var network = try Network(architecture: .lenet5(classes: 10), seed: 2)
     var optimizer = Adam(learningRate: 0.001)

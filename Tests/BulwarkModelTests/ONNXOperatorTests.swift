@@ -166,6 +166,31 @@ import Testing
     #expect(ONNXModelTests.maximumDifference(try model.logits(batch), expected) <= 1e-5)
   }
 
+  /// Attributes that ONNX defines as 0/1 or as finite numbers are checked: `transB = 5` and
+  /// `alpha = NaN` loaded with exit 0 and classified every image as NaN.
+  @Test(arguments: [
+    (ONNXBuilder.Attribute.int(5), "transB", "attribute 'transB' 0 or 1", "5"),
+    (ONNXBuilder.Attribute.float(.nan), "alpha", "a finite attribute 'alpha'", "nan"),
+    (ONNXBuilder.Attribute.float(.infinity), "beta", "a finite attribute 'beta'", "inf"),
+  ])
+  func rejectsGemmAttributesOutsideTheirDomain(
+    value: ONNXBuilder.Attribute, name: String, expected: String, found: String
+  ) throws {
+    var b = ONNXBuilder(opset: 13)
+    b.input = (1, 2, 2)
+    b.classes = 2
+    b.initializer("minusOne", dims: [2], ints: [1, -1])
+    b.initializer("weight", dims: [2, 4], floats: [1, 0, 0, 0, 0, 1, 0, 0])
+    b.node("Reshape", ["input", "minusOne"], ["flat"])
+    b.node("Gemm", ["flat", "weight"], ["output"], [(name, value)])
+    let error = try #require(throws: FormatError.self) {
+      try ONNXModel(bytes: b.serialize().model, file: "gemm.onnx", folder: nil)
+    }
+    #expect(error.file == "gemm.onnx")
+    #expect(error.expected == expected)
+    #expect(error.found == found)
+  }
+
   @Test func rejectsAReshapeThatWouldMixImages() throws {
     var b = ONNXBuilder(opset: 13)
     b.input = (2, 3, 3)

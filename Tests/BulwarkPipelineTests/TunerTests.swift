@@ -70,10 +70,15 @@ struct Relabel: FittedPostprocessor, RegisteredPostprocessor {
     #expect(ParameterGrid.range(from: from, to: to, step: step) == expected)
   }
 
+  /// `count` copies of a slot, comma-separated.
+  static func repeated(_ slot: String, _ count: Int) -> String {
+    Array(repeating: slot, count: count).joined(separator: ", ")
+  }
+
   /// Grids too large to search are errors before any work: a range is counted before it is
   /// built (a tiny step or a huge end used to trap converting to Int), and so are a stage's
   /// combinations and the whole space.
-  @Test(arguments: [
+  static let oversizedSpaces: [(slots: String, message: String)] = [
     (
       "{ type: 'jpeg-compression', quality: { from: 1, to: 90, step: 1e-300 } }",
       "tune.preprocessors[0].quality: a range of"
@@ -93,7 +98,22 @@ struct Relabel: FittedPostprocessor, RegisteredPostprocessor {
         + "{ oneOf: [null, { type: 'feature-squeezing', bitDepth: [1, 2, 3, 4, 5, 6, 7], clipValues: [[0, 1]] }] }",
       "tune: the search space has 200000 configurations; at most 100000"
     ),
-  ])
+    // 10^12 configurations passed validate and exhausted memory in tune.
+    (
+      repeated(
+        "{ oneOf: [{ type: 'jpeg-compression', quality: { from: 1, to: 100, step: 1 } }] }", 6),
+      "tune: the search space has 1000000000000 configurations; at most 100000"
+    ),
+    // Five slots of 100,000 each were built (52 s, 376 MB) before the space was refused.
+    (
+      repeated(
+        "{ type: 'total-variation-minimization', lambda: { from: 0.001, to: 0.1, step: 0.001 }, "
+          + "keepProbability: { from: 0.001, to: 1, step: 0.001 } }", 5),
+      "tune: the search space has about 1e+25 configurations; at most 100000"
+    ),
+  ]
+
+  @Test(arguments: oversizedSpaces)
   func refusesGridsTooLargeToSearch(_ slots: String, _ message: String) {
     let text = "{ tune: { preprocessors: [\(slots)] } }"
     do {

@@ -111,8 +111,12 @@ struct ModelFileReader {
     var chunkLines: [Int] = []
     while position < lines.count, lines[position].text.hasPrefix("Tree=") {
       let start = lines[position]
-      guard Int(start.text.dropFirst(5)) != nil else {
-        throw error(start.number, "Tree=", "a tree index", "\"\(start.text)\"")
+      // LightGBM numbers its trees 0, 1, 2, … in file order; another index is a copied,
+      // dropped or reordered tree.
+      guard Int(start.text.dropFirst(5)) == trees.count else {
+        throw error(
+          start.number, "Tree=", "Tree=\(trees.count) (trees numbered in order from 0)",
+          "\"\(start.text)\"")
       }
       position += 1
       var fields: [String: (String, Int)] = [:]
@@ -176,9 +180,10 @@ struct ModelFileReader {
   private func parseTree(
     _ fields: [String: (String, Int)], startLine: Int, featureCount: Int
   ) throws(BoostingError) -> Tree {
-    func values<T>(_ key: String, count: Int, required: Bool, _ parse: (Substring) -> T?)
-      throws(BoostingError) -> [T]
-    {
+    func values<T>(
+      _ key: String, count: Int, required: Bool, expected: String = "a number",
+      _ parse: (Substring) -> T?
+    ) throws(BoostingError) -> [T] {
       guard let (text, n) = fields[key] else {
         if required {
           throw error(startLine, key, "a \(key)= line in the tree", "none")
@@ -193,7 +198,7 @@ struct ModelFileReader {
       var out: [T] = []
       out.reserveCapacity(count)
       for token in tokens {
-        guard let v = parse(token) else { throw error(n, key, "a number", "\"\(token)\"") }
+        guard let v = parse(token) else { throw error(n, key, expected, "\"\(token)\"") }
         out.append(v)
       }
       return out
@@ -215,9 +220,17 @@ struct ModelFileReader {
     }
     let inner = leaves - 1
     let split = leaves > 1
-    let leafValue = try values("leaf_value", count: leaves, required: true) { Double($0) }
+    let leafValue = try values(
+      "leaf_value", count: leaves, required: true, expected: "a finite number"
+    ) {
+      Double($0).flatMap { $0.isFinite ? $0 : nil }
+    }
     let splitFeature = try values("split_feature", count: inner, required: split) { Int($0) }
-    let threshold = try values("threshold", count: inner, required: split) { Double($0) }
+    let threshold = try values(
+      "threshold", count: inner, required: split, expected: "a number (not NaN)"
+    ) {
+      Double($0).flatMap { $0.isNaN ? nil : $0 }
+    }
     let leftChild = try values("left_child", count: inner, required: split) { Int($0) }
     let rightChild = try values("right_child", count: inner, required: split) { Int($0) }
     var decisionType = try values("decision_type", count: inner, required: false) { UInt8($0) }
@@ -232,7 +245,9 @@ struct ModelFileReader {
     let internalCount = try values("internal_count", count: inner, required: false) { Int($0) }
     var shrinkage = 1.0
     if let (text, n) = fields["shrinkage"] {
-      guard let s = Double(text) else { throw error(n, "shrinkage", "a number", "\"\(text)\"") }
+      guard let s = Double(text), s.isFinite else {
+        throw error(n, "shrinkage", "a finite number", "\"\(text)\"")
+      }
       shrinkage = s
     }
     let line = { (key: String) in fields[key]?.1 ?? startLine }
@@ -261,7 +276,8 @@ struct ModelFileReader {
             seenNode[child] = true
             stack.append(child)
           } else {
-            let leaf = -child - 1
+            // `~child` is `-child - 1` without overflow: -2^63 names no leaf, it does not trap.
+            let leaf = ~child
             guard leaf < leaves, !seenLeaf[leaf] else {
               throw error(
                 line(key), "\(key)[\(node)]", "an unused leaf -1...-\(leaves)",

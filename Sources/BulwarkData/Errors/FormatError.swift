@@ -45,8 +45,9 @@ public struct FormatError: Error, Equatable, Sendable, CustomStringConvertible {
     self.found = found
   }
 
-  /// `file: location: expected …, found …`.
+  /// `file: location: expected …, found …`, on one line: control characters a file put in
+  /// a name or a value are escaped (`\x1B`), never printed raw.
   public var description: String {
-    "\(file): \(location): expected \(expected), found \(found)"
+    printableText("\(file): \(location): expected \(expected), found \(found)")
   }
 }

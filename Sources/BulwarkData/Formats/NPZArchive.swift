@@ -73,11 +73,46 @@ public struct NPZArchive: Equatable, Sendable {
           file: file, location: .field(member.name), expected: "each member once",
           found: "a second '\(member.name)'")
       }
+      try Self.checkDeclaredSize(of: member, in: bytes, file: file)
       let data = try ZipArchive.contents(of: member, in: bytes, file: file)
       let array = try NPYFile.decode(data, file: "\(file) (member \(member.name))")
       entries.append(Entry(name: name, array: array))
     }
     self.entries = entries
+  }
+
+  /// The most bytes of a member read to find its `.npy` header: NumPy's own reader refuses
+  /// headers over 10,000 bytes unless told otherwise.
+  static let headerProbeSize = 1 << 20
+
+  /// Checks the member's declared uncompressed size against the size its `.npy` header's shape
+  /// and type give, reading only the header: a member that would inflate to gigabytes while
+  /// its header describes 20 images is refused before it is decompressed.
+  /// - Throws: `FormatError` at the member when the header does not fit in
+  ///   ``headerProbeSize`` bytes or the sizes differ.
+  private static func checkDeclaredSize(
+    of member: ZipArchive.Member, in bytes: [UInt8], file: String
+  ) throws(FormatError) {
+    // A small member is read whole, and the .npy reader names any problem at its offset.
+    guard member.size > headerProbeSize else { return }
+    let head = try ZipArchive.prefix(
+      of: member, count: headerProbeSize, in: bytes, file: file)
+    guard
+      let layout = try NPYFile.Layout(prefix: head, file: "\(file) (member \(member.name))")
+    else {
+      throw FormatError(
+        file: file, location: .field(member.name),
+        expected: "a .npy header within the first \(headerProbeSize) bytes",
+        found: "none in a member of \(member.size) bytes")
+    }
+    let length = layout.dataStart + layout.dataLength
+    guard length == member.size else {
+      throw FormatError(
+        file: file, location: .field(member.name),
+        expected: "\(length) bytes, as the .npy header's shape \(layout.shapeText) of "
+          + "'\(layout.header.descr)' needs",
+        found: "a declared size of \(member.size) bytes")
+    }
   }
 
   /// The array named `name`; setting replaces it in place, appends a new one, or removes it

@@ -84,6 +84,48 @@ enum ZipArchive {
   static func contents(
     of member: Member, in bytes: [UInt8], file: String
   ) throws(FormatError) -> [UInt8] {
+    let stored = try storedData(of: member, in: bytes, file: file)
+    let data: [UInt8]
+    switch member.method {
+    case 0:
+      data = Array(stored)
+    default:
+      data = try Zlib.inflateRaw(
+        Array(stored), expectedSize: member.size, file: file, member: member.name)
+    }
+    let crc = Zlib.crc32(data)
+    guard crc == member.crc else {
+      throw FormatError(
+        file: file, location: .field(member.name), expected: "CRC-32 \(hexLiteral(member.crc))",
+        found: "\(hexLiteral(crc)) computed from the data")
+    }
+    return data
+  }
+
+  /// The first `count` uncompressed bytes of `member` (all of them when it is shorter),
+  /// inflating no further: enough to read a header and judge the declared size before the
+  /// whole member is decompressed.
+  /// - Throws: `FormatError` at the member as ``contents(of:in:file:)`` does, except that the
+  ///   CRC-32 and the total size are left to it.
+  static func prefix(
+    of member: Member, count: Int, in bytes: [UInt8], file: String
+  ) throws(FormatError) -> [UInt8] {
+    let stored = try storedData(of: member, in: bytes, file: file)
+    switch member.method {
+    case 0:
+      return Array(stored.prefix(count))
+    default:
+      return try Zlib.inflateRawPrefix(
+        Array(stored), count: count, file: file, member: member.name)
+    }
+  }
+
+  /// The bytes `member` occupies in the archive, compressed or not, after its local header.
+  /// - Throws: `FormatError` at the member when the local header is missing or disagrees, the
+  ///   data is truncated, or the method is neither stored nor deflate.
+  private static func storedData(
+    of member: Member, in bytes: [UInt8], file: String
+  ) throws(FormatError) -> ArraySlice<UInt8> {
     func fail(_ expected: String, _ found: String) -> FormatError {
       FormatError(file: file, location: .field(member.name), expected: expected, found: found)
     }
@@ -106,25 +148,17 @@ enum ZipArchive {
         "\(member.compressedSize) bytes of data at offset \(dataStart)",
         "\(bytes.count - dataStart) bytes before the end of the file")
     }
-    let stored = Array(bytes[dataStart..<(dataStart + member.compressedSize)])
-    let data: [UInt8]
     switch member.method {
     case 0:
       guard member.compressedSize == member.size else {
         throw fail("equal sizes for a stored member", "\(member.compressedSize) and \(member.size)")
       }
-      data = stored
     case 8:
-      data = try Zlib.inflateRaw(
-        stored, expectedSize: member.size, file: file, member: member.name)
+      break
     default:
       throw fail("compression method 0 (stored) or 8 (deflate)", "\(member.method)")
     }
-    let crc = Zlib.crc32(data)
-    guard crc == member.crc else {
-      throw fail("CRC-32 \(hexLiteral(member.crc))", "\(hexLiteral(crc)) computed from the data")
-    }
-    return data
+    return bytes[dataStart..<(dataStart + member.compressedSize)]
   }
 
   /// The offset of the end of central directory record: the last signature whose comment

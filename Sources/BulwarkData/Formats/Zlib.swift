@@ -140,6 +140,32 @@ public enum Zlib {
     return output
   }
 
+  /// Inflates the first `count` bytes of raw deflate data and stops: a reader judges a
+  /// header before it decompresses, and allocates for, the whole stream.
+  /// - Parameters:
+  ///   - bytes: The compressed data.
+  ///   - count: How many decompressed bytes to produce at most.
+  ///   - file: The archive's name, for error messages.
+  ///   - member: The entry's name, for error messages.
+  /// - Returns: `count` bytes, or fewer when the stream ends before.
+  /// - Throws: `FormatError` at the member's field when the data read so far is corrupt or
+  ///   ends early.
+  static func inflateRawPrefix(
+    _ bytes: [UInt8], count: Int, file: String, member: String
+  ) throws(FormatError) -> [UInt8] {
+    var output = [UInt8](repeating: 0, count: max(count, 0))
+    let inflated = bytes.withUnsafeBytes { input in
+      Result { () throws(InflateFailure) in
+        try inflate(input, into: &output, at: 0, limit: output.count).end
+      }
+    }
+    switch inflated {
+    case .success(let end): return Array(output.prefix(end))
+    case .failure(.tooLarge): return output
+    case .failure(let failure): throw failure.formatError(file: file, location: .field(member))
+    }
+  }
+
   /// Compresses `bytes` to raw deflate data (no zlib or gzip wrapper), as stored in zip entries.
   /// - Parameters:
   ///   - bytes: The data to compress.

@@ -18,16 +18,22 @@ public struct GaussianNoise: RegisteredPostprocessor {
   /// The seed of the noise.
   public let seed: UInt64
 
-  /// The `scale` parameter: the noise's standard deviation, a finite number > 0 (default 0.2).
+  /// The largest `scale`: 1,000 standard deviations of noise drown any probability or logit,
+  /// and the sums a larger scale draws leave the range of `Float` (`scale: 1e308` wrote NaNs).
+  public static let maximumScale = 1_000.0
+
+  /// The `scale` parameter: the noise's standard deviation, a number in (0, 1000] (default
+  /// 0.2). ART sets no bound.
   public static let scaleParameter = DefenseParameter<Double>(
-    "scale", default: 0.2, expected: "a finite number > 0", accepts: { $0 > 0 && $0.isFinite })
+    "scale", default: 0.2, expected: "a number > 0 and <= \(Int(maximumScale))",
+    accepts: { $0 > 0 && $0 <= maximumScale })
   /// The `seed` parameter: the noise's seed (default 0).
   public static let seedParameter = DefenseParameter<UInt64>(
     "seed", default: 0, expected: "an integer >= 0")
 
   /// Creates the defense.
   /// - Parameters:
-  ///   - scale: The noise's standard deviation, finite and greater than 0.
+  ///   - scale: The noise's standard deviation, greater than 0 and at most ``maximumScale``.
   ///   - seed: The noise's seed.
   /// - Throws: `DefenseParameterError` for a scale out of range.
   public init(

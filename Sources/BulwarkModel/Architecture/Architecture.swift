@@ -28,8 +28,24 @@ public struct Architecture: Codable, Equatable, Sendable {
     self.layers = layers
   }
 
+  /// The largest image side, channel count, feature count, class count, kernel, stride, group
+  /// count or padding an architecture may name: 65,536. Checked before any shape arithmetic,
+  /// so a file naming 2^40 channels is an error instead of an overflow.
+  public static let maximumSize = 1 << 16
+
+  /// The most values one image's activation may hold after any layer, the input included:
+  /// 2^26 (67,108,864; VGG-16's largest on ImageNet holds 3.2 million). A network computes 16
+  /// images at a time, so this bounds its working memory at 4 GiB per activation.
+  public static let maximumActivationValues = 1 << 26
+
+  /// The most parameter values an architecture may hold: 2^31 (2,147,483,648, 8 GiB of
+  /// float32).
+  public static let maximumParameterCount = 1 << 31
+
   /// Checks that the layers chain: each layer accepts the shape the previous one produces,
-  /// every layer with parameters has a unique name, and the output is `classes` wide.
+  /// every layer with parameters has a unique name, the output is `classes` wide, and every
+  /// size is within ``maximumSize``, ``maximumActivationValues`` and
+  /// ``maximumParameterCount``.
   /// - Throws: ``ModelError`` naming the layer (`layers[3] (conv2)`) and the mismatch.
   public func validate() throws {
     _ = try stages()
@@ -60,29 +76,36 @@ public struct Architecture: Codable, Equatable, Sendable {
 
   /// Reads an architecture from its JSON text and validates it.
   /// - Parameter jsonString: The text written by ``jsonString()``.
-  /// - Throws: `DecodingError` for malformed JSON or an unknown layer type, ``ModelError`` for
-  ///   an architecture whose shapes do not chain.
+  /// - Throws: ``ModelError`` naming the key path (`layers[2].out`), what was expected and what
+  ///   the text holds, for malformed JSON, a missing or mistyped field, an unknown layer type,
+  ///   a size beyond the limits or shapes that do not chain.
   public init(jsonString: String) throws {
-    self = try JSONDecoder().decode(Architecture.self, from: Data(jsonString.utf8))
+    do {
+      self = try JSONDecoder().decode(Architecture.self, from: Data(jsonString.utf8))
+    } catch let error as DecodingError {
+      throw ModelError(decoding: error, json: jsonString)
+    }
     try validate()
   }
 
   enum CodingKeys: String, CodingKey { case input, classes, layers }
 
-  /// Reads an architecture from JSON (`input`, `classes`, `layers`).
+  /// Reads an architecture from JSON (`input`, `classes`, `layers`); ``validate()`` judges
+  /// the layers.
   /// - Parameter decoder: The decoder.
-  /// - Throws: `DecodingError` for a missing or malformed field.
+  /// - Throws: `DecodingError` for a missing or malformed field, ``ModelError`` for an input
+  ///   size outside 1...``maximumSize`` or an unknown layer type.
   public init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
     let input = try container.nestedContainer(keyedBy: ShapeKeys.self, forKey: .input)
     let height = try input.decode(Int.self, forKey: .height)
     let width = try input.decode(Int.self, forKey: .width)
     let channels = try input.decode(Int.self, forKey: .channels)
-    guard height > 0, width > 0, channels > 0 else {
-      throw DecodingError.dataCorruptedError(
-        forKey: .input, in: container,
-        debugDescription: "expected positive image dimensions, found \(height)x\(width)x\(channels)"
-      )
+    let sizes = 1...Self.maximumSize
+    guard sizes.contains(height), sizes.contains(width), sizes.contains(channels) else {
+      throw ModelError(
+        field: "input", expected: "height, width and channels in 1...\(Self.maximumSize)",
+        found: "\(height)x\(width)x\(channels)")
     }
     self.input = ImageShape(height: height, width: width, channels: channels)
     self.classes = try container.decode(Int.self, forKey: .classes)
@@ -102,5 +125,5 @@ public struct Architecture: Codable, Equatable, Sendable {
     try container.encode(layers, forKey: .layers)
   }
 
-  enum ShapeKeys: String, CodingKey { case height, width, channels }
+  enum ShapeKeys: String, CodingKey, CaseIterable { case height, width, channels }
 }

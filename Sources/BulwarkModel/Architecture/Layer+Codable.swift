@@ -1,3 +1,5 @@
+import BulwarkData
+
 /// A layer is a flat JSON object: `{"type":"conv2d","name":"conv1","in":1,"out":6,"kernel":5,
 /// "padding":2}`. Fields at their PyTorch default (stride 1, padding 0, groups 1, eps 1e-5) are
 /// left out when encoding and optional when decoding; a pooling stride is always written.
@@ -11,7 +13,8 @@ extension Layer: Codable {
 
   /// Reads a layer from its JSON object.
   /// - Parameter decoder: The decoder.
-  /// - Throws: `DecodingError` for an unknown `type` or a missing field.
+  /// - Throws: ``ModelError`` naming the key path for an unknown `type`, `DecodingError` for a
+  ///   missing or mistyped field.
   public init(from decoder: any Decoder) throws {
     let container = try decoder.container(keyedBy: CodingKeys.self)
     let name = try container.decodeIfPresent(String.self, forKey: .name)
@@ -45,10 +48,10 @@ extension Layer: Codable {
         epsilon: try container.decodeIfPresent(Double.self, forKey: .eps) ?? 1e-5)
     case "softmax": kind = .softmax
     default:
-      throw DecodingError.dataCorruptedError(
-        forKey: .type, in: container,
-        debugDescription: "expected a layer type (conv2d, maxPool2d, avgPool2d, globalAvgPool, "
-          + "linear, relu, flatten, dropout, batchNorm2d, softmax), found '\(type)'")
+      throw ModelError(
+        field: modelErrorField(container.codingPath + [CodingKeys.type]),
+        expected: "a layer type (conv2d, maxPool2d, avgPool2d, globalAvgPool, linear, relu, "
+          + "flatten, dropout, batchNorm2d, softmax)", found: jsonStringLiteral(type))
     }
     self.init(name: name, kind)
   }

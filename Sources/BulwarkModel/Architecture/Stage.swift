@@ -52,16 +52,23 @@ struct Stage: Sendable {
 }
 
 extension Architecture {
-  /// Resolves shapes and parameter placement, checking that everything chains.
+  /// Resolves shapes and parameter placement, checking that everything chains and that every
+  /// size is within the limits before any of it is multiplied or allocated.
   func stages() throws -> (stages: [Stage], tensors: [ParameterTensor]) {
-    guard classes > 0 else {
-      throw ModelError(field: "classes", expected: "a positive count", found: "\(classes)")
+    let sizes = 1...Self.maximumSize
+    guard sizes.contains(classes) else {
+      throw ModelError(
+        field: "classes", expected: "a count in 1...\(Self.maximumSize)", found: "\(classes)")
     }
     var shape = TensorShape(
       channels: input.channels, height: input.height, width: input.width, isFlat: false)
-    guard shape.channels > 0, shape.height > 0, shape.width > 0 else {
-      throw ModelError(field: "input", expected: "positive dimensions", found: "\(input)")
+    guard sizes.contains(shape.channels), sizes.contains(shape.height), sizes.contains(shape.width)
+    else {
+      throw ModelError(
+        field: "input", expected: "height, width and channels in 1...\(Self.maximumSize)",
+        found: "\(input.height)x\(input.width)x\(input.channels)")
     }
+    try Self.checkActivation(shape, field: "input")
     var stages: [Stage] = []
     var tensors: [ParameterTensor] = []
     var offset = 0
@@ -83,16 +90,32 @@ extension Architecture {
       func requireImage() throws {
         guard !shape.isFlat else { throw fail("a CxHxW input", "\(shape)") }
       }
-      func add(_ name: String, _ suffix: String, _ dims: [Int], trainable: Bool = true) {
+      func add(_ name: String, _ suffix: String, _ dims: [Int], trainable: Bool = true) throws {
+        var count = 1
+        for dim in dims {
+          let (product, overflow) = count.multipliedReportingOverflow(by: dim)
+          guard !overflow, product <= Self.maximumParameterCount else {
+            throw fail(
+              "a \(suffix) tensor of at most \(Self.maximumParameterCount) values",
+              "shape \(dims)")
+          }
+          count = product
+        }
+        guard count <= Self.maximumParameterCount - offset else {
+          throw fail(
+            "at most \(Self.maximumParameterCount) parameter values in all",
+            "\(offset) before this layer and \(count) in \(name).\(suffix)")
+        }
         tensors.append(
           ParameterTensor(
             name: "\(name).\(suffix)", shape: dims, offset: offset, isTrainable: trainable))
-        offset += dims.reduce(1, *)
+        offset += count
       }
       func pooled(_ kernel: Int, _ stride: Int) throws -> TensorShape {
         try requireImage()
-        guard kernel > 0, stride > 0 else {
-          throw fail("a positive kernel and stride", "kernel \(kernel), stride \(stride)")
+        guard sizes.contains(kernel), sizes.contains(stride) else {
+          throw fail(
+            "a kernel and stride in 1...\(Self.maximumSize)", "kernel \(kernel), stride \(stride)")
         }
         guard kernel <= shape.height, kernel <= shape.width else {
           throw fail("an input at least \(kernel)x\(kernel)", "\(shape)")
@@ -111,9 +134,12 @@ extension Architecture {
         guard inputs == shape.channels else {
           throw fail("\(inputs) input channels", "\(shape)")
         }
-        guard outputs > 0, kernel > 0, stride > 0, padding >= 0, groups > 0 else {
+        guard sizes.contains(outputs), sizes.contains(kernel), sizes.contains(stride),
+          sizes.contains(groups), (0...Self.maximumSize).contains(padding)
+        else {
           throw fail(
-            "positive out, kernel, stride, groups and padding >= 0",
+            "out, kernel, stride and groups in 1...\(Self.maximumSize) and padding in "
+              + "0...\(Self.maximumSize)",
             "out \(outputs), kernel \(kernel), stride \(stride), padding \(padding), "
               + "groups \(groups)")
         }
@@ -128,8 +154,8 @@ extension Architecture {
         output = TensorShape(
           channels: outputs, height: height / stride + 1, width: width / stride + 1,
           isFlat: false)
-        add(name, "weight", [outputs, inputs / groups, kernel, kernel])
-        add(name, "bias", [outputs])
+        try add(name, "weight", [outputs, inputs / groups, kernel, kernel])
+        try add(name, "bias", [outputs])
         operation = .conv(kernel: kernel, stride: stride, padding: padding, groups: groups)
       case .maxPool2d(let kernel, let stride):
         output = try pooled(kernel, stride)
@@ -145,10 +171,12 @@ extension Architecture {
         let name = try requireName()
         guard shape.isFlat else { throw fail("a flat input (add a flatten layer)", "\(shape)") }
         guard inputs == shape.channels else { throw fail("\(inputs) input features", "\(shape)") }
-        guard outputs > 0 else { throw fail("a positive output width", "\(outputs)") }
+        guard sizes.contains(outputs) else {
+          throw fail("an output width in 1...\(Self.maximumSize)", "\(outputs)")
+        }
         output = TensorShape(channels: outputs, height: 1, width: 1, isFlat: true)
-        add(name, "weight", [outputs, inputs])
-        add(name, "bias", [outputs])
+        try add(name, "weight", [outputs, inputs])
+        try add(name, "bias", [outputs])
         operation = .linear
       case .relu:
         operation = .relu
@@ -165,10 +193,10 @@ extension Architecture {
         guard epsilon > 0, epsilon.isFinite else {
           throw fail("a positive epsilon", "\(epsilon)")
         }
-        add(name, "weight", [features])
-        add(name, "bias", [features])
-        add(name, "running_mean", [features], trainable: false)
-        add(name, "running_var", [features], trainable: false)
+        try add(name, "weight", [features])
+        try add(name, "bias", [features])
+        try add(name, "running_mean", [features], trainable: false)
+        try add(name, "running_var", [features], trainable: false)
         operation = .batchNorm(epsilon: epsilon)
       case .softmax:
         guard index == layers.count - 1 else {
@@ -177,6 +205,7 @@ extension Architecture {
         guard shape.isFlat else { throw fail("a flat input", "\(shape)") }
         operation = .softmax
       }
+      try Self.checkActivation(output, field: field)
       stages.append(
         Stage(operation: operation, input: shape, output: output, parameterOffset: start))
       shape = output
@@ -187,5 +216,17 @@ extension Architecture {
         found: "\(shape)")
     }
     return (stages, tensors)
+  }
+
+  /// Checks that an activation holds at most ``maximumActivationValues`` values, multiplying
+  /// with overflow checks (each side is within ``maximumSize``, a flattened vector is not).
+  private static func checkActivation(_ shape: TensorShape, field: String) throws {
+    let (area, areaOverflow) = shape.height.multipliedReportingOverflow(by: shape.width)
+    let (count, overflow) = area.multipliedReportingOverflow(by: shape.channels)
+    guard !areaOverflow, !overflow, count <= maximumActivationValues else {
+      throw ModelError(
+        field: field, expected: "an activation of at most \(maximumActivationValues) values",
+        found: "\(shape)")
+    }
   }
 }

@@ -31,14 +31,18 @@ public struct Network: Sendable {
     architecture: Architecture, parameters: [String: [Float]], options: ComputeOptions = .init()
   ) throws {
     let (stages, tensors) = try architecture.stages()
-    var flat = [Float](repeating: 0, count: tensors.last.map { $0.offset + $0.count } ?? 0)
+    // Every tensor is checked before the flat vector is allocated: its size comes from the
+    // architecture, which only the tensors present vouch for.
     for tensor in tensors {
       guard let values = parameters[tensor.name] else {
         throw ModelError(
           field: tensor.name, expected: "a tensor of shape \(tensor.shape)", found: "none")
       }
       try Network.check(values, for: tensor)
-      flat.replaceSubrange(tensor.range, with: values)
+    }
+    var flat = [Float](repeating: 0, count: tensors.last.map { $0.offset + $0.count } ?? 0)
+    for tensor in tensors {
+      flat.replaceSubrange(tensor.range, with: parameters[tensor.name] ?? [])
     }
     let known = Set(tensors.map(\.name))
     let batchNorms = Set(

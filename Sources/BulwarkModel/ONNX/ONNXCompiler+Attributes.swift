@@ -17,12 +17,24 @@ extension ONNXCompiler {
     }
   }
 
+  /// A 0/1 attribute (`transB`, `keepdims`, …); any other integer is an error, not true.
+  func flag(_ node: ONNXNode, _ name: String, default value: Bool, label: String) throws -> Bool {
+    switch try int(node, name, default: value ? 1 : 0, label: label) {
+    case 0: return false
+    case 1: return true
+    case let other: throw error(label, "attribute '\(name)' 0 or 1", "\(other)")
+    }
+  }
+
+  /// A float attribute; every operator Bulwark compiles needs a finite one (`alpha = NaN`
+  /// would turn every output into NaN).
   func float(_ node: ONNXNode, _ name: String, default value: Float, label: String) throws
     -> Float
   {
     switch node.attribute(name) {
     case nil: return value
-    case .float(let value)?: return value
+    case .float(let value)? where value.isFinite: return value
+    case .float(let value)?: throw error(label, "a finite attribute '\(name)'", "\(value)")
     case let other?: throw error(label, "a float attribute '\(name)'", "\(other)")
     }
   }

@@ -6,8 +6,8 @@ extension ONNXCompiler {
     let b = try requiredConstant(node, 1, label: label)
     let alpha = try float(node, "alpha", default: 1, label: label)
     let beta = try float(node, "beta", default: 1, label: label)
-    let transA = try int(node, "transA", default: 0, label: label) != 0
-    let transB = try int(node, "transB", default: 0, label: label) != 0
+    let transA = try flag(node, "transA", default: false, label: label)
+    let transB = try flag(node, "transB", default: false, label: label)
     guard a.shape.count == 1, !transA, b.dims.count == 2 else {
       throw error(
         label, "A [N, K] computed from the images (transA = 0) and a constant 2-D B",

@@ -185,7 +185,7 @@ extension ONNXCompiler {
     guard let kernel = try ints(node, "kernel_shape", label: label) else {
       throw error(label, "a kernel_shape attribute", "none")
     }
-    let ceilMode = try int(node, "ceil_mode", default: 0, label: label) != 0
+    let ceilMode = try flag(node, "ceil_mode", default: false, label: label)
     let s = try spatial(
       node, kernel: kernel, size: [x.shape[1], x.shape[2]], ceilMode: ceilMode, label: label)
     let pool = Pooling(
@@ -194,7 +194,7 @@ extension ONNXCompiler {
       strideY: s.strides[0], strideX: s.strides[1],
       pads: [s.before[0], s.before[1], s.after[0], s.after[1]], dilationY: s.dilations[0],
       dilationX: s.dilations[1],
-      countIncludePad: try int(node, "count_include_pad", default: 0, label: label) != 0)
+      countIncludePad: try flag(node, "count_include_pad", default: false, label: label))
     try emit(
       node.opType == "MaxPool" ? .maxPool(pool) : .averagePool(pool),
       inputs: [(x.slot, x.shape.reduce(1, *))], shape: [x.shape[0], s.out[0], s.out[1]],
@@ -225,7 +225,7 @@ extension ONNXCompiler {
         label, "a mean over height and width (axes [2, 3]) of a [N, C, H, W] input",
         "axes \(axes) of rank \(x.shape.count + 1)")
     }
-    let keepDims = try int(node, "keepdims", default: 1, label: label) != 0
+    let keepDims = try flag(node, "keepdims", default: true, label: label)
     try emitGlobalPool(x, maximum: false, keepDims: keepDims, name: name)
   }
 
@@ -262,7 +262,7 @@ extension ONNXCompiler {
     } else {
       throw error(label, "a constant target shape", "none")
     }
-    let allowZero = try int(node, "allowzero", default: 0, label: label) != 0
+    let allowZero = try flag(node, "allowzero", default: false, label: label)
     switch input(node, 0) {
     case .constant(let tensor)?:
       let dims = try resolveShape(

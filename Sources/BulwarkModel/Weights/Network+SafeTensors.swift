@@ -30,20 +30,34 @@ extension Network {
         expected: "the architecture as a JSON string (a Bulwark model file)", found: "no such key")
     }
     let architecture: Architecture
+    let expected: [ParameterTensor]
     do {
       architecture = try Architecture(jsonString: json)
-    } catch {
+      expected = try architecture.stages().tensors
+    } catch let error as ModelError {
       throw FormatError(
-        file: file.source, location: .field("__metadata__.\(key)"),
-        expected: "a valid architecture", found: "\(error)")
+        file: file.source, location: .field("__metadata__.\(key).\(error.field)"),
+        expected: error.expected, found: error.found)
+    }
+    // The architecture's shapes are checked against the tensors present before anything is
+    // read or allocated for them.
+    for tensor in expected {
+      guard let present = file[tensor.name] else {
+        throw FormatError(
+          file: file.source, location: .field(tensor.name),
+          expected: "a tensor of shape \(tensor.shape)", found: "none")
+      }
+      guard present.shape == tensor.shape else {
+        throw FormatError(
+          file: file.source, location: .field("\(tensor.name).shape"),
+          expected: "\(tensor.shape)", found: "\(present.shape)")
+      }
     }
     var parameters: [String: [Float]] = [:]
-    var shapes: [String: [Int]] = [:]
-    for (name, tensor) in file.tensors {
+    for (name, _) in file.tensors {
       // PyTorch saves batch norm's step counter (an I64 scalar); inference never reads it.
       if name.hasSuffix(".num_batches_tracked") { continue }
       parameters[name] = try file.floats(named: name)
-      shapes[name] = tensor.shape
     }
     do {
       try self.init(architecture: architecture, parameters: parameters, options: options)
@@ -51,11 +65,6 @@ extension Network {
       throw FormatError(
         file: file.source, location: .field(error.field), expected: error.expected,
         found: error.found)
-    }
-    for (name, shape) in parameterShapes where shapes[name] != shape {
-      throw FormatError(
-        file: file.source, location: .field("\(name).shape"), expected: "\(shape)",
-        found: "\(shapes[name] ?? [])")
     }
   }
 

@@ -117,8 +117,11 @@ struct JSONKeyedContainer<Key: CodingKey>: KeyedDecodingContainerProtocol {
     try child(key).decode(type)
   }
 
+  /// The member's value, or nil when the key is absent. A pipeline file leaves a key out to
+  /// take its default; `window: null` is a value of the wrong type, not a default
+  /// (`expected an integer, found null`).
   func decodeIfPresent<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T? {
-    guard let child = decoder.member(key.stringValue), child.value != .null else { return nil }
+    guard let child = decoder.member(key.stringValue) else { return nil }
     return try child.decode(type)
   }
 

@@ -4,8 +4,11 @@
 /// Our own parser rather than Foundation's: `JSONDecoder.allowsJSON5` on Linux reports only
 /// "The given data was not valid JSON." with no position, and a user needs the line and column.
 /// Supported: `//` and `/* */` comments, trailing commas, unquoted identifier keys, single- and
-/// double-quoted strings with escapes and line continuations, hexadecimal numbers, leading `+`,
-/// leading or trailing decimal points, `Infinity` and `NaN`.
+/// double-quoted strings with escapes and line continuations, hexadecimal integers, leading `+`,
+/// leading or trailing decimal points, `Infinity` and `NaN`. As the specification requires, a
+/// decimal number has no leading zeros (`003`), and a key appears once in an object (JSON5
+/// leaves duplicates to the implementation; a pipeline file that says `classifier` twice is
+/// an error, named by its key path).
 struct JSON5Parser {
   private let bytes: [UInt8]
   private var index = 0
@@ -24,7 +27,7 @@ struct JSON5Parser {
   /// - Returns: The value.
   /// - Throws: `PipelineError` with the line and column of the first unexpected character.
   mutating func parse() throws(PipelineError) -> JSONValue {
-    let value = try parseValue(depth: 0)
+    let value = try parseValue(path: [])
     try skipTrivia()
     if index < bytes.count { throw failure("expected the end of the document") }
     return value
@@ -32,13 +35,14 @@ struct JSON5Parser {
 
   private static let maximumDepth = 200
 
-  private mutating func parseValue(depth: Int) throws(PipelineError) -> JSONValue {
-    guard depth < Self.maximumDepth else { throw failure("nested too deeply") }
+  /// Parses the value at `path`, the keys and indices that lead to it from the root.
+  private mutating func parseValue(path: [PathKey]) throws(PipelineError) -> JSONValue {
+    guard path.count < Self.maximumDepth else { throw failure("nested too deeply") }
     try skipTrivia()
     guard let byte = peek() else { throw failure("expected a value, found the end of the file") }
     switch byte {
-    case UInt8(ascii: "{"): return try parseObject(depth: depth)
-    case UInt8(ascii: "["): return try parseArray(depth: depth)
+    case UInt8(ascii: "{"): return try parseObject(path: path)
+    case UInt8(ascii: "["): return try parseArray(path: path)
     case UInt8(ascii: "\""), UInt8(ascii: "'"): return .string(try parseString())
     default:
       if isNumberStart(byte) { return .number(try parseNumber()) }
@@ -57,9 +61,11 @@ struct JSON5Parser {
     }
   }
 
-  private mutating func parseObject(depth: Int) throws(PipelineError) -> JSONValue {
+  private mutating func parseObject(path: [PathKey]) throws(PipelineError) -> JSONValue {
     index += 1
     var members: [JSONValue.Member] = []
+    // Where each key starts; lines are counted only for a duplicate.
+    var keyStarts: [String: Int] = [:]
     while true {
       try skipTrivia()
       guard let byte = peek() else { throw failure("expected '}', found the end of the file") }
@@ -68,16 +74,24 @@ struct JSON5Parser {
         return .object(members)
       }
       let key: String
+      let keyStart = index
       if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "'") {
         key = try parseString()
       } else {
         key = parseIdentifier()
         if key.isEmpty { throw failure("expected a key or '}'") }
       }
+      let keyPath = path + [PathKey(stringValue: key)]
+      if let first = keyStarts.updateValue(keyStart, forKey: key) {
+        throw PipelineError(
+          file: file, path: render(keyPath),
+          message: "the key '\(key)' appears twice in one object (lines "
+            + "\(lineNumber(at: first)) and \(lineNumber(at: keyStart))); keep one")
+      }
       try skipTrivia()
       guard peek() == UInt8(ascii: ":") else { throw failure("expected ':' after the key") }
       index += 1
-      members.append(JSONValue.Member(key: key, value: try parseValue(depth: depth + 1)))
+      members.append(JSONValue.Member(key: key, value: try parseValue(path: keyPath)))
       try skipTrivia()
       if peek() == UInt8(ascii: ",") {
         index += 1
@@ -87,7 +101,7 @@ struct JSON5Parser {
     }
   }
 
-  private mutating func parseArray(depth: Int) throws(PipelineError) -> JSONValue {
+  private mutating func parseArray(path: [PathKey]) throws(PipelineError) -> JSONValue {
     index += 1
     var elements: [JSONValue] = []
     while true {
@@ -97,7 +111,7 @@ struct JSON5Parser {
         index += 1
         return .array(elements)
       }
-      elements.append(try parseValue(depth: depth + 1))
+      elements.append(try parseValue(path: path + [PathKey(intValue: elements.count)]))
       try skipTrivia()
       if peek() == UInt8(ascii: ",") {
         index += 1
@@ -160,27 +174,83 @@ struct JSON5Parser {
     }
     let bodyStart = index
     while let byte = peek(), isNumberCharacter(byte) { index += 1 }
-    let text = String(decoding: bytes[bodyStart..<index], as: UTF8.self)
-    let value: Double?
-    switch text {
-    case "Infinity": value = .infinity
-    case "NaN": value = .nan
-    default:
-      if text.hasPrefix("0x") || text.hasPrefix("0X") {
-        value = UInt64(text.dropFirst(2), radix: 16).map(Double.init)
-      } else if text.hasPrefix(".") {
-        value = Double("0" + text)
-      } else if text.hasSuffix(".") {
-        value = Double(text + "0")
-      } else {
-        value = Double(text)
+    switch Self.numberValue(bytes[bodyStart..<index]) {
+    case .success(let value):
+      return sign * value
+    case .failure(let problem):
+      index = start
+      throw failure(problem.message)
+    }
+  }
+
+  /// Why a number's text is not a JSON5 number.
+  enum NumberProblem: Error {
+    case malformed
+    case leadingZero
+
+    var message: String {
+      switch self {
+      case .malformed: "malformed number"
+      case .leadingZero:
+        "a number with a leading zero (JSON5 numbers are decimal: write 3, not 003)"
       }
     }
-    guard let value, !text.isEmpty else {
-      index = start
-      throw failure("malformed number")
+  }
+
+  /// The value of a JSON5 number after its sign: ECMAScript 5.1's NumericLiteral
+  /// (`0x1F`, `12`, `1.5`, `.5`, `5.`, `1e-3`, no leading zeros), `Infinity` or `NaN`.
+  static func numberValue(_ text: ArraySlice<UInt8>) -> Result<Double, NumberProblem> {
+    let body = Array(text)
+    switch String(decoding: body, as: UTF8.self) {
+    case "Infinity": return .success(.infinity)
+    case "NaN": return .success(.nan)
+    default: break
     }
-    return sign * value
+    func isDigit(_ byte: UInt8) -> Bool { (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) }
+    if body.count >= 2, body[0] == UInt8(ascii: "0"), body[1] | 0x20 == UInt8(ascii: "x") {
+      // A hexadecimal integer: exact up to 2^53, rounded beyond, as JavaScript reads it.
+      guard body.count > 2 else { return .failure(.malformed) }
+      var value = 0.0
+      for byte in body[2...] {
+        guard let digit = Int(String(UnicodeScalar(byte)), radix: 16) else {
+          return .failure(.malformed)
+        }
+        value = value * 16 + Double(digit)
+      }
+      return .success(value)
+    }
+    var position = 0
+    func digits() -> String {
+      let first = position
+      while position < body.count, isDigit(body[position]) { position += 1 }
+      return String(decoding: body[first..<position], as: UTF8.self)
+    }
+    let integer = digits()
+    if integer.count > 1, integer.hasPrefix("0") { return .failure(.leadingZero) }
+    var fraction = ""
+    if position < body.count, body[position] == UInt8(ascii: ".") {
+      position += 1
+      fraction = digits()
+    }
+    guard !(integer.isEmpty && fraction.isEmpty) else { return .failure(.malformed) }
+    var exponent = "0"
+    if position < body.count, body[position] | 0x20 == UInt8(ascii: "e") {
+      position += 1
+      var exponentSign = ""
+      if position < body.count,
+        body[position] == UInt8(ascii: "-") || body[position] == UInt8(ascii: "+")
+      {
+        exponentSign = String(UnicodeScalar(body[position]))
+        position += 1
+      }
+      let exponentDigits = digits()
+      guard !exponentDigits.isEmpty else { return .failure(.malformed) }
+      exponent = exponentSign + exponentDigits
+    }
+    guard position == body.count else { return .failure(.malformed) }
+    let text = "\(integer.isEmpty ? "0" : integer).\(fraction.isEmpty ? "0" : fraction)e\(exponent)"
+    guard let value = Double(text) else { return .failure(.malformed) }
+    return .success(value)
   }
 
   private func isNumberCharacter(_ byte: UInt8) -> Bool {
@@ -233,6 +303,11 @@ struct JSON5Parser {
   }
 
   private func peek() -> UInt8? { index < bytes.count ? bytes[index] : nil }
+
+  /// The 1-based line of byte `position`.
+  private func lineNumber(at position: Int) -> Int {
+    1 + bytes[..<min(position, bytes.count)].lazy.filter { $0 == 10 }.count
+  }
 
   /// An error at the current position, with 1-based line and column (columns count
   /// characters, not bytes).

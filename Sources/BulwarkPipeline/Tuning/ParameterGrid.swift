@@ -1,3 +1,5 @@
+import Foundation
+
 /// The values one stage parameter of a search space takes: a fixed value (`window: 3`), a list
 /// of alternatives (`window: [2, 3, 5]`) or a range (`quality: { from: 10, to: 90, step: 10 }`,
 /// both ends included).
@@ -55,11 +57,11 @@ struct ParameterGrid: Sendable {
           message: "expected a number >= from (\(from)), found \(to)")
       }
       // Counted in Double first: a tiny step or a huge end must not trap converting to Int.
-      let count = ((to - from) / step + 1e-9).rounded(.down) + 1
+      let count = rangeCount(from: from, to: to, step: step)
       guard count <= Double(maximumValues) else {
         throw PipelineError(
           file: file, path: path,
-          message: "a range of \(JSONValue.format(count)) values; at most "
+          message: "a range of \(describeCount(count)) values; at most "
             + "\(maximumValues)")
       }
       let values = range(from: from, to: to, step: step)
@@ -67,6 +69,36 @@ struct ParameterGrid: Sendable {
     default:
       return ParameterGrid(values: [value], isGrid: false, spacing: nil)
     }
+  }
+
+  /// How many values a parameter's text stands for, without building them: a list's length,
+  /// a range's count (in `Double`, so that a step of 1e-300 cannot trap), 1 for a fixed value
+  /// or a malformed range (which ``parse(_:path:file:)`` names).
+  /// - Parameter value: The value as written.
+  /// - Returns: The count, at least 1.
+  static func valueCount(of value: JSONValue) -> Double {
+    switch value {
+    case .array(let elements):
+      return Double(max(elements.count, 1))
+    case .object(let members) where members.contains(where: { $0.key == "from" }):
+      guard case .number(let from)? = value["from"], case .number(let to)? = value["to"],
+        case .number(let step)? = value["step"], step > 0, from <= to
+      else { return 1 }
+      let count = rangeCount(from: from, to: to, step: step)
+      return count.isFinite ? count : 1
+    default:
+      return 1
+    }
+  }
+
+  /// The number of values of the range `from...to` by `step`, in `Double`.
+  static func rangeCount(from: Double, to: Double, step: Double) -> Double {
+    ((to - from) / step + 1e-9).rounded(.down) + 1
+  }
+
+  /// A count for a message: exact below 10^15, else `about 2e+300`.
+  static func describeCount(_ count: Double) -> String {
+    count < 1e15 ? JSONValue.format(count) : "about " + String(format: "%.3g", count)
   }
 
   /// The most values a range may expand to.
@@ -79,7 +111,7 @@ struct ParameterGrid: Sendable {
   /// `from, from + step, …` up to `to` (included when it falls on the grid), each rounded to
   /// 9 decimals so that 0.1 + 0.2 reads 0.3. The caller checks the count first.
   static func range(from: Double, to: Double, step: Double) -> [Double] {
-    let count = Int(((to - from) / step + 1e-9).rounded(.down)) + 1
+    let count = Int(rangeCount(from: from, to: to, step: step))
     return (0..<count).map { rounded(from + Double($0) * step) }
   }
 

@@ -180,6 +180,25 @@ public struct SearchSpace: Sendable {
       errors.append(PipelineError(file: file, path: "tune.objective", message: message))
     }
 
+    // The space is counted from the text before any stage is built: building 10^12
+    // configurations, or 5 slots of 100,000, took minutes and gigabytes before the refusal.
+    var configurations = Double(max(classifiers.count, 1))
+    for kind in ["preprocessors", "postprocessors"] {
+      let fromTune = tune[kind] != nil
+      guard case .array(let elements)? = tune[kind] ?? root[kind] else { continue }
+      for element in elements {
+        configurations *= Self.choiceCount(of: element, grids: fromTune)
+      }
+    }
+    let tooLarge = configurations > Double(ParameterGrid.maximumConfigurations)
+    if tooLarge {
+      errors.append(
+        PipelineError(
+          file: file, path: "tune",
+          message: "the search space has \(ParameterGrid.describeCount(configurations)) "
+            + "configurations; at "
+            + "most \(ParameterGrid.maximumConfigurations)"))
+    }
     var slots: [[[StageChoice]]] = [[], []]
     for (kind, isPre) in [("preprocessors", true), ("postprocessors", false)] {
       let fromTune = tune[kind] != nil
@@ -197,8 +216,8 @@ public struct SearchSpace: Sendable {
         do {
           slots[isPre ? 0 : 1].append(
             try Self.slot(
-              element, path: path, isPreprocessor: isPre, grids: fromTune, file: file,
-              registry: registry))
+              element, path: path, isPreprocessor: isPre, grids: fromTune,
+              firstCombinationOnly: tooLarge, file: file, registry: registry))
         } catch {
           errors += error.errors
         }
@@ -209,18 +228,6 @@ public struct SearchSpace: Sendable {
     }
     postprocessorSlots = slots[1].map { slot in
       slot.map { $0.resolvingRelativePaths(against: folder) }
-    }
-    let configurations = (preprocessorSlots + postprocessorSlots).reduce(
-      Double(max(classifiers.count, 1))
-    ) {
-      $0 * Double($1.count)
-    }
-    if configurations > Double(ParameterGrid.maximumConfigurations) {
-      errors.append(
-        PipelineError(
-          file: file, path: "tune",
-          message: "the search space has \(JSONValue.format(configurations)) configurations; at "
-            + "most \(ParameterGrid.maximumConfigurations)"))
     }
     let fitted = postprocessorSlots.joined().contains {
       $0.postprocessor is any FittedPostprocessor
@@ -310,10 +317,29 @@ public struct SearchSpace: Sendable {
     return models
   }
 
-  /// The alternatives of one slot.
+  /// How many alternatives a slot expands to, counted from its text without building any:
+  /// the sum over its `oneOf` alternatives of the product of their parameter lists' lengths.
+  /// A malformed slot counts 1; building it names the problem.
+  static func choiceCount(of value: JSONValue, grids: Bool) -> Double {
+    guard grids else { return 1 }
+    var alternatives = [value]
+    if case .array(let options)? = value["oneOf"] { alternatives = options }
+    return alternatives.reduce(0) { total, alternative in
+      guard case .object(let members) = alternative else { return total + 1 }
+      return total
+        + members.reduce(1) { product, member in
+          member.key == "type" || fittingKeys.contains(member.key)
+            ? product : product * ParameterGrid.valueCount(of: member.value)
+        }
+    }
+  }
+
+  /// The alternatives of one slot; with `firstCombinationOnly`, only the first combination
+  /// of each stage object's parameter lists is built: enough to check its type and keys when
+  /// the space is refused as too large.
   static func slot(
-    _ value: JSONValue, path: String, isPreprocessor: Bool, grids: Bool, file: String,
-    registry: DefenseRegistry
+    _ value: JSONValue, path: String, isPreprocessor: Bool, grids: Bool,
+    firstCombinationOnly: Bool = false, file: String, registry: DefenseRegistry
   ) throws(PipelineErrors) -> [StageChoice] {
     var errors: [PipelineError] = []
     var choices: [StageChoice] = []
@@ -337,7 +363,7 @@ public struct SearchSpace: Sendable {
       do {
         choices += try stageChoices(
           alternative, path: alternativePath, isPreprocessor: isPreprocessor, grids: grids,
-          file: file, registry: registry)
+          firstCombinationOnly: firstCombinationOnly, file: file, registry: registry)
       } catch {
         errors += error.errors
       }
@@ -346,10 +372,11 @@ public struct SearchSpace: Sendable {
     return choices
   }
 
-  /// Every concrete stage of one stage object whose parameters may be lists or ranges.
+  /// Every concrete stage of one stage object whose parameters may be lists or ranges (the
+  /// first only, when `firstCombinationOnly`).
   static func stageChoices(
-    _ value: JSONValue, path: String, isPreprocessor: Bool, grids: Bool, file: String,
-    registry: DefenseRegistry
+    _ value: JSONValue, path: String, isPreprocessor: Bool, grids: Bool,
+    firstCombinationOnly: Bool, file: String, registry: DefenseRegistry
   ) throws(PipelineErrors) -> [StageChoice] {
     guard case .object(let members) = value else {
       throw PipelineErrors([
@@ -384,7 +411,8 @@ public struct SearchSpace: Sendable {
       throw PipelineErrors([
         PipelineError(
           file: file, path: path,
-          message: "its parameter lists give \(JSONValue.format(combinations)) combinations; at "
+          message: "its parameter lists give \(ParameterGrid.describeCount(combinations)) "
+            + "combinations; at "
             + "most \(ParameterGrid.maximumConfigurations)")
       ])
     }
@@ -409,6 +437,7 @@ public struct SearchSpace: Sendable {
         }
       }
       checkedKeys = true
+      if firstCombinationOnly { break }
       // The last parameter varies fastest.
       var position = parameterGrids.count - 1
       while position >= 0 {
