@@ -241,6 +241,53 @@ import Testing
     #expect(again.output.split(separator: "\n").suffix(3) == straightTail)
   }
 
+  /// Ctrl-C in the middle of a search says where the finished work is and how to continue;
+  /// `--resume` into a folder without a journal says it starts afresh.
+  @Test func anInterruptedTuneSaysHowToResume() throws {
+    let text = """
+      {
+        classifier: { model: "tiny.safetensors" },
+        data: { clean: "tiny.npz", adversarial: "tiny.npz" },
+        tune: {
+          sample: 20,
+          preprocessors: [
+            { oneOf: [ null, { type: "external", command: [["sh", "-c", "sleep 20; cat"]] } ] },
+          ],
+        },
+      }
+      """
+    try text.write(toFile: path("slow.json5"), atomically: true, encoding: .utf8)
+    let process = Process()
+    process.executableURL = BulwarkProcess.executable
+    process.arguments = ["tune", path("slow.json5"), "--out", path("run"), "--allow-external"]
+    let errors = Pipe()
+    process.standardError = errors
+    process.standardOutput = FileHandle.nullDevice
+    try process.run()
+    // The journal's first configuration (no preprocessor) is written before the slow one runs.
+    let journal = path("run/journal.jsonl")
+    let deadline = Date().addingTimeInterval(60)
+    while Date() < deadline,
+      (try? String(contentsOfFile: journal, encoding: .utf8))?.split(separator: "\n").count ?? 0 < 2
+    {
+      Thread.sleep(forTimeInterval: 0.05)
+    }
+    process.interrupt()
+    process.waitUntilExit()
+    let message = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    #expect(process.terminationReason == .exit && process.terminationStatus == 130, "\(message)")
+    #expect(
+      message.hasSuffix(
+        "interrupted; the finished configurations are kept in \(path("run")); continue with "
+          + "'bulwark tune \(path("slow.json5")) --resume --out \(path("run"))'\n"), "\(message)")
+
+    let afresh = try BulwarkProcess.run(["tune", writePipeline(), "--resume", "--out", path("new")])
+    #expect(afresh.status == 0, "\(afresh.error)")
+    #expect(
+      afresh.error.contains(
+        "note: nothing to resume (no \(path("new/journal.jsonl"))); starting afresh"))
+  }
+
   @Test func refusesAnExternalStageInTheSearchSpaceUnlessAllowed() throws {
     let text = """
       {

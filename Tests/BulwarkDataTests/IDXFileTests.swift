@@ -34,6 +34,19 @@ import Testing
         == NDArray(shape: [], storage: .float64([3.141592653589793])))
   }
 
+  /// A small gzip whose IDX header says 2 x 3 bytes but whose data inflates to 64 MiB is
+  /// refused after the 18 bytes the header allows, not after inflating it all.
+  @Test func inflatesNoMoreThanTheHeaderSays() throws {
+    let scratch = try ScratchFolder("IDXFileTests")
+    let file = scratch.url("bomb.idx.gz")
+    let bloated = Array(Self.bytes2x3.prefix(12)) + [UInt8](repeating: 0, count: 64 << 20)
+    let compressed = ZlibTests.gzip(bloated)
+    #expect(compressed.count < 128 << 10)
+    try Data(compressed).write(to: file)
+    let error = #expect(throws: FormatError.self) { try IDXFile.read(from: file) }
+    #expect(error?.expected == "at most 18 decompressed bytes")
+  }
+
   @Test func readsGzippedAndRawFiles() throws {
     let scratch = try ScratchFolder("IDXFileTests")
     let directory = scratch.url

@@ -17,9 +17,34 @@ public enum IDXFile {
     let path = url.path
     var bytes = [UInt8](try FileAccess.contents(of: url))
     if Zlib.isGzip(bytes) {
-      bytes = try Zlib.gunzip(bytes, file: path)
+      // The header says how long the file is: inflate no more than that, so that a small file
+      // cannot claim gigabytes of memory.
+      let header = try Zlib.gunzipPrefix(bytes, count: 4 + 4 * 255, file: path)
+      guard let length = length(ofFileWithHeader: header) else {
+        return try decode(header, file: path)
+      }
+      bytes = try Zlib.gunzip(bytes, file: path, maximumSize: length)
     }
     return try decode(bytes, file: path)
+  }
+
+  /// The length of the IDX file that `header` (its first bytes) starts, or nil when the header
+  /// is incomplete or malformed (``decode(_:file:)`` words why).
+  static func length(ofFileWithHeader header: [UInt8]) -> Int? {
+    guard header.count >= 4, header[0] == 0, header[1] == 0,
+      let elementType = ElementType(rawValue: header[2])
+    else { return nil }
+    let dataStart = 4 + 4 * Int(header[3])
+    guard header.count >= dataStart else { return nil }
+    var length = elementType.size
+    for axis in 0..<Int(header[3]) {
+      let (product, overflow) = length.multipliedReportingOverflow(
+        by: Int(header.bigEndianUInt32(at: 4 + 4 * axis)))
+      guard !overflow else { return nil }
+      length = product
+    }
+    let (total, overflow) = length.addingReportingOverflow(dataStart)
+    return overflow ? nil : total
   }
 
   /// Decodes the bytes of an uncompressed IDX file.

@@ -10,7 +10,7 @@ public enum Zlib {
   static let maximumRatio = 1032
 
   /// The most bytes one decompression may produce, whatever the input claims.
-  static let maximumOutput = 1 << 34
+  public static let maximumOutput = 1 << 34
 
   /// Whether `bytes` starts with the gzip magic number `1f 8b`.
   /// - Parameter bytes: The start of a file, or all of it.
@@ -26,18 +26,22 @@ public enum Zlib {
   /// - Parameters:
   ///   - bytes: The gzip file.
   ///   - file: The file's name, for error messages.
+  ///   - maximumSize: The most decompressed bytes accepted (what the caller's format says the
+  ///     contents hold), so a small file cannot claim gigabytes of memory.
   /// - Returns: The concatenated contents of all members.
   /// - Throws: `FormatError` with the offset of the first malformed byte when the file is
   ///   truncated, not gzip, corrupt, fails its checksum or length check, or would decompress to
-  ///   more than 16 GiB.
-  public static func gunzip(_ bytes: [UInt8], file: String) throws(FormatError) -> [UInt8] {
+  ///   more than `maximumSize` bytes or 16 GiB.
+  public static func gunzip(
+    _ bytes: [UInt8], file: String, maximumSize: Int = maximumOutput
+  ) throws(FormatError) -> [UInt8] {
     guard isGzip(bytes) else {
       let found = bytes.prefix(2).map { hexLiteral($0) }.joined(separator: " ")
       throw FormatError(
         file: file, location: .offset(0), expected: "gzip magic 1f 8b",
         found: found.isEmpty ? "an empty file" : found)
     }
-    let limit = outputLimit(compressedCount: bytes.count)
+    let limit = min(outputLimit(compressedCount: bytes.count), max(maximumSize, 0))
     let sizeHint = bytes.count >= 18 ? Int(bytes.littleEndianUInt32(at: bytes.count - 4)) : 0
     var output = [UInt8](repeating: 0, count: min(max(sizeHint, 1 << 16), limit))
     var produced = 0
@@ -61,6 +65,10 @@ public enum Zlib {
       let (consumed, end): (Int, Int)
       switch inflated {
       case .success(let result): (consumed, end) = result
+      case .failure(.tooLarge(let at)):
+        throw FormatError(
+          file: file, location: .offset(dataStart + at),
+          expected: "at most \(limit) decompressed bytes", found: "more")
       case .failure(let failure):
         throw failure.formatError(
           file: file, location: .offset(dataStart + failure.inputOffset))
@@ -92,6 +100,21 @@ public enum Zlib {
     }
     output.removeLast(output.count - produced)
     return output
+  }
+
+  /// The first `count` decompressed bytes of a gzip file's first member (fewer when it holds
+  /// fewer): enough to read a header without inflating the whole file.
+  /// - Parameters:
+  ///   - bytes: The gzip file.
+  ///   - count: How many bytes to produce at most.
+  ///   - file: The file's name, for error messages.
+  /// - Returns: Up to `count` bytes.
+  /// - Throws: `FormatError` when the gzip header or the data read so far is malformed.
+  static func gunzipPrefix(
+    _ bytes: [UInt8], count: Int, file: String
+  ) throws(FormatError) -> [UInt8] {
+    let dataStart = try memberDataStart(bytes, at: 0, file: file)
+    return try inflateRawPrefix(Array(bytes[dataStart...]), count: count, file: file, member: "")
   }
 
   /// Inflates raw deflate data (no zlib or gzip wrapper), as stored in zip entries.

@@ -67,11 +67,12 @@ extension Network {
         Pooling(stage, count: count, kernel: nil, stride: nil).averageForward(input, output)
       case .linear:
         let dense = Dense(inputs: stage.input.channels, outputs: stage.output.channels)
-        prepared.transposedWeights[index].unsafelyUnwrapped.withUnsafeBufferPointer {
-          dense.forward(
-            input, output, count: count, transposedWeight: $0.baseAddress.unsafelyUnwrapped,
-            bias: weight + dense.inputs * dense.outputs)
-        }
+        prepared.transposedWeights[index].invariant("a linear stage has its transposed weights")
+          .withUnsafeBufferPointer {
+            dense.forward(
+              input, output, count: count, transposedWeight: $0.baseAddress.unsafelyUnwrapped,
+              bias: weight + dense.inputs * dense.outputs)
+          }
       case .relu:
         Network.relu(input, output, count: count &* stage.input.count)
       case .identity:
@@ -81,11 +82,14 @@ extension Network {
           input, output, count: count, values: stage.input.count, firstImage: offset,
           probability: probability, mode: prepared.mode, stage: index)
       case .batchNorm:
-        let batchNorm = prepared.batchNorms[index].unsafelyUnwrapped
+        let batchNorm = prepared.batchNorms[index].invariant(
+          "a batch-norm stage has its folded parameters")
         if let statistics = prepared.statistics {
           batchNorm.trainingForward(
             input, output, count: count,
-            statistics: statistics + prepared.statisticsOffsets[index].unsafelyUnwrapped)
+            statistics: statistics
+              + prepared.statisticsOffsets[index].invariant("a batch-norm stage has its statistics")
+          )
         } else {
           batchNorm.forward(input, output, count: count)
         }
@@ -173,11 +177,13 @@ extension Network {
             probability: probability, mode: prepared.mode, stage: index)
         }
       case .batchNorm:
-        let batchNorm = prepared.batchNorms[index].unsafelyUnwrapped
+        let batchNorm = prepared.batchNorms[index].invariant(
+          "a batch-norm stage has its folded parameters")
         if let statistics = prepared.statistics {
           batchNorm.trainingBackward(
             input, upstream, count: count,
-            statistics: statistics + prepared.statisticsOffsets[index].unsafelyUnwrapped,
+            statistics: statistics
+              + prepared.statisticsOffsets[index].invariant("a batch-norm stage has its statistics"),
             inputGradient: downstream, parameterGradient: weightGradient)
         } else {
           batchNorm.backward(

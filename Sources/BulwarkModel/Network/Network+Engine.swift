@@ -122,7 +122,9 @@ extension Network {
         var offset = 0
         for index in setup.batchNorms.keys.sorted() {
           setup.statisticsOffsets[index] = offset
-          offset += setup.batchNorms[index].unsafelyUnwrapped.statisticsCount
+          offset +=
+            setup.batchNorms[index].invariant("a batch-norm stage has its folded parameters")
+            .statisticsCount
         }
       }
       let prepared = setup

@@ -187,8 +187,10 @@ struct AttackCommand: ParsableCommand {
     }
     console.endProgress()
     try run.adversarial.npzArchive.write(to: URL(fileURLWithPath: out))
+    // The budget as written (0.1), not the float's binary expansion (0.10000000149011612).
+    let epsilon = Double(settings.epsilon.description) ?? Double(settings.epsilon)
     let report = Report(
-      attacker: settings.summary, method: method, epsilon: Double(settings.epsilon),
+      attacker: settings.summary, method: method, epsilon: epsilon,
       norm: settings.norm.rawValue, target: target, count: clean.count,
       cleanAccuracy: run.cleanAccuracy, adversarialAccuracy: run.adversarialAccuracy,
       metrics: run.metrics, queries: run.queries?.reduce(0, +),
