@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import Foundation
 
@@ -205,7 +206,10 @@ final class ExternalSession: @unchecked Sendable {
     do {
       try process.run()
     } catch {
-      throw fail("could not be started: \(error.localizedDescription)")
+      if let folder = workingDirectory?.path, FileAccess.kind(of: folder) != .folder {
+        throw fail("could not be started: no folder '\(folder)' to run in")
+      }
+      throw fail("could not be started: /usr/bin/env, which runs it, could not be run")
     }
     self.process = process
     input = stdin.fileHandleForWriting

@@ -40,7 +40,9 @@ final class TuningJournal: Sendable {
     var results: [String: TuningResult] = [:]
     var lines: [Data] = []
     let decoder = JSONDecoder()
-    if resume, let data = try? Data(contentsOf: url) {
+    // A journal that exists but cannot be read is an error, not a reason to start afresh.
+    if resume, FileAccess.kind(of: url.path) != .missing {
+      let data = try FileAccess.contents(of: url)
       // A line cut short by a kill is dropped; every whole line before it is kept.
       for line in data.split(separator: UInt8(ascii: "\n")) {
         guard let entry = try? decoder.decode(Line.self, from: line) else { continue }
