@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkData
 import Foundation
 
@@ -112,13 +113,6 @@ extension ModelError {
 /// - Parameter path: The keys from the root.
 /// - Returns: The path, or `architecture` for the root.
 func modelErrorField(_ path: [any CodingKey]) -> String {
-  var text = ""
-  for key in path {
-    if let index = key.intValue {
-      text += "[\(index)]"
-    } else {
-      text += text.isEmpty ? key.stringValue : "." + key.stringValue
-    }
-  }
+  let text = dottedPath(path)
   return text.isEmpty ? "architecture" : text
 }

@@ -1,3 +1,5 @@
+import BulwarkCore
+
 /// A key of a decoding path: an object key or an array index.
 struct PathKey: CodingKey {
   var stringValue: String
@@ -15,14 +17,4 @@ struct PathKey: CodingKey {
 }
 
 /// Renders a coding path as a user writes it: `preprocessors[1].window`.
-func render(_ path: [any CodingKey]) -> String {
-  var text = ""
-  for key in path {
-    if let index = key.intValue {
-      text += "[\(index)]"
-    } else {
-      text += text.isEmpty ? key.stringValue : "." + key.stringValue
-    }
-  }
-  return text
-}
+func render(_ path: [any CodingKey]) -> String { dottedPath(path) }
