@@ -57,6 +57,35 @@ import Testing
     #expect(try NPYFile.decode(bytes, file: "t.npy") == array)
   }
 
+  /// `np.save(f, np.array(['dark', 'bright', 'é']))` with NumPy 2.4: `<U6`, each string
+  /// padded with zero code units to 6.
+  @Test func encodesAndDecodesStringsAsNumPyDoes() throws {
+    let header =
+      "{'descr': '<U6', 'fortran_order': False, 'shape': (3,), }"
+      + String(repeating: " ", count: 60) + "\n"
+    var expected: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, 0x76, 0] + Array(header.utf8)
+    for text in ["dark", "bright", "é"] {
+      let codes = text.unicodeScalars.map(\.value) + repeatElement(0, count: 6 - text.count)
+      for code in codes { expected += [UInt8(code & 0xff), UInt8(code >> 8), 0, 0] }
+    }
+    #expect(expected.count == 200)
+    let array = NDArray(shape: [3], storage: .unicode(["dark", "bright", "é"]))
+    #expect(NPYFile.encode(array) == expected)
+    #expect(try NPYFile.decode(expected, file: "s.npy") == array)
+  }
+
+  @Test func refusesStringsThatAreNoUnicode() {
+    var bytes = NPYFile.encode(NDArray(shape: [1], storage: .unicode(["a"])))
+    bytes.replaceSubrange(128..<132, with: [0x00, 0xd8, 0, 0])
+    #expect(
+      throws: FormatError(
+        file: "s.npy", location: .offset(128), expected: "a Unicode scalar value",
+        found: "0x0000d800")
+    ) {
+      try NPYFile.decode(bytes, file: "s.npy")
+    }
+  }
+
   @Test func roundTripsFloatBitPatterns() throws {
     let floats: [Float] = [
       -0.0, .infinity, -.infinity, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
@@ -133,21 +162,21 @@ import Testing
       "{'descr': '>f4', 'fortran_order': False, 'shape': (1,), }", [0, 0, 0, 0],
       FormatError(
         file: "t", location: .field("descr"),
-        expected: "one of '<f4', '<f8', '|u1', '<i4', '<i8', '|b1'",
+        expected: "one of '<f4', '<f8', '|u1', '<i4', '<i8', '|b1', '<U' and a length",
         found: "'>f4': big-endian arrays are not supported; convert with arr.astype('<f4')")
     ),
     (
       "{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", [0, 0, 0, 0, 0, 0, 0, 0],
       FormatError(
         file: "t", location: .field("descr"),
-        expected: "one of '<f4', '<f8', '|u1', '<i4', '<i8', '|b1'",
+        expected: "one of '<f4', '<f8', '|u1', '<i4', '<i8', '|b1', '<U' and a length",
         found: "'|O': object arrays cannot be read: they are pickled Python objects")
     ),
     (
       "{'descr': '<c8', 'fortran_order': False, 'shape': (1,), }", [0, 0, 0, 0, 0, 0, 0, 0],
       FormatError(
         file: "t", location: .field("descr"),
-        expected: "one of '<f4', '<f8', '|u1', '<i4', '<i8', '|b1'",
+        expected: "one of '<f4', '<f8', '|u1', '<i4', '<i8', '|b1', '<U' and a length",
         found: "'<c8': this element type is not supported")
     ),
     (

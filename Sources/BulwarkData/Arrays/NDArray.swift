@@ -15,6 +15,8 @@ public struct NDArray: Equatable, Sendable {
     case int64([Int64])
     /// NumPy `|b1`.
     case bool([Bool])
+    /// NumPy `<U`n: strings of at most n Unicode scalars, as class names are stored.
+    case unicode([String])
 
     /// The number of values held.
     public var count: Int {
@@ -25,6 +27,7 @@ public struct NDArray: Equatable, Sendable {
       case .int32(let values): values.count
       case .int64(let values): values.count
       case .bool(let values): values.count
+      case .unicode(let values): values.count
       }
     }
   }
@@ -46,7 +49,8 @@ public struct NDArray: Equatable, Sendable {
   /// The number of values: the product of the shape.
   public var count: Int { storage.count }
 
-  /// The values as doubles, whatever the element type (booleans as 0 and 1).
+  /// The values as doubles, whatever the element type (booleans as 0 and 1, strings as the
+  /// number they spell or NaN).
   public var doubles: [Double] {
     switch storage {
     case .float32(let values): values.map(Double.init)
@@ -55,6 +59,7 @@ public struct NDArray: Equatable, Sendable {
     case .int32(let values): values.map(Double.init)
     case .int64(let values): values.map(Double.init)
     case .bool(let values): values.map { $0 ? 1 : 0 }
+    case .unicode(let values): values.map { Double($0) ?? .nan }
     }
   }
 }
@@ -69,6 +74,7 @@ extension NDArray {
     case .int32: "int32"
     case .int64: "int64"
     case .bool: "bool"
+    case .unicode: "str"
     }
   }
 }

@@ -5,16 +5,20 @@ extension ImageBatch {
   public static let npzImagesName = "x"
   /// The name of the labels array in a Bulwark `.npz`.
   public static let npzLabelsName = "y"
+  /// The name of the optional class-names array in a Bulwark `.npz` (strings; label `i` is
+  /// class `classes[i]`).
+  public static let npzClassNamesName = "classes"
 
   /// Reads a batch from an `.npz` archive with `x` (N x H x W x C, or N x H x W for one
-  /// channel; float32 or float64 in [0, 1], or uint8 scaled by 1/255) and `y` (N integer
-  /// labels).
+  /// channel; float32 or float64 in [0, 1], or uint8 scaled by 1/255), `y` (N integer
+  /// labels) and optionally `classes` (the class names, strings; without it the classes are
+  /// named by their numbers).
   /// - Parameters:
   ///   - archive: The archive's arrays.
   ///   - file: The archive's path, for messages.
   /// - Throws: `FormatError` naming the array when one is missing, of the wrong rank or type,
-  ///   holds a NaN or a value outside [0, 1], a label outside `0..<maximumClasses`, or when the
-  ///   counts differ.
+  ///   holds a NaN or a value outside [0, 1], a label outside `0..<maximumClasses`, when the
+  ///   counts differ, or when `classes` does not name every label.
   public init(npz archive: NPZArchive, file: String) throws(FormatError) {
     let (xName, yName) = (Self.npzImagesName, Self.npzLabelsName)
     guard let x = archive[xName] else {
@@ -73,17 +77,49 @@ extension ImageBatch {
     }
     let shape = ImageShape(
       height: x.shape[1], width: x.shape[2], channels: x.shape.count == 4 ? x.shape[3] : 1)
-    self.init(shape: shape, pixels: pixels, labels: labels)
+    self.init(
+      shape: shape, pixels: pixels, labels: labels,
+      classNames: try Self.classNames(in: archive, labels: labels, file: file))
   }
 
-  /// The batch as an `.npz` archive: `x` float32 (N, H, W, C) and `y` int64 (N).
+  /// The archive's `classes` array, checked to name every label, or nil without one.
+  private static func classNames(
+    in archive: NPZArchive, labels: [Int], file: String
+  ) throws(FormatError) -> [String]? {
+    let name = npzClassNamesName
+    guard let classes = archive[name] else { return nil }
+    guard case .unicode(let names) = classes.storage, classes.shape.count == 1 else {
+      throw FormatError(
+        file: file, location: .field(name), expected: "a 1-D array of class names (str)",
+        found: "\(classes.elementDescription) of shape \(classes.shape)")
+    }
+    let needed = (labels.max() ?? -1) + 1
+    guard names.count >= needed, names.count <= maximumClasses else {
+      throw FormatError(
+        file: file, location: .field(name),
+        expected: "a name for every label, 0...\(needed - 1) (at most \(maximumClasses))",
+        found: "\(names.count) names")
+    }
+    return names
+  }
+
+  /// The batch as an `.npz` archive: `x` float32 (N, H, W, C), `y` int64 (N) and, when the
+  /// classes have names other than their numbers, `classes` (str), so that the names travel
+  /// with the labels.
   public var npzArchive: NPZArchive {
     let x = NDArray(
       shape: [count, shape.height, shape.width, shape.channels], storage: .float32(pixels))
     let y = NDArray(shape: [count], storage: .int64(labels.map(Int64.init)))
-    return NPZArchive([
+    var entries = [
       NPZArchive.Entry(name: Self.npzImagesName, array: x),
       NPZArchive.Entry(name: Self.npzLabelsName, array: y),
-    ])
+    ]
+    if classNames != classNames.indices.map(String.init) {
+      entries.append(
+        NPZArchive.Entry(
+          name: Self.npzClassNamesName,
+          array: NDArray(shape: [classCount], storage: .unicode(classNames))))
+    }
+    return NPZArchive(entries)
   }
 }

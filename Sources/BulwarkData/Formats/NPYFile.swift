@@ -61,9 +61,41 @@ public enum NPYFile {
         file: file, location: .offset(bad), expected: "a boolean byte 0 or 1",
         found: hexLiteral(bytes[bad]))
     }
+    if case .unicode(let length) = layout.elementType {
+      return NDArray(
+        shape: layout.header.shape,
+        storage: .unicode(
+          try strings(
+            bytes, from: layout.dataStart, count: layout.count, length: length, file: file)))
+    }
     return NDArray(
       shape: layout.header.shape,
       storage: layout.elementType.storage(bytes, from: layout.dataStart, count: layout.count))
+  }
+
+  /// Reads `count` strings of `length` little-endian UTF-32 code units each, trailing zeros
+  /// dropped as NumPy drops them.
+  private static func strings(
+    _ bytes: [UInt8], from start: Int, count: Int, length: Int, file: String
+  ) throws(FormatError) -> [String] {
+    var strings: [String] = []
+    strings.reserveCapacity(count)
+    for index in 0..<count {
+      var scalars = String.UnicodeScalarView()
+      for position in 0..<length {
+        let offset = start + 4 * (index * length + position)
+        let code = bytes.littleEndianUInt32(at: offset)
+        if code == 0 { continue }
+        guard let scalar = Unicode.Scalar(code) else {
+          throw FormatError(
+            file: file, location: .offset(offset), expected: "a Unicode scalar value",
+            found: hexLiteral(code))
+        }
+        scalars.append(scalar)
+      }
+      strings.append(String(scalars))
+    }
+    return strings
   }
 
   /// The total length of the `.npy` document that `prefix` starts, for reading `.npy` arrays
@@ -185,6 +217,13 @@ public enum NPYFile {
     case .int32(let values): appendRaw(values.map { $0.littleEndian }, to: &bytes)
     case .int64(let values): appendRaw(values.map { $0.littleEndian }, to: &bytes)
     case .bool(let values): bytes += values.map { $0 ? 1 : 0 }
+    case .unicode(let values):
+      guard case .unicode(let length) = ElementType(array.storage) else { break }
+      for value in values {
+        let codes = value.unicodeScalars.map(\.value)
+        appendRaw(
+          (codes + repeatElement(0, count: length - codes.count)).map(\.littleEndian), to: &bytes)
+      }
     }
     return bytes
   }
@@ -204,11 +243,19 @@ public enum NPYFile {
   }
 
   /// The element types Bulwark reads, with their NumPy dtype strings.
-  enum ElementType {
+  enum ElementType: Equatable {
     case float32, float64, uint8, int32, int64, bool
+    /// `<U`n: n UTF-32 code units per string.
+    case unicode(Int)
+
+    /// The most code units per string read: a header cannot make one string take gigabytes.
+    static let maximumStringLength = 1 << 16
 
     init(_ storage: NDArray.Storage) {
       switch storage {
+      case .unicode(let values):
+        // NumPy's width: the longest string's scalars, at least 1.
+        self = .unicode(max(1, values.map(\.unicodeScalars.count).max() ?? 1))
       case .float32: self = .float32
       case .float64: self = .float64
       case .uint8: self = .uint8
@@ -220,7 +267,7 @@ public enum NPYFile {
 
     /// Interprets a dtype string, refusing what Bulwark cannot read with the reason.
     init(descr: String, file: String) throws(FormatError) {
-      let supported = "one of '<f4', '<f8', '|u1', '<i4', '<i8', '|b1'"
+      let supported = "one of '<f4', '<f8', '|u1', '<i4', '<i8', '|b1', '<U' and a length"
       func refuse(_ reason: String) -> FormatError {
         FormatError(
           file: file, location: .field("descr"), expected: supported,
@@ -235,6 +282,12 @@ public enum NPYFile {
       case "i4": self = .int32
       case "i8": self = .int64
       case "b1": self = .bool
+      case _ where code.first == "U":
+        guard let length = Int(code.dropFirst()), (1...Self.maximumStringLength).contains(length)
+        else {
+          throw refuse("a string length from 1 to \(Self.maximumStringLength) must follow U")
+        }
+        self = .unicode(length)
       case "O", "O8":
         throw refuse("object arrays cannot be read: they are pickled Python objects")
       default:
@@ -257,6 +310,7 @@ public enum NPYFile {
       case .int32: "<i4"
       case .int64: "<i8"
       case .bool: "|b1"
+      case .unicode(let length): "<U\(length)"
       }
     }
 
@@ -265,6 +319,7 @@ public enum NPYFile {
       case .uint8, .bool: 1
       case .int32, .float32: 4
       case .int64, .float64: 8
+      case .unicode(let length): 4 * length
       }
     }
 
@@ -283,6 +338,7 @@ public enum NPYFile {
       case .int32: .int32(bytes.loadValues(at: start, count: count) { Int32(littleEndian: $0) })
       case .int64: .int64(bytes.loadValues(at: start, count: count) { Int64(littleEndian: $0) })
       case .bool: .bool(bytes[start...].map { $0 != 0 })
+      case .unicode: preconditionFailure("strings are read by strings(_:from:count:length:file:)")
       }
     }
   }

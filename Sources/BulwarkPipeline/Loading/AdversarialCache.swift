@@ -77,7 +77,7 @@ public struct AdversarialCache: Sendable {
       model: model, clean: clean.source, attack: attack, pipelineIdentity: pipelineIdentity)
     if FileManager.default.fileExists(atPath: url.path) {
       var cached = try ImageBatch(npz: NPZArchive(contentsOf: url), file: url.path)
-      // .npz files hold no class names; the clean set's are the right ones.
+      // A set cached before .npz files held class names takes the clean set's.
       if cached.classCount == clean.images.classCount {
         cached.classNames = clean.images.classNames
       }
