@@ -110,8 +110,11 @@ import Testing
       let result = try BulwarkProcess.run(arguments)
       #expect(result.status == 1, "\(arguments[0]): \(result.error)")
       #expect(
-        result.error.contains("12") && result.error.contains("bad.npz")
-          || result.error.contains("data.clean: label 12 is outside the classifier's 2 classes"),
+        result.error.contains(
+          "\(path("bad.npz")): labels: expected the classifier's classes 0...1, found 12 on image 2"
+        )
+          || result.error.contains(
+            "data.clean (\(path("bad.npz"))): label 12 is outside the classifier's 2 classes"),
         "\(arguments[0]): \(result.error)")
     }
   }

@@ -207,7 +207,7 @@ extension PipelineDescription {
           as: "\(path).clean (\(source.description))")
       }
       if let limit { clean = clean.prefix(min(limit, clean.count)) }
-      try pipeline.check(clean, name: "\(path).clean", file: name)
+      try pipeline.check(clean, name: "\(path).clean (\(source.description))", file: name)
     }
     var adversarial = empty
     var fromCache: Bool?

@@ -125,7 +125,7 @@ extension PipelineDescription {
     let name = file.path
     let limit = limit ?? self.limit
     var cleanImages = try clean.load()
-    try pipeline.check(cleanImages, name: "data.clean", file: name)
+    try pipeline.check(cleanImages, name: "data.clean (\(clean.description))", file: name)
     var sets: [Data.Adversarial] = []
     for (index, set) in adversarialSets.enumerated()
     where includingAdaptiveSets || !set.isAdaptive {
