@@ -196,8 +196,7 @@ public struct SearchSpace: Sendable {
         PipelineError(
           file: file, path: "tune",
           message: "the search space has \(ParameterGrid.describeCount(configurations)) "
-            + "configurations; at "
-            + "most \(ParameterGrid.maximumConfigurations)"))
+            + "configurations; at most \(ParameterGrid.maximumConfigurations)"))
     }
     var slots: [[[StageChoice]]] = [[], []]
     for (kind, isPre) in [("preprocessors", true), ("postprocessors", false)] {
@@ -412,8 +411,7 @@ public struct SearchSpace: Sendable {
         PipelineError(
           file: file, path: path,
           message: "its parameter lists give \(ParameterGrid.describeCount(combinations)) "
-            + "combinations; at "
-            + "most \(ParameterGrid.maximumConfigurations)")
+            + "combinations; at most \(ParameterGrid.maximumConfigurations)")
       ])
     }
     var choices: [StageChoice] = []
