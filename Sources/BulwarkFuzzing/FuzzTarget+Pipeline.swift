@@ -15,7 +15,7 @@ extension FuzzTarget {
       .appendingPathComponent("bulwark-fuzz-pipeline", isDirectory: true)
     // A failure here shows as "no such file" errors for every input, not as a crash.
     try? FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    FileManager.default.createFile(
+    _ = FileManager.default.createFile(
       atPath: folder.appendingPathComponent(pipelineModelName).path, contents: Data())
     return folder
   }()
