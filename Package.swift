@@ -65,6 +65,17 @@ let package = Package(
       name: "bulwark-example", dependencies: ["Bulwark", "BulwarkCLI"],
       path: "Sources/BulwarkExample"),
 
+    // MARK: Fuzzing (not a product): `.ci/fuzz` builds `bulwark-fuzz` with libFuzzer and
+    // AddressSanitizer; without them it replays saved inputs.
+    .target(
+      name: "BulwarkFuzzing",
+      dependencies: [
+        "BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkDefenses", "BulwarkPipeline",
+      ]
+    ),
+    .executableTarget(
+      name: "bulwark-fuzz", dependencies: ["BulwarkFuzzing"], path: "Sources/BulwarkFuzz"),
+
     // MARK: SwiftPM command plugin: `swift package bulwark …`
     .plugin(
       name: "BulwarkPlugin",
@@ -104,6 +115,16 @@ let package = Package(
     .testTarget(
       name: "BulwarkDefensesTests",
       dependencies: ["BulwarkTestSupport", "BulwarkCore", "BulwarkDefenses", "BulwarkBoosting"]),
+    .testTarget(
+      name: "BulwarkFuzzingTests",
+      dependencies: [
+        "BulwarkFuzzing", "BulwarkData", "BulwarkModel", "BulwarkBoosting", "BulwarkPipeline",
+      ],
+      // The seed inputs and every input the fuzzer found a bug with, replayed by the tests;
+      // the dictionaries are for libFuzzer only.
+      exclude: ["Dictionaries"],
+      resources: [.copy("Corpus"), .copy("Regressions")]
+    ),
     .testTarget(
       name: "BulwarkPipelineTests",
       dependencies: [

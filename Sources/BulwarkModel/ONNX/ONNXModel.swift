@@ -69,7 +69,7 @@ public struct ONNXModel: Classifier {
   ///   - options: Threads to use.
   ///   - foldsBatchNorms: False to run batch norms as separate steps.
   /// - Throws: As ``init(contentsOf:options:)``.
-  init(
+  package init(
     bytes: [UInt8], file: String, folder: URL?, options: ComputeOptions = .init(),
     foldsBatchNorms: Bool = true
   ) throws {
