@@ -279,7 +279,8 @@ import Testing
     #expect(
       message.hasSuffix(
         "interrupted; the finished configurations are kept in \(path("run")); continue with "
-          + "'bulwark tune \(path("slow.json5")) --resume --out \(path("run"))'\n"), "\(message)")
+          + "'bulwark tune \(path("slow.json5")) --resume --out \(path("run")) --allow-external'\n"),
+      "\(message)")
 
     let afresh = try BulwarkProcess.run(["tune", writePipeline(), "--resume", "--out", path("new")])
     #expect(afresh.status == 0, "\(afresh.error)")

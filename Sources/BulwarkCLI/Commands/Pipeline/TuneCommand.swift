@@ -92,6 +92,7 @@ struct TuneCommand: ParsableCommand {
     let command =
       "bulwark tune \(file) --resume" + (seed == 0 ? "" : " --seed \(seed)")
       + (sample.map { " --sample \($0)" } ?? "") + (out.map { " --out \($0)" } ?? "")
+      + (refine ? " --refine" : "") + (allowExternal ? " --allow-external" : "")
     let notice = InterruptionNotice(
       "interrupted; the finished configurations are kept in \(folder.path); continue with "
         + "'\(command)'", console: console)
