@@ -56,6 +56,39 @@ import Testing
     #expect(named.output.hasPrefix("Clean: 6 / 6\nAdv: 5 / 5\n"))
   }
 
+  /// A model that records its classes' names (as `bulwark train` writes them) has a clean folder
+  /// of plain names, sorted the other way round, matched to them.
+  @Test func matchesTheCleanSetToTheModelsClassNames() throws {
+    try TinyProblem.writeClassifier(in: scratch.url, classNames: ["dark", "bright"])
+    var clean = Self.images(label: 0, count: 2)
+    clean.pixels += Self.images(label: 1, count: 3).pixels
+    clean.labels += [1, 1, 1]
+    try ImageFolder(root: scratch.url("numbered")).write(clean)
+    // `bright` sorts before `dark`: by position, every label would be the other class.
+    try FileManager.default.createDirectory(
+      at: scratch.url("named"), withIntermediateDirectories: true)
+    for (from, to) in [("0-dark", "dark"), ("1-bright", "bright")] {
+      try FileManager.default.moveItem(
+        at: scratch.url("numbered/\(from)"), to: scratch.url("named/\(to)"))
+    }
+    let evaluate = try BulwarkProcess.run([
+      "evaluate", "--model", path("tiny.safetensors"), "--data", path("named"),
+    ])
+    #expect(evaluate.status == 0, "\(evaluate.error)")
+    #expect(evaluate.output.contains("Accuracy: 5 / 5 = 100.00%"), "\(evaluate.output)")
+    let file = try writePipeline(clean: "named", adversarial: "named")
+    let score = try BulwarkProcess.run(["score", file])
+    #expect(score.status == 0, "\(score.error)")
+    #expect(score.output.hasPrefix("Clean: 5 / 5\nAdv: 5 / 5\n"), "\(score.output)")
+
+    try FileManager.default.moveItem(at: scratch.url("named/dark"), to: scratch.url("named/dusk"))
+    let foreign = try BulwarkProcess.run(["score", file])
+    #expect(foreign.status == 1)
+    #expect(
+      foreign.error.contains("class 'dusk' is not a class of the model tiny.safetensors"),
+      "\(foreign.error)")
+  }
+
   @Test func refusesAShiftedOrForeignClassNamingBothSets() throws {
     try ImageFolder(root: scratch.url("clean")).write(Self.images(label: 0, count: 2))
     // Bright images in a folder that claims to be class 0.

@@ -43,6 +43,10 @@ struct ModelCommandsTests {
     let a = try Network(contentsOf: folder.appendingPathComponent("straight.safetensors"))
     let b = try Network(contentsOf: folder.appendingPathComponent("resumed.safetensors"))
     #expect(a.namedParameters().map(\.values) == b.namedParameters().map(\.values))
+    // The training set's class names travel with the model.
+    #expect(
+      try classNames(ofModelAt: folder.appendingPathComponent("straight.safetensors"))
+        == BuiltinDataset.fashionMNISTTest.classNames)
 
     // A checkpoint of another run is refused rather than silently mixed in.
     let other = try BulwarkProcess.run([

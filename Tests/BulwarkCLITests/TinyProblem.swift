@@ -7,9 +7,11 @@ import Foundation
 /// labelled images whose class is their brightness, so that every run takes milliseconds.
 enum TinyProblem {
   /// Writes `tiny.safetensors` (or `name`): class 1 is brighter than `threshold / 16` on average,
-  /// class 0 darker (logit1 - logit0 = 2 sum(x) - 2 threshold).
+  /// class 0 darker (logit1 - logit0 = 2 sum(x) - 2 threshold). With `classNames`, the file
+  /// records them as `bulwark train` does.
   static func writeClassifier(
-    in folder: URL, name: String = "tiny.safetensors", threshold: Float = 8
+    in folder: URL, name: String = "tiny.safetensors", threshold: Float = 8,
+    classNames: [String]? = nil
   ) throws {
     let architecture = Architecture(
       input: ImageShape(height: 4, width: 4, channels: 1), classes: 2,
@@ -20,7 +22,10 @@ enum TinyProblem {
         "fc.weight": [Float](repeating: -1, count: 16) + [Float](repeating: 1, count: 16),
         "fc.bias": [threshold, -threshold],
       ])
-    try network.write(to: folder.appendingPathComponent(name))
+    let metadata = try classNames.map {
+      [classNamesMetadataKey: String(decoding: try JSONEncoder().encode($0), as: UTF8.self)]
+    }
+    try network.write(to: folder.appendingPathComponent(name), metadata: metadata ?? [:])
   }
 
   /// Writes `count` images, alternately dark (class 0) and bright (class 1), each pixel 0.4 or

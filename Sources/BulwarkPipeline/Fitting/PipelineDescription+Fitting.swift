@@ -201,7 +201,11 @@ extension PipelineDescription {
     var clean = empty
     if let source = fitting.clean {
       clean = try source.load()
-      if let names = try self.clean.classNames() {
+      if let names = try classNames(ofModelAt: model) {
+        clean = try clean.aligned(
+          toClasses: names, of: "the model \(model.lastPathComponent)",
+          as: "\(path).clean (\(source.description))")
+      } else if let names = try self.clean.classNames() {
         clean = try clean.aligned(
           toClasses: names, of: "data.clean (\(self.clean.description))",
           as: "\(path).clean (\(source.description))")

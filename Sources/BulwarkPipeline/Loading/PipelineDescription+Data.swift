@@ -124,7 +124,9 @@ extension PipelineDescription {
   ) throws -> Data {
     let name = file.path
     let limit = limit ?? self.limit
-    var cleanImages = try clean.load()
+    // A model that records its classes' names has the clean set matched to them by name.
+    var cleanImages = try matchingModelClasses(
+      clean.load(), from: "data.clean (\(clean.description))", model: model)
     try pipeline.check(cleanImages, name: "data.clean (\(clean.description))", file: name)
     var sets: [Data.Adversarial] = []
     for (index, set) in adversarialSets.enumerated()

@@ -166,11 +166,14 @@ struct AttackCommand: ParsableCommand {
       try description.requireFitted()
       let pipeline = try Pipeline(description, options: options)
       classifier = ExpectationOverTransformation(pipeline, samples: settings.eot)
-      clean = try data.map { try DataSource($0, labels: labels).load() } ?? description.clean.load()
+      clean = try matchingModelClasses(
+        data.map { try DataSource($0, labels: labels).load() } ?? description.clean.load(),
+        from: data ?? "data.clean of \(against)", model: description.model)
     } else {
-      classifier = try loadClassifier(
-        contentsOf: URL(fileURLWithPath: model ?? ""), options: options)
-      clean = try DataSource(data ?? "", labels: labels).load()
+      let url = URL(fileURLWithPath: model ?? "")
+      classifier = try loadClassifier(contentsOf: url, options: options)
+      clean = try matchingModelClasses(
+        DataSource(data ?? "", labels: labels).load(), from: data ?? "", model: url)
     }
     try classifier.check(clean, from: data ?? "data.clean of \(against ?? "")")
     if let limit { clean = clean.prefix(limit) }

@@ -62,7 +62,8 @@ struct EvaluateCommand: ParsableCommand {
     let network = try loadClassifier(
       contentsOf: URL(fileURLWithPath: model), options: ComputeOptions(threads: threads))
     let source = try DataSource(data, labels: labels)
-    var batch = try source.load()
+    var batch = try matchingModelClasses(
+      source.load(), from: data, model: URL(fileURLWithPath: model))
     if let limit { batch = batch.prefix(limit) }
     let classes = network.classCount
     try network.check(batch, from: data)

@@ -206,7 +206,10 @@ struct TrainCommand: ParsableCommand {
     if let checkpoint { try FileAccess.checkWritable(URL(fileURLWithPath: checkpoint)) }
     var training = try DataSource(data).load()
     if let limit { training = training.prefix(limit) }
-    let validationData = try validation.map { try DataSource($0).load() }
+    let validationData = try validation.map { source in
+      try DataSource(source).load().aligned(
+        toClasses: training.classNames, of: "--data \(data)", as: "--validation \(source)")
+    }
     let options = ComputeOptions(threads: threads)
     let architecture =
       arch == "lenet5"
@@ -284,6 +287,11 @@ struct TrainCommand: ParsableCommand {
     ]
     if let last = outcome.epochs.last?.validationAccuracy, let validation = self.validation {
       metadata["bulwark.validation-accuracy"] = "\(last) on \(validation)"
+    }
+    // The classes' names travel with the model, so that data sets are matched to them by name.
+    if data.classNames != data.classNames.indices.map(String.init) {
+      metadata[classNamesMetadataKey] = String(
+        decoding: try JSONEncoder().encode(data.classNames), as: UTF8.self)
     }
     try outcome.network.write(to: URL(fileURLWithPath: out), metadata: metadata)
     let seconds = (clock.now - start).inSeconds
