@@ -45,15 +45,13 @@ package enum FileAccess {
   /// - Throws: `FileAccessError` naming the path and what is wrong.
   package static func contents(of url: URL, limit: Int = 1 << 34) throws(FileAccessError) -> Data {
     let path = url.path
-    switch kind(of: path) {
-    case .file: break
-    case .missing, .folder, .other, .symbolicLinkLoop:
+    var status = stat()
+    guard stat(path, &status) == 0, status.st_mode & S_IFMT == S_IFREG else {
       throw FileAccessError(
         path: path, operation: .read,
         reason: FileAccessError.diagnose(path: path, operation: .read) ?? "no such file")
     }
-    var status = stat()
-    if stat(path, &status) == 0, Int(status.st_size) > limit {
+    if Int(status.st_size) > limit {
       throw FileAccessError(
         path: path, operation: .read,
         reason: "\(status.st_size) bytes is more than the limit of \(limit) bytes")

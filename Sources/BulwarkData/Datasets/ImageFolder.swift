@@ -4,8 +4,9 @@ import Foundation
 /// A folder of images with one subfolder per class, as Keras, torchvision's `ImageFolder` and
 /// many data sets lay them out: `root/<class>/<image>.png`.
 ///
-/// Classes are the subfolders in sorted name order (the first is class 0); images are PNG or
-/// JPEG files, read in sorted name order within each class. Hidden files (names starting with a
+/// When every subfolder is numbered (`7`, `3-Dress`), the numbers are the classes, so a missing
+/// class leaves a gap; otherwise the classes are the subfolders in sorted name order (the first
+/// is class 0). Images are PNG or JPEG files, read in sorted name order within each class. Hidden files (names starting with a
 /// dot) are skipped. Grey images give one channel and colour images three; an alpha channel is
 /// dropped. Every image must have the same height, width and channel count.
 public struct ImageFolder: Sendable {
@@ -144,10 +145,8 @@ public struct ImageFolder: Sendable {
       // A name read from a numbered folder keeps its number, not a second one.
       let parsed = ClassName(name)
       let bare = parsed.index == label ? parsed.name : Substring(name)
-      let safe = bare.map {
-        "-" + String($0.map { $0 == "/" || $0 == "\\" || $0 == ":" ? "-" : $0 })
-      }
-      return root.appendingPathComponent(padded(label, classDigits) + (safe ?? ""))
+      let suffix = bare.map { "-" + ClassName.folderName($0) } ?? ""
+      return root.appendingPathComponent(padded(label, classDigits) + suffix)
     }
     for folder in folders {
       try FileAccess.createFolder(folder)

@@ -99,9 +99,11 @@ struct ClassName {
     name = rest.isEmpty ? nil : rest.dropFirst()
   }
 
-  /// The name folded for matching: lower case, with the characters a folder name cannot hold
-  /// read as `-`.
-  var key: String? {
-    name.map { String($0.lowercased().map { $0 == "/" || $0 == "\\" || $0 == ":" ? "-" : $0 }) }
+  /// The name folded for matching: lower case, as a folder name writes it.
+  var key: String? { name.map { Self.folderName($0.lowercased()) } }
+
+  /// `text` as a folder name can hold it: `/`, `\` and `:` written as `-`.
+  static func folderName(_ text: some StringProtocol) -> String {
+    String(text.map { $0 == "/" || $0 == "\\" || $0 == ":" ? "-" : $0 })
   }
 }
