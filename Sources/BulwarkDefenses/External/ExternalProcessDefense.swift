@@ -170,6 +170,8 @@ final class ExternalSession: @unchecked Sendable {
       }
       if exited {
         process.waitUntilExit()
+        // What it said last may still be on its way through the pipe.
+        errors.waitForEnd(until: Date().addingTimeInterval(1))
         throw fail(exitDescription(of: process))
       }
       if Date() >= deadline {
@@ -226,11 +228,21 @@ final class ExternalSession: @unchecked Sendable {
 final class StreamBuffer: @unchecked Sendable {
   private let condition = NSCondition()
   private var bytes: [UInt8] = []
+  private var ended = false
 
+  /// Adds bytes; empty data (what a pipe delivers at its end) marks the end of the stream.
   func append(_ data: [UInt8]) {
     condition.lock()
     bytes += data
+    if data.isEmpty { ended = true }
     condition.broadcast()
+    condition.unlock()
+  }
+
+  /// Waits until the stream has ended, at most until `date`.
+  func waitForEnd(until date: Date) {
+    condition.lock()
+    while !ended, condition.wait(until: date) {}
     condition.unlock()
   }
 
