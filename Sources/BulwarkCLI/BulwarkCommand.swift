@@ -1,3 +1,4 @@
+import BulwarkCore
 import Foundation
 
 /// The `bulwark` command: parses the command line, runs a subcommand and exits with 0 on
@@ -10,7 +11,8 @@ public struct BulwarkCommand: ParsableCommand {
     discussion: """
       Images are N x H x W x C float32 in [0, 1] (NHWC). A data SOURCE is a built-in name \
       (fashion-mnist:train, fashion-mnist:test), an .npz file with arrays x and y, a folder \
-      with one subfolder of PNG or JPEG files per class, or an IDX images file.
+      with one subfolder of PNG or JPEG files per class, or an IDX images file. \
+      'bulwark --version' prints the version.
       """,
     subcommands: [
       DataCommand.self, TrainCommand.self, EvaluateCommand.self, AttackCommand.self,
@@ -37,6 +39,10 @@ public struct BulwarkCommand: ParsableCommand {
   ///   - console: Where results, errors and progress go.
   /// - Returns: The exit status: success, failure or usage.
   package static func run(_ arguments: [String], console: Console) -> ExitCode {
+    if arguments == ["--version"] {
+      console.print("bulwark \(BulwarkVersion.current)")
+      return .success
+    }
     do {
       switch try CommandLineParser(root: Self.self).parse(arguments) {
       case .help(let command, let path):

@@ -318,7 +318,8 @@ import Testing
   /// against each of the 2 leaders re-ranks them, and `score best.json5` (trees fitted by the
   /// tuner, the sample's fit part left out) makes the same attack against the winner and prints
   /// what `tune` printed.
-  @Test func tunesForTheWorstCaseAndScoreAgreesWithIt() throws {
+  /// Writes a pipeline with an oblivious and an adaptive set, ranked by the worst case.
+  func writeWorstCasePipeline() throws -> String {
     let text = """
       {
         classifier: { model: "tiny.safetensors" },
@@ -340,7 +341,13 @@ import Testing
       }
       """
     try text.write(toFile: path("worst.json5"), atomically: true, encoding: .utf8)
-    let result = try BulwarkProcess.run(["tune", path("worst.json5"), "--out", path("run")])
+    return path("worst.json5")
+  }
+
+  @Test func tunesForTheWorstCaseAndScoreAgreesWithIt() throws {
+    let result = try BulwarkProcess.run([
+      "tune", try writeWorstCasePipeline(), "--out", path("run"),
+    ])
     try #require(result.status == 0, "\(result.error)")
     let lines = result.output.split(separator: "\n").map(String.init)
     #expect(lines.first?.contains("95% interval      Clean   pgd     apgd    Worst") == true)

@@ -115,12 +115,14 @@ extension PipelineDescription {
   ///   - limit: Score only the first N images of each set (overrides `data.limit`).
   ///   - includingAdaptiveSets: Whether to load the sets made against the pipeline itself
   ///     (`against: "pipeline"`); the tuner makes those per configuration instead.
+  ///   - shard: The shard of a job whose shards make the missing sets together (see
+  ///     `AdversarialCache`), or nil.
   ///   - progress: Called with the set's name, images done and total while an attack runs.
   /// - Returns: Every set.
   /// - Throws: `PipelineError` for sets that do not fit the classifier; data and attack errors.
   public func loadData(
     for pipeline: Pipeline, limit: Int? = nil, includingAdaptiveSets: Bool = true,
-    progress: (String, Int, Int) -> Void = { _, _, _ in }
+    shard: Shard? = nil, progress: (String, Int, Int) -> Void = { _, _, _ in }
   ) throws -> Data {
     let name = file.path
     let limit = limit ?? self.limit
@@ -152,7 +154,7 @@ extension PipelineDescription {
             ? ExpectationOverTransformation(pipeline, samples: settings.eot)
             : pipeline.classifier,
           clean: (clean, cleanImages), attack: settings,
-          pipelineIdentity: adaptive ? try pipelineIdentity() : nil
+          pipelineIdentity: adaptive ? try pipelineIdentity() : nil, shard: shard
         ) { progress(set.name, $0, $1) }
         loaded = Data.Adversarial(
           name: set.name, images: result.images, fromCache: result.cached,

@@ -20,6 +20,10 @@ extension Tuner {
     public var folder: URL
     /// SHA-256 of the pipeline file, recorded in the journal.
     public var fileHash: String
+    /// Whether the grid's results come from the journals of a sharded run in `folder`
+    /// (`journal-I-of-N.jsonl`, see `runShard`) instead of being scored here; the rest of the
+    /// run (refinement, re-ranking, full scores) goes on as in an unsharded run.
+    public var merging: Bool
 
     /// Creates options.
     /// - Parameters:
@@ -30,9 +34,10 @@ extension Tuner {
     ///   - limit: Score at most this many new configurations.
     ///   - folder: The run folder.
     ///   - fileHash: SHA-256 of the pipeline file.
+    ///   - merging: Whether to take the grid's results from a sharded run's journals.
     public init(
       sample: Int? = nil, seed: UInt64 = 0, refine: Bool = false, resume: Bool = false,
-      limit: Int? = nil, folder: URL, fileHash: String
+      limit: Int? = nil, folder: URL, fileHash: String, merging: Bool = false
     ) {
       self.sample = sample
       self.seed = seed
@@ -41,7 +46,143 @@ extension Tuner {
       self.limit = limit
       self.folder = folder
       self.fileHash = fileHash
+      self.merging = merging
     }
+  }
+
+  /// The journal file of a run in its folder: `journal.jsonl`, or a shard's
+  /// `journal-I-of-N.jsonl`.
+  /// - Parameter shard: The shard, or nil for an unsharded run or a merge.
+  /// - Returns: The file name.
+  public static func journalName(for shard: Shard?) -> String {
+    shard.map { "journal-\($0.fileTag).jsonl" } ?? "journal.jsonl"
+  }
+
+  /// Scores one shard of the grid (see `TuningPartition`) on the sample and journals each
+  /// result in `journal-I-of-N.jsonl` in the run folder; a merge (`Options.merging`) then
+  /// ranks the shards' results together. The sample is drawn as in an unsharded run, so every
+  /// shard scores on the same images and the results equal those of one process.
+  /// - Parameters:
+  ///   - shard: The shard.
+  ///   - data: The full clean set and the adversarial sets made once.
+  ///   - options: Sampling and journal settings (`refine` and `merging` belong to the merge).
+  ///   - progress: Called with the phase (`grid`), done and total.
+  /// - Returns: What the shard scored.
+  /// - Throws: As `run`.
+  public func runShard(
+    _ shard: Shard, data: PipelineDescription.Data, options: Options,
+    progress: @escaping @Sendable (TuningPhase, Int, Int) -> Void = { _, _, _ in }
+  ) throws -> TuningShardOutcome {
+    let (sample, settings) = prepare(data, options: options, shard: shard)
+    let url = options.folder.appendingPathComponent(Self.journalName(for: shard))
+    let (journal, finished) = try TuningJournal.open(
+      at: url, settings: settings, resume: options.resume)
+    let grid = try nonEmptyGrid()
+    let positions = TuningPartition(grid: grid, shards: shard.count).positions(of: shard)
+    let (results, done) = try evaluate(
+      positions.map { ($0, "grid", grid[$0]) }, sample: sample, finished: finished,
+      journal: journal, limit: options.limit
+    ) { progress(.grid, $0, $1) }
+    guard results.count == positions.count else {
+      throw TuningError(
+        message: "stopped after \(done.evaluated) new configurations as asked", remedy: .resume)
+    }
+    try journal.record(
+      .init(classifierPasses: done.classifierPasses, imagesClassified: done.imagesClassified))
+    return TuningShardOutcome(
+      shard: shard, configurations: positions.count, statistics: done, journal: url)
+  }
+
+  /// The sample a run draws and the settings its journal records.
+  private func prepare(
+    _ data: PipelineDescription.Data, options: Options, shard: Shard?
+  ) -> (TuningSample, TuningJournal.Settings) {
+    let size = options.sample ?? space.sample
+    let sample = TuningSample(
+      data, count: size, fitFraction: space.fitFraction, seed: options.seed)
+    let settings = TuningJournal.Settings(
+      fileHash: options.fileHash, seed: options.seed, sample: size,
+      fitFraction: space.fitFraction, shard: shard?.description)
+    return (sample, settings)
+  }
+
+  /// The search space's grid, refused when empty.
+  private func nonEmptyGrid() throws -> [TuningCandidate] {
+    let grid = space.candidates
+    guard !grid.isEmpty else { throw TuningError(message: "the search space is empty") }
+    return grid
+  }
+
+  /// The results of a sharded run's journals in `folder`, checked: every shard's journal there,
+  /// written with the merge's settings, with every configuration of its share finished.
+  /// - Throws: `TuningError` naming the differing setting, or listing by shard the missing
+  ///   journals and unfinished configurations.
+  private func shardResults(
+    grid: [TuningCandidate], settings: TuningJournal.Settings, folder: URL
+  ) throws -> TuningJournal.Contents {
+    let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
+    let counts = Set(
+      names.compactMap { name -> Int? in
+        let parts = name.split(separator: "-")
+        guard parts.count == 4, parts[0] == "journal", parts[2] == "of",
+          parts[3].hasSuffix(".jsonl"), Int(parts[1]) != nil
+        else { return nil }
+        return Int(parts[3].dropLast(".jsonl".count))
+      }
+    ).sorted()
+    guard let count = counts.first, count >= 1 else {
+      throw TuningError(
+        message: "nothing to merge: \(folder.path) holds no shard journals "
+          + "(journal-I-of-N.jsonl); run the shards first with --shard I/N and this folder")
+    }
+    guard counts.count == 1 else {
+      throw TuningError(
+        message: "\(folder.path) holds the journals of runs with "
+          + counts.map(String.init).joined(separator: " and ")
+          + " shards; keep one run's journals in a folder")
+    }
+    let partition = TuningPartition(grid: grid, shards: count)
+    var merged = TuningJournal.Contents()
+    var problems: [String] = []
+    for shard in (try Shard(1, of: count)).siblings {
+      let url = folder.appendingPathComponent(Self.journalName(for: shard))
+      let share = partition.positions(of: shard)
+      var expected = settings
+      expected.shard = shard.description
+      var contents = TuningJournal.Contents()
+      if FileAccess.kind(of: url.path) == .missing {
+        problems.append("shard \(shard): no \(url.lastPathComponent) (the shard has not run)")
+      } else {
+        contents = try TuningJournal.read(at: url)
+        guard let found = contents.settings else {
+          problems.append("shard \(shard): \(url.lastPathComponent) is empty")
+          continue
+        }
+        if let difference = expected.difference(from: found) {
+          throw TuningError(
+            message: "\(url.path) was written with other settings than this merge's: "
+              + difference + "; merge with the shards' settings, or run the shards again")
+        }
+      }
+      let missing = share.filter { contents.results[grid[$0].key] == nil }
+      if !missing.isEmpty {
+        let listed = missing.prefix(10).map { "#\($0) \(grid[$0].key)" }
+        problems.append(
+          "shard \(shard): \(missing.count) of \(share.count) configurations unfinished: "
+            + listed.joined(separator: "; ")
+            + (missing.count > listed.count ? "; … \(missing.count - listed.count) more" : ""))
+      }
+      merged.results.merge(contents.results) { first, _ in first }
+      merged.work.classifierPasses += contents.work.classifierPasses
+      merged.work.imagesClassified += contents.work.imagesClassified
+    }
+    guard problems.isEmpty else {
+      throw TuningError(
+        message: "cannot merge the \(count) shards in \(folder.path):\n"
+          + problems.joined(separator: "\n")
+          + "\nrun those shards again with --resume (they keep their finished work), then merge")
+    }
+    return merged
   }
 
   /// Runs the search: samples every set, scores the grid (and with `refine` a finer grid around
@@ -63,20 +204,22 @@ extension Tuner {
     data: PipelineDescription.Data, adaptiveSets: [AdaptiveAttack] = [], options: Options,
     progress: @escaping @Sendable (TuningPhase, Int, Int) -> Void = { _, _, _ in }
   ) throws -> TuningOutcome {
-    let size = options.sample ?? space.sample
-    let sample = TuningSample(
-      data, count: size, fitFraction: space.fitFraction, seed: options.seed)
-    let settings = TuningJournal.Settings(
-      fileHash: options.fileHash, seed: options.seed, sample: size,
-      fitFraction: space.fitFraction)
-    let (journal, finished) = try TuningJournal.open(
-      at: options.folder.appendingPathComponent("journal.jsonl"), settings: settings,
-      resume: options.resume)
-    let grid = space.candidates
-    guard !grid.isEmpty else { throw TuningError(message: "the search space is empty") }
+    let (sample, settings) = prepare(data, options: options, shard: nil)
+    let (journal, journalled) = try TuningJournal.open(
+      at: options.folder.appendingPathComponent(Self.journalName(for: nil)),
+      settings: settings, resume: options.resume)
+    var finished = journalled
+    let grid = try nonEmptyGrid()
     var known = Dictionary(grid.map { ($0.key, $0) }) { first, _ in first }
     var limit = options.limit
     var statistics = Statistics(classifierPasses: 0, imagesClassified: 0, evaluated: 0)
+    if options.merging {
+      // The merge's own journal (refinement, re-ranking, full scores) is newer than the shards'.
+      let shards = try shardResults(grid: grid, settings: settings, folder: options.folder)
+      finished.merge(shards.results) { own, _ in own }
+      statistics.classifierPasses += shards.work.classifierPasses
+      statistics.imagesClassified += shards.work.imagesClassified
+    }
     func phase(
       _ name: TuningPhase, _ candidates: [(index: Int, phase: String, candidate: TuningCandidate)]
     ) throws -> [TuningResult] {

@@ -28,12 +28,15 @@ public struct TuningSession: Sendable {
     public var folder: URL?
     /// Whether stages that run external programs may run.
     public var allowsExternalPrograms: Bool
+    /// Whether to merge the journals of a sharded run in the folder (see `runShard`) instead of
+    /// scoring the grid.
+    public var merging: Bool
 
     /// Creates options; see the properties.
     public init(
       sample: Int? = nil, seed: UInt64 = 0, refine: Bool = false, resume: Bool = false,
       stopAfter: Int? = nil, threads: Int? = nil, folder: URL? = nil,
-      allowsExternalPrograms: Bool = false
+      allowsExternalPrograms: Bool = false, merging: Bool = false
     ) {
       self.sample = sample
       self.seed = seed
@@ -43,6 +46,7 @@ public struct TuningSession: Sendable {
       self.threads = threads
       self.folder = folder
       self.allowsExternalPrograms = allowsExternalPrograms
+      self.merging = merging
     }
   }
 
@@ -115,7 +119,8 @@ public struct TuningSession: Sendable {
       .appendingPathComponent(file.deletingPathExtension().lastPathComponent)
   }
 
-  /// Runs the session.
+  /// Runs the session: the whole search, or with `Options.merging` the rest of it after a
+  /// sharded run's grid.
   /// - Parameters:
   ///   - options: How to run.
   ///   - progress: Called as the session goes.
@@ -126,6 +131,67 @@ public struct TuningSession: Sendable {
     _ options: Options, progress: @escaping @Sendable (Progress) -> Void = { _ in }
   ) throws -> Result {
     let clock = ContinuousClock()
+    let folder = options.folder ?? defaultFolder
+    let parts = try forEachClassifier(options, shard: nil, progress: progress) {
+      variant, runFolder, fileHash, adaptiveSets, progress in
+      try tune(
+        variant, folder: runFolder, fileHash: fileHash, adaptiveSets: adaptiveSets,
+        options: options, progress: progress)
+    }
+    let models = parts.map(\.model)
+    let outcome =
+      space.classifiers.isEmpty
+      ? parts[0].result.outcome
+      : TuningOutcome.merging(
+        zip(models, parts).map { ($0, $1.result.outcome) }, tuner: parts[0].result.tuner)
+    var winning = description
+    winning.model = outcome.winnerModel ?? description.model
+    let report = TuningReport(outcome: outcome, space: space, description: winning)
+    let reporting = clock.now
+    let files = try report.write(to: folder)
+    let timing = Timing(
+      data: parts.reduce(0) { $0 + $1.result.timing.data },
+      tuning: parts.reduce(0) { $0 + $1.result.timing.tuning },
+      full: parts.reduce(0) { $0 + $1.result.timing.full } + (clock.now - reporting).inSeconds)
+    return Result(outcome: outcome, report: report, folder: folder, files: files, timing: timing)
+  }
+
+  /// Runs one shard of the search: loads the data (a missing adversarial set is made shared
+  /// among the shards, see `AdversarialCache`), scores the shard's share of the grid and
+  /// journals it in `journal-I-of-N.jsonl`; with several classifiers, the shard's share of each
+  /// one's grid. `run` with `Options.merging` then ranks the shards' results together.
+  /// - Parameters:
+  ///   - shard: The shard.
+  ///   - options: How to run (`refine` and `merging` belong to the merge).
+  ///   - progress: Called as the shard goes.
+  /// - Returns: What the shard scored, per classifier.
+  /// - Throws: As `run`.
+  public func runShard(
+    _ shard: Shard, options: Options,
+    progress: @escaping @Sendable (Progress) -> Void = { _ in }
+  ) throws -> [TuningShardOutcome] {
+    try forEachClassifier(options, shard: shard, progress: progress) {
+      variant, runFolder, fileHash, _, progress in
+      let (tuner, data, _) = try load(variant, shard: shard, options: options, progress: progress)
+      return try tuner.runShard(
+        shard, data: data, options: tunerOptions(options, folder: runFolder, fileHash: fileHash)
+      ) { phase, done, total in
+        progress(.tuning(phase, done: done, total: total, elapsed: .zero))
+      }
+    }.map(\.result)
+  }
+
+  /// Checks what every run checks first, then runs `body` once per classifier of the space
+  /// (the file's own when it has none), each in its run folder: the folder itself, or with
+  /// several classifiers `classifiers/<n>-<name>` in it, each with its own data, sample and
+  /// journal under the same attack definitions.
+  private func forEachClassifier<Part>(
+    _ options: Options, shard: Shard?, progress: @escaping @Sendable (Progress) -> Void,
+    _ body: (
+      _ description: PipelineDescription, _ folder: URL, _ fileHash: String,
+      _ adaptiveSets: [AdaptiveAttack], _ progress: @escaping @Sendable (Progress) -> Void
+    ) throws -> Part
+  ) throws -> [(model: URL, result: Part)] {
     // Stages that run other programs are refused before anything runs, unless allowed.
     try description.requireExternalAllowed(options.allowsExternalPrograms)
     try ExternalCommand.requireAllowed(
@@ -143,10 +209,8 @@ public struct TuningSession: Sendable {
     var hash = SHA256()
     hash.update(try FileAccess.contents(of: file))
     let fileHash = hash.hexDigest()
-    // With several classifiers each has its own run (data, sample sets, journal) in a
-    // subfolder, under the same attack definitions; the results are then ranked together.
     let models = space.classifiers.isEmpty ? [description.model] : space.classifiers
-    let parts = try models.enumerated().map { position, model in
+    return try models.enumerated().map { position, model in
       var variant = description
       variant.model = model
       let runFolder =
@@ -154,38 +218,51 @@ public struct TuningSession: Sendable {
         ? folder
         : folder.appendingPathComponent("classifiers").appendingPathComponent(
           "\(position + 1)-\(model.deletingPathExtension().lastPathComponent)")
-      let journal = runFolder.appendingPathComponent("journal.jsonl")
+      let journal = runFolder.appendingPathComponent(Tuner.journalName(for: shard))
       if options.resume, FileAccess.kind(of: journal.path) == .missing {
         progress(.nothingToResume(journal: journal))
       }
       // Progress names the classifier whose set is being made when there are several.
       let prefix = space.classifiers.isEmpty ? "" : model.lastPathComponent + " "
-      return try tune(
-        variant, folder: runFolder, fileHash: fileHash, adaptiveSets: adaptiveSets,
-        options: options
-      ) { event in
+      let result = try body(variant, runFolder, fileHash, adaptiveSets) { event in
         if case .attack(let set, let done, let total) = event {
           progress(.attack(set: prefix + set, done: done, total: total))
         } else {
           progress(event)
         }
       }
+      return (model, result)
     }
-    let outcome =
-      space.classifiers.isEmpty
-      ? parts[0].outcome
-      : TuningOutcome.merging(
-        zip(models, parts).map { ($0, $1.outcome) }, tuner: parts[0].tuner)
-    var winning = description
-    winning.model = outcome.winnerModel ?? description.model
-    let report = TuningReport(outcome: outcome, space: space, description: winning)
-    let reporting = clock.now
-    let files = try report.write(to: folder)
-    let timing = Timing(
-      data: parts.reduce(0) { $0 + $1.timing.data },
-      tuning: parts.reduce(0) { $0 + $1.timing.tuning },
-      full: parts.reduce(0) { $0 + $1.timing.full } + (clock.now - reporting).inSeconds)
-    return Result(outcome: outcome, report: report, folder: folder, files: files, timing: timing)
+  }
+
+  /// A classifier's pipeline, its tuner and its data (the sets made once; made by shards
+  /// together when `shard` is given), and the seconds loading took.
+  private func load(
+    _ description: PipelineDescription, shard: Shard?, options: Options,
+    progress: @escaping @Sendable (Progress) -> Void
+  ) throws -> (Tuner, PipelineDescription.Data, Double) {
+    let clock = ContinuousClock()
+    let started = clock.now
+    let pipeline = try Pipeline(description)
+    // The sets made against the pipeline are made against each configuration the tuner
+    // re-ranks, not against the file's top-level stages.
+    let data = try description.loadData(
+      for: pipeline, includingAdaptiveSets: false, shard: shard
+    ) { set, done, total in
+      progress(.attack(set: set, done: done, total: total))
+    }
+    let tuner = Tuner(
+      space: space, classifier: pipeline.classifier, classifierName: pipeline.classifierName,
+      threads: options.threads ?? Parallel.defaultThreadCount)
+    return (tuner, data, (clock.now - started).inSeconds)
+  }
+
+  /// The tuner's options for a session's.
+  private func tunerOptions(_ options: Options, folder: URL, fileHash: String) -> Tuner.Options {
+    Tuner.Options(
+      sample: options.sample, seed: options.seed, refine: options.refine,
+      resume: options.resume, limit: options.stopAfter, folder: folder, fileHash: fileHash,
+      merging: options.merging)
   }
 
   /// One classifier's run: its data (the sets made against it), the search with its journal in
@@ -196,18 +273,9 @@ public struct TuningSession: Sendable {
     progress: @escaping @Sendable (Progress) -> Void
   ) throws -> (outcome: TuningOutcome, timing: Timing, tuner: Tuner) {
     let clock = ContinuousClock()
-    let started = clock.now
-    let pipeline = try Pipeline(description)
-    // The sets made against the pipeline are made against each configuration the tuner
-    // re-ranks, not against the file's top-level stages.
-    let data = try description.loadData(for: pipeline, includingAdaptiveSets: false) {
-      set, done, total in
-      progress(.attack(set: set, done: done, total: total))
-    }
+    let (tuner, data, loadSeconds) = try load(
+      description, shard: nil, options: options, progress: progress)
     let loaded = clock.now
-    let tuner = Tuner(
-      space: space, classifier: pipeline.classifier, classifierName: pipeline.classifierName,
-      threads: options.threads ?? Parallel.defaultThreadCount)
     let phases = Mutex(
       (
         current: TuningPhase?.none, began: clock.now,
@@ -216,9 +284,7 @@ public struct TuningSession: Sendable {
       ))
     let outcome = try tuner.run(
       data: data, adaptiveSets: adaptiveSets,
-      options: Tuner.Options(
-        sample: options.sample, seed: options.seed, refine: options.refine,
-        resume: options.resume, limit: options.stopAfter, folder: folder, fileHash: fileHash)
+      options: tunerOptions(options, folder: folder, fileHash: fileHash)
     ) { phase, done, total in
       let now = clock.now
       let began = phases.withLock { state -> ContinuousClock.Instant in
@@ -233,7 +299,7 @@ public struct TuningSession: Sendable {
     return (
       outcome,
       Timing(
-        data: (loaded - started).inSeconds, tuning: (fullBegan - loaded).inSeconds,
+        data: loadSeconds, tuning: (fullBegan - loaded).inSeconds,
         full: (finished - fullBegan).inSeconds),
       tuner
     )

@@ -29,12 +29,22 @@ struct TuneCommand: ParsableCommand {
       so an interrupted run continues with --resume. DIR receives results.json, results.csv, \
       SVG plots per tuned parameter and best.json5, the winner as a pipeline file for \
       `bulwark score`. A file without a tune section tunes its one configuration.
+
+      On a cluster, --shard I/N scores shard I of N of the grid (a fixed partition that \
+      balances cost and keeps the configurations sharing a preprocessing together) into \
+      DIR/journal-I-of-N.jsonl; --shard auto reads the shard from a Slurm job array \
+      (SLURM_ARRAY_TASK_ID) or a Kubernetes Indexed Job (JOB_COMPLETION_INDEX, with --shards \
+      N). The shards share DIR on shared storage and make the missing adversarial sets \
+      together. Then --merge checks that every shard finished with the same file, seed, \
+      sample and Bulwark version (listing the unfinished configurations by shard otherwise) \
+      and does the rest as one process would: refinement, re-ranking, full scores and the \
+      same files, equal to an unsharded run's but for timing fields.
       """,
     arguments: [
       fileArgument.definition, sampleOption.definition, seedOption.definition,
       outOption.definition, refineFlag.definition, resumeFlag.definition,
-      threadsOption.definition, stopAfterOption.definition, ArgumentDefinition.allowExternal,
-      .json,
+      threadsOption.definition, stopAfterOption.definition, shardOption.definition,
+      shardsOption.definition, mergeFlag.definition, ArgumentDefinition.allowExternal, .json,
     ])
 
   static let fileArgument = Positional(
@@ -58,6 +68,15 @@ struct TuneCommand: ParsableCommand {
     "stop-after", valueName: "N", help: "Stop after N new configurations (to test --resume).",
     in: 0...Int.max)
 
+  static let shardOption = Option<String>(
+    "shard", valueName: "I/N",
+    help: "Score shard I of N of the grid only (auto: from Slurm or Kubernetes).")
+  static let shardsOption = Option(
+    "shards", valueName: "N", help: "The shard count, for --shard auto on Kubernetes.",
+    in: 1...100_000)
+  static let mergeFlag = Flag(
+    "merge", help: "Rank the shards' journals in DIR and finish the run (after --shard).")
+
   var file: String
   var sample: Int?
   var seed: UInt64
@@ -68,6 +87,8 @@ struct TuneCommand: ParsableCommand {
   var stopAfter: Int?
   var allowExternal: Bool
   var json: Bool
+  var shard: Shard?
+  var merge: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
     file = arguments.value(Self.fileArgument) ?? ""
@@ -80,6 +101,28 @@ struct TuneCommand: ParsableCommand {
     stopAfter = try arguments.value(Self.stopAfterOption)
     allowExternal = arguments[.allowExternal]
     json = arguments[.json]
+    merge = arguments[Self.mergeFlag]
+    let shards = try arguments.value(Self.shardsOption)
+    if let text = try arguments.value(Self.shardOption) {
+      do {
+        shard = try Shard(
+          parsing: text, shards: shards, environment: ProcessInfo.processInfo.environment)
+      } catch {
+        throw UsageError("--shard: \(error)", commandPath: arguments.commandPath)
+      }
+    } else if shards != nil {
+      throw UsageError("--shards goes with --shard auto", commandPath: arguments.commandPath)
+    }
+    if shard != nil, merge {
+      throw UsageError(
+        "--shard runs one shard and --merge joins them; give one",
+        commandPath: arguments.commandPath)
+    }
+    if shard != nil, refine {
+      throw UsageError(
+        "--refine belongs to the merge (the finer grid surrounds the whole grid's best): give it "
+          + "with --merge", commandPath: arguments.commandPath)
+    }
   }
 
   func run(console: Console) throws {
@@ -87,16 +130,17 @@ struct TuneCommand: ParsableCommand {
     let options = TuningSession.Options(
       sample: sample, seed: seed, refine: refine, resume: resume, stopAfter: stopAfter,
       threads: threads, folder: out.map { URL(fileURLWithPath: $0) },
-      allowsExternalPrograms: allowExternal)
+      allowsExternalPrograms: allowExternal, merging: merge)
     let folder = options.folder ?? session.defaultFolder
     let command =
       "bulwark tune \(file) --resume" + (seed == 0 ? "" : " --seed \(seed)")
       + (sample.map { " --sample \($0)" } ?? "") + (out.map { " --out \($0)" } ?? "")
+      + (shard.map { " --shard \($0)" } ?? "") + (merge ? " --merge" : "")
       + (refine ? " --refine" : "") + (allowExternal ? " --allow-external" : "")
     let notice = InterruptionNotice(
       "interrupted; the finished configurations are kept in \(folder.path); continue with "
         + "'\(command)'", console: console)
-    let result = try session.run(options) { event in
+    let progress: @Sendable (TuningSession.Progress) -> Void = { event in
       switch event {
       case .nothingToResume(let journal):
         console.endProgress()
@@ -107,6 +151,17 @@ struct TuneCommand: ParsableCommand {
         console.progress(Self.progressLine(phase.rawValue, done, total, elapsed: elapsed))
       }
     }
+    if let shard {
+      let clock = ContinuousClock()
+      let start = clock.now
+      let parts = try session.runShard(shard, options: options, progress: progress)
+      console.endProgress()
+      _ = consume notice
+      try report(
+        parts, of: shard, folder: folder, seconds: (clock.now - start).inSeconds, console: console)
+      return
+    }
+    let result = try session.run(options, progress: progress)
     console.endProgress()
     _ = consume notice
     let outcome = result.outcome
@@ -175,6 +230,42 @@ struct TuneCommand: ParsableCommand {
     }
     console.print()
     ScoreCommand.printHeadline(full, to: console)
+  }
+
+  /// Prints what a shard did, and how to merge.
+  private func report(
+    _ parts: [TuningShardOutcome], of shard: Shard, folder: URL, seconds: Double,
+    console: Console
+  ) throws {
+    let configurations = parts.reduce(0) { $0 + $1.configurations }
+    let evaluated = parts.reduce(0) { $0 + $1.statistics.evaluated }
+    let passes = parts.reduce(0) { $0 + $1.statistics.classifierPasses }
+    if json {
+      try console.printJSON(
+        ShardSummary(
+          shard: shard.description, configurations: configurations, evaluated: evaluated,
+          classifierPasses: passes, journals: parts.map(\.journal.path), seconds: seconds))
+      return
+    }
+    console.print(
+      "Shard \(shard): \(configurations) configurations (\(evaluated) scored now, "
+        + "\(configurations - evaluated) from the journal)")
+    console.print("Classifier passes: \(passes)")
+    console.print("Time: \(format(seconds, digits: 1)) s")
+    for part in parts { console.print("Journal: \(part.journal.path)") }
+    console.print(
+      "When every shard is done: bulwark tune \(file) --merge"
+        + (seed == 0 ? "" : " --seed \(seed)") + (sample.map { " --sample \($0)" } ?? "")
+        + " --out \(folder.path)")
+  }
+
+  private struct ShardSummary: Encodable {
+    var shard: String
+    var configurations: Int
+    var evaluated: Int
+    var classifierPasses: Int
+    var journals: [String]
+    var seconds: Double
   }
 
   private struct Summary: Encodable {

@@ -1,0 +1,15 @@
+import BulwarkCore
+import Foundation
+
+/// What one shard of a sharded tune scored (see `Tuner.runShard`).
+public struct TuningShardOutcome: Sendable {
+  /// The shard.
+  public var shard: Shard
+  /// The configurations of the grid in the shard's share.
+  public var configurations: Int
+  /// The classifier work and the configurations scored in this run (the others came from the
+  /// shard's journal).
+  public var statistics: Tuner.Statistics
+  /// The shard's journal.
+  public var journal: URL
+}
