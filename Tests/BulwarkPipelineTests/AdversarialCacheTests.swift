@@ -61,13 +61,13 @@ import Testing
     let shared = cache("shared")
     let second = try shared.adversarialSet(
       model: model, classifier: TableClassifier(), clean: (source, clean), attack: settings,
-      shard: try Shard(2, of: 3))
+      sharing: .together(try Shard(2, of: 3)))
     #expect(second.cached == false)
     #expect(second.images == whole.images)
     let sharedFile = try shared.file(model: model, clean: source, attack: settings)
     #expect(try Data(contentsOf: sharedFile) == Data(contentsOf: oneFile))
     for (index, count) in [(1, 1_000), (2, 1_000), (3, 500)] {
-      let part = AdversarialCache.part(of: sharedFile, for: try Shard(index, of: 3))
+      let part = ShardedSet(file: sharedFile, count: 2_500).part(for: try Shard(index, of: 3))
       let images = try ImageBatch(npz: NPZArchive(contentsOf: part), file: part.path)
       #expect(images.count == count)
       let start = (index - 1) * 1_000
@@ -76,7 +76,7 @@ import Testing
     // A shard that comes later reads the joined set.
     let third = try shared.adversarialSet(
       model: model, classifier: TableClassifier(), clean: (source, clean), attack: settings,
-      shard: try Shard(3, of: 3))
+      sharing: .together(try Shard(3, of: 3)))
     #expect(third.cached == true)
 
     // A part another shard already wrote is taken as it is, not made again.
@@ -86,10 +86,10 @@ import Testing
       (0..<1_000).map { (0.125, clean.labels[$0]) })
     try FileAccess.createFolder(partial.folder)
     try marked.npzArchive.write(
-      to: AdversarialCache.part(of: partialFile, for: try Shard(1, of: 3)))
+      to: ShardedSet(file: partialFile, count: 2_500).part(for: try Shard(1, of: 3)))
     let joined = try partial.adversarialSet(
       model: model, classifier: TableClassifier(), clean: (source, clean), attack: settings,
-      shard: try Shard(3, of: 3))
+      sharing: .together(try Shard(3, of: 3)))
     #expect(Array(joined.images.pixels[..<1_000]) == marked.pixels)
     #expect(Array(joined.images.pixels[1_000...]) == Array(whole.images.pixels[1_000...]))
   }

@@ -36,9 +36,30 @@ public struct AttackRun: Sendable {
   ) throws {
     let clock = ContinuousClock()
     let start = clock.now
-    (adversarial, queries) = try Self.perturbCountingQueries(
+    let (adversarial, queries) = try Self.perturbCountingQueries(
       clean, with: attack, classifier: classifier, targets: targets, progress: progress)
-    seconds = (clock.now - start).inSeconds
+    try self.init(
+      adversarial: adversarial, clean: clean, classifier: classifier, targets: targets,
+      seconds: (clock.now - start).inSeconds, queries: queries)
+  }
+
+  /// The figures of an adversarial set made already (by the shards of a job, say): both
+  /// accuracies and the metrics.
+  /// - Parameters:
+  ///   - adversarial: The adversarial images, with the true labels.
+  ///   - clean: The clean images they were made from.
+  ///   - classifier: The classifier (or defended pipeline) attacked.
+  ///   - targets: One target class per image for a targeted attack; nil for untargeted.
+  ///   - seconds: Seconds making them took.
+  ///   - queries: The queries each image cost, for attacks with a query budget.
+  /// - Throws: Errors from the classifier.
+  public init(
+    adversarial: ImageBatch, clean: ImageBatch, classifier: any Classifier, targets: [Int]?,
+    seconds: Double, queries: [Int]?
+  ) throws {
+    self.adversarial = adversarial
+    self.seconds = seconds
+    self.queries = queries
     let count = Double(max(clean.count, 1))
     cleanAccuracy =
       Double(try classifier.attackSucceeded(on: clean, targets: nil).count { !$0 }) / count

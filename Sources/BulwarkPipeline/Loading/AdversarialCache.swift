@@ -56,9 +56,20 @@ public struct AdversarialCache: Sendable {
     }.joined(separator: " ")
   }
 
+  /// How the shards of a job share the making of a set missing from the cache.
+  public enum Sharing: Sendable {
+    /// The shards make the set together, each needing all of it (a tune's shards): a shard
+    /// makes its own part first, then, going round from it, every part whose file is not there
+    /// yet (so a shard that started late, was killed or never started costs time, not the
+    /// result), and joins the parts. No scheduler, lock or waiting is involved.
+    case together(Shard)
+    /// The set is joined from the parts a job's shards made (see `makePart`), every part
+    /// required: the merge after `bulwark score --shard`.
+    case joining
+  }
+
   /// The adversarial set: read from the cache when present, otherwise generated in slices of
-  /// 1,000 images and written to the cache; with a shard, generated together with the job's
-  /// other shards (see `generating(_:as:url:attack:classifier:progress:)`).
+  /// 1,000 images (or made by the shards of a job, see `Sharing`) and written to the cache.
   /// - Parameters:
   ///   - model: The model file.
   ///   - classifier: The classifier loaded from it.
@@ -66,13 +77,14 @@ public struct AdversarialCache: Sendable {
   ///   - attack: The attack settings.
   ///   - pipelineIdentity: The identity of the pipeline `classifier` is, for a set made
   ///     against a whole pipeline; nil against the classifier alone.
-  ///   - shard: The shard of a job whose shards share the work, or nil.
+  ///   - sharing: How the shards of a job share the work, or nil for one process.
   ///   - progress: Called with (images done, total) while generating.
   /// - Returns: The adversarial images (true labels), and whether they came from the cache.
-  /// - Throws: Errors from reading, attacking or writing.
+  /// - Throws: `ShardError` when joining finds parts missing; errors from reading, attacking
+  ///   or writing.
   public func adversarialSet(
     model: URL, classifier: any Classifier, clean: (source: DataSource, images: ImageBatch),
-    attack: AttackSettings, pipelineIdentity: String? = nil, shard: Shard? = nil,
+    attack: AttackSettings, pipelineIdentity: String? = nil, sharing: Sharing? = nil,
     progress: (Int, Int) -> Void = { _, _ in }
   ) throws -> (images: ImageBatch, cached: Bool) {
     let url = try file(
@@ -90,83 +102,63 @@ public struct AdversarialCache: Sendable {
     var images = clean.images
     if let limit = attack.limit { images = images.prefix(limit) }
     try FileAccess.createFolder(folder)
-    let adversarial =
-      try shard.map {
-        try generating(
-          images, as: $0, url: url, attack: attack.attack, classifier: classifier,
-          progress: progress)
+    let set = ShardedSet(file: url, count: images.count)
+    let adversarial: ImageBatch
+    switch sharing {
+    case nil:
+      adversarial = try AttackRun.perturb(
+        images, with: attack.attack, classifier: classifier, progress: progress)
+    case .together(let shard):
+      let siblings = shard.siblings
+      var made: [Shard: ImageBatch] = [:]
+      var done = 0
+      for part in siblings[(shard.index - 1)...] + siblings[..<(shard.index - 1)] {
+        made[part] = try set.makePart(
+          for: part, of: images, attack: attack.attack, classifier: classifier
+        ) { finished, _ in progress(done + finished, images.count) }
+        done += set.images(for: part).count
       }
-      ?? AttackRun.perturb(images, with: attack.attack, classifier: classifier, progress: progress)
+      adversarial = try set.joined(shards: shard.count, like: images, known: made)
+    case .joining:
+      guard let shards = try set.shardCount() else {
+        let name = url.deletingPathExtension().lastPathComponent
+        throw ShardError(
+          "no shard has made \(url.lastPathComponent) (no \(name).part-I-of-N.npz in "
+            + "\(folder.path)); run the shards first")
+      }
+      adversarial = try set.joined(shards: shards, like: images)
+    }
     // An atomic write: an interrupted run never leaves half a cached set.
     try adversarial.npzArchive.write(to: url)
     return (adversarial, false)
   }
 
-  /// A part file of a set made by the shards of a job: `adversarial-<key>.part-I-of-N.npz`.
+  /// Makes a shard's part of a set (see `ShardedSet`) unless the set or the part is cached.
   /// - Parameters:
-  ///   - url: The set's cache file.
-  ///   - shard: The shard whose part it is.
-  /// - Returns: The part's file.
-  public static func part(of url: URL, for shard: Shard) -> URL {
-    url.deletingPathExtension().appendingPathExtension("part-\(shard.fileTag).npz")
-  }
-
-  /// The images of `clean` that a shard's part covers: its share of the set's slices of
-  /// `AttackRun.sliceSize` images (see `Shard.range(of:)`), so that each part is attacked
-  /// exactly as the same slices of an unsharded run.
-  /// - Parameters:
-  ///   - count: The images of the set.
+  ///   - model: The model file.
+  ///   - classifier: The classifier loaded from it.
+  ///   - clean: The clean source and its images.
+  ///   - attack: The attack settings.
+  ///   - pipelineIdentity: As for `adversarialSet`.
   ///   - shard: The shard.
-  /// - Returns: The positions of its images.
-  public static func images(of count: Int, for shard: Shard) -> Range<Int> {
-    let size = AttackRun.sliceSize
-    let slices = shard.range(of: (count + size - 1) / size)
-    return min(slices.lowerBound * size, count)..<min(slices.upperBound * size, count)
-  }
-
-  /// A set made together with the other shards of a job, without a scheduler or any waiting:
-  /// the set's slices are shared among the shards (`images(of:for:)`) and each part is written
-  /// to its part file (`part(of:for:)`) as it is finished. A shard makes its own part first,
-  /// then, going round from it, every part whose file is not there yet (so a shard that started
-  /// late, was killed or never started costs time, not the result), and joins the parts. The
-  /// parts are the slices of one run, so the joined set is the set an unsharded run makes,
-  /// byte for byte.
-  private func generating(
-    _ clean: ImageBatch, as shard: Shard, url: URL, attack: any Attack,
-    classifier: any Classifier, progress: (Int, Int) -> Void
-  ) throws -> ImageBatch {
-    let siblings = shard.siblings
-    let order = siblings[(shard.index - 1)...] + siblings[..<(shard.index - 1)]
-    var parts: [Shard: ImageBatch] = [:]
-    var done = 0
-    for part in order {
-      let range = Self.images(of: clean.count, for: part)
-      guard !range.isEmpty else { continue }
-      let file = Self.part(of: url, for: part)
-      if FileAccess.kind(of: file.path) == .missing {
-        let images = try AttackRun.perturb(
-          clean.selecting(range), with: attack, classifier: classifier
-        ) { finished, _ in progress(done + finished, clean.count) }
-        try images.npzArchive.write(to: file)
-        parts[part] = images
-      }
-      done += range.count
-    }
-    progress(clean.count, clean.count)
-    var pixels: [Float] = []
-    pixels.reserveCapacity(clean.pixels.count)
-    for part in siblings where !Self.images(of: clean.count, for: part).isEmpty {
-      let file = Self.part(of: url, for: part)
-      let images = try parts[part] ?? ImageBatch(npz: NPZArchive(contentsOf: file), file: file.path)
-      guard images.count == Self.images(of: clean.count, for: part).count else {
-        throw FileAccessError(
-          path: file.path, operation: .read,
-          reason: "holds \(images.count) images, but shard \(part)'s part of the set has "
-            + "\(Self.images(of: clean.count, for: part).count); remove it and run again")
-      }
-      pixels += images.pixels
-    }
-    return ImageBatch(
-      shape: clean.shape, pixels: pixels, labels: clean.labels, classNames: clean.classNames)
+  ///   - progress: Called with (images done, total) of the part while generating.
+  /// - Returns: The positions of the part's images, and whether they were made now.
+  /// - Throws: Errors from attacking or writing.
+  public func makePart(
+    model: URL, classifier: any Classifier, clean: (source: DataSource, images: ImageBatch),
+    attack: AttackSettings, pipelineIdentity: String? = nil, shard: Shard,
+    progress: (Int, Int) -> Void = { _, _ in }
+  ) throws -> (images: Range<Int>, made: Bool) {
+    let url = try file(
+      model: model, clean: clean.source, attack: attack, pipelineIdentity: pipelineIdentity)
+    var images = clean.images
+    if let limit = attack.limit { images = images.prefix(limit) }
+    let set = ShardedSet(file: url, count: images.count)
+    guard FileAccess.kind(of: url.path) == .missing else { return (set.images(for: shard), false) }
+    try FileAccess.checkFolderWritable(folder)
+    try FileAccess.createFolder(folder)
+    let made = try set.makePart(
+      for: shard, of: images, attack: attack.attack, classifier: classifier, progress: progress)
+    return (set.images(for: shard), made != nil)
   }
 }

@@ -115,14 +115,15 @@ extension PipelineDescription {
   ///   - limit: Score only the first N images of each set (overrides `data.limit`).
   ///   - includingAdaptiveSets: Whether to load the sets made against the pipeline itself
   ///     (`against: "pipeline"`); the tuner makes those per configuration instead.
-  ///   - shard: The shard of a job whose shards make the missing sets together (see
-  ///     `AdversarialCache`), or nil.
+  ///   - sharing: How the shards of a job share the making of a set missing from the cache
+  ///     (see `AdversarialCache.Sharing`), or nil for one process.
   ///   - progress: Called with the set's name, images done and total while an attack runs.
   /// - Returns: Every set.
   /// - Throws: `PipelineError` for sets that do not fit the classifier; data and attack errors.
   public func loadData(
     for pipeline: Pipeline, limit: Int? = nil, includingAdaptiveSets: Bool = true,
-    shard: Shard? = nil, progress: (String, Int, Int) -> Void = { _, _, _ in }
+    sharing: AdversarialCache.Sharing? = nil,
+    progress: (String, Int, Int) -> Void = { _, _, _ in }
   ) throws -> Data {
     let name = file.path
     let limit = limit ?? self.limit
@@ -144,21 +145,15 @@ extension PipelineDescription {
         loaded = Data.Adversarial(
           name: set.name, images: images, fromCache: nil,
           attacker: "given set \(source.description)", isPaired: false)
-      case .attack(var settings):
-        if let limit { settings.limit = min(settings.limit ?? limit, limit) }
-        let cache = AdversarialCache(folder: cacheFolder)
-        let adaptive = settings.against == .pipeline
-        let result = try cache.adversarialSet(
-          model: model,
-          classifier: adaptive
-            ? ExpectationOverTransformation(pipeline, samples: settings.eot)
-            : pipeline.classifier,
-          clean: (clean, cleanImages), attack: settings,
-          pipelineIdentity: adaptive ? try pipelineIdentity() : nil, shard: shard
+      case .attack(let settings):
+        let job = try attackJob(settings, for: pipeline, limit: limit)
+        let result = try AdversarialCache(folder: cacheFolder).adversarialSet(
+          model: model, classifier: job.classifier, clean: (clean, cleanImages),
+          attack: job.settings, pipelineIdentity: job.pipelineIdentity, sharing: sharing
         ) { progress(set.name, $0, $1) }
         loaded = Data.Adversarial(
           name: set.name, images: result.images, fromCache: result.cached,
-          attacker: settings.summary, isPaired: true)
+          attacker: job.settings.summary, isPaired: true)
       }
       try pipeline.check(loaded.images, name: setPath(index), file: name)
       if let limit { loaded.images = loaded.images.prefix(min(limit, loaded.images.count)) }
@@ -167,6 +162,50 @@ extension PipelineDescription {
     if let limit { cleanImages = cleanImages.prefix(min(limit, cleanImages.count)) }
     let data = Data(clean: cleanImages, adversarialSets: sets)
     return excludesFitted ? try removingFitted(from: data) : data
+  }
+
+  /// Makes a shard's part of every attack-made adversarial set missing from the cache (see
+  /// `ShardedSet`): the first step of a sharded score, which `loadData(sharing: .joining)`
+  /// joins.
+  /// - Parameters:
+  ///   - shard: The shard.
+  ///   - pipeline: The pipeline built from this description (fitted, when a set attacks it).
+  ///   - limit: As for `loadData`.
+  ///   - progress: Called with the set's name, the part's images done and its total.
+  /// - Returns: Each attack-made set's name, the positions of this shard's images and whether
+  ///   they were made now (not when the set or the part was cached).
+  /// - Throws: Data and attack errors.
+  public func makeParts(
+    for shard: Shard, of pipeline: Pipeline, limit: Int? = nil,
+    progress: (String, Int, Int) -> Void = { _, _, _ in }
+  ) throws -> [(set: String, images: Range<Int>, made: Bool)] {
+    let cleanImages = try matchingModelClasses(
+      clean.load(), from: "data.clean (\(clean.description))", model: model)
+    try pipeline.check(cleanImages, name: "data.clean (\(clean.description))", file: file.path)
+    return try adversarialSets.compactMap { set in
+      guard case .attack(let settings) = set.source else { return nil }
+      let job = try attackJob(settings, for: pipeline, limit: limit ?? self.limit)
+      let part = try AdversarialCache(folder: cacheFolder).makePart(
+        model: model, classifier: job.classifier, clean: (clean, cleanImages),
+        attack: job.settings, pipelineIdentity: job.pipelineIdentity, shard: shard
+      ) { progress(set.name, $0, $1) }
+      return (set.name, part.images, part.made)
+    }
+  }
+
+  /// What an attack-made set runs: its settings under a limit, the classifier it attacks (the
+  /// whole pipeline, averaged over `eot` draws, for an adaptive set) and that pipeline's
+  /// identity for the cache key.
+  private func attackJob(
+    _ settings: AttackSettings, for pipeline: Pipeline, limit: Int?
+  ) throws -> (settings: AttackSettings, classifier: any Classifier, pipelineIdentity: String?) {
+    var settings = settings
+    if let limit { settings.limit = min(settings.limit ?? limit, limit) }
+    guard settings.against == .pipeline else { return (settings, pipeline.classifier, nil) }
+    return (
+      settings, ExpectationOverTransformation(pipeline, samples: settings.eot),
+      try pipelineIdentity()
+    )
   }
 
   /// The key path of adversarial set `index` in the file, for messages.

@@ -247,7 +247,7 @@ public struct TuningSession: Sendable {
     // The sets made against the pipeline are made against each configuration the tuner
     // re-ranks, not against the file's top-level stages.
     let data = try description.loadData(
-      for: pipeline, includingAdaptiveSets: false, shard: shard
+      for: pipeline, includingAdaptiveSets: false, sharing: shard.map { .together($0) }
     ) { set, done, total in
       progress(.attack(set: set, done: done, total: total))
     }

@@ -23,6 +23,13 @@ struct AttackCommand: ParsableCommand {
       (adversarial images) and y (true labels). Metrics follow MindSpore Armour's \
       AttackEvaluate; distances and SSIM are over successful examples; an abstention counts as \
       a success.
+
+      On a cluster, --shard I/N attacks shard I of N of the images (its share of the slices of \
+      1,000 that the attack draws its random numbers by) and writes ADV.part-I-of-N.npz beside \
+      ADV.npz, with the figures of its images; --shard auto reads the shard from a Slurm job \
+      array or a Kubernetes Indexed Job (with --shards N). The same command with --merge joins \
+      the parts into ADV.npz, the file one process writes, byte for byte, and prints the \
+      figures of the whole set.
       """,
     arguments: [
       modelOption.definition, againstOption.definition, dataOption.definition,
@@ -31,8 +38,7 @@ struct AttackCommand: ParsableCommand {
       restartsOption.definition, targetClassesOption.definition, queriesOption.definition,
       stopFlag.definition, eotOption.definition, targetOption.definition, seedOption.definition,
       limitOption.definition, ModelOptions.threads.definition, outOption.definition,
-      ArgumentDefinition.allowExternal, .json,
-    ])
+    ] + ShardArguments.definitions + [ArgumentDefinition.allowExternal, .json])
 
   static let modelOption = Option<String>(
     "model", valueName: "FILE", help: "The classifier (.safetensors or .onnx).")
@@ -88,6 +94,7 @@ struct AttackCommand: ParsableCommand {
   var out: String
   var allowExternal: Bool
   var json: Bool
+  var sharding: ShardArguments
 
   /// The command line's flag for each attack setting's key.
   static let flags = [
@@ -119,6 +126,7 @@ struct AttackCommand: ParsableCommand {
     out = try arguments.required(Self.outOption)
     allowExternal = arguments[.allowExternal]
     json = arguments[.json]
+    sharding = try ShardArguments(arguments: arguments)
     let steps = try arguments.value(Self.stepsOption)
     let stepSize = try arguments.value(Self.stepSizeOption).map(Float.init)
     let seed = try arguments.required(Self.seedOption)
@@ -151,12 +159,19 @@ struct AttackCommand: ParsableCommand {
     var adversarialAccuracy: Double
     var metrics: AttackEvaluation
     var queries: Int?
-    var secondsPerExample: Double
+    /// Nil for a merge: the shards made the images.
+    var secondsPerExample: Double?
     var out: String
+    /// The shard (`2/4`) whose images these are, for a shard's part.
+    var shard: String?
+    /// The positions of the shard's images in the set.
+    var images: [Int]?
   }
 
   func run(console: Console) throws {
-    try FileAccess.checkWritable(URL(fileURLWithPath: out))
+    let whole = URL(fileURLWithPath: out)
+    let written = sharding.shard.map { ShardedSet(file: whole, count: 0).part(for: $0) } ?? whole
+    try FileAccess.checkWritable(written)
     let options = ComputeOptions(threads: threads)
     let classifier: any Classifier
     var clean: ImageBatch
@@ -182,22 +197,41 @@ struct AttackCommand: ParsableCommand {
         "--target: a class below \(classifier.classCount), got \(target)", commandPath: "attack")
     }
     let method = settings.method
-    let run = try AttackRun(
-      settings.attack, on: clean, classifier: classifier,
-      targets: target.map { Array(repeating: $0, count: clean.count) }
-    ) { done, total in
-      console.progress("\(method): \(done)/\(total) images")
+    let targets = target.map { Array(repeating: $0, count: clean.count) }
+    let set = ShardedSet(file: whole, count: clean.count)
+    let run: AttackRun
+    var images = 0..<clean.count
+    if sharding.merge {
+      guard let shards = try set.shardCount() else {
+        throw ShardError(
+          "nothing to merge: no \(whole.deletingPathExtension().lastPathComponent)"
+            + ".part-I-of-N.npz beside \(out); run the shards first with --shard I/N")
+      }
+      run = try AttackRun(
+        adversarial: try set.joined(shards: shards, like: clean), clean: clean,
+        classifier: classifier, targets: targets, seconds: 0, queries: nil)
+    } else {
+      if let shard = sharding.shard { images = set.images(for: shard) }
+      run = try AttackRun(
+        settings.attack, on: clean.selecting(images), classifier: classifier,
+        targets: targets.map { Array($0[images]) }
+      ) { done, total in
+        console.progress("\(method): \(done)/\(total) images")
+      }
     }
     console.endProgress()
-    try run.adversarial.npzArchive.write(to: URL(fileURLWithPath: out))
+    try run.adversarial.npzArchive.write(to: written)
     // The budget as written (0.1), not the float's binary expansion (0.10000000149011612).
     let epsilon = Double(settings.epsilon.description) ?? Double(settings.epsilon)
     let report = Report(
       attacker: settings.summary, method: method, epsilon: epsilon,
-      norm: settings.norm.rawValue, target: target, count: clean.count,
+      norm: settings.norm.rawValue, target: target, count: images.count,
       cleanAccuracy: run.cleanAccuracy, adversarialAccuracy: run.adversarialAccuracy,
       metrics: run.metrics, queries: run.queries?.reduce(0, +),
-      secondsPerExample: clean.count == 0 ? 0 : run.seconds / Double(clean.count), out: out)
+      secondsPerExample: sharding.merge
+        ? nil : images.isEmpty ? 0 : run.seconds / Double(images.count),
+      out: written.path, shard: sharding.shard?.description,
+      images: sharding.shard.map { _ in [images.lowerBound, images.upperBound] })
     if json {
       try console.printJSON(report)
       return
@@ -216,6 +250,9 @@ struct AttackCommand: ParsableCommand {
     var attack = report.attacker
     if let target { attack += ", target class \(target)" }
     console.print("Attack:                       \(attack)")
+    if let shard = report.shard, let images = report.images {
+      console.print("Shard:                        \(shard), images \(images[0])..<\(images[1])")
+    }
     console.print("Images:                       \(report.count)")
     console.print("Clean accuracy:               \(percent(report.cleanAccuracy))")
     console.print("Adversarial accuracy:         \(percent(report.adversarialAccuracy))")
@@ -230,8 +267,9 @@ struct AttackCommand: ParsableCommand {
     if let queries = report.queries {
       console.print("Queries:                      \(queries)")
     }
-    console.print(
-      "Time per example:             \(format(1_000 * report.secondsPerExample, digits: 3)) ms")
-    console.print("Wrote \(out)")
+    if let seconds = report.secondsPerExample {
+      console.print("Time per example:             \(format(1_000 * seconds, digits: 3)) ms")
+    }
+    console.print("Wrote \(report.out)")
   }
 }

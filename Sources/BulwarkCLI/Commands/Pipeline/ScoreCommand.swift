@@ -1,3 +1,4 @@
+import BulwarkCore
 import BulwarkModel
 import BulwarkPipeline
 import Foundation
@@ -17,20 +18,39 @@ struct ScoreCommand: ParsableCommand {
       wrong) and the time per image of each stage. An attack-generated adversarial set is \
       cached in .bulwark-cache beside the file. A distribution classifier must be fitted first \
       ('bulwark fit FILE'); scoring refuses images it was fitted on.
+
+      On a cluster, --shard I/N makes shard I of N of every attack-made set missing from the \
+      cache (its share of the images, in slices of 1,000, as .part-I-of-N.npz files beside the \
+      set's cache file) and stops; --shard auto reads the shard from a Slurm job array or a \
+      Kubernetes Indexed Job (with --shards N). Then --merge joins the parts into the set one \
+      process makes, byte for byte (naming any shard whose part is missing), and scores.
       """,
-    arguments: PipelineRunArguments.definitions)
+    arguments: PipelineRunArguments.definitions + ShardArguments.definitions)
 
   var options: PipelineRunArguments
+  var sharding: ShardArguments
 
   init(arguments: ParsedArguments) throws(UsageError) {
     options = try PipelineRunArguments(arguments: arguments)
+    sharding = try ShardArguments(arguments: arguments)
   }
 
   func run(console: Console) throws {
     let description = try options.loadDescription()
     try description.requireFitted()
     let pipeline = try Pipeline(description)
-    let data = try description.loadData(for: pipeline, limit: options.limit) {
+    if let shard = sharding.shard {
+      let parts = try description.makeParts(for: shard, of: pipeline, limit: options.limit) {
+        set, done, total in
+        console.progress("attack \(set), shard \(shard): \(done)/\(total) images")
+      }
+      console.endProgress()
+      try report(parts, of: shard, console: console)
+      return
+    }
+    let data = try description.loadData(
+      for: pipeline, limit: options.limit, sharing: sharding.merge ? .joining : nil
+    ) {
       set, done, total in
       console.progress("attack \(set): \(done)/\(total) images")
     }
@@ -45,6 +65,47 @@ struct ScoreCommand: ParsableCommand {
       return
     }
     Self.print(score, to: console)
+  }
+
+  /// Prints the parts a shard made, and how to merge.
+  private func report(
+    _ parts: [(set: String, images: Range<Int>, made: Bool)], of shard: Shard, console: Console
+  ) throws {
+    if options.json {
+      try console.printJSON(
+        ShardSummary(
+          shard: shard.description,
+          sets: parts.map {
+            .init(
+              name: $0.set, images: [$0.images.lowerBound, $0.images.upperBound], made: $0.made)
+          }))
+      return
+    }
+    if parts.isEmpty {
+      console.print("Shard \(shard): no adversarial set is made by an attack; nothing to share")
+    }
+    for part in parts {
+      let images =
+        part.images.isEmpty
+        ? "no images (the set has fewer slices of 1,000 than there are shards)"
+        : "images \(part.images.lowerBound)..<\(part.images.upperBound)"
+      console.print(
+        "Shard \(shard): \(part.set): \(images), "
+          + (part.made ? "made now" : "already made (cached)"))
+    }
+    console.print(
+      "When every shard is done: bulwark score \(options.file) --merge"
+        + (options.limit.map { " --limit \($0)" } ?? ""))
+  }
+
+  private struct ShardSummary: Encodable {
+    struct Part: Encodable {
+      var name: String
+      var images: [Int]
+      var made: Bool
+    }
+    var shard: String
+    var sets: [Part]
   }
 
   static func print(_ score: PipelineScore, to console: Console) {

@@ -43,9 +43,8 @@ struct TuneCommand: ParsableCommand {
     arguments: [
       fileArgument.definition, sampleOption.definition, seedOption.definition,
       outOption.definition, refineFlag.definition, resumeFlag.definition,
-      threadsOption.definition, stopAfterOption.definition, shardOption.definition,
-      shardsOption.definition, mergeFlag.definition, ArgumentDefinition.allowExternal, .json,
-    ])
+      threadsOption.definition, stopAfterOption.definition,
+    ] + ShardArguments.definitions + [ArgumentDefinition.allowExternal, .json])
 
   static let fileArgument = Positional(
     "FILE", help: "The pipeline file (.json5) with a tune section.")
@@ -68,15 +67,6 @@ struct TuneCommand: ParsableCommand {
     "stop-after", valueName: "N", help: "Stop after N new configurations (to test --resume).",
     in: 0...Int.max)
 
-  static let shardOption = Option<String>(
-    "shard", valueName: "I/N",
-    help: "Score shard I of N of the grid only (auto: from Slurm or Kubernetes).")
-  static let shardsOption = Option(
-    "shards", valueName: "N", help: "The shard count, for --shard auto on Kubernetes.",
-    in: 1...100_000)
-  static let mergeFlag = Flag(
-    "merge", help: "Rank the shards' journals in DIR and finish the run (after --shard).")
-
   var file: String
   var sample: Int?
   var seed: UInt64
@@ -87,8 +77,7 @@ struct TuneCommand: ParsableCommand {
   var stopAfter: Int?
   var allowExternal: Bool
   var json: Bool
-  var shard: Shard?
-  var merge: Bool
+  var sharding: ShardArguments
 
   init(arguments: ParsedArguments) throws(UsageError) {
     file = arguments.value(Self.fileArgument) ?? ""
@@ -101,24 +90,8 @@ struct TuneCommand: ParsableCommand {
     stopAfter = try arguments.value(Self.stopAfterOption)
     allowExternal = arguments[.allowExternal]
     json = arguments[.json]
-    merge = arguments[Self.mergeFlag]
-    let shards = try arguments.value(Self.shardsOption)
-    if let text = try arguments.value(Self.shardOption) {
-      do {
-        shard = try Shard(
-          parsing: text, shards: shards, environment: ProcessInfo.processInfo.environment)
-      } catch {
-        throw UsageError("--shard: \(error)", commandPath: arguments.commandPath)
-      }
-    } else if shards != nil {
-      throw UsageError("--shards goes with --shard auto", commandPath: arguments.commandPath)
-    }
-    if shard != nil, merge {
-      throw UsageError(
-        "--shard runs one shard and --merge joins them; give one",
-        commandPath: arguments.commandPath)
-    }
-    if shard != nil, refine {
+    sharding = try ShardArguments(arguments: arguments)
+    if sharding.shard != nil, refine {
       throw UsageError(
         "--refine belongs to the merge (the finer grid surrounds the whole grid's best): give it "
           + "with --merge", commandPath: arguments.commandPath)
@@ -130,12 +103,12 @@ struct TuneCommand: ParsableCommand {
     let options = TuningSession.Options(
       sample: sample, seed: seed, refine: refine, resume: resume, stopAfter: stopAfter,
       threads: threads, folder: out.map { URL(fileURLWithPath: $0) },
-      allowsExternalPrograms: allowExternal, merging: merge)
+      allowsExternalPrograms: allowExternal, merging: sharding.merge)
     let folder = options.folder ?? session.defaultFolder
     let command =
       "bulwark tune \(file) --resume" + (seed == 0 ? "" : " --seed \(seed)")
       + (sample.map { " --sample \($0)" } ?? "") + (out.map { " --out \($0)" } ?? "")
-      + (shard.map { " --shard \($0)" } ?? "") + (merge ? " --merge" : "")
+      + (sharding.shard.map { " --shard \($0)" } ?? "") + (sharding.merge ? " --merge" : "")
       + (refine ? " --refine" : "") + (allowExternal ? " --allow-external" : "")
     let notice = InterruptionNotice(
       "interrupted; the finished configurations are kept in \(folder.path); continue with "
@@ -151,7 +124,7 @@ struct TuneCommand: ParsableCommand {
         console.progress(Self.progressLine(phase.rawValue, done, total, elapsed: elapsed))
       }
     }
-    if let shard {
+    if let shard = sharding.shard {
       let clock = ContinuousClock()
       let start = clock.now
       let parts = try session.runShard(shard, options: options, progress: progress)
