@@ -173,10 +173,12 @@ public struct TuningSession: Sendable {
     try forEachClassifier(options, shard: shard, progress: progress) {
       variant, runFolder, fileHash, _, progress in
       let (tuner, data, _) = try load(variant, shard: shard, options: options, progress: progress)
+      let clock = ContinuousClock()
+      let began = clock.now
       return try tuner.runShard(
         shard, data: data, options: tunerOptions(options, folder: runFolder, fileHash: fileHash)
       ) { phase, done, total in
-        progress(.tuning(phase, done: done, total: total, elapsed: .zero))
+        progress(.tuning(phase, done: done, total: total, elapsed: clock.now - began))
       }
     }.map(\.result)
   }
