@@ -29,6 +29,9 @@ import Testing
     for share in partition.shares {
       #expect(Set(share.map { grid[$0].preprocessingKey }).count == share.count / 4)
     }
+    // Costs 4.4, 4.4, 2.2 and 2.2 of 13.2.
+    let expected = [1.0 / 3, 1.0 / 3, 1.0 / 6, 1.0 / 6]
+    #expect(zip(partition.costShares, expected).allSatisfy { abs($0 - $1) < 1e-12 })
   }
 
   @Test func splitsAGroupDearerThanAShare() throws {

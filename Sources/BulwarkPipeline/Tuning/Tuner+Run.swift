@@ -78,7 +78,8 @@ extension Tuner {
     let (journal, finished) = try TuningJournal.open(
       at: url, settings: settings, resume: options.resume)
     let grid = try nonEmptyGrid()
-    let positions = TuningPartition(grid: grid, shards: shard.count).positions(of: shard)
+    let partition = TuningPartition(grid: grid, shards: shard.count)
+    let positions = partition.positions(of: shard)
     let (results, done) = try evaluate(
       positions.map { ($0, "grid", grid[$0]) }, sample: sample, finished: finished,
       journal: journal, limit: options.limit
@@ -90,7 +91,8 @@ extension Tuner {
     try journal.record(
       .init(classifierPasses: done.classifierPasses, imagesClassified: done.imagesClassified))
     return TuningShardOutcome(
-      shard: shard, configurations: positions.count, statistics: done, journal: url)
+      shard: shard, configurations: positions.count,
+      shareOfCost: partition.costShares[shard.index - 1], statistics: done, journal: url)
   }
 
   /// The sample a run draws and the settings its journal records.

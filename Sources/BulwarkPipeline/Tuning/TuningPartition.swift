@@ -18,6 +18,8 @@ import BulwarkDefenses
 struct TuningPartition: Sendable {
   /// Each shard's grid positions, in grid order.
   let shares: [[Int]]
+  /// Each shard's share of the estimated cost, from 0 to 1.
+  let costShares: [Double]
 
   /// The partition of a grid into `count` shards.
   /// - Parameters:
@@ -70,6 +72,8 @@ struct TuningPartition: Sendable {
       shares[lightest] += piece.members
     }
     self.shares = shares.map { $0.sorted() }
+    let total = loads.reduce(0, +)
+    costShares = loads.map { total > 0 ? $0 / total : 0 }
   }
 
   /// A shard's grid positions, in grid order.

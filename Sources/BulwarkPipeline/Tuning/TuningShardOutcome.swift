@@ -7,6 +7,8 @@ public struct TuningShardOutcome: Sendable {
   public var shard: Shard
   /// The configurations of the grid in the shard's share.
   public var configurations: Int
+  /// The shard's share of the grid's estimated cost, from 0 to 1 (see `TuningPartition`).
+  public var shareOfCost: Double
   /// The classifier work and the configurations scored in this run (the others came from the
   /// shard's journal).
   public var statistics: Tuner.Statistics

@@ -15,7 +15,8 @@ struct ShardArguments {
     help: "Do shard I of N of the work only (auto: from Slurm or Kubernetes).")
   /// `--shards N`: the shard count where the scheduler gives only the index.
   static let shardsOption = Option(
-    "shards", valueName: "N", help: "The shard count, for --shard auto on Kubernetes.",
+    "shards", valueName: "N",
+    help: "The job's shard count (needed by --shard auto on Kubernetes; else checked).",
     in: 1...100_000)
   /// `--merge`: join the shards' work.
   static let mergeFlag = Flag("merge", help: "Join the shards' work, once every shard has run.")

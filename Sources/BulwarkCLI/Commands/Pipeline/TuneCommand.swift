@@ -213,16 +213,19 @@ struct TuneCommand: ParsableCommand {
     let configurations = parts.reduce(0) { $0 + $1.configurations }
     let evaluated = parts.reduce(0) { $0 + $1.statistics.evaluated }
     let passes = parts.reduce(0) { $0 + $1.statistics.classifierPasses }
+    let cost = parts.reduce(0) { $0 + $1.shareOfCost } / Double(parts.count)
     if json {
       try console.printJSON(
         ShardSummary(
           shard: shard.description, configurations: configurations, evaluated: evaluated,
-          classifierPasses: passes, journals: parts.map(\.journal.path), seconds: seconds))
+          shareOfCost: cost, classifierPasses: passes, journals: parts.map(\.journal.path),
+          seconds: seconds))
       return
     }
     console.print(
       "Shard \(shard): \(configurations) configurations (\(evaluated) scored now, "
-        + "\(configurations - evaluated) from the journal)")
+        + "\(configurations - evaluated) from the journal), "
+        + "\(format(100 * cost, digits: 1))% of the grid's estimated cost")
     console.print("Classifier passes: \(passes)")
     console.print("Time: \(format(seconds, digits: 1)) s")
     for part in parts { console.print("Journal: \(part.journal.path)") }
@@ -236,6 +239,7 @@ struct TuneCommand: ParsableCommand {
     var shard: String
     var configurations: Int
     var evaluated: Int
+    var shareOfCost: Double
     var classifierPasses: Int
     var journals: [String]
     var seconds: Double
