@@ -108,6 +108,39 @@ import Testing
     #expect(ONNXModelTests.maximumDifference(gradient.input, reference.input) <= 1e-5)
   }
 
+  @Test func takesTheInputShapeGivenWhereTheGraphLeavesItFree() throws {
+    let network = try ONNXExport.rgbNetwork(seed: 7)
+    let weights = ONNXModelTests.residualWeights(zeroBranch: true)
+    var builder = ONNXExport.residualCNN(network, conv2: weights.conv2, bn2: weights.bn2)
+    builder.inputDims = [nil, 3, nil, nil]  // torch.onnx.export with dynamic height and width
+    let (bytes, _) = builder.serialize()
+    func load(_ shape: ImageShape?) throws -> ONNXModel {
+      try ONNXModel(bytes: bytes, file: "free.onnx", folder: nil, inputShape: shape)
+    }
+    do {
+      _ = try load(nil)
+      Issue.record("a free input shape was taken without a shape given")
+    } catch {
+      #expect(error is FormatError)
+      #expect("\(error)".contains("with C, H and W fixed (or an input shape given)"))
+    }
+    let shape = ImageShape(height: 16, width: 16, channels: 3)
+    let model = try load(shape)
+    #expect(model.inputShape == shape)
+    let batch = ONNXModelTests.batch(3, shape: shape, seed: 8)
+    #expect(
+      ONNXModelTests.maximumDifference(try model.logits(batch), try network.logits(batch)) <= 1e-4)
+    // The graph's global average pool takes any size; a fixed axis must agree.
+    #expect(try load(ImageShape(height: 24, width: 20, channels: 3)).inputShape.height == 24)
+    do {
+      _ = try load(ImageShape(height: 16, width: 16, channels: 1))
+      Issue.record("a shape against the model's fixed channels was taken")
+    } catch {
+      #expect("\(error)".contains("the input shape given, C = 1"), "\(error)")
+      #expect("\(error)".contains("C fixed at 3 by the model"), "\(error)")
+    }
+  }
+
   @Test func foldsBatchNormsWithoutChangingTheResults() throws {
     let weights = ONNXModelTests.residualWeights(zeroBranch: false)
     let builder = ONNXExport.residualCNN(

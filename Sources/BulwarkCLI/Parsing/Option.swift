@@ -1,3 +1,5 @@
+import BulwarkData
+
 /// A value a command-line option carries, read from the command line's text.
 package protocol OptionValue: Sendable, CustomStringConvertible {
   /// The value `text` stands for, or nil when it stands for none.
@@ -28,6 +30,19 @@ extension Double: OptionValue {
   }
   /// `a number`.
   package static var expectedText: String { "a number" }
+}
+
+extension ImageShape: OptionValue {
+  /// Reads `HxWxC` (`64x64x3`), each a positive integer.
+  package init?(optionText text: String) {
+    let parts = text.split(separator: "x", omittingEmptySubsequences: false).map { Int($0) }
+    guard parts.count == 3, let height = parts[0], let width = parts[1],
+      let channels = parts[2], height > 0, width > 0, channels > 0
+    else { return nil }
+    self.init(height: height, width: width, channels: channels)
+  }
+  /// `an image shape HxWxC, such as 64x64x3`.
+  package static var expectedText: String { "an image shape HxWxC, such as 64x64x3" }
 }
 
 extension String: OptionValue {

@@ -35,6 +35,28 @@ public enum ModelBenchmark {
     }
   }
 
+  /// Measures any classifier (a `.safetensors` network or an ONNX model) on a batch of uniform
+  /// random images: forward (the logits), or forward and backward (the cross-entropy loss and
+  /// its gradient with respect to the input, what a gradient attack asks for at each step).
+  /// - Parameters:
+  ///   - classifier: The classifier, loaded with the threads to use.
+  ///   - batchSize: Images per pass.
+  ///   - inputGradient: Whether to time forward and backward instead of forward alone.
+  ///   - minimumSeconds: Keep timing runs (at least 3) until this much time has passed.
+  /// - Returns: The median rate and a checksum of the outputs.
+  /// - Throws: Errors from the classifier.
+  public static func measureClassifier(
+    _ classifier: any Classifier, batchSize: Int = 256, inputGradient: Bool,
+    minimumSeconds: Double = 1
+  ) throws -> Measurement {
+    let batch = randomBatch(
+      classifier.inputShape, count: batchSize, classes: classifier.classCount)
+    return try measure(batchSize: batchSize, minimumSeconds: minimumSeconds) {
+      guard inputGradient else { return try classifier.logits(batch).reduce(0, +) }
+      return try classifier.lossGradient(batch, labels: batch.labels).input.reduce(0, +)
+    }
+  }
+
   /// Measures training throughput: forward, backward and an SGD step with momentum on a batch
   /// of random images and labels, repeated on a copy of the network.
   /// - Parameters:
@@ -108,15 +130,15 @@ public enum ModelBenchmark {
   }
 
   static func measure(
-    batchSize: Int, minimumSeconds: Double, _ run: () -> Float
-  ) -> Measurement {
+    batchSize: Int, minimumSeconds: Double, _ run: () throws -> Float
+  ) rethrows -> Measurement {
     let clock = ContinuousClock()
-    var checksum = run()
+    var checksum = try run()
     var rates: [Double] = []
     let start = clock.now
     while rates.count < 3 || (clock.now - start).inSeconds < minimumSeconds {
       let runStart = clock.now
-      checksum += run()
+      checksum += try run()
       rates.append(Double(batchSize) / max((clock.now - runStart).inSeconds, 1e-9))
     }
     rates.sort()

@@ -29,6 +29,9 @@ struct ONNXCompiler {
   var endsInSoftmax = false
   /// False to keep batch norms as separate steps (tests compare both ways).
   var foldsBatchNorms = true
+  /// The per-image input shape [C, H, W] to use where the graph leaves a dimension free (and
+  /// to check where it fixes one), or nil to require fixed ones.
+  var givenInputShape: [Int]?
   var summaries: [ONNXNodeSummary] = []
 
   init(file: String, opset: Int) {
@@ -67,17 +70,30 @@ struct ONNXCompiler {
         "graph.input", "exactly one input that is not an initializer (the images)",
         "\(realInputs.count): \(realInputs.map(\.name))")
     }
-    guard input.elementType == 1, let dims = input.dims, dims.count == 4,
-      let channels = dims[1], let height = dims[2], let width = dims[3],
-      channels > 0, height > 0, width > 0
-    else {
+    guard input.elementType == 1, let dims = input.dims, dims.count == 4 else {
       throw error(
-        "input '\(input.name)'",
-        "float32 images of shape [N, C, H, W] with C, H and W fixed",
+        "input '\(input.name)'", "float32 images of shape [N, C, H, W]",
         "element type \(input.elementType.map(String.init) ?? "none"), shape "
           + (input.dims.map { $0.map { $0.map(String.init) ?? "?" }.description } ?? "none"))
     }
-    let inputShape = [channels, height, width]
+    var resolved: [Int] = []
+    for (axis, name) in ["C", "H", "W"].enumerated() {
+      switch (dims[axis + 1], givenInputShape?[axis]) {
+      case (let fixed?, nil) where fixed > 0: resolved.append(fixed)
+      case (let fixed?, let given?) where fixed == given && fixed > 0: resolved.append(fixed)
+      case (nil, let given?) where given > 0: resolved.append(given)
+      case (let fixed?, let given?):
+        throw error(
+          "input '\(input.name)'", "the input shape given, \(name) = \(given)",
+          "\(name) fixed at \(fixed) by the model")
+      default:
+        throw error(
+          "input '\(input.name)'",
+          "float32 images of shape [N, C, H, W] with C, H and W fixed (or an input shape given)",
+          "shape " + dims.map { $0.map(String.init) ?? "?" }.description)
+      }
+    }
+    let inputShape = resolved
     let inputSlot = newSlot(size: try size(of: inputShape, label: "input '\(input.name)'"))
     values[input.name] = .runtime(slot: inputSlot, shape: inputShape)
 

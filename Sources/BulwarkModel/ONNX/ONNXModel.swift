@@ -51,14 +51,19 @@ public struct ONNXModel: Classifier {
   /// - Parameters:
   ///   - url: The `.onnx` file.
   ///   - options: Threads to use.
+  ///   - inputShape: The image shape, for a model whose input leaves its channels, height or
+  ///     width free (exported with dynamic axes); a fixed one must agree with it. Nil requires
+  ///     fixed ones.
   /// - Throws: `FileAccessError` for a file that cannot be read; `FormatError` for malformed
   ///   protobuf, a graph that breaks the rules, an unsupported operator (naming the operator,
   ///   node and opset), or shapes that do not fit.
-  public init(contentsOf url: URL, options: ComputeOptions = .init()) throws {
+  public init(
+    contentsOf url: URL, options: ComputeOptions = .init(), inputShape: ImageShape? = nil
+  ) throws {
     let data = try FileAccess.contents(of: url)
     try self.init(
       bytes: [UInt8](data), file: url.path, folder: url.deletingLastPathComponent(),
-      options: options)
+      options: options, inputShape: inputShape)
   }
 
   /// Compiles a model from the bytes of an ONNX file.
@@ -68,10 +73,12 @@ public struct ONNXModel: Classifier {
   ///   - folder: Where external data files are; nil forbids external data.
   ///   - options: Threads to use.
   ///   - foldsBatchNorms: False to run batch norms as separate steps.
-  /// - Throws: As ``init(contentsOf:options:)``.
+  ///   - inputShape: The image shape where the graph leaves it free (see
+  ///     ``init(contentsOf:options:inputShape:)``).
+  /// - Throws: As ``init(contentsOf:options:inputShape:)``.
   package init(
     bytes: [UInt8], file: String, folder: URL?, options: ComputeOptions = .init(),
-    foldsBatchNorms: Bool = true
+    foldsBatchNorms: Bool = true, inputShape: ImageShape? = nil
   ) throws {
     let decoder = ONNXDecoder(file: file, folder: folder)
     let proto = try ONNXModelProto(bytes: bytes, decoder: decoder)
@@ -87,11 +94,12 @@ public struct ONNXModel: Classifier {
     }
     var compiler = ONNXCompiler(file: file, opset: opset)
     compiler.foldsBatchNorms = foldsBatchNorms
+    compiler.givenInputShape = inputShape.map { [$0.channels, $0.height, $0.width] }
     let result = try compiler.compile(proto.graph, functions: proto.functionNames)
     plan = ONNXPlan(
       steps: compiler.steps, slotSizes: compiler.slotSizes, inputSlot: result.input,
       outputSlot: result.output, inputShape: result.inputShape, classes: result.classes)
-    inputShape = ImageShape(
+    self.inputShape = ImageShape(
       height: result.inputShape[1], width: result.inputShape[2], channels: result.inputShape[0])
     classCount = result.classes
     self.options = options

@@ -34,6 +34,9 @@ struct ONNXBuilder {
   var initializers: [Tensor] = []
   var inputName = "input"
   var input: (channels: Int, height: Int, width: Int) = (1, 28, 28)
+  /// The input's dimensions as declared, nil for a free one (an exporter's dynamic axes);
+  /// by default [batch free, `input`].
+  var inputDims: [Int?]?
   var outputName = "output"
   var classes = 10
   /// The TorchScript exporter also lists every initializer as a graph input.
@@ -155,7 +158,8 @@ struct ONNXBuilder {
         }
       }
       ONNXBuilder.valueInfo(
-        &graph, field: 11, name: inputName, dims: [nil, input.channels, input.height, input.width])
+        &graph, field: 11, name: inputName,
+        dims: inputDims ?? [nil, input.channels, input.height, input.width])
       if initializersAsInputs {
         for tensor in initializers {
           ONNXBuilder.valueInfo(

@@ -1,3 +1,4 @@
+import BulwarkData
 import BulwarkModel
 import Foundation
 
@@ -19,23 +20,39 @@ struct BenchModelCommand: ParsableCommand {
       --adversarial pgd' takes them (PGD-7, eps 0.1, step 0.025, random start, batch 128, \
       Adam). Reference: PyTorch on this machine kind trains that recipe at about 1,150 \
       images/s on 2 threads.
-      """,
-    arguments: [modelOption.definition, secondsOption.definition, .json])
 
-  static let modelOption = Option(
-    "model", valueName: "FILE", help: "The LeNet-5 model file.", default: defaultModel)
+      With --model FILE, measures that model alone, a .safetensors network or an ONNX model: \
+      forward (batch 256) and forward+backward (the loss's input gradient, as a gradient \
+      attack takes it), on 1 thread and all cores. --input HxWxC gives the image shape of an \
+      ONNX model exported with free height, width or channels. Compare with onnxruntime on the \
+      same file (InferenceSession with intra_op_num_threads 1 and 2, batch 256).
+      """,
+    arguments: [
+      modelOption.definition, inputOption.definition, secondsOption.definition, .json,
+    ])
+
+  static let modelOption = Option<String>(
+    "model", valueName: "FILE",
+    help: "Measure this model file alone (default: the suite, with \(defaultModel)).")
+  static let inputOption = Option<ImageShape>(
+    "input", valueName: "HxWxC", help: "The image shape, for an ONNX model that leaves it free.")
   static let secondsOption = Option(
     "seconds", valueName: "T", help: "Minimum timing per measurement.", default: 1.0,
     in: 0.01...600)
 
-  var model: String
+  var model: String?
+  var input: ImageShape?
   var seconds: Double
   var json: Bool
 
   init(arguments: ParsedArguments) throws(UsageError) {
-    model = try arguments.required(Self.modelOption)
+    model = try arguments.value(Self.modelOption)
+    input = try arguments.value(Self.inputOption)
     seconds = try arguments.required(Self.secondsOption)
     json = arguments[.json]
+    if input != nil, model == nil {
+      throw UsageError("--input goes with --model FILE", commandPath: arguments.commandPath)
+    }
   }
 
   /// One measurement, as `--json` prints it.
@@ -49,9 +66,52 @@ struct BenchModelCommand: ParsableCommand {
   }
 
   func run(console: Console) throws {
-    let lenet = try Network(contentsOf: URL(fileURLWithPath: model))
-    let rgb = try Network(architecture: .rgbCNN(classes: 10), seed: 0)
     let cores = ProcessInfo.processInfo.activeProcessorCount
+    let rows =
+      try model.map { try measure(URL(fileURLWithPath: $0), cores: cores, console) }
+      ?? suite(cores: cores, console)
+    console.endProgress()
+    if json {
+      try console.printJSON(rows)
+      return
+    }
+    let width = max(9, (rows.map(\.network.count).max() ?? 0) + 2)
+    console.print(
+      "network".padding(toLength: width, withPad: " ", startingAt: 0)
+        + "work              batch  threads  images/s")
+    for row in rows {
+      console.print(
+        row.network.padding(toLength: width, withPad: " ", startingAt: 0)
+          + row.work.padding(toLength: 18, withPad: " ", startingAt: 0)
+          + String(row.batchSize).leftPadded(to: 5) + String(row.threads).leftPadded(to: 9)
+          + format(row.imagesPerSecond, digits: 0).leftPadded(to: 10))
+    }
+  }
+
+  /// One model file: forward and forward+backward, batch 256, on 1 thread and all cores.
+  private func measure(_ url: URL, cores: Int, _ console: Console) throws -> [Row] {
+    var rows: [Row] = []
+    let name = url.lastPathComponent
+    for (work, backward) in [("forward", false), ("forward+backward", true)] {
+      for threads in Set([1, cores]).sorted() {
+        console.progress("\(name): \(work) on \(threads) thread(s)")
+        let classifier = try loadClassifier(
+          contentsOf: url, options: ComputeOptions(threads: threads), inputShape: input)
+        let measured = try ModelBenchmark.measureClassifier(
+          classifier, batchSize: 256, inputGradient: backward, minimumSeconds: seconds)
+        rows.append(
+          Row(
+            network: name, work: work, batchSize: 256, threads: threads,
+            imagesPerSecond: measured.imagesPerSecond, checksum: measured.checksum))
+      }
+    }
+    return rows
+  }
+
+  /// The suite: LeNet-5 and the RGB CNN forward, LeNet-5 training and adversarial training.
+  private func suite(cores: Int, _ console: Console) throws -> [Row] {
+    let lenet = try Network(contentsOf: URL(fileURLWithPath: Self.defaultModel))
+    let rgb = try Network(architecture: .rgbCNN(classes: 10), seed: 0)
     var rows: [Row] = []
     for (name, network) in [("lenet5", lenet), ("rgb-cnn", rgb)] {
       for threads in Set([1, cores]).sorted() {
@@ -78,18 +138,6 @@ struct BenchModelCommand: ParsableCommand {
             imagesPerSecond: training.imagesPerSecond, checksum: training.checksum))
       }
     }
-    console.endProgress()
-    if json {
-      try console.printJSON(rows)
-      return
-    }
-    console.print("network  work           batch  threads  images/s")
-    for row in rows {
-      console.print(
-        row.network.padding(toLength: 9, withPad: " ", startingAt: 0)
-          + row.work.padding(toLength: 15, withPad: " ", startingAt: 0)
-          + String(row.batchSize).leftPadded(to: 5) + String(row.threads).leftPadded(to: 9)
-          + format(row.imagesPerSecond, digits: 0).leftPadded(to: 10))
-    }
+    return rows
   }
 }
