@@ -12,8 +12,10 @@ import Testing
 
   @Test func keepsEachPreprocessingInOneShardAndBalancesTheRest() throws {
     // 6 windows x 4 postprocessings: six groups of 4 sharing a classifier pass, each costing
-    // 2 passes (classifier and smoothing) + 4 x 0.05; the share of 4 shards is 3.3, so none is
-    // split, and the longest-processing-time rule deals them round the shards.
+    // 1 + window² / 50 (the classifier and the smoothing) + 4 x 0.05: 1.28, 1.38, 1.52, 1.70,
+    // 1.92 and 2.18 for windows 2 to 7. The share of 4 shards is 2.495, so none is split; the
+    // longest-processing-time rule deals windows 7, 6, 5, 4 to shards 1 to 4, then window 3 to
+    // shard 4 (the lightest, 1.52) and window 2 to shard 3 (1.70).
     let grid = try space(
       """
       preprocessors: [{ type: "spatial-smoothing", window: { from: 2, to: 7, step: 1 } }],
@@ -23,15 +25,30 @@ import Testing
     let partition = TuningPartition(grid: grid, shards: 4)
     #expect(
       partition.shares == [
-        Array(0..<4) + Array(16..<20), Array(4..<8) + Array(20..<24), Array(8..<12),
-        Array(12..<16),
+        Array(20..<24), Array(16..<20), Array(0..<4) + Array(12..<16), Array(4..<12),
       ])
     for share in partition.shares {
       #expect(Set(share.map { grid[$0].preprocessingKey }).count == share.count / 4)
     }
-    // Costs 4.4, 4.4, 2.2 and 2.2 of 13.2.
-    let expected = [1.0 / 3, 1.0 / 3, 1.0 / 6, 1.0 / 6]
+    let expected = [2.18, 1.92, 2.98, 2.90].map { $0 / 9.98 }
     #expect(zip(partition.costShares, expected).allSatisfy { abs($0 - $1) < 1e-12 })
+  }
+
+  @Test func weighsPreprocessingsByTheirCost() throws {
+    // Total-variation minimisation with 100 iterations costs 1 + 15.5 passes; the three
+    // smoothings 1.08, 1.18 and 1.32, and each configuration 0.05 more: the dear group takes a
+    // shard of its own.
+    let grid = try space(
+      """
+      preprocessors: [{ oneOf: [
+        { type: "total-variation-minimization", maxIterations: 100 },
+        { type: "spatial-smoothing", window: [2, 3, 4] },
+      ] }],
+      """
+    ).candidates
+    let partition = TuningPartition(grid: grid, shards: 2)
+    #expect(partition.shares == [[0], [1, 2, 3]])
+    #expect(abs(partition.costShares[0] - 16.55 / (16.55 + 3.73)) < 1e-12)
   }
 
   @Test func splitsAGroupDearerThanAShare() throws {

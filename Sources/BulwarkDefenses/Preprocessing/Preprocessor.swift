@@ -36,6 +36,11 @@ public protocol Preprocessor: PipelineStage {
   /// - Parameter pass: The pass's index, from 0; pass 0 is the defense as configured.
   /// - Returns: The defense for that pass.
   func reseeded(pass: Int) -> any Preprocessor
+
+  /// What the defense costs per image, in forward passes of a small CNN (LeNet-5 on a 28x28
+  /// image, about 30 microseconds on one core): an estimate that work is balanced by, such as
+  /// the tuner's partition of a grid among the shards of a cluster job. Default 1.
+  var relativeCost: Double { get }
 }
 
 extension Preprocessor {
@@ -55,4 +60,7 @@ extension Preprocessor {
   /// - Parameter pass: The pass's index (unused).
   /// - Returns: `self`.
   public func reseeded(pass: Int) -> any Preprocessor { self }
+
+  /// 1: as much as a small CNN's forward pass, for a defense that gives no estimate.
+  public var relativeCost: Double { 1 }
 }

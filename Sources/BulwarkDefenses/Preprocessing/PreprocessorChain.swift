@@ -77,6 +77,9 @@ public struct PreprocessorChain: Preprocessor {
   /// True if any stage is randomised.
   public var isRandomized: Bool { stages.contains { $0.isRandomized } }
 
+  /// The sum of the stages' costs.
+  public var relativeCost: Double { stages.reduce(0) { $0 + $1.relativeCost } }
+
   /// The chain with every stage reseeded for pass `pass`.
   /// - Parameter pass: The pass's index, from 0.
   /// - Returns: The reseeded chain.

@@ -72,6 +72,10 @@ public struct SpatialSmoothing: RegisteredPreprocessor {
   /// False: the filter is deterministic.
   public var isRandomized: Bool { false }
 
+  /// A fiftieth of the window's area (`bulwark bench defenses`: window 5 runs at about half a
+  /// LeNet-5 pass, window 2 at a thirtieth).
+  public var relativeCost: Double { Double(window * window) / 50 }
+
   /// Median-filters every image and channel of `batch`.
   /// - Parameter batch: Images, NHWC.
   /// - Returns: The filtered batch, same shape, labels and class names.

@@ -41,8 +41,8 @@ struct TuningPartition: Sendable {
       let passes = members.map {
         Tuner.passes(of: grid[$0].postprocessors.compactMap(\.postprocessor))
       }
-      return Double(passes.max() ?? 1)
-        * Double(1 + grid[members[0]].preprocessors.count { $0.preprocessor != nil })
+      let stages = grid[members[0]].preprocessors.compactMap(\.preprocessor)
+      return Double(passes.max() ?? 1) * stages.reduce(1) { $0 + $1.relativeCost }
     }
     func memberCost(_ position: Int) -> Double {
       grid[position].postprocessors.contains { $0.postprocessor is any FittedPostprocessor }
