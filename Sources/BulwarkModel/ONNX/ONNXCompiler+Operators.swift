@@ -1,10 +1,11 @@
 /// The operators: what each compiles to, following the highest version <= the model's opset.
 extension ONNXCompiler {
   static let supportedOperators = [
-    "Add", "AveragePool", "BatchNormalization", "Cast", "Concat", "Constant", "Conv", "Div",
-    "Dropout", "Flatten", "Gather", "Gemm", "GlobalAveragePool", "GlobalMaxPool", "Identity",
-    "LogSoftmax", "MatMul", "MaxPool", "Mul", "ReduceMean", "Relu", "Reshape", "Shape", "Slice",
-    "Softmax", "Squeeze", "Sub", "Transpose", "Unsqueeze",
+    "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv",
+    "Div", "Dropout", "Elu", "Erf", "Flatten", "Gather", "Gelu", "Gemm", "GlobalAveragePool",
+    "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "LogSoftmax", "MatMul",
+    "MaxPool", "Mul", "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax",
+    "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
   ]
 
   mutating func compileNode(_ node: ONNXNode, label: String) throws {
@@ -28,6 +29,17 @@ extension ONNXCompiler {
       let x = try runtimeInput(node, 0, label: label)
       let size = x.shape.reduce(1, *)
       try emit(.relu, inputs: [(x.slot, size)], shape: x.shape, name: name)
+    case "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "LeakyRelu", "Elu", "Gelu", "Erf":
+      let activation = try self.activation(node, label: label)
+      if case .constant(let tensor)? = input(node, 0) {
+        values[name] = .constant(
+          ONNXTensor(dims: tensor.dims, floats: tensor.floats.map(activation.value)))
+        return
+      }
+      let x = try runtimeInput(node, 0, label: label)
+      try emit(
+        .activation(activation), inputs: [(x.slot, x.shape.reduce(1, *))], shape: x.shape,
+        name: name)
     case "Identity", "Dropout":
       guard let value = input(node, 0) else { throw error(label, "input 0", "none") }
       values[name] = value
@@ -62,6 +74,48 @@ extension ONNXCompiler {
         "an operator Bulwark supports at opset \(opset) ("
           + ONNXCompiler.supportedOperators.joined(separator: ", ") + ")",
         "op '\(node.opType)' in node '\(node.name)' at opset \(opset)")
+    }
+  }
+
+  /// An elementwise activation node's function, its attributes (and Clip's bounds) read as the
+  /// model's opset defines them.
+  func activation(_ node: ONNXNode, label: String) throws -> ONNXActivation {
+    switch node.opType {
+    case "Clip":
+      // Before opset 11 the bounds are attributes; from 11 on, optional constant inputs.
+      guard opset >= 11 else {
+        return .clip(
+          lower: try float(node, "min", default: -.greatestFiniteMagnitude, label: label),
+          upper: try float(node, "max", default: .greatestFiniteMagnitude, label: label))
+      }
+      func bound(_ index: Int, _ otherwise: Float) throws -> Float {
+        guard let tensor = try constantInput(node, index, label: label) else { return otherwise }
+        guard tensor.floats.count == 1 else {
+          throw error(label, "input \(index) to be one value", "\(tensor.floats.count) values")
+        }
+        return tensor.floats[0]
+      }
+      return .clip(
+        lower: try bound(1, -.greatestFiniteMagnitude),
+        upper: try bound(2, .greatestFiniteMagnitude))
+    case "Sigmoid": return .sigmoid
+    case "HardSigmoid":
+      return .hardSigmoid(
+        alpha: try float(node, "alpha", default: 0.2, label: label),
+        beta: try float(node, "beta", default: 0.5, label: label))
+    case "HardSwish": return .hardSwish
+    case "Tanh": return .tanh
+    case "LeakyRelu":
+      return .leakyRelu(alpha: try float(node, "alpha", default: 0.01, label: label))
+    case "Elu": return .elu(alpha: try float(node, "alpha", default: 1, label: label))
+    case "Gelu":
+      switch try string(node, "approximate", default: "none", label: label) {
+      case "none": return .gelu(tanhApproximation: false)
+      case "tanh": return .gelu(tanhApproximation: true)
+      case let other:
+        throw error(label, "approximate 'none' or 'tanh'", "'\(other)'")
+      }
+    default: return .erf
     }
   }
 

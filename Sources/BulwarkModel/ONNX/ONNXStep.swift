@@ -21,6 +21,8 @@ struct ONNXStep: Sendable {
     /// Weight `M x C/group x kH x kW` (batch norm folded in), bias `M`.
     case conv(Convolution, weight: [Float], bias: [Float])
     case relu
+    /// Any other elementwise activation.
+    case activation(ONNXActivation)
     /// `Pooling` for one image (`planes` = channels).
     case maxPool(Pooling)
     case averagePool(Pooling)
@@ -69,6 +71,9 @@ struct ONNXStep: Sendable {
       for index in 0..<(count &* outputSize) {
         output[index] = input[index] > 0 ? input[index] : 0
       }
+    case .activation(let activation):
+      let input = values[0]
+      for index in 0..<(count &* outputSize) { output[index] = activation.value(input[index]) }
     case .maxPool(var pool):
       pool.planes = pool.planes &* count
       pool.maxForward(values[0], output)
@@ -206,6 +211,12 @@ struct ONNXStep: Sendable {
       let input = values[0]
       for index in 0..<(count &* outputSize) where input[index] > 0 {
         target[index] += outputGradient[index]
+      }
+    case .activation(let activation):
+      guard let target = inputGradients[0] else { return }
+      let input = values[0]
+      for index in 0..<(count &* outputSize) {
+        target[index] += outputGradient[index] * activation.derivative(input[index])
       }
     case .maxPool(var pool):
       guard let target = inputGradients[0] else { return }
