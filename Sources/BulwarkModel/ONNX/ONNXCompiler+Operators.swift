@@ -4,8 +4,8 @@ extension ONNXCompiler {
     "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv",
     "Div", "Dropout", "Elu", "Erf", "Flatten", "Gather", "Gelu", "Gemm", "GlobalAveragePool",
     "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "LogSoftmax", "MatMul",
-    "MaxPool", "Mul", "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Slice", "Softmax",
-    "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
+    "MaxPool", "Mul", "Pad", "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Slice",
+    "Softmax", "Split", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
   ]
 
   mutating func compileNode(_ node: ONNXNode, label: String) throws {
@@ -66,8 +66,13 @@ extension ONNXCompiler {
       endsInSoftmax = true
       values[name] = .runtime(slot: x.slot, shape: x.shape)
     case "Constant": values[name] = .constant(try constantValue(node, label: label))
-    case "Shape", "Gather", "Unsqueeze", "Squeeze", "Concat", "Slice", "Cast", "Transpose":
+    case "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast":
       try compilePlumbing(node, label: label, name: name)
+    case "Concat": try compileConcat(node, label: label, name: name)
+    case "Slice": try compileSlice(node, label: label, name: name)
+    case "Transpose": try compileTranspose(node, label: label, name: name)
+    case "Split": try compileSplit(node, label: label)
+    case "Pad": try compilePad(node, label: label, name: name)
     default:
       throw error(
         label,

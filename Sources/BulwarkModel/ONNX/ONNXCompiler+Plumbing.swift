@@ -1,5 +1,6 @@
-/// `Constant` and the shape plumbing the exporters emit to compute reshape targets, evaluated
-/// at load time.
+/// `Constant` and the shape plumbing the exporters emit to compute reshape targets (Shape,
+/// Gather, Cast, Squeeze and Unsqueeze), evaluated at load time; Concat, Slice and Transpose
+/// are in `ONNXCompiler+Layout`, for constants and image values alike.
 extension ONNXCompiler {
   func constantValue(_ node: ONNXNode, label: String) throws -> ONNXTensor {
     guard let attribute = node.attributes.first else {
@@ -81,40 +82,6 @@ extension ONNXCompiler {
       var reshaped = tensor
       reshaped.dims = try squeezing(node, dims: tensor.dims, label: label)
       result = reshaped
-    case "Concat":
-      var parts: [ONNXTensor] = []
-      for index in node.inputs.indices where !node.inputs[index].isEmpty {
-        parts.append(try requiredConstant(node, index, label: label))
-      }
-      let axis = try axis(
-        try int(node, "axis", default: 0, label: label), rank: tensor.dims.count, label: label)
-      result = ONNXTensor.concatenating(parts, axis: axis)
-    case "Slice":
-      let rank = tensor.dims.count
-      let starts =
-        try intsFromInputOrAttribute(
-          node, input: 1, attribute: "starts", since: 10, label: label) ?? []
-      let ends =
-        try intsFromInputOrAttribute(
-          node, input: 2, attribute: "ends", since: 10, label: label) ?? []
-      let axes =
-        try intsFromInputOrAttribute(node, input: 3, attribute: "axes", since: 10, label: label)
-        ?? (0..<Int64(starts.count)).map { $0 }
-      let steps =
-        opset >= 10
-        ? try constantInput(node, 4, label: label)?.ints ?? starts.map { _ in 1 }
-        : starts.map { _ in 1 }
-      guard starts.count == ends.count, axes.count == starts.count, steps.count == starts.count
-      else {
-        throw error(label, "starts, ends, axes and steps of one length", "different lengths")
-      }
-      result = tensor.slicing(
-        starts: starts, ends: ends,
-        axes: try axes.map { try axis(Int($0), rank: rank, label: label) }, steps: steps)
-    case "Transpose":
-      let permutation =
-        try ints(node, "perm", label: label) ?? Array(tensor.dims.indices.reversed())
-      result = tensor.transposed(permutation)
     default:
       result = nil
     }

@@ -32,6 +32,10 @@ struct ONNXStep: Sendable {
       rows: Int, inputs: Int, outputs: Int, weight: [Float], transposed: [Float],
       bias: [Float])
     case binary(Binary)
+    /// Values moved within each image by a map: output value `i` is value `indices[i]` of input
+    /// `sources[i]`, or `fill` where `sources[i]` is -1 (Concat, Split, Slice, Transpose and
+    /// Pad on image values).
+    case gather(sources: [Int32], indices: [Int32], fill: Float)
     /// Per-channel `x * scale + shift` (a batch norm that could not be folded).
     case affine(channels: Int, planeSize: Int, scale: [Float], shift: [Float])
   }
@@ -74,6 +78,20 @@ struct ONNXStep: Sendable {
     case .activation(let activation):
       let input = values[0]
       for index in 0..<(count &* outputSize) { output[index] = activation.value(input[index]) }
+    case .gather(let sources, let indices, let fill):
+      sources.withUnsafeBufferPointer { sources in
+        indices.withUnsafeBufferPointer { indices in
+          for image in 0..<count {
+            let base = image &* outputSize
+            for index in 0..<outputSize {
+              let source = Int(sources[index])
+              output[base &+ index] =
+                source < 0
+                ? fill : values[source][image &* inputSizes[source] &+ Int(indices[index])]
+            }
+          }
+        }
+      }
     case .maxPool(var pool):
       pool.planes = pool.planes &* count
       pool.maxForward(values[0], output)
@@ -211,6 +229,16 @@ struct ONNXStep: Sendable {
       let input = values[0]
       for index in 0..<(count &* outputSize) where input[index] > 0 {
         target[index] += outputGradient[index]
+      }
+    case .gather(let sources, let indices, _):
+      for image in 0..<count {
+        let base = image &* outputSize
+        for index in 0..<outputSize {
+          let source = Int(sources[index])
+          guard source >= 0, let target = inputGradients[source] else { continue }
+          target[image &* inputSizes[source] &+ Int(indices[index])] +=
+            outputGradient[base &+ index]
+        }
       }
     case .activation(let activation):
       guard let target = inputGradients[0] else { return }

@@ -84,6 +84,70 @@ extension ONNXTensor {
     return picking(ONNXTensor.product(perAxis, strides: ONNXTensor.strides(dims)), dims: shape)
   }
 
+  /// How `Pad` fills the new border.
+  enum PadMode: String {
+    /// With a constant.
+    case constant
+    /// With the values mirrored at the edge, the edge itself not repeated.
+    case reflect
+    /// With the edge value repeated.
+    case edge
+    /// With the values of the other side, as if the axis wrapped round.
+    case wrap
+  }
+
+  /// ONNX `Pad`: `begins[axis]` values before and `ends[axis]` after each axis (negative ones
+  /// crop), the border filled as `mode` says, constants with `fill`.
+  func padded(begins: [Int], ends: [Int], mode: PadMode, fill: Float) -> ONNXTensor? {
+    guard begins.count == dims.count, ends.count == dims.count else { return nil }
+    var perAxis: [[Int]] = []
+    for axis in dims.indices {
+      let size = dims[axis]
+      let length = size + begins[axis] + ends[axis]
+      guard length >= 0, size > 0 || length == 0 else { return nil }
+      var list: [Int] = []
+      for position in 0..<length {
+        var source = position - begins[axis]
+        if source < 0 || source >= size {
+          switch mode {
+          case .constant: source = -1
+          case .edge: source = min(max(source, 0), size - 1)
+          case .wrap: source = ((source % size) + size) % size
+          case .reflect:
+            guard size > 1 else {
+              source = 0
+              break
+            }
+            let period = 2 * (size - 1)
+            var folded = ((source % period) + period) % period
+            if folded >= size { folded = period - folded }
+            source = folded
+          }
+        }
+        list.append(source)
+      }
+      perAxis.append(list)
+    }
+    // The flat source of every position, -1 where any axis is border.
+    let strides = ONNXTensor.strides(dims)
+    var flat = [0]
+    for (axis, list) in perAxis.enumerated() {
+      var next: [Int] = []
+      next.reserveCapacity(flat.count * list.count)
+      for base in flat {
+        for index in list { next.append(base < 0 || index < 0 ? -1 : base + index * strides[axis]) }
+      }
+      flat = next
+    }
+    let shape = perAxis.map(\.count)
+    switch values {
+    case .floats(let values):
+      return ONNXTensor(dims: shape, floats: flat.map { $0 < 0 ? fill : values[$0] })
+    case .ints(let values):
+      return ONNXTensor(dims: shape, ints: flat.map { $0 < 0 ? Int64(fill) : values[$0] })
+    }
+  }
+
   /// ONNX `Transpose` by `permutation` (default: reversed axes).
   func transposed(_ permutation: [Int]) -> ONNXTensor? {
     guard permutation.sorted() == Array(dims.indices) else { return nil }
