@@ -172,4 +172,16 @@ import Testing
     }
     #expect(error.expected == expected)
   }
+
+  @Test func refusesAPadThatWouldAskForGigabytes() throws {
+    var b = ONNXBuilder(opset: 13)
+    b.input = (1, 2, 2)
+    b.classes = 4
+    b.initializer("pads", dims: [8], ints: [0, 0, 0, 1 << 40, 0, 0, 0, 0])
+    b.node("Pad", ["input", "pads"], ["output"])
+    let error = try #require(throws: FormatError.self) {
+      try ONNXModel(bytes: b.serialize().model, file: "huge.onnx", folder: nil)
+    }
+    #expect(error.expected == "pads of at most 1024 values a side")
+  }
 }

@@ -3,6 +3,9 @@
 /// each value's position (`positions(of:)`): the operators keep the one definition their
 /// constant folding has, and the batch axis, 1 in that tensor, must come out whole.
 extension ONNXCompiler {
+  /// The largest `Pad` a side of an axis takes.
+  static let maximumPad: Int64 = 1_024
+
   /// One image of each runtime input, as one tensor per input whose values are their positions
   /// in the inputs laid end to end, with a batch axis of 1 in front.
   static func positions(of shapes: [[Int]]) -> [ONNXTensor] {
@@ -218,6 +221,16 @@ extension ONNXCompiler {
       begins[axis] = Int(pads[position])
       ends[axis] = Int(pads[axes.count + position])
     }
+    // The padded tensor is built value by value: a file of a few bytes must not ask for
+    // gigabytes, so each side is bounded (exported convolution pads are a few values) and the
+    // size checked first.
+    guard pads.allSatisfy({ abs($0) <= ONNXCompiler.maximumPad }) else {
+      throw error(
+        label, "pads of at most \(ONNXCompiler.maximumPad) values a side", "pads \(pads)")
+    }
+    _ = try size(
+      of: tensors[0].dims.indices.map { tensors[0].dims[$0] + begins[$0] + ends[$0] },
+      label: label)
     if runtime != nil, begins[0] != 0 || ends[0] != 0 {
       throw error(label, "no padding of the batch axis 0", "pads \(pads)")
     }

@@ -68,14 +68,18 @@ extension ONNXTensor {
         let end = clamp(ends[position], 0, size)
         while index < end {
           list.append(Int(index))
-          index += step
+          let (next, overflow) = index.addingReportingOverflow(step)
+          if overflow { break }
+          index = next
         }
       } else {
         var index = clamp(starts[position], 0, size - 1)
         let end = clamp(ends[position], -1, size - 1)
         while index > end {
           list.append(Int(index))
-          index += step
+          let (next, overflow) = index.addingReportingOverflow(step)
+          if overflow { break }
+          index = next
         }
       }
       perAxis[axis] = list
