@@ -24,6 +24,10 @@ enum ONNXActivation: Sendable, Equatable {
   case gelu(tanhApproximation: Bool)
   /// The error function.
   case erf
+  /// `x^exponent` for a constant exponent (`Pow`; the decomposed LayerNorm squares).
+  case power(Float)
+  /// `√x`.
+  case squareRoot
 
   /// The activation of one value (computed in double precision, rounded once).
   func value(_ x: Float) -> Float {
@@ -42,6 +46,8 @@ enum ONNXActivation: Sendable, Equatable {
       }
       return Float(v / 2 * (1 + Foundation.tanh(Self.geluScale * (v + 0.044715 * v * v * v))))
     case .erf: return Float(Foundation.erf(v))
+    case .power(let exponent): return Float(Foundation.pow(v, Double(exponent)))
+    case .squareRoot: return x.squareRoot()
     }
   }
 
@@ -76,6 +82,9 @@ enum ONNXActivation: Sendable, Equatable {
       let innerDerivative = Self.geluScale * (1 + 3 * 0.044715 * v * v)
       return Float((1 + t) / 2 + v / 2 * (1 - t * t) * innerDerivative)
     case .erf: return Float(2 / Double.pi.squareRoot() * Foundation.exp(-v * v))
+    case .power(let exponent):
+      return Float(Double(exponent) * Foundation.pow(v, Double(exponent) - 1))
+    case .squareRoot: return Float(0.5 / v.squareRoot())
     }
   }
 

@@ -3,9 +3,10 @@ extension ONNXCompiler {
   static let supportedOperators = [
     "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv",
     "Div", "Dropout", "Elu", "Erf", "Flatten", "Gather", "Gelu", "Gemm", "GlobalAveragePool",
-    "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LeakyRelu", "LogSoftmax", "MatMul",
-    "MaxPool", "Mul", "Pad", "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Slice",
-    "Softmax", "Split", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
+    "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LayerNormalization", "LeakyRelu",
+    "LogSoftmax", "MatMul",
+    "MaxPool", "Mul", "Pad", "Pow", "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Slice",
+    "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
   ]
 
   mutating func compileNode(_ node: ONNXNode, label: String) throws {
@@ -29,7 +30,8 @@ extension ONNXCompiler {
       let x = try runtimeInput(node, 0, label: label)
       let size = x.shape.reduce(1, *)
       try emit(.relu, inputs: [(x.slot, size)], shape: x.shape, name: name)
-    case "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "LeakyRelu", "Elu", "Gelu", "Erf":
+    case "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "LeakyRelu", "Elu", "Gelu", "Erf",
+      "Pow", "Sqrt":
       let activation = try self.activation(node, label: label)
       if case .constant(let tensor)? = input(node, 0) {
         values[name] = .constant(
@@ -49,6 +51,7 @@ extension ONNXCompiler {
     case "MatMul": try compileMatMul(node, label: label, name: name)
     case "Add", "Sub", "Mul", "Div": try compileBinary(node, label: label, name: name)
     case "BatchNormalization": try compileBatchNorm(node, label: label, name: name)
+    case "LayerNormalization": try compileLayerNorm(node, label: label, name: name)
     case "Softmax", "LogSoftmax":
       let x = try runtimeInput(node, 0, label: label)
       guard graphOutputs.contains(name), useCounts[name] == 1 else {
@@ -120,6 +123,12 @@ extension ONNXCompiler {
       case let other:
         throw error(label, "approximate 'none' or 'tanh'", "'\(other)'")
       }
+    case "Pow":
+      guard let exponent = try constantInput(node, 1, label: label), exponent.count == 1 else {
+        throw error(label, "a constant exponent (input 1, one value)", "none or several")
+      }
+      return .power(exponent.floats[0])
+    case "Sqrt": return .squareRoot
     default: return .erf
     }
   }
@@ -278,14 +287,66 @@ extension ONNXCompiler {
     let axes =
       try intsFromInputOrAttribute(
         node, input: 1, attribute: "axes", since: 18, label: label) ?? []
-    let normalized = Set(try axes.map { try axis(Int($0), rank: 4, label: label) })
-    guard x.shape.count == 3, normalized == [2, 3] else {
-      throw error(
-        label, "a mean over height and width (axes [2, 3]) of a [N, C, H, W] input",
-        "axes \(axes) of rank \(x.shape.count + 1)")
-    }
+    let rank = x.shape.count + 1
+    let normalized = Set(try axes.map { try axis(Int($0), rank: rank, label: label) })
     let keepDims = try flag(node, "keepdims", default: true, label: label)
-    try emitGlobalPool(x, maximum: false, keepDims: keepDims, name: name)
+    // Over height and width of [N, C, H, W]: the global average pool.
+    if rank == 4, normalized == [2, 3] {
+      try emitGlobalPool(x, maximum: false, keepDims: keepDims, name: name)
+      return
+    }
+    // No axes reduces every axis, the batch's included: that would mix images.
+    guard !normalized.isEmpty, !normalized.contains(0) else {
+      throw error(
+        label, "a mean over axes within the images (not the batch axis 0)",
+        "axes \(axes.isEmpty ? "all" : "\(axes)") of rank \(rank)")
+    }
+    // Each input value's output position: its index with the reduced axes dropped.
+    let shape = x.shape
+    let reduced = Set(normalized.map { $0 - 1 })
+    let kept = shape.indices.filter { !reduced.contains($0) }
+    let outputStrides = ONNXTensor.strides(kept.map { shape[$0] })
+    let inputStrides = ONNXTensor.strides(shape)
+    let size = shape.reduce(1, *)
+    var targets = [Int32](repeating: 0, count: size)
+    for index in 0..<size {
+      var target = 0
+      for (position, axis) in kept.enumerated() {
+        target += (index / inputStrides[axis] % shape[axis]) * outputStrides[position]
+      }
+      targets[index] = Int32(target)
+    }
+    let outputShape =
+      keepDims ? shape.indices.map { reduced.contains($0) ? 1 : shape[$0] } : kept.map { shape[$0] }
+    try emit(
+      .reduceMean(
+        targets: targets, divisor: Float(reduced.reduce(1) { $0 * shape[$1] })),
+      inputs: [(x.slot, size)], shape: outputShape, name: name)
+  }
+
+  /// LayerNormalization (opset 17): over the axes from `axis` (default -1) to the last, with
+  /// constant scale and bias of those axes' shape.
+  mutating func compileLayerNorm(_ node: ONNXNode, label: String, name: String) throws {
+    let x = try runtimeInput(node, 0, label: label)
+    let rank = x.shape.count + 1
+    let first = try axis(try int(node, "axis", default: -1, label: label), rank: rank, label: label)
+    guard first >= 1 else {
+      throw error(label, "a normalisation within the images (axis 1 or later)", "axis 0")
+    }
+    let groupSize = x.shape[(first - 1)...].reduce(1, *)
+    let scale = try requiredConstant(node, 1, label: label).floats
+    let bias =
+      try constantInput(node, 2, label: label)?.floats ?? [Float](repeating: 0, count: groupSize)
+    guard scale.count == groupSize, bias.count == groupSize else {
+      throw error(
+        label, "scale and bias of \(groupSize) values (the normalised axes)",
+        "\(scale.count) and \(bias.count)")
+    }
+    try emit(
+      .layerNorm(
+        groupSize: groupSize, scale: scale, bias: bias,
+        epsilon: try float(node, "epsilon", default: 1e-5, label: label)),
+      inputs: [(x.slot, x.shape.reduce(1, *))], shape: x.shape, name: name)
   }
 
   mutating func compileFlatten(_ node: ONNXNode, label: String, name: String) throws {

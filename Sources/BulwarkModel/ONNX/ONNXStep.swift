@@ -36,6 +36,14 @@ struct ONNXStep: Sendable {
     /// `sources[i]`, or `fill` where `sources[i]` is -1 (Concat, Split, Slice, Transpose and
     /// Pad on image values).
     case gather(sources: [Int32], indices: [Int32], fill: Float)
+    /// The mean of the values of each image that share a target: output value `targets[i]`
+    /// receives input value `i`, each output the mean of `divisor` inputs (ReduceMean over
+    /// any axes but the batch).
+    case reduceMean(targets: [Int32], divisor: Float)
+    /// Layer normalisation of each group of `groupSize` consecutive values (the trailing axes
+    /// from the normalised one): `(x - mean) / √(variance + epsilon) * scale + bias`, the
+    /// variance biased, scale and bias per position in the group.
+    case layerNorm(groupSize: Int, scale: [Float], bias: [Float], epsilon: Float)
     /// Per-channel `x * scale + shift` (a batch norm that could not be folded).
     case affine(channels: Int, planeSize: Int, scale: [Float], shift: [Float])
   }
@@ -78,6 +86,27 @@ struct ONNXStep: Sendable {
     case .activation(let activation):
       let input = values[0]
       for index in 0..<(count &* outputSize) { output[index] = activation.value(input[index]) }
+    case .reduceMean(let targets, let divisor):
+      let input = values[0]
+      let size = inputSizes[0]
+      output.update(repeating: 0, count: count &* outputSize)
+      for image in 0..<count {
+        let (from, to) = (image &* size, image &* outputSize)
+        for index in 0..<size {
+          output[to &+ Int(targets[index])] += input[from &+ index]
+        }
+      }
+      for index in 0..<(count &* outputSize) { output[index] /= divisor }
+    case .layerNorm(let groupSize, let scale, let bias, let epsilon):
+      let input = values[0]
+      for group in 0..<(count &* outputSize / groupSize) {
+        let base = group &* groupSize
+        let (mean, deviation) = ONNXStep.statistics(input + base, groupSize, epsilon)
+        for index in 0..<groupSize {
+          output[base &+ index] =
+            (input[base &+ index] - mean) / deviation * scale[index] + bias[index]
+        }
+      }
     case .gather(let sources, let indices, let fill):
       sources.withUnsafeBufferPointer { sources in
         indices.withUnsafeBufferPointer { indices in
@@ -123,6 +152,22 @@ struct ONNXStep: Sendable {
         }
       }
     }
+  }
+
+  /// The mean of `count` values and their standard deviation with `epsilon` added to the
+  /// (biased) variance, summed in double precision.
+  static func statistics(
+    _ values: UnsafePointer<Float>, _ count: Int, _ epsilon: Float
+  ) -> (mean: Float, deviation: Float) {
+    var sum = 0.0
+    for index in 0..<count { sum += Double(values[index]) }
+    let mean = sum / Double(count)
+    var squares = 0.0
+    for index in 0..<count {
+      let difference = Double(values[index]) - mean
+      squares += difference * difference
+    }
+    return (Float(mean), Float((squares / Double(count) + Double(epsilon)).squareRoot()))
   }
 
   /// Operand `side` (0 left, 1 right) of image `image`, element `index` of the output.
@@ -229,6 +274,37 @@ struct ONNXStep: Sendable {
       let input = values[0]
       for index in 0..<(count &* outputSize) where input[index] > 0 {
         target[index] += outputGradient[index]
+      }
+    case .reduceMean(let targets, let divisor):
+      guard let target = inputGradients[0] else { return }
+      let size = inputSizes[0]
+      for image in 0..<count {
+        let (to, from) = (image &* size, image &* outputSize)
+        for index in 0..<size {
+          target[to &+ index] += outputGradient[from &+ Int(targets[index])] / divisor
+        }
+      }
+    case .layerNorm(let groupSize, let scale, _, let epsilon):
+      // dx = (g - mean(g) - x̂ mean(g x̂)) / σ, with g the output gradient times the scale.
+      guard let target = inputGradients[0] else { return }
+      let input = values[0]
+      for group in 0..<(count &* outputSize / groupSize) {
+        let base = group &* groupSize
+        let (mean, deviation) = ONNXStep.statistics(input + base, groupSize, epsilon)
+        var (sum, weighted) = (0.0, 0.0)
+        for index in 0..<groupSize {
+          let g = Double(outputGradient[base &+ index] * scale[index])
+          let normalized = Double((input[base &+ index] - mean) / deviation)
+          sum += g
+          weighted += g * normalized
+        }
+        let n = Double(groupSize)
+        for index in 0..<groupSize {
+          let g = Double(outputGradient[base &+ index] * scale[index])
+          let normalized = Double((input[base &+ index] - mean) / deviation)
+          target[base &+ index] += Float(
+            (g - sum / n - normalized * weighted / n) / Double(deviation))
+        }
       }
     case .gather(let sources, let indices, _):
       for image in 0..<count {
