@@ -153,4 +153,47 @@ import Testing
     #expect(error.expected == "approximate 'none' or 'tanh'")
     #expect(error.found == "'fast'")
   }
+
+  @Test(arguments: ["Softmax", "LogSoftmax"])
+  func runsASoftmaxInsideTheGraph(op: String) throws {
+    // [N, 2, 2]: a softmax over the last axis (pairs), then doubled: not the graph's last step.
+    func model(opset: Int, axis: Int64) throws -> ONNXModel {
+      var b = ONNXBuilder(opset: opset)
+      b.input = (1, 2, 2)
+      b.classes = 4
+      b.initializer("two", dims: [], floats: [2])
+      if opset >= 13 {
+        b.initializer("axes", dims: [1], ints: [1])
+        b.node("Squeeze", ["input", "axes"], ["pairs"])
+      } else {
+        b.node("Squeeze", ["input"], ["pairs"], [("axes", .ints([1]))])
+      }
+      b.node(op, ["pairs"], ["p"], [("axis", .int(axis))])
+      b.node("Mul", ["p", "two"], ["doubled"])
+      b.node("Flatten", ["doubled"], ["output"], [("axis", .int(1))])
+      return try ONNXModel(bytes: b.serialize().model, file: "softmax.onnx", folder: nil)
+    }
+    let pixels: [Float] = [0, Float(log(3.0)), 1, 1]
+    let pairs: [Double] =
+      op == "Softmax" ? [0.25, 0.75, 0.5, 0.5] : [log(0.25), log(0.75), log(0.5), log(0.5)]
+    let current = try model(opset: 13, axis: -1)
+    let logits = try current.logits(
+      ImageBatch(shape: current.inputShape, pixels: pixels, labels: [0]))
+    for (found, expected) in zip(logits, pairs.map { 2 * $0 }) {
+      #expect(abs(Double(found) - expected) < 1e-6, "\(found) vs \(expected)")
+    }
+    // Before opset 13, axis 1 flattens both pairs into one group of 4.
+    let old = try model(opset: 11, axis: 1)
+    let whole = try old.logits(ImageBatch(shape: old.inputShape, pixels: pixels, labels: [0]))
+    let total = 1.0 + 3 + M_E + M_E
+    let expected = [1.0, 3, M_E, M_E].map { op == "Softmax" ? 2 * $0 / total : 2 * log($0 / total) }
+    for (found, wanted) in zip(whole, expected) {
+      #expect(abs(Double(found) - wanted) < 1e-5, "\(found) vs \(wanted)")
+    }
+    var checker = GradientTests.Checker()
+    let batch = ImageBatch(
+      shape: current.inputShape, pixels: Fixtures.randomPixels(8, seed: 41), labels: [0, 1])
+    try checker.checkInputGradient(of: current, batch: batch, labels: [1, 2], samples: 8, seed: 42)
+    #expect(checker.checked >= 6)
+  }
 }

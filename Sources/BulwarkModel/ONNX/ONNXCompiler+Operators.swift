@@ -54,20 +54,29 @@ extension ONNXCompiler {
     case "LayerNormalization": try compileLayerNorm(node, label: label, name: name)
     case "Softmax", "LogSoftmax":
       let x = try runtimeInput(node, 0, label: label)
-      guard graphOutputs.contains(name), useCounts[name] == 1 else {
-        throw error(
-          label, "\(node.opType) only as the graph's last operation (its logits are used)",
-          "\(node.opType) inside the graph")
-      }
       let rank = x.shape.count + 1
       let defaultAxis = opset >= 13 ? -1 : 1
       let axis = try axis(
         try int(node, "axis", default: defaultAxis, label: label), rank: rank, label: label)
-      guard axis == rank - 1 || (opset < 13 && axis == 1 && rank == 2) else {
-        throw error(label, "a softmax over the class axis", "axis \(axis) of rank \(rank)")
+      // Before opset 13 the input is flattened to 2-D from the axis on; from 13, one axis.
+      let groupSize =
+        opset >= 13
+        ? (axis == rank - 1 ? x.shape.last ?? 1 : nil)
+        : (axis >= 1 ? x.shape[(axis - 1)...].reduce(1, *) : nil)
+      guard let groupSize else {
+        throw error(
+          label, "a softmax over the last axis (or, before opset 13, axes within the images)",
+          "axis \(axis) of rank \(rank)")
       }
-      endsInSoftmax = true
-      values[name] = .runtime(slot: x.slot, shape: x.shape)
+      // The graph's final softmax: the classifier's logits are its input.
+      if graphOutputs.contains(name), useCounts[name] == 1, groupSize == x.shape.reduce(1, *) {
+        endsInSoftmax = true
+        values[name] = .runtime(slot: x.slot, shape: x.shape)
+        return
+      }
+      try emit(
+        .softmax(groupSize: groupSize, logarithm: node.opType == "LogSoftmax"),
+        inputs: [(x.slot, x.shape.reduce(1, *))], shape: x.shape, name: name)
     case "Constant": values[name] = .constant(try constantValue(node, label: label))
     case "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast":
       try compilePlumbing(node, label: label, name: name)

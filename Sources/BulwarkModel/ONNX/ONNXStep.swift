@@ -1,3 +1,5 @@
+import Foundation
+
 /// One compiled operation of an ``ONNXModel``: reads runtime values (slots), writes one, and
 /// runs forward over a chunk of images or backward to the input gradients.
 ///
@@ -44,6 +46,8 @@ struct ONNXStep: Sendable {
     /// from the normalised one): `(x - mean) / √(variance + epsilon) * scale + bias`, the
     /// variance biased, scale and bias per position in the group.
     case layerNorm(groupSize: Int, scale: [Float], bias: [Float], epsilon: Float)
+    /// Softmax (or its logarithm) over each group of `groupSize` consecutive values.
+    case softmax(groupSize: Int, logarithm: Bool)
     /// Per-channel `x * scale + shift` (a batch norm that could not be folded).
     case affine(channels: Int, planeSize: Int, scale: [Float], shift: [Float])
   }
@@ -97,6 +101,20 @@ struct ONNXStep: Sendable {
         }
       }
       for index in 0..<(count &* outputSize) { output[index] /= divisor }
+    case .softmax(let groupSize, let logarithm):
+      let input = values[0]
+      for group in 0..<(count &* outputSize / groupSize) {
+        let base = group &* groupSize
+        var largest = -Float.infinity
+        for index in 0..<groupSize { largest = max(largest, input[base &+ index]) }
+        var sum = 0.0
+        for index in 0..<groupSize { sum += Foundation.exp(Double(input[base &+ index] - largest)) }
+        let logSum = Float(Foundation.log(sum)) + largest
+        for index in 0..<groupSize {
+          let log = input[base &+ index] - logSum
+          output[base &+ index] = logarithm ? log : Foundation.exp(log)
+        }
+      }
     case .layerNorm(let groupSize, let scale, let bias, let epsilon):
       let input = values[0]
       for group in 0..<(count &* outputSize / groupSize) {
@@ -282,6 +300,26 @@ struct ONNXStep: Sendable {
         let (to, from) = (image &* size, image &* outputSize)
         for index in 0..<size {
           target[to &+ index] += outputGradient[from &+ Int(targets[index])] / divisor
+        }
+      }
+    case .softmax(let groupSize, let logarithm):
+      // Softmax: dx = y (g - Σ g y). Its logarithm: dx = g - softmax(x) Σ g.
+      guard let target = inputGradients[0] else { return }
+      for group in 0..<(count &* outputSize / groupSize) {
+        let base = group &* groupSize
+        var sum: Float = 0
+        for index in 0..<groupSize {
+          sum +=
+            logarithm
+            ? outputGradient[base &+ index]
+            : outputGradient[base &+ index] * output[base &+ index]
+        }
+        for index in 0..<groupSize {
+          let y = output[base &+ index]
+          target[base &+ index] +=
+            logarithm
+            ? outputGradient[base &+ index] - Foundation.exp(y) * sum
+            : y * (outputGradient[base &+ index] - sum)
         }
       }
     case .layerNorm(let groupSize, let scale, _, let epsilon):
