@@ -74,6 +74,10 @@ extension ONNXCompiler {
       return
     }
     let a = try runtimeInput(node, 0, label: label)
+    if case .runtime(let slot, let shape)? = input(node, 1) {
+      try compileProduct(a, (slot, shape), label: label, name: name)
+      return
+    }
     let b = try requiredConstant(node, 1, label: label)
     guard let k = a.shape.last, b.dims.count == 2, b.dims[0] == k else {
       throw error(
@@ -85,6 +89,27 @@ extension ONNXCompiler {
       a, rows: a.shape.dropLast().reduce(1, *), inputs: k, outputs: outputs, weight: b.floats,
       bias: [Float](repeating: 0, count: outputs), shape: a.shape.dropLast() + [outputs],
       name: name)
+  }
+
+  /// MatMul of two values computed from the images (attention's scores and mixing): per image,
+  /// A [..., M, K] times B [..., K, P] for each of the leading positions, which must agree.
+  mutating func compileProduct(
+    _ a: (slot: Int, shape: [Int]), _ b: (slot: Int, shape: [Int]), label: String, name: String
+  ) throws {
+    guard a.shape.count >= 2, a.shape.count == b.shape.count,
+      a.shape.dropLast(2) == b.shape.dropLast(2),
+      a.shape[a.shape.count - 1] == b.shape[b.shape.count - 2]
+    else {
+      throw error(
+        label, "A [..., M, K] and B [..., K, P] computed from the images, leading axes alike",
+        "A per-image shape \(a.shape), B \(b.shape)")
+    }
+    let (m, k, p) = (a.shape[a.shape.count - 2], a.shape[a.shape.count - 1], b.shape.last ?? 1)
+    let leading = Array(a.shape.dropLast(2))
+    try emit(
+      .product(batches: leading.reduce(1, *), m: m, k: k, p: p),
+      inputs: [(a.slot, a.shape.reduce(1, *)), (b.slot, b.shape.reduce(1, *))],
+      shape: leading + [m, p], name: name)
   }
 
   mutating func compileBinary(_ node: ONNXNode, label: String, name: String) throws {

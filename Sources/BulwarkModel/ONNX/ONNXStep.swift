@@ -46,6 +46,9 @@ struct ONNXStep: Sendable {
     /// from the normalised one): `(x - mean) / √(variance + epsilon) * scale + bias`, the
     /// variance biased, scale and bias per position in the group.
     case layerNorm(groupSize: Int, scale: [Float], bias: [Float], epsilon: Float)
+    /// Matrix products of two runtime values: per image, `batches` products of an `m x k` block
+    /// of input 0 and a `k x p` block of input 1.
+    case product(batches: Int, m: Int, k: Int, p: Int)
     /// Softmax (or its logarithm) over each group of `groupSize` consecutive values.
     case softmax(groupSize: Int, logarithm: Bool)
     /// Per-channel `x * scale + shift` (a batch norm that could not be folded).
@@ -101,6 +104,14 @@ struct ONNXStep: Sendable {
         }
       }
       for index in 0..<(count &* outputSize) { output[index] /= divisor }
+    case .product(let batches, let m, let k, let p):
+      output.update(repeating: 0, count: count &* outputSize)
+      for block in 0..<(count &* batches) {
+        GEMM.multiplyAdd(
+          m: m, n: p, k: k, a: values[0] + block &* m &* k, aRowStride: k, aColumnStride: 1,
+          b: values[1] + block &* k &* p, bRowStride: p, c: output + block &* m &* p,
+          cRowStride: p)
+      }
     case .softmax(let groupSize, let logarithm):
       let input = values[0]
       for group in 0..<(count &* outputSize / groupSize) {
@@ -300,6 +311,27 @@ struct ONNXStep: Sendable {
         let (to, from) = (image &* size, image &* outputSize)
         for index in 0..<size {
           target[to &+ index] += outputGradient[from &+ Int(targets[index])] / divisor
+        }
+      }
+    case .product(let batches, let m, let k, let p):
+      // dA = dC Bᵀ (Bᵀ copied out), dB = Aᵀ dC (Aᵀ read with strides).
+      let transposed = UnsafeMutablePointer<Float>.allocate(capacity: max(k &* p, 1))
+      defer { transposed.deallocate() }
+      for block in 0..<(count &* batches) {
+        let gradient = outputGradient + block &* m &* p
+        if let target = inputGradients[0] {
+          let b = values[1] + block &* k &* p
+          for row in 0..<k {
+            for column in 0..<p { transposed[column &* k &+ row] = b[row &* p &+ column] }
+          }
+          GEMM.multiplyAdd(
+            m: m, n: k, k: p, a: gradient, aRowStride: p, aColumnStride: 1, b: transposed,
+            bRowStride: k, c: target + block &* m &* k, cRowStride: k)
+        }
+        if let target = inputGradients[1] {
+          GEMM.multiplyAdd(
+            m: k, n: p, k: m, a: values[0] + block &* m &* k, aRowStride: 1, aColumnStride: k,
+            b: gradient, bRowStride: p, c: target + block &* k &* p, cRowStride: p)
         }
       }
     case .softmax(let groupSize, let logarithm):
