@@ -2,6 +2,7 @@
 extension ONNXCompiler {
   static let supportedOperators = [
     "Add", "AveragePool", "BatchNormalization", "Cast", "Clip", "Concat", "Constant", "Conv",
+    "ConvTranspose",
     "Div", "Dropout", "Elu", "Erf", "Flatten", "Gather", "Gelu", "Gemm", "GlobalAveragePool",
     "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LayerNormalization", "LeakyRelu",
     "LogSoftmax", "MatMul",
@@ -13,6 +14,7 @@ extension ONNXCompiler {
     let name = try output(node, label: label)
     switch node.opType {
     case "Conv": try compileConv(node, label: label, name: name)
+    case "ConvTranspose": try compileConvTranspose(node, label: label, name: name)
     case "MaxPool", "AveragePool": try compilePool(node, label: label, name: name)
     case "GlobalAveragePool", "GlobalMaxPool":
       let x = try runtimeInput(node, 0, label: label)
@@ -249,6 +251,84 @@ extension ONNXCompiler {
     try emit(
       .conv(conv, weight: w.floats, bias: bias), inputs: [(x.slot, x.shape.reduce(1, *))],
       shape: [outChannels, s.out[0], s.out[1]], name: name)
+  }
+
+  /// ConvTranspose (2-D): output size `stride (in - 1) + output_padding + dilation (k - 1) + 1`
+  /// less the pads, or `output_shape` with the pads it implies (split as `auto_pad` says).
+  mutating func compileConvTranspose(_ node: ONNXNode, label: String, name: String) throws {
+    let x = try runtimeInput(node, 0, label: label)
+    let w = try requiredConstant(node, 1, label: label)
+    let group = try int(node, "group", default: 1, label: label)
+    guard x.shape.count == 3, w.dims.count == 4, group > 0, x.shape[0] == w.dims[0],
+      w.dims[0] % group == 0
+    else {
+      throw error(
+        label, "a 2-D transposed convolution: input [N, C, H, W], weight [C, M/group, kH, kW]",
+        "input per-image shape \(x.shape), weight dims \(w.dims), group \(group)")
+    }
+    let outChannels = w.dims[1] * group
+    let kernel = try ints(node, "kernel_shape", label: label) ?? [w.dims[2], w.dims[3]]
+    let strides = try ints(node, "strides", label: label) ?? [1, 1]
+    let dilations = try ints(node, "dilations", label: label) ?? [1, 1]
+    let pads = try ints(node, "pads", label: label) ?? [0, 0, 0, 0]
+    let outputPadding = try ints(node, "output_padding", label: label) ?? [0, 0]
+    let outputShape = try ints(node, "output_shape", label: label)
+    let autoPad = try string(node, "auto_pad", default: "NOTSET", label: label)
+    guard kernel == [w.dims[2], w.dims[3]], strides.count == 2, dilations.count == 2,
+      pads.count == 4, outputPadding.count == 2, strides.allSatisfy({ $0 >= 1 }),
+      dilations.allSatisfy({ $0 >= 1 }), pads.allSatisfy({ $0 >= 0 })
+    else {
+      throw error(
+        label,
+        "kernel_shape \([w.dims[2], w.dims[3]]), 2 strides and dilations of 1 or more, 4 pads",
+        "\(kernel), \(strides), \(dilations), \(pads)")
+    }
+    var out: [Int] = []
+    var before: [Int] = []
+    for axis in 0..<2 {
+      let span =
+        strides[axis] * (x.shape[axis + 1] - 1) + outputPadding[axis]
+        + dilations[axis] * (kernel[axis] - 1) + 1
+      guard outputPadding[axis] >= 0, outputPadding[axis] < max(strides[axis], dilations[axis])
+      else {
+        throw error(label, "output_padding below the stride or dilation", "\(outputPadding)")
+      }
+      if let outputShape {
+        guard outputShape.count >= 2, span >= outputShape[outputShape.count - 2 + axis] else {
+          throw error(label, "an output_shape the input can reach", "\(outputShape)")
+        }
+        let size = outputShape[outputShape.count - 2 + axis]
+        let total = span - size
+        out.append(size)
+        before.append(autoPad == "SAME_UPPER" ? total / 2 : total - total / 2)
+      } else {
+        guard autoPad == "NOTSET" else {
+          throw error(label, "auto_pad NOTSET without output_shape", "'\(autoPad)'")
+        }
+        out.append(span - pads[axis] - pads[axis + 2])
+        before.append(pads[axis])
+      }
+    }
+    _ = try size(of: [outChannels] + out, label: label)
+    guard out.allSatisfy({ $0 > 0 }) else {
+      throw error(label, "pads that leave an output", "output \(out)")
+    }
+    var bias = [Float](repeating: 0, count: outChannels)
+    if let b = try constantInput(node, 2, label: label) {
+      guard b.count == outChannels else {
+        throw error(label, "a bias of \(outChannels) values", "dims \(b.dims)")
+      }
+      bias = b.floats
+    }
+    // The convolution from the output back to the input, whose input gradient this is.
+    let conv = Convolution(
+      inChannels: outChannels, inHeight: out[0], inWidth: out[1], outChannels: x.shape[0],
+      outHeight: x.shape[1], outWidth: x.shape[2], kernelHeight: kernel[0],
+      kernelWidth: kernel[1], strideY: strides[0], strideX: strides[1], padTop: before[0],
+      padLeft: before[1], dilationY: dilations[0], dilationX: dilations[1], groups: group)
+    try emit(
+      .transposedConv(conv, weight: w.floats, bias: bias),
+      inputs: [(x.slot, x.shape.reduce(1, *))], shape: [outChannels, out[0], out[1]], name: name)
   }
 
   mutating func compilePool(_ node: ONNXNode, label: String, name: String) throws {

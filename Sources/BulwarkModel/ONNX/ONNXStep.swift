@@ -22,6 +22,10 @@ struct ONNXStep: Sendable {
   enum Operation: Sendable {
     /// Weight `M x C/group x kH x kW` (batch norm folded in), bias `M`.
     case conv(Convolution, weight: [Float], bias: [Float])
+    /// ConvTranspose as the convolution it transposes (weight `C x M/group x kH x kW`, the
+    /// layout both share): the forward pass is that convolution's input gradient, plus a bias
+    /// per output channel; the backward pass is the convolution.
+    case transposedConv(Convolution, weight: [Float], bias: [Float])
     case relu
     /// Any other elementwise activation.
     case activation(ONNXActivation)
@@ -66,8 +70,10 @@ struct ONNXStep: Sendable {
 
   /// Scratch values the step needs per call (convolution's im2col matrix).
   var scratchSize: Int {
-    if case .conv(let conv, _, _) = operation { return conv.rows * conv.positions }
-    return 0
+    switch operation {
+    case .conv(let conv, _, _), .transposedConv(let conv, _, _): return conv.rows * conv.positions
+    default: return 0
+    }
   }
 
   /// Computes the output of `count` images.
@@ -83,6 +89,20 @@ struct ONNXStep: Sendable {
             input: values[0], output: output, count: count,
             weight: w.baseAddress.unsafelyUnwrapped, bias: b.baseAddress.unsafelyUnwrapped,
             scratch: scratch)
+        }
+      }
+    case .transposedConv(let conv, let weight, let bias):
+      weight.withUnsafeBufferPointer { w in
+        conv.backward(
+          input: values[0], outputGradient: values[0], count: count,
+          weight: w.baseAddress.unsafelyUnwrapped, inputGradient: output, weightGradient: nil,
+          biasGradient: nil, scratch: scratch)
+      }
+      let plane = conv.inHeight &* conv.inWidth
+      for image in 0..<count {
+        for channel in 0..<conv.inChannels {
+          let start = output + (image &* conv.inChannels &+ channel) &* plane
+          for index in 0..<plane { start[index] += bias[channel] }
         }
       }
     case .relu:
@@ -296,6 +316,18 @@ struct ONNXStep: Sendable {
           input: values[0], outputGradient: outputGradient, count: count,
           weight: w.baseAddress.unsafelyUnwrapped, inputGradient: temporary, weightGradient: nil,
           biasGradient: nil, scratch: scratch)
+      }
+      accumulate(target)
+    case .transposedConv(let conv, let weight, _):
+      guard let target = inputGradients[0] else { return }
+      let zeros = [Float](repeating: 0, count: conv.outChannels)
+      weight.withUnsafeBufferPointer { w in
+        zeros.withUnsafeBufferPointer { b in
+          conv.forward(
+            input: outputGradient, output: temporary, count: count,
+            weight: w.baseAddress.unsafelyUnwrapped, bias: b.baseAddress.unsafelyUnwrapped,
+            scratch: scratch)
+        }
       }
       accumulate(target)
     case .relu:
