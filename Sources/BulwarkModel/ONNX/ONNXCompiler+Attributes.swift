@@ -39,6 +39,15 @@ extension ONNXCompiler {
     }
   }
 
+  /// A list of finite floats, or nil when absent.
+  func floats(_ node: ONNXNode, _ name: String, label: String) throws -> [Float]? {
+    switch node.attribute(name) {
+    case nil: return nil
+    case .floats(let values)? where values.allSatisfy(\.isFinite): return values
+    case let other?: throw error(label, "finite floats in attribute '\(name)'", "\(other)")
+    }
+  }
+
   func string(_ node: ONNXNode, _ name: String, default value: String, label: String) throws
     -> String
   {

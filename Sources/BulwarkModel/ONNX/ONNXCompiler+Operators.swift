@@ -6,8 +6,9 @@ extension ONNXCompiler {
     "Div", "Dropout", "Elu", "Erf", "Flatten", "Gather", "Gelu", "Gemm", "GlobalAveragePool",
     "GlobalMaxPool", "HardSigmoid", "HardSwish", "Identity", "LayerNormalization", "LeakyRelu",
     "LogSoftmax", "MatMul",
-    "MaxPool", "Mul", "Pad", "Pow", "ReduceMean", "Relu", "Reshape", "Shape", "Sigmoid", "Slice",
-    "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze",
+    "MaxPool", "Mul", "Pad", "Pow", "ReduceMean", "Relu", "Reshape", "Resize", "Shape", "Sigmoid",
+    "Slice",
+    "Softmax", "Split", "Sqrt", "Squeeze", "Sub", "Tanh", "Transpose", "Unsqueeze", "Upsample",
   ]
 
   mutating func compileNode(_ node: ONNXNode, label: String) throws {
@@ -15,6 +16,7 @@ extension ONNXCompiler {
     switch node.opType {
     case "Conv": try compileConv(node, label: label, name: name)
     case "ConvTranspose": try compileConvTranspose(node, label: label, name: name)
+    case "Resize", "Upsample": try compileResize(node, label: label, name: name)
     case "MaxPool", "AveragePool": try compilePool(node, label: label, name: name)
     case "GlobalAveragePool", "GlobalMaxPool":
       let x = try runtimeInput(node, 0, label: label)

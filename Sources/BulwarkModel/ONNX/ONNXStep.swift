@@ -53,6 +53,9 @@ struct ONNXStep: Sendable {
     /// Matrix products of two runtime values: per image, `batches` products of an `m x k` block
     /// of input 0 and a `k x p` block of input 1.
     case product(batches: Int, m: Int, k: Int, p: Int)
+    /// Resize of each of `planes` planes of `inPlane` values: output value `i` of a plane is
+    /// the sum over `taps` of `weights[i taps + t]` times input value `sources[i taps + t]`.
+    case resize(planes: Int, inPlane: Int, taps: Int, sources: [Int32], weights: [Float])
     /// Softmax (or its logarithm) over each group of `groupSize` consecutive values.
     case softmax(groupSize: Int, logarithm: Bool)
     /// Per-channel `x * scale + shift` (a batch norm that could not be folded).
@@ -131,6 +134,20 @@ struct ONNXStep: Sendable {
           m: m, n: p, k: k, a: values[0] + block &* m &* k, aRowStride: k, aColumnStride: 1,
           b: values[1] + block &* k &* p, bRowStride: p, c: output + block &* m &* p,
           cRowStride: p)
+      }
+    case .resize(let planes, let inPlane, let taps, let sources, let weights):
+      let input = values[0]
+      let outPlane = outputSize / planes
+      for plane in 0..<(count &* planes) {
+        let (from, to) = (input + plane &* inPlane, output + plane &* outPlane)
+        for index in 0..<outPlane {
+          var sum: Float = 0
+          for tap in 0..<taps {
+            let entry = index &* taps &+ tap
+            sum += weights[entry] * from[Int(sources[entry])]
+          }
+          to[index] = sum
+        }
       }
     case .softmax(let groupSize, let logarithm):
       let input = values[0]
@@ -364,6 +381,18 @@ struct ONNXStep: Sendable {
           GEMM.multiplyAdd(
             m: k, n: p, k: m, a: values[0] + block &* m &* k, aRowStride: 1, aColumnStride: k,
             b: gradient, bRowStride: p, c: target + block &* k &* p, cRowStride: p)
+        }
+      }
+    case .resize(let planes, let inPlane, let taps, let sources, let weights):
+      guard let target = inputGradients[0] else { return }
+      let outPlane = outputSize / planes
+      for plane in 0..<(count &* planes) {
+        let (to, from) = (target + plane &* inPlane, outputGradient + plane &* outPlane)
+        for index in 0..<outPlane {
+          for tap in 0..<taps {
+            let entry = index &* taps &+ tap
+            to[Int(sources[entry])] += weights[entry] * from[index]
+          }
         }
       }
     case .softmax(let groupSize, let logarithm):
