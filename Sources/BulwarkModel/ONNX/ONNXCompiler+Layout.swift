@@ -66,6 +66,7 @@ extension ONNXCompiler {
     if runtime.isEmpty {
       return (try (0..<count).map { try requiredConstant(node, $0, label: label) }, nil)
     }
+    try requireMappable(runtime.reduce(0) { $0 + $1.shape.reduce(1, *) }, label: label)
     guard runtime.count == count else {
       throw error(
         label, "\(node.opType) of image values alone", "image values mixed with constants")
@@ -169,7 +170,8 @@ extension ONNXCompiler {
       let each = (length + parts - 1) / max(parts, 1)
       sizes = (0..<parts).map { min(each, max(length - $0 * each, 0)) }
     }
-    guard sizes.count == parts, sizes.reduce(0, +) == length, sizes.allSatisfy({ $0 >= 0 })
+    guard sizes.count == parts, sizes.allSatisfy({ $0 >= 0 && $0 <= length }),
+      sizes.reduce(0, +) == length
     else {
       throw error(
         label, "split sizes adding up to the axis' \(length), one per output",
@@ -228,9 +230,10 @@ extension ONNXCompiler {
       throw error(
         label, "pads of at most \(ONNXCompiler.maximumPad) values a side", "pads \(pads)")
     }
-    _ = try size(
+    let padded = try size(
       of: tensors[0].dims.indices.map { tensors[0].dims[$0] + begins[$0] + ends[$0] },
       label: label)
+    try requireMappable(padded, label: label)
     if runtime != nil, begins[0] != 0 || ends[0] != 0 {
       throw error(label, "no padding of the batch axis 0", "pads \(pads)")
     }

@@ -257,6 +257,9 @@ extension ONNXCompiler {
 
   /// ConvTranspose (2-D): output size `stride (in - 1) + output_padding + dilation (k - 1) + 1`
   /// less the pads, or `output_shape` with the pads it implies (split as `auto_pad` says).
+  /// The largest stride, dilation or pad ConvTranspose takes (sizes stay far from overflow).
+  static let maximumWindow = 1 << 16
+
   mutating func compileConvTranspose(_ node: ONNXNode, label: String, name: String) throws {
     let x = try runtimeInput(node, 0, label: label)
     let w = try requiredConstant(node, 1, label: label)
@@ -277,12 +280,15 @@ extension ONNXCompiler {
     let outputShape = try ints(node, "output_shape", label: label)
     let autoPad = try string(node, "auto_pad", default: "NOTSET", label: label)
     guard kernel == [w.dims[2], w.dims[3]], strides.count == 2, dilations.count == 2,
-      pads.count == 4, outputPadding.count == 2, strides.allSatisfy({ $0 >= 1 }),
-      dilations.allSatisfy({ $0 >= 1 }), pads.allSatisfy({ $0 >= 0 })
+      pads.count == 4, outputPadding.count == 2,
+      strides.allSatisfy({ (1...ONNXCompiler.maximumWindow).contains($0) }),
+      dilations.allSatisfy({ (1...ONNXCompiler.maximumWindow).contains($0) }),
+      pads.allSatisfy({ (0...ONNXCompiler.maximumWindow).contains($0) })
     else {
       throw error(
         label,
-        "kernel_shape \([w.dims[2], w.dims[3]]), 2 strides and dilations of 1 or more, 4 pads",
+        "kernel_shape \([w.dims[2], w.dims[3]]), 2 strides and dilations and 4 pads in "
+          + "1...\(ONNXCompiler.maximumWindow) (pads from 0)",
         "\(kernel), \(strides), \(dilations), \(pads)")
     }
     var out: [Int] = []
@@ -394,6 +400,7 @@ extension ONNXCompiler {
     }
     // Each input value's output position: its index with the reduced axes dropped.
     let shape = x.shape
+    try requireMappable(shape.reduce(1, *), label: label)
     let reduced = Set(normalized.map { $0 - 1 })
     let kept = shape.indices.filter { !reduced.contains($0) }
     let outputStrides = ONNXTensor.strides(kept.map { shape[$0] })

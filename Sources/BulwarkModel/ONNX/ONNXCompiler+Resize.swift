@@ -30,12 +30,20 @@ extension ONNXCompiler {
     var outputDims: [Int]
     var factors: [Double]
     if let sizes, !sizes.isEmpty {
-      guard sizes.count == 4 else { throw error(label, "4 sizes", "\(sizes)") }
+      guard sizes.count == 4, sizes.allSatisfy({ $0 > 0 }) else {
+        throw error(label, "4 positive sizes", "\(sizes)")
+      }
       outputDims = sizes
       factors = zip(sizes, inputDims).map { Double($0) / Double($1) }
     } else if let scales, scales.count == 4 {
       factors = scales.map(Double.init)
-      outputDims = zip(inputDims, factors).map { Int((Double($0) * $1).rounded(.down)) }
+      let dims = zip(inputDims, factors).map { (Double($0) * $1).rounded(.down) }
+      guard factors.allSatisfy({ $0.isFinite && $0 > 0 }),
+        dims.allSatisfy({ $0 >= 1 && $0 <= Double(ONNXCompiler.maximumMappedValues) })
+      else {
+        throw error(label, "4 positive scales giving a size of at least 1", "\(scales)")
+      }
+      outputDims = dims.map { Int($0) }
     } else {
       throw error(label, "4 scales or 4 sizes", "none")
     }
@@ -45,7 +53,7 @@ extension ONNXCompiler {
         label, "a resize of height and width only (batch and channels kept)",
         "output \(outputDims) from input \(inputDims)")
     }
-    _ = try size(of: Array(outputDims.dropFirst()), label: label)
+    try requireMappable(try size(of: Array(outputDims.dropFirst()), label: label), label: label)
     let transform =
       upsample || opset < 11
       ? "asymmetric"

@@ -174,6 +174,20 @@ struct ONNXCompiler {
   /// Values per image Bulwark accepts in one value, and in all of them together.
   static let maximumValues = 1 << 28
 
+  /// Values per image an operation with a map worked out at load time (Concat, Split, Slice,
+  /// Transpose, Pad, ReduceMean, Resize) may read or write: its map costs bytes per value, so a
+  /// file of a few bytes must not ask for gigabytes.
+  static let maximumMappedValues = 1 << 24
+
+  /// Refuses an operation whose load-time map would cover more than ``maximumMappedValues``.
+  func requireMappable(_ count: Int, label: String) throws {
+    guard count <= ONNXCompiler.maximumMappedValues else {
+      throw error(
+        label, "at most \(ONNXCompiler.maximumMappedValues) values per image in this operation",
+        "\(count)")
+    }
+  }
+
   /// The number of values of `shape`, checked against overflow and ``maximumValues``.
   func size(of shape: [Int], label: String) throws -> Int {
     var size = 1
