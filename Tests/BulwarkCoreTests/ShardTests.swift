@@ -7,7 +7,7 @@ import Testing
     #expect(shard.index == 2 && shard.count == 4)
     #expect(shard.description == "2/4" && shard.fileTag == "2-of-4")
     #expect(shard.siblings.map(\.description) == ["1/4", "2/4", "3/4", "4/4"])
-    for bad in ["0/4", "5/4", "2", "2/", "/4", "a/4", "2/4/1", "1/0"] {
+    for bad in ["0/4", "5/4", "2", "2/", "/4", "a/4", "2/4/1", "1/0", "1/100001"] {
       #expect(throws: ShardError.self, "\(bad)") { try Shard(parsing: bad, environment: [:]) }
     }
     #expect(throws: ShardError("2/4 is a shard of 4, but the job has 3 shards")) {

@@ -9,10 +9,15 @@ public struct Shard: Sendable, Hashable, CustomStringConvertible {
   /// How many shards the job has.
   public let count: Int
 
+  /// The most shards a job may have.
+  public static let maximumCount = 100_000
+
   /// The shard `index` of `count`.
   /// - Throws: `ShardError` unless 1 ≤ index ≤ count.
   public init(_ index: Int, of count: Int) throws(ShardError) {
-    guard count >= 1 else { throw ShardError("a job needs at least 1 shard, got \(count)") }
+    guard (1...Self.maximumCount).contains(count) else {
+      throw ShardError("a job has 1 to \(Self.maximumCount) shards, got \(count)")
+    }
     guard (1...count).contains(index) else {
       throw ShardError("shard \(index) of \(count) does not exist: shards are 1...\(count)")
     }

@@ -132,7 +132,7 @@ extension Tuner {
         return Int(parts[3].dropLast(".jsonl".count))
       }
     ).sorted()
-    guard let count = counts.first, count >= 1 else {
+    guard let count = counts.first, (1...Shard.maximumCount).contains(count) else {
       throw TuningError(
         message: "nothing to merge: \(folder.path) holds no shard journals "
           + "(journal-I-of-N.jsonl); run the shards first with --shard I/N and this folder")

@@ -17,7 +17,7 @@ struct ShardArguments {
   static let shardsOption = Option(
     "shards", valueName: "N",
     help: "The job's shard count (needed by --shard auto on Kubernetes; else checked).",
-    in: 1...100_000)
+    in: 1...Shard.maximumCount)
   /// `--merge`: join the shards' work.
   static let mergeFlag = Flag("merge", help: "Join the shards' work, once every shard has run.")
 
