@@ -19,6 +19,20 @@ import Testing
     var inputs: [Float]
     var outputs: [Double]
     var testDescription: String { op + (attributes.isEmpty ? "" : " \(attributes.map(\.0))") }
+
+    /// Adds the node, its constant inputs as initializers, from `input` to `output`.
+    func add(from input: String, to output: String, in b: inout ONNXBuilder) {
+      var inputs = [input]
+      for (index, constant) in constants.enumerated() {
+        guard let constant else {
+          inputs.append("")
+          continue
+        }
+        b.initializer("bound\(index)", dims: [], floats: [constant])
+        inputs.append("bound\(index)")
+      }
+      b.node(op, inputs, [output], attributes)
+    }
   }
 
   /// Values worked out by hand (math library values for the transcendental ones).
@@ -70,17 +84,8 @@ import Testing
     var b = ONNXBuilder(opset: test.opset)
     b.input = (1, 1, 4)
     b.classes = 4
-    var inputs = ["flat"]
-    for (index, constant) in test.constants.enumerated() {
-      guard let constant else {
-        inputs.append("")
-        continue
-      }
-      b.initializer("bound\(index)", dims: [], floats: [constant])
-      inputs.append("bound\(index)")
-    }
     b.node("Flatten", ["input"], ["flat"], [("axis", .int(1))])
-    b.node(test.op, inputs, ["output"], test.attributes)
+    test.add(from: "flat", to: "output", in: &b)
     return try ONNXModel(bytes: b.serialize().model, file: "\(test.op).onnx", folder: nil)
   }
 
@@ -108,18 +113,9 @@ import Testing
     b.initializer("w1", dims: [6, 9], floats: random(54))
     b.initializer("b1", dims: [6], floats: random(6))
     b.initializer("w2", dims: [4, 6], floats: random(24))
-    var inputs = ["hidden"]
-    for (index, constant) in test.constants.enumerated() {
-      guard let constant else {
-        inputs.append("")
-        continue
-      }
-      b.initializer("bound\(index)", dims: [], floats: [constant])
-      inputs.append("bound\(index)")
-    }
     b.node("Flatten", ["input"], ["flat"], [("axis", .int(1))])
     b.node("Gemm", ["flat", "w1", "b1"], ["hidden"], [("transB", .int(1))])
-    b.node(test.op, inputs, ["active"], test.attributes)
+    test.add(from: "hidden", to: "active", in: &b)
     b.node("Gemm", ["active", "w2"], ["output"], [("transB", .int(1))])
     let model = try ONNXModel(bytes: b.serialize().model, file: "chain.onnx", folder: nil)
     let batch = ImageBatch(

@@ -216,6 +216,17 @@ extension ONNXCompiler {
     return result
   }
 
+  /// A convolution's bias (input 2): one value per output channel, zeros when absent.
+  func bias(_ node: ONNXNode, channels: Int, label: String) throws -> [Float] {
+    guard let b = try constantInput(node, 2, label: label) else {
+      return [Float](repeating: 0, count: channels)
+    }
+    guard b.count == channels else {
+      throw error(label, "a bias of \(channels) values", "dims \(b.dims)")
+    }
+    return b.floats
+  }
+
   mutating func compileConv(_ node: ONNXNode, label: String, name: String) throws {
     let x = try runtimeInput(node, 0, label: label)
     let w = try requiredConstant(node, 1, label: label)
@@ -238,13 +249,7 @@ extension ONNXCompiler {
     }
     let s = try spatial(
       node, kernel: kernel, size: [x.shape[1], x.shape[2]], ceilMode: false, label: label)
-    var bias = [Float](repeating: 0, count: outChannels)
-    if let b = try constantInput(node, 2, label: label) {
-      guard b.count == outChannels else {
-        throw error(label, "a bias of \(outChannels) values", "dims \(b.dims)")
-      }
-      bias = b.floats
-    }
+    let bias = try bias(node, channels: outChannels, label: label)
     let conv = Convolution(
       inChannels: channels, inHeight: x.shape[1], inWidth: x.shape[2], outChannels: outChannels,
       outHeight: s.out[0], outWidth: s.out[1], kernelHeight: kernel[0], kernelWidth: kernel[1],
@@ -321,13 +326,7 @@ extension ONNXCompiler {
     guard out.allSatisfy({ $0 > 0 }) else {
       throw error(label, "pads that leave an output", "output \(out)")
     }
-    var bias = [Float](repeating: 0, count: outChannels)
-    if let b = try constantInput(node, 2, label: label) {
-      guard b.count == outChannels else {
-        throw error(label, "a bias of \(outChannels) values", "dims \(b.dims)")
-      }
-      bias = b.floats
-    }
+    let bias = try bias(node, channels: outChannels, label: label)
     // The convolution from the output back to the input, whose input gradient this is.
     let conv = Convolution(
       inChannels: outChannels, inHeight: out[0], inWidth: out[1], outChannels: x.shape[0],
