@@ -25,7 +25,14 @@ public struct ShardedSet: Sendable {
   /// A shard's part file.
   /// - Parameter shard: The shard.
   /// - Returns: `<name>.part-I-of-N.npz` beside the set's file.
-  public func part(for shard: Shard) -> URL {
+  public func part(for shard: Shard) -> URL { Self.part(of: file, for: shard) }
+
+  /// A shard's part file of the set in `file`, before the set's size is known.
+  /// - Parameters:
+  ///   - file: The whole set's file.
+  ///   - shard: The shard.
+  /// - Returns: `<name>.part-I-of-N.npz` beside `file`.
+  public static func part(of file: URL, for shard: Shard) -> URL {
     file.deletingPathExtension().appendingPathExtension("part-\(shard.fileTag).npz")
   }
 

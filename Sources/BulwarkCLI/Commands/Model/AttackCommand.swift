@@ -170,7 +170,7 @@ struct AttackCommand: ParsableCommand {
 
   func run(console: Console) throws {
     let whole = URL(fileURLWithPath: out)
-    let written = sharding.shard.map { ShardedSet(file: whole, count: 0).part(for: $0) } ?? whole
+    let written = sharding.shard.map { ShardedSet.part(of: whole, for: $0) } ?? whole
     try FileAccess.checkWritable(written)
     let options = ComputeOptions(threads: threads)
     let classifier: any Classifier
