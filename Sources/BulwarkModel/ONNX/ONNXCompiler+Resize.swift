@@ -62,8 +62,8 @@ extension ONNXCompiler {
       upsample || opset < 11
       ? "round_prefer_floor"
       : try string(node, "nearest_mode", default: "round_prefer_floor", label: label)
-    // Per axis (height, width): each output position's input positions and weights.
-    var taps: [[(index: Int, weight: Float)]] = []
+    // Per axis (height, width): each output position's input positions and weights, one for
+    // nearest and two for linear everywhere.
     var axisTaps: [[[(index: Int, weight: Float)]]] = []
     for axis in [2, 3] {
       let (inSize, outSize, scale) = (inputDims[axis], outputDims[axis], factors[axis])
@@ -115,28 +115,19 @@ extension ONNXCompiler {
     }
     // The plane's taps: the product of the two axes'.
     let (outHeight, outWidth) = (outputDims[2], outputDims[3])
-    for row in 0..<outHeight {
-      for column in 0..<outWidth {
-        var plane: [(index: Int, weight: Float)] = []
-        for vertical in axisTaps[0][row] {
-          for horizontal in axisTaps[1][column] {
-            plane.append(
-              (vertical.index * x.shape[2] + horizontal.index, vertical.weight * horizontal.weight))
-          }
-        }
-        taps.append(plane)
-      }
-    }
-    let width = taps.map(\.count).max() ?? 1
     var sources: [Int32] = []
     var weights: [Float] = []
-    for plane in taps {
-      for tap in 0..<width {
-        let entry = tap < plane.count ? plane[tap] : (index: 0, weight: 0)
-        sources.append(Int32(entry.index))
-        weights.append(entry.weight)
+    for row in 0..<outHeight {
+      for column in 0..<outWidth {
+        for vertical in axisTaps[0][row] {
+          for horizontal in axisTaps[1][column] {
+            sources.append(Int32(vertical.index * x.shape[2] + horizontal.index))
+            weights.append(vertical.weight * horizontal.weight)
+          }
+        }
       }
     }
+    let width = axisTaps[0][0].count * axisTaps[1][0].count
     try emit(
       .resize(
         planes: x.shape[0], inPlane: x.shape[1] * x.shape[2], taps: width, sources: sources,
