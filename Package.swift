@@ -26,7 +26,8 @@ let package = Package(
     .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
     // libjpeg's setjmp/longjmp error path stays in C.
     .target(name: "CJPEGShims", dependencies: ["CJPEG"]),
-    // The AVX2 + FMA matrix-multiply kernel, chosen at run time.
+    // Our C kernels: the AVX2 + FMA matrix multiply and the float32 postprocessors, each with a
+    // variant chosen at run time.
     .target(name: "CBulwarkKernels"),
 
     // MARK: Layers, data flowing one way
@@ -41,7 +42,8 @@ let package = Package(
     // Gradient-boosted trees, LightGBM-faithful; depends on nothing of ours but the core.
     .target(name: "BulwarkBoosting", dependencies: ["BulwarkCore"]),
     .target(
-      name: "BulwarkDefenses", dependencies: ["BulwarkCore", "BulwarkData", "BulwarkBoosting"]),
+      name: "BulwarkDefenses",
+      dependencies: ["BulwarkCore", "BulwarkData", "BulwarkBoosting", "CBulwarkKernels"]),
     .target(
       name: "BulwarkPipeline",
       dependencies: [

@@ -1,15 +1,20 @@
-import Foundation
+internal import CBulwarkKernels
 
 /// Perturbs probabilities with a reverse sigmoid (ART's `ReverseSigmoid`; Lee et al., 2019,
 /// "Defending Against NN Model Stealing Attacks Using Deceptive Perturbations").
 ///
 /// Per value: pc = clip(p, 1e-9, 1 - 1e-9); r = beta * (sigmoid(gamma * ln(pc / (1 - pc))) - 1/2);
-/// q = clip(p - r, 0, 1) with the raw p; then each row is divided by its sum. The clip runs in
-/// the probabilities' single precision, as ART's does on float32 arrays: 1 - 1e-9 rounds to 1,
-/// so a probability of exactly 1 gets the full perturbation beta / 2 (clipping in double
-/// instead would differ from ART by up to 0.1 on confident rows). The rest is computed in double
-/// precision and rounded to `Float`. A row whose q all clip to 0 stays all zeros (an abstention)
-/// where ART would divide by zero.
+/// q = clip(p - r, 0, 1) with the raw p; then each row is multiplied by 1 / its sum. Everything
+/// runs in single precision, as ART's NumPy code does on float32 arrays: 1 - 1e-9 rounds to 1, so
+/// a probability of exactly 1 gets the full perturbation beta / 2 (clipping in double instead
+/// would differ from ART by up to 0.1 on confident rows). The logarithm and the exponential are
+/// Bulwark's own vectorised float32 polynomials (`CBulwarkKernels`), within 3e-7 of ART's outputs;
+/// they give the same bits on every CPU. A row whose q all clip to 0 stays all zeros (an
+/// abstention) where ART would divide by zero.
+///
+/// Deliberate difference: a one-column table is renormalised like any other (each value becomes
+/// 1, or 0 if it clipped to 0); ART reads one column as a binary classifier's P(class 1) and
+/// perturbs 1 - p beside it.
 public struct ReverseSigmoid: RegisteredPostprocessor {
   /// The name of this defense in pipeline files.
   public static let typeName = "reverse-sigmoid"
@@ -55,25 +60,22 @@ public struct ReverseSigmoid: RegisteredPostprocessor {
   /// Perturbs and renormalises every row.
   /// - Parameter probabilities: One row per image.
   /// - Returns: The perturbed table.
+  /// - Complexity: O(rows x columns), vectorised.
   public func process(_ probabilities: Probabilities) -> Probabilities {
+    process(probabilities, portable: false)
+  }
+
+  /// `process(_:)`, with `portable` forcing the kernel's baseline variant (tests compare the two).
+  func process(_ probabilities: Probabilities, portable: Bool) -> Probabilities {
     var result = probabilities
-    let columns = probabilities.columns
-    var perturbed = [Double](repeating: 0, count: columns)
-    for row in 0..<probabilities.rows {
-      let start = row * columns
-      var sum = 0.0
-      for column in 0..<columns {
-        let value = probabilities.values[start + column]
-        let p = Double(value)
-        let clipped = Double(min(max(value, Self.lowerClip), Self.upperClip))
-        let r = beta * (1 / (1 + exp(-gamma * log(clipped / (1 - clipped)))) - 0.5)
-        let q = min(max(p - r, 0), 1)
-        perturbed[column] = q
-        sum += q
+    result.values = [Float](unsafeUninitializedCapacity: probabilities.values.count) {
+      output, initialized in
+      probabilities.values.withUnsafeBufferPointer { input in
+        bulwark_reverse_sigmoid(
+          input.baseAddress, output.baseAddress, probabilities.rows, probabilities.columns,
+          Float(beta), Float(gamma), portable ? 1 : 0)
       }
-      for column in 0..<columns {
-        result.values[start + column] = sum > 0 ? Float(perturbed[column] / sum) : 0
-      }
+      initialized = probabilities.values.count
     }
     return result
   }

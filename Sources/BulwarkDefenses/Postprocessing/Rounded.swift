@@ -1,3 +1,4 @@
+internal import CBulwarkKernels
 import Foundation
 
 /// Rounds probabilities to a number of decimals (ART's `Rounded`, which calls `numpy.around`).
@@ -5,7 +6,8 @@ import Foundation
 /// Exactly as NumPy does on float32 arrays: y = rint(p * 10^d) / 10^d with every operation in
 /// single precision and `rint` rounding half to even, so the tie is decided on the float32
 /// product (0.2345 at 3 decimals gives 0.234, because 0.2345f * 1000 rounds to 234.5 in float32).
-/// When 10^d overflows `Float` (d > 38) values are returned unchanged.
+/// When 10^d overflows `Float` (d > 38) values are returned unchanged. The kernel is vectorised
+/// float32 (`CBulwarkKernels`) and divides without a division instruction, with the same bits.
 public struct Rounded: RegisteredPostprocessor {
   /// The name of this defense in pipeline files.
   public static let typeName = "rounded"
@@ -36,19 +38,23 @@ public struct Rounded: RegisteredPostprocessor {
   /// Rounds every value.
   /// - Parameter probabilities: One row per image.
   /// - Returns: The rounded table.
+  /// - Complexity: O(rows x columns), vectorised.
   public func process(_ probabilities: Probabilities) -> Probabilities {
+    process(probabilities, portable: false)
+  }
+
+  /// `process(_:)`, with `portable` forcing the kernel's baseline variant (tests compare the two).
+  func process(_ probabilities: Probabilities, portable: Bool) -> Probabilities {
     let scale = Float(pow(10, Double(min(decimals, 64))))
     guard scale.isFinite else { return probabilities }
     var result = probabilities
-    result.values.withUnsafeMutableBufferPointer { values in
-      for index in values.indices {
-        // rint without a library call: (v + 2^23) - 2^23 rounds half to even for
-        // 0 <= v < 2^23 (mirrored for negatives); larger floats are integers already.
-        let value = values[index] * scale
-        let shift: Float = value < 0 ? -0x1p23 : 0x1p23
-        let rounded = abs(value) < 0x1p23 ? (value + shift) - shift : value
-        values[index] = rounded / scale
+    result.values = [Float](unsafeUninitializedCapacity: probabilities.values.count) {
+      output, initialized in
+      probabilities.values.withUnsafeBufferPointer { input in
+        bulwark_round_scaled(
+          input.baseAddress, output.baseAddress, input.count, scale, portable ? 1 : 0)
       }
+      initialized = probabilities.values.count
     }
     return result
   }

@@ -14,4 +14,17 @@ void bulwark_gemm_kernel_4x16_avx2(ptrdiff_t k, ptrdiff_t n, const float *packed
                                    const float *b, ptrdiff_t b_row_stride, float *c0, float *c1,
                                    float *c2, float *c3);
 
+/// ART's reverse sigmoid in float32 on `rows` x `columns` values (row-major): per value
+/// q = clip(p - beta (sigmoid(gamma ln(pc / (1 - pc))) - 1/2), 0, 1) with pc = clip(p, 1e-9, 1),
+/// then each row times 1 / its sum (a row summing to 0 stays 0, NaN spreads over its row). `output` may be `input`.
+/// `portable` nonzero runs the baseline variant even where AVX2 + FMA is available (both give the
+/// same bits).
+void bulwark_reverse_sigmoid(const float *input, float *output, ptrdiff_t rows,
+                             ptrdiff_t columns, float beta, float gamma, int portable);
+
+/// NumPy's `around` in float32: rint(x * scale) / scale for `count` values, ties to even, the
+/// quotient correctly rounded. `output` may be `input`. `portable` as above.
+void bulwark_round_scaled(const float *input, float *output, ptrdiff_t count, float scale,
+                          int portable);
+
 #endif

@@ -1,0 +1,193 @@
+// Float32 kernels for the output postprocessors, vectorised with the compiler's vector extension.
+// Each is compiled twice: for AVX2 + FMA, chosen at run time when the CPU has them, and for the
+// baseline target. Every operation is IEEE-exact or correctly rounded (fused multiply-add
+// included, done in software where the CPU lacks it) and nothing is contracted, so both give the
+// same bits on every machine.
+#include "CBulwarkKernels.h"
+
+#include <string.h>
+
+#pragma STDC FP_CONTRACT OFF
+// The vector helpers are always inlined, so the ABI of passing wide vectors never applies.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+// 32 lanes: four 256-bit registers per step, so that the long dependency chains of the
+// logarithm and the exponential of one step overlap with those of the next.
+#define LANES 32
+typedef float floats __attribute__((vector_size(LANES * sizeof(float))));
+typedef int ints __attribute__((vector_size(LANES * sizeof(int))));
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE floats splat(float value) { return (floats){0} + value; }
+
+// Lanes of `a` where `mask` is all ones, of `b` elsewhere (C has no vector `?:`).
+INLINE floats choose(ints mask, floats a, floats b) {
+  return (floats)((mask & (ints)a) | (~mask & (ints)b));
+}
+
+// lo where x < lo, hi where x > hi, x elsewhere: NaN stays NaN, as NumPy's clip.
+INLINE floats clip(floats x, float lo, float hi) {
+  return choose(x < lo, splat(lo), choose(x > hi, splat(hi), x));
+}
+
+INLINE floats fma_(floats a, floats b, floats c) { return __builtin_elementwise_fma(a, b, c); }
+
+// log2(x) for finite x > 0: x = m 2^e with m in [sqrt(1/2), sqrt(2)), and log2(m) = f P(f) with
+// f = m - 1 and P a degree-8 polynomial fitted for Bulwark (relative error 3e-8 before rounding;
+// 6e-8 absolute on [sqrt(1/2), sqrt(2)) in float32).
+INLINE floats log2_(floats x) {
+  ints bits = (ints)x;
+  ints exponent = (bits >> 23) - 127;
+  floats m = (floats)((bits & 0x7fffff) | 0x3f800000);
+  ints high = m > 1.41421356f;
+  m = choose(high, m * 0.5f, m);
+  exponent = (high & (exponent + 1)) | (~high & exponent);
+  floats f = m - 1.0f;
+  floats p = splat(0.1258375645f);
+  p = fma_(p, f, splat(-0.2072700113f));
+  p = fma_(p, f, splat(0.2157155275f));
+  p = fma_(p, f, splat(-0.2389447838f));
+  p = fma_(p, f, splat(0.2879162431f));
+  p = fma_(p, f, splat(-0.3607036769f));
+  p = fma_(p, f, splat(0.4809106290f));
+  p = fma_(p, f, splat(-0.7213473320f));
+  p = fma_(p, f, splat(1.4426950216f));
+  return fma_(f, p, __builtin_convertvector(exponent, floats));
+}
+
+// 2^y for y in [-126, 126] (clamped there): 2^n times a degree-6 polynomial fitted for Bulwark on
+// the fraction in [-1/2, 1/2] (relative error 1e-7 in float32).
+INLINE floats exp2_(floats y) {
+  y = clip(y, -126.0f, 126.0f);
+  // Adding 1.5 * 2^23 rounds y to an integer (half to even) held in the low mantissa bits.
+  floats shifted = y + 0x1.8p23f;
+  floats fraction = y - (shifted - 0x1.8p23f);
+  floats p = splat(0.0001534601470f);
+  p = fma_(p, fraction, splat(0.001339993440f));
+  p = fma_(p, fraction, splat(0.009618488140f));
+  p = fma_(p, fraction, splat(0.05550328642f));
+  p = fma_(p, fraction, splat(0.2402264625f));
+  p = fma_(p, fraction, splat(0.6931471825f));
+  p = fma_(p, fraction, splat(1.0f));
+  ints n = (ints)shifted - 0x4b400000;
+  return p * (floats)((n + 127) << 23);
+}
+
+// clip(p - beta (sigmoid(gamma ln(pc / (1 - pc))) - 1/2), 0, 1) with pc = clip(p, 1e-9, 1), where
+// the sigmoid is 1 / (1 + ((1 - pc) / pc)^gamma). pc = 1 makes the ratio 0, whose power is 0.
+INLINE floats perturb(floats p, float beta, float gamma) {
+  floats pc = clip(p, 1e-9f, 1.0f);
+  floats ratio = (1.0f - pc) / pc;
+  floats power = exp2_(gamma * log2_(ratio));
+  power = choose(ratio == 0.0f, splat(0.0f), power);
+  floats sigmoid = 1.0f / (1.0f + power);
+  return clip(p - beta * (sigmoid - 0.5f), 0.0f, 1.0f);
+}
+
+INLINE void reverse_sigmoid(const float *input, float *output, ptrdiff_t rows, ptrdiff_t columns,
+                            float beta, float gamma) {
+  ptrdiff_t count = rows * columns, index = 0;
+  for (; index + LANES <= count; index += LANES) {
+    floats p;
+    memcpy(&p, input + index, sizeof p);
+    floats q = perturb(p, beta, gamma);
+    memcpy(output + index, &q, sizeof q);
+  }
+  if (index < count) {
+    floats p = {0};
+    size_t bytes = (size_t)(count - index) * sizeof(float);
+    memcpy(&p, input + index, bytes);
+    floats q = perturb(p, beta, gamma);
+    memcpy(output + index, &q, bytes);
+  }
+  for (float *row = output; row < output + count; row += columns) {
+    float sum = 0;
+    for (ptrdiff_t column = 0; column < columns; column++) sum += row[column];
+    float alpha = sum == 0 ? 0.0f : 1.0f / sum;  // a NaN sum spreads NaN over its row
+    for (ptrdiff_t column = 0; column < columns; column++) row[column] *= alpha;
+  }
+}
+
+// rint(x * scale) / scale, the quotient without a division: for y = rint(x * scale) and
+// r = RN(1 / scale), q = RN(y r) is within an ulp of y / scale, d = q scale - y is exact, and
+// RN(q - d r) is RN(y / scale) (Markstein's correction), zeros keeping their sign. Checked
+// against division for every integer |y| <= 2^24 and every decimals 1...38 (larger y are such an
+// integer times a power of two, which scales every step exactly). NaN stays NaN; an infinity,
+// which the correction would turn into NaN, is its own quotient.
+INLINE floats round_scaled(floats x, float scale, float reciprocal) {
+  floats y = __builtin_elementwise_roundeven(x * scale);
+  floats q = y * reciprocal;
+  floats d = fma_(q, splat(scale), -y);
+  ints infinite = __builtin_elementwise_abs(y) == __builtin_inff();
+  return choose(infinite, y, fma_(-d, splat(reciprocal), q));
+}
+
+INLINE void round_values(const float *input, float *output, ptrdiff_t count, float scale) {
+  float reciprocal = 1.0f / scale;
+  ptrdiff_t index = 0;
+  for (; index + LANES <= count; index += LANES) {
+    floats x;
+    memcpy(&x, input + index, sizeof x);
+    floats y = round_scaled(x, scale, reciprocal);
+    memcpy(output + index, &y, sizeof y);
+  }
+  if (index < count) {
+    floats x = {0};
+    size_t bytes = (size_t)(count - index) * sizeof(float);
+    memcpy(&x, input + index, bytes);
+    floats y = round_scaled(x, scale, reciprocal);
+    memcpy(output + index, &y, bytes);
+  }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define HAS_AVX2_VARIANT 1
+__attribute__((target("avx2,fma"))) static void reverse_sigmoid_avx2(
+    const float *input, float *output, ptrdiff_t rows, ptrdiff_t columns, float beta,
+    float gamma) {
+  reverse_sigmoid(input, output, rows, columns, beta, gamma);
+}
+
+__attribute__((target("avx2,fma"))) static void round_values_avx2(
+    const float *input, float *output, ptrdiff_t count, float scale) {
+  round_values(input, output, count, scale);
+}
+
+static int use_avx2(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+#endif
+
+static void reverse_sigmoid_baseline(const float *input, float *output, ptrdiff_t rows,
+                                     ptrdiff_t columns, float beta, float gamma) {
+  reverse_sigmoid(input, output, rows, columns, beta, gamma);
+}
+
+static void round_values_baseline(const float *input, float *output, ptrdiff_t count,
+                                  float scale) {
+  round_values(input, output, count, scale);
+}
+
+void bulwark_reverse_sigmoid(const float *input, float *output, ptrdiff_t rows,
+                             ptrdiff_t columns, float beta, float gamma, int portable) {
+#ifdef HAS_AVX2_VARIANT
+  if (!portable && use_avx2()) {
+    reverse_sigmoid_avx2(input, output, rows, columns, beta, gamma);
+    return;
+  }
+#endif
+  reverse_sigmoid_baseline(input, output, rows, columns, beta, gamma);
+}
+
+void bulwark_round_scaled(const float *input, float *output, ptrdiff_t count, float scale,
+                          int portable) {
+#ifdef HAS_AVX2_VARIANT
+  if (!portable && use_avx2()) {
+    round_values_avx2(input, output, count, scale);
+    return;
+  }
+#endif
+  round_values_baseline(input, output, count, scale);
+}
