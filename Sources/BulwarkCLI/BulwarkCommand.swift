@@ -17,7 +17,8 @@ public struct BulwarkCommand: ParsableCommand {
     subcommands: [
       DataCommand.self, TrainCommand.self, EvaluateCommand.self, AttackCommand.self,
       InspectCommand.self, BoostCommand.self, ValidateCommand.self, FitCommand.self,
-      ScoreCommand.self, TuneCommand.self, PreprocessCommand.self, PostprocessCommand.self,
+      ScoreCommand.self, TuneCommand.self, StealCommand.self, PreprocessCommand.self,
+      PostprocessCommand.self,
       BenchCommand.self,
     ])
 

@@ -13,6 +13,10 @@ public struct Trainer: Sendable {
   public var seed: UInt64
   /// How each step makes adversarial images; nil trains on the clean images.
   public var adversarial: AdversarialTraining?
+  /// Class probabilities to learn instead of the labels, one row of the network's classes per
+  /// training image (knowledge distillation, the probabilistic CopycatCNN); nil learns the
+  /// labels. The labels still give the reported accuracy.
+  public var targets: [Float]?
 
   /// Where an epoch stands after a step: the running figures a progress line shows.
   public struct StepProgress: Sendable {
@@ -32,12 +36,17 @@ public struct Trainer: Sendable {
   ///   - batchSize: Images per step.
   ///   - seed: The seed of the shuffles and of each step's random draws.
   ///   - adversarial: How to make adversarial images; nil for standard training.
+  ///   - targets: Class probabilities to learn per training image instead of the labels.
   /// - Precondition: `batchSize > 0`.
-  public init(batchSize: Int = 64, seed: UInt64, adversarial: AdversarialTraining? = nil) {
+  public init(
+    batchSize: Int = 64, seed: UInt64, adversarial: AdversarialTraining? = nil,
+    targets: [Float]? = nil
+  ) {
     precondition(batchSize > 0, "batch size must be positive")
     self.batchSize = batchSize
     self.seed = seed
     self.adversarial = adversarial
+    self.targets = targets
   }
 
   /// The order in which epoch `epoch` visits `count` images.
@@ -67,8 +76,9 @@ public struct Trainer: Sendable {
   ///   - data: The training images and labels.
   ///   - progress: Called after each step.
   /// - Returns: Loss, accuracies and speed of the epoch.
-  /// - Throws: ``ModelError`` if the data do not fit the network (shape, classes, NaN) or the
-  ///   adversarial parameters are invalid.
+  /// - Throws: ``ModelError`` if the data do not fit the network (shape, classes, NaN), the
+  ///   adversarial parameters are invalid, or the targets are not one row of non-negative
+  ///   finite values per image (or come with adversarial training).
   public func runEpoch(
     _ epoch: Int, network: inout Network, optimizer: inout some Optimizer, data: ImageBatch,
     progress: ((StepProgress) -> Void)? = nil
@@ -77,6 +87,7 @@ public struct Trainer: Sendable {
     try network.checkInput(data.pixels, count: data.count)
     try network.checkLabels(data.labels, count: data.count)
     try adversarial?.check()
+    try checkTargets(count: data.count, classes: network.architecture.classes)
     let clock = ContinuousClock()
     let start = clock.now
     let order = order(epoch: epoch, count: data.count)
@@ -84,9 +95,15 @@ public struct Trainer: Sendable {
     var done = 0
     var step = 0
     while done < data.count {
-      let batch = data.selecting(order[done..<min(done + batchSize, data.count)])
+      let rows = order[done..<min(done + batchSize, data.count)]
+      let batch = data.selecting(rows)
+      let classes = network.architecture.classes
+      let batchTargets = targets.map { targets in
+        rows.flatMap { targets[$0 * classes..<($0 + 1) * classes] }
+      }
       let outcome = try self.step(
-        batch, network: &network, optimizer: &optimizer, seed: stepSeed(epoch: epoch, step: step))
+        batch, targets: batchTargets, network: &network, optimizer: &optimizer,
+        seed: stepSeed(epoch: epoch, step: step))
       totals.add(outcome)
       done += batch.count
       step += 1
@@ -129,9 +146,31 @@ public struct Trainer: Sendable {
     }
   }
 
-  /// One optimiser step on a batch.
+  /// Checks that `targets`, if any, give `classes` non-negative finite values per image and
+  /// come without adversarial training.
+  private func checkTargets(count: Int, classes: Int) throws {
+    guard let targets else { return }
+    guard adversarial == nil else {
+      throw ModelError(
+        field: "targets", expected: "labels with adversarial training",
+        found: "target probabilities")
+    }
+    guard targets.count == count * classes else {
+      throw ModelError(
+        field: "targets", expected: "\(count * classes) values (\(count) images x \(classes))",
+        found: "\(targets.count)")
+    }
+    if let index = targets.firstIndex(where: { !$0.isFinite || $0 < 0 }) {
+      throw ModelError(
+        field: "targets[\(index / classes)][\(index % classes)]",
+        expected: "a finite probability >= 0", found: "\(targets[index])")
+    }
+  }
+
+  /// One optimiser step on a batch, towards `targets` (its rows) when given.
   func step(
-    _ batch: ImageBatch, network: inout Network, optimizer: inout some Optimizer, seed: UInt64
+    _ batch: ImageBatch, targets: [Float]? = nil, network: inout Network,
+    optimizer: inout some Optimizer, seed: UInt64
   ) throws -> StepOutcome {
     let classes = network.architecture.classes
     func correct(_ logits: [Float], _ labels: some Sequence<Int>) -> Int {
@@ -146,7 +185,15 @@ public struct Trainer: Sendable {
     var gradients: Gradients
     switch adversarial {
     case nil:
-      gradients = try network.lossAndGradients(batch, mode: training, inputGradient: false)
+      if let targets {
+        let rowGradient = SoftTargetLoss.rowGradient(
+          targets: targets, classes: classes, scale: 1 / Double(batch.count))
+        gradients = try network.lossAndGradients(batch, perRow: rowGradient, mode: training)
+        gradients.loss = SoftTargetLoss.loss(
+          logits: gradients.logits, targets: targets, classes: classes)
+      } else {
+        gradients = try network.lossAndGradients(batch, mode: training, inputGradient: false)
+      }
       outcome.cleanCorrect = correct(gradients.logits, batch.labels)
       outcome.cleanCount = batch.count
     case .pgd(let epsilon, let steps, let stepSize):

@@ -107,6 +107,18 @@ extension PipelineDescription {
     }
   }
 
+  /// The clean set alone, checked against the pipeline, without the adversarial sets.
+  /// - Parameter pipeline: The pipeline the file describes.
+  /// - Returns: `data.clean`, its labels matched by name to the classes a model records.
+  /// - Throws: `PipelineError` for a set that does not fit the classifier; data errors.
+  public func loadClean(for pipeline: Pipeline) throws -> ImageBatch {
+    // A model that records its classes' names has the clean set matched to them by name.
+    let images = try matchingModelClasses(
+      clean.load(), from: "data.clean (\(clean.description))", model: model)
+    try pipeline.check(images, name: "data.clean (\(clean.description))", file: file.path)
+    return images
+  }
+
   /// Loads the clean set, then every adversarial set (from its source, the attack cache, or by
   /// running its attack against the classifier or the whole pipeline), applies the limits and
   /// checks every set against the classifier: image shape, labels, NaN values.
@@ -125,12 +137,8 @@ extension PipelineDescription {
     sharing: AdversarialCache.Sharing? = nil,
     progress: (String, Int, Int) -> Void = { _, _, _ in }
   ) throws -> Data {
-    let name = file.path
     let limit = limit ?? self.limit
-    // A model that records its classes' names has the clean set matched to them by name.
-    var cleanImages = try matchingModelClasses(
-      clean.load(), from: "data.clean (\(clean.description))", model: model)
-    try pipeline.check(cleanImages, name: "data.clean (\(clean.description))", file: name)
+    var cleanImages = try loadClean(for: pipeline)
     var sets: [Data.Adversarial] = []
     for (index, set) in adversarialSets.enumerated()
     where includingAdaptiveSets || !set.isAdaptive {
@@ -155,7 +163,7 @@ extension PipelineDescription {
           name: set.name, images: result.images, fromCache: result.cached,
           attacker: job.settings.summary, isPaired: true)
       }
-      try pipeline.check(loaded.images, name: setPath(index), file: name)
+      try pipeline.check(loaded.images, name: setPath(index), file: file.path)
       if let limit { loaded.images = loaded.images.prefix(min(limit, loaded.images.count)) }
       sets.append(loaded)
     }
@@ -179,9 +187,7 @@ extension PipelineDescription {
     for shard: Shard, of pipeline: Pipeline, limit: Int? = nil,
     progress: (String, Int, Int) -> Void = { _, _, _ in }
   ) throws -> [(set: String, images: Range<Int>, made: Bool)] {
-    let cleanImages = try matchingModelClasses(
-      clean.load(), from: "data.clean (\(clean.description))", model: model)
-    try pipeline.check(cleanImages, name: "data.clean (\(clean.description))", file: file.path)
+    let cleanImages = try loadClean(for: pipeline)
     return try adversarialSets.compactMap { set in
       guard case .attack(let settings) = set.source else { return nil }
       let job = try attackJob(settings, for: pipeline, limit: limit ?? self.limit)
