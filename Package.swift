@@ -100,7 +100,9 @@ let package = Package(
     ),
     .testTarget(
       name: "BulwarkModelTests",
-      dependencies: ["BulwarkTestSupport", "BulwarkCore", "BulwarkModel"]),
+      dependencies: ["BulwarkTestSupport", "BulwarkCore", "BulwarkModel"],
+      resources: [.copy("Fixtures")]
+    ),
     .testTarget(
       name: "BulwarkBoostingTests",
       dependencies: ["BulwarkTestSupport", "BulwarkCore", "BulwarkBoosting"],

@@ -5,10 +5,11 @@ import Testing
 
 @testable import BulwarkModel
 
-/// Concat, Split, Slice, Transpose and Pad on image values, as DenseNet, GoogLeNet, SqueezeNet
-/// (Concat), ShuffleNet (the channel shuffle: Reshape, Transpose, Reshape; Split) and padded
-/// convolutions export them: values moved as worked out by hand, gradients against finite
-/// differences, and the batch axis refused.
+/// Concat, Split, Slice, Gather, Transpose and Pad on image values, as DenseNet, GoogLeNet,
+/// SqueezeNet (Concat), GoogLeNet's input transform (Gather), ShuffleNet (the channel shuffle:
+/// Reshape, Transpose, Reshape; Split), dynamo's `as_strided` (Reshape to one axis, Gather) and
+/// padded convolutions export them: values moved as worked out by hand, gradients against
+/// finite differences, and the batch axis refused.
 @Suite struct ONNXLayoutTests {
   /// The NCHW values of one NHWC image of `shape`.
   static func nchw(_ pixels: [Float], _ shape: ImageShape) -> [Float] {
@@ -109,8 +110,90 @@ import Testing
     #expect(sliced == [7, 5, 11, 9])
   }
 
+  @Test func gathersChannelsAsGoogLeNetTransformsItsInput() throws {
+    // x[:, 2] (a scalar index drops the axis), unsqueezed back, then channels [1, 0] after it.
+    let logits = try Self.run(
+      { b in
+        b.initializer("two", dims: [], ints: [2])
+        b.initializer("axes", dims: [1], ints: [1])
+        b.initializer("pair", dims: [2], ints: [1, -3])
+        b.node("Gather", ["input", "two"], ["plane"], [("axis", .int(1))])
+        b.node("Unsqueeze", ["plane", "axes"], ["third"])
+        b.node("Gather", ["input", "pair"], ["swapped"], [("axis", .int(1))])
+        b.node("Concat", ["third", "swapped"], ["c"], [("axis", .int(1))])
+        b.node("Flatten", ["c"], ["output"], [("axis", .int(1))])
+      }, input: (3, 2, 2), classes: 12, pixels: Array(Self.sixteen[..<12]))
+    let planes = Self.nchw(
+      Array(Self.sixteen[..<12]), ImageShape(height: 2, width: 2, channels: 3))
+    let expected = [2, 1, 0].flatMap { planes[($0 * 4)..<($0 * 4 + 4)] }
+    #expect(logits == expected)
+  }
+
+  @Test func gathersFromABatchFlattenedAtExport() throws {
+    // Dynamo's as_strided on [1, C, 1, 1]: Reshape to [-1], Gather [1, C, 1, 1] indices; here
+    // reversed, on each image of a batch of 2.
+    var b = ONNXBuilder(opset: 18)
+    b.input = (4, 1, 1)
+    b.classes = 4
+    b.initializer("flat", dims: [1], ints: [-1])
+    b.initializer("strides", dims: [1, 4, 1, 1], ints: [3, 2, 1, 0])
+    b.node("Reshape", ["input", "flat"], ["f"])
+    b.node("Gather", ["f", "strides"], ["g"], [("axis", .int(0))])
+    b.node("Flatten", ["g"], ["output"], [("axis", .int(1))])
+    let model = try ONNXModel(bytes: b.serialize().model, file: "strided.onnx", folder: nil)
+    let batch = ImageBatch(
+      shape: model.inputShape, pixels: Array(Self.sixteen[..<8]), labels: [0, 0])
+    #expect(try model.logits(batch) == [3, 2, 1, 0, 7, 6, 5, 4])
+  }
+
+  @Test func flattensImagesOfOneValueToTheBatchAxis() throws {
+    // With one value per image, a Reshape to [-1] is the batch axis alone: any op may read it.
+    var b = ONNXBuilder(opset: 18)
+    b.input = (1, 1, 1)
+    b.classes = 1
+    b.initializer("flat", dims: [1], ints: [-1])
+    b.initializer("axes", dims: [1], ints: [1])
+    b.node("Reshape", ["input", "flat"], ["f"])
+    b.node("Relu", ["f"], ["r"])
+    b.node("Unsqueeze", ["r", "axes"], ["output"])
+    let model = try ONNXModel(bytes: b.serialize().model, file: "one.onnx", folder: nil)
+    let batch = ImageBatch(shape: model.inputShape, pixels: [0.25, 0.75], labels: [0, 0])
+    #expect(try model.logits(batch) == [0.25, 0.75])
+  }
+
+  @Test(arguments: [
+    (
+      "Relu",
+      "a value flattened with its batch (a Reshape to one axis) read only by Gather"
+    ),
+    (
+      "Gather",
+      "a gather from a batch flattened at the export's batch of 1: indices of shape [1, …] "
+        + "within one image (0..<4)"
+    ),
+  ])
+  func refusesOtherUsesOfAFlattenedBatch(op: String, expected: String) throws {
+    var b = ONNXBuilder(opset: 18)
+    b.input = (4, 1, 1)
+    b.classes = 4
+    b.initializer("flat", dims: [1], ints: [-1])
+    b.initializer("indices", dims: [4], ints: [3, 2, 1, 0])
+    b.node("Reshape", ["input", "flat"], ["f"])
+    if op == "Relu" {
+      b.node("Relu", ["f"], ["g"])
+    } else {
+      b.node("Gather", ["f", "indices"], ["g"], [("axis", .int(0))])
+    }
+    b.node("Flatten", ["g"], ["output"], [("axis", .int(1))])
+    let error = try #require(throws: FormatError.self) {
+      try ONNXModel(bytes: b.serialize().model, file: "strided.onnx", folder: nil)
+    }
+    #expect(error.expected == expected)
+  }
+
   @Test func inputGradientMatchesFiniteDifferences() throws {
-    // Through a shuffle, a concat, a split, a reflect pad, a strided slice and a dense layer.
+    // Through a shuffle, a channel gather, a concat, a split, a reflect pad, a strided slice
+    // and a dense layer.
     var generator = SeededGenerator(seed: 5)
     var b = ONNXBuilder(opset: 13)
     b.input = (4, 3, 3)
@@ -128,7 +211,9 @@ import Testing
     b.node("Reshape", ["input", "grouped"], ["g"])
     b.node("Transpose", ["g"], ["t"], [("perm", .ints([0, 2, 1, 3, 4]))])
     b.node("Reshape", ["t", "merged"], ["shuffled"])
-    b.node("Relu", ["input"], ["r"])
+    b.initializer("order", dims: [4], ints: [3, 0, 2, 1])
+    b.node("Gather", ["input", "order"], ["reordered"], [("axis", .int(1))])
+    b.node("Relu", ["reordered"], ["r"])
     b.node("Concat", ["shuffled", "r"], ["c"], [("axis", .int(1))])
     b.node("Split", ["c", "sizes"], ["a", "rest"], [("axis", .int(1))])
     b.node("Pad", ["rest", "pads"], ["p"], [("mode", .string("reflect"))])
@@ -146,6 +231,7 @@ import Testing
 
   @Test(arguments: [
     ("Concat", "an axis within the images (not the batch axis 0)"),
+    ("Gather", "an axis within the images (not the batch axis 0)"),
     ("Transpose", "a transpose within the images (the batch axis 0 first)"),
     ("Slice", "a slice within the images (the batch axis 0 whole)"),
     ("Pad", "no padding of the batch axis 0"),
@@ -156,6 +242,9 @@ import Testing
     b.classes = 4
     switch op {
     case "Concat": b.node("Concat", ["input", "input"], ["m"], [("axis", .int(0))])
+    case "Gather":
+      b.initializer("first", dims: [1], ints: [0])
+      b.node("Gather", ["input", "first"], ["m"], [("axis", .int(0))])
     case "Transpose": b.node("Transpose", ["input"], ["m"], [("perm", .ints([1, 0, 2, 3]))])
     case "Slice":
       b.initializer("starts", dims: [1], ints: [0])

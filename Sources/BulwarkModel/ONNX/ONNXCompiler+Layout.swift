@@ -1,6 +1,6 @@
-/// Concat, Split, Slice, Transpose and Pad on image values. Each becomes a gather step whose
-/// per-image map comes from running the same operation, at load time, on a tensor that holds
-/// each value's position (`positions(of:)`): the operators keep the one definition their
+/// Concat, Split, Slice, Gather, Transpose and Pad on image values. Each becomes a gather step
+/// whose per-image map comes from running the same operation, at load time, on a tensor that
+/// holds each value's position (`positions(of:)`): the operators keep the one definition their
 /// constant folding has, and the batch axis, 1 in that tensor, must come out whole.
 extension ONNXCompiler {
   /// The largest `Pad` a side of an axis takes.
@@ -140,6 +140,38 @@ extension ONNXCompiler {
       name,
       tensors[0].slicing(starts: starts, ends: ends, axes: normalized, steps: steps),
       from: runtime, label: label)
+  }
+
+  /// Gather with constant indices. On image values, along an axis within the images; or, on
+  /// a value whose batch a `Reshape` to one axis flattened at the export's batch of 1 (dynamo
+  /// writes `as_strided` so), along that axis with indices of one image and an output whose
+  /// first dimension is 1, which becomes the batch again.
+  mutating func compileGather(_ node: ONNXNode, label: String, name: String) throws {
+    let indices = try requiredConstant(node, 1, label: label)
+    let rawAxis = try int(node, "axis", default: 0, label: label)
+    if node.inputs.first.map(flattenedBatches.contains) == true {
+      let x = try runtimeInput(node, 0, label: label)
+      let size = x.shape.reduce(1, *)
+      // Negative indices count from the end, as for any gather.
+      let map = ONNXTensor(
+        dims: indices.dims, ints: indices.ints.map { $0 < 0 ? $0 + Int64(size) : $0 })
+      guard try axis(rawAxis, rank: 1, label: label) == 0, indices.dims.first == 1,
+        map.ints.allSatisfy({ $0 >= 0 && $0 < size })
+      else {
+        throw error(
+          label,
+          "a gather from a batch flattened at the export's batch of 1: indices of shape "
+            + "[1, …] within one image (0..<\(size))",
+          "indices of shape \(indices.dims)")
+      }
+      try requireMappable(size, label: label)
+      try emitGather(map, inputs: [x], fill: 0, name: name, label: label)
+      return
+    }
+    let (tensors, runtime) = try operands(node, count: 1, label: label)
+    let axis = try axis(rawAxis, rank: tensors[0].dims.count, label: label)
+    try requireImageAxis(axis, runtime, label: label)
+    try define(name, tensors[0].gathering(indices, axis: axis), from: runtime, label: label)
   }
 
   mutating func compileTranspose(_ node: ONNXNode, label: String, name: String) throws {

@@ -82,10 +82,11 @@ extension ONNXCompiler {
         .softmax(groupSize: groupSize, logarithm: node.opType == "LogSoftmax"),
         inputs: [(x.slot, x.shape.reduce(1, *))], shape: x.shape, name: name)
     case "Constant": values[name] = .constant(try constantValue(node, label: label))
-    case "Shape", "Gather", "Unsqueeze", "Squeeze", "Cast":
+    case "Shape", "Unsqueeze", "Squeeze", "Cast":
       try compilePlumbing(node, label: label, name: name)
     case "Concat": try compileConcat(node, label: label, name: name)
     case "Slice": try compileSlice(node, label: label, name: name)
+    case "Gather": try compileGather(node, label: label, name: name)
     case "Transpose": try compileTranspose(node, label: label, name: name)
     case "Split": try compileSplit(node, label: label)
     case "Pad": try compilePad(node, label: label, name: name)
@@ -491,6 +492,14 @@ extension ONNXCompiler {
       let size = shape.reduce(1, *)
       guard let first = target.first else {
         throw error(label, "a target shape keeping the batch dimension", "[]")
+      }
+      // One axis holding everything: the batch of 1 the graph was exported at, flattened,
+      // which only a gather may read (see `compileGather`). With one value per image this is
+      // the batch axis alone, as before.
+      if target.count == 1, size > 1, first == -1 || first == Int64(size) {
+        values[name] = .runtime(slot: slot, shape: [size])
+        flattenedBatches.insert(name)
+        return
       }
       let keepsBatch =
         first == ONNXCompiler.batchMarker || first == -1 || first > 0 || (first == 0 && !allowZero)

@@ -1,5 +1,5 @@
 /// `Constant` and the shape plumbing the exporters emit to compute reshape targets (Shape,
-/// Gather, Cast, Squeeze and Unsqueeze), evaluated at load time; Concat, Slice and Transpose
+/// Cast, Squeeze and Unsqueeze), evaluated at load time; Concat, Gather, Slice and Transpose
 /// are in `ONNXCompiler+Layout`, for constants and image values alike.
 extension ONNXCompiler {
   func constantValue(_ node: ONNXNode, label: String) throws -> ONNXTensor {
@@ -73,11 +73,6 @@ extension ONNXCompiler {
         type.isFloatingPoint
         ? ONNXTensor(dims: tensor.dims, floats: tensor.floats)
         : ONNXTensor(dims: tensor.dims, ints: tensor.ints)
-    case "Gather":
-      let indices = try requiredConstant(node, 1, label: label)
-      let axis = try axis(
-        try int(node, "axis", default: 0, label: label), rank: tensor.dims.count, label: label)
-      result = tensor.gathering(indices, axis: axis)
     case "Unsqueeze", "Squeeze":
       var reshaped = tensor
       reshaped.dims = try squeezing(node, dims: tensor.dims, label: label)

@@ -26,6 +26,8 @@ struct ONNXCompiler {
   var producers: [Int: Int] = [:]
   var useCounts: [String: Int] = [:]
   var graphOutputs: Set<String> = []
+  /// Image values a `Reshape` flattened to one axis, batch included: only `Gather` reads them.
+  var flattenedBatches: Set<String> = []
   var endsInSoftmax = false
   /// False to keep batch norms as separate steps (tests compare both ways).
   var foldsBatchNorms = true
@@ -129,6 +131,11 @@ struct ONNXCompiler {
           label, "input '\(name)' to be a graph input, an initializer or an earlier output",
           "nothing defines it (a missing initializer?)")
       }
+      for name in node.inputs where flattenedBatches.contains(name) && node.opType != "Gather" {
+        throw error(
+          label, "a value flattened with its batch (a Reshape to one axis) read only by Gather",
+          "\(node.opType) reading '\(name)'")
+      }
       for name in node.outputs where !name.isEmpty && values[name] != nil {
         throw error(label, "output '\(name)' defined once", "a second definition")
       }
@@ -142,7 +149,8 @@ struct ONNXCompiler {
     guard let result = values[output.name] else {
       throw error("output '\(output.name)'", "a value the graph computes", "nothing")
     }
-    guard case .runtime(let slot, let shape) = result, let classes = shape.last,
+    guard case .runtime(let slot, let shape) = result, !flattenedBatches.contains(output.name),
+      let classes = shape.last,
       shape.dropLast().allSatisfy({ $0 == 1 }), classes > 0
     else {
       throw error(

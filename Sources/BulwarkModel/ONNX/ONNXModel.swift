@@ -15,16 +15,22 @@ import Foundation
 /// Every value computed from the images keeps the batch as its leading dimension. A `Reshape`
 /// target whose first entry is a fixed number (exporters bake in the export batch size, e.g.
 /// `[2, 400]`) is read as `[batch, 400]` when the other entries hold exactly one image; a
-/// target that would mix images of a batch is an error that says so.
+/// target that would mix images of a batch is an error that says so. A target of one axis
+/// (`[-1]`) flattens the export's batch of 1 with the image; only a `Gather` whose indices
+/// stay within one image and whose output's first dimension is 1 may read it (dynamo writes
+/// `as_strided` so), and it is read per image.
 ///
 /// If the graph ends in `Softmax` or `LogSoftmax`, ``logits(_:)`` returns the scores before it
 /// and ``lossGradient(_:labels:)`` takes the cross-entropy of those scores, so attacks see the
 /// same loss as for a graph that ends in logits.
 ///
-/// Supported operators: Conv, Relu, MaxPool, AveragePool, GlobalAveragePool, GlobalMaxPool,
-/// ReduceMean (over height and width), Flatten, Reshape, Gemm, MatMul, Add, Sub, Mul, Div,
-/// BatchNormalization, Softmax and LogSoftmax (last only), Dropout, Identity, Constant, and
-/// Shape, Gather, Unsqueeze, Squeeze, Concat, Slice, Cast, Transpose on constants. Reference:
+/// Supported operators: Conv, ConvTranspose, MaxPool, AveragePool, GlobalAveragePool,
+/// GlobalMaxPool, ReduceMean, Resize and Upsample, Gemm, MatMul, Add, Sub, Mul, Div,
+/// BatchNormalization, LayerNormalization, the activations (Relu, Clip, Sigmoid, HardSigmoid,
+/// HardSwish, Tanh, LeakyRelu, Elu, Gelu, Erf, Pow, Sqrt), Softmax and LogSoftmax, Flatten,
+/// Reshape, Dropout, Identity, Constant; Shape on any value; Unsqueeze, Squeeze and Cast on
+/// constants and as renamings of image values; Concat, Split, Slice, Gather, Transpose and Pad on
+/// constants and image values alike. Reference:
 /// the ONNX operator specification (onnx.ai), each operator at the highest version not above
 /// the model's opset.
 public struct ONNXModel: Classifier {
