@@ -197,8 +197,13 @@ public struct PipelineDescription: Sendable {
           usage: usage, file: name)
         do {
           if isPre {
-            preprocessors.append(
-              try registry.makePreprocessor(stage).resolvingRelativePaths(against: folder))
+            var preprocessor = try registry.makePreprocessor(stage)
+              .resolvingRelativePaths(against: folder)
+            // Read once here, so that a bad model is reported with the file's other errors.
+            if let autoencoder = preprocessor as? AutoencoderPurification {
+              preprocessor = try autoencoder.loadingModel(reportingTo: stage)
+            }
+            preprocessors.append(preprocessor)
           } else {
             var postprocessor = try registry.makePostprocessor(stage)
               .resolvingRelativePaths(against: folder)
