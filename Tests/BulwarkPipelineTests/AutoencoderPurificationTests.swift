@@ -128,8 +128,9 @@ import Testing
     #expect(unknown.first?.hasPrefix("p.json5: modle: unknown key") == true, "\(unknown)")
   }
 
-  /// A pipeline file's model path is relative to the file; a model that is not an autoencoder
-  /// is reported at the stage's `model` key.
+  /// A pipeline file's model path is relative to the file, its bytes are part of the
+  /// pipeline's identity, and a model that is not an autoencoder is reported at the stage's
+  /// `model` key.
   @Test func pipelineFilesLoadTheModelBesideThem() throws {
     let models = scratch.url("models")
     try FileManager.default.createDirectory(at: models, withIntermediateDirectories: true)
@@ -152,6 +153,12 @@ import Testing
     let stage = try #require(description.preprocessors.first as? AutoencoderPurification)
     #expect(stage.network?.architecture == .autoencoder())
     #expect(stage.modelFile?.path == models.appendingPathComponent("ae.safetensors").path)
+    // Sets made against the pipeline are remade when the autoencoder's weights change.
+    let identity = try description.pipelineIdentity()
+    try Network(architecture: .autoencoder(), seed: 2).write(
+      to: models.appendingPathComponent("ae.safetensors"))
+    let retrained = try PipelineDescription(contentsOf: pipeline("models/ae.safetensors"))
+    #expect(try retrained.pipelineIdentity() != identity)
     #expect {
       try PipelineDescription(contentsOf: pipeline("models/lenet5.safetensors"))
     } throws: { error in

@@ -220,14 +220,20 @@ extension PipelineDescription {
   }
 
   /// What a set made against this pipeline depends on besides the classifier, the clean set
-  /// and the attack: every stage and parameter as the file gives them, and the fitted model's
-  /// bytes.
+  /// and the attack: every stage and parameter as the file gives them, the fitted model's
+  /// bytes and those of every autoencoder stage's model.
   func pipelineIdentity() throws -> String {
     var identity = stagesIdentity
     if let fitting, FileManager.default.fileExists(atPath: fitting.model.path) {
       var hash = SHA256()
       hash.update(try FileAccess.contents(of: fitting.model))
       identity += " fitted=\(hash.hexDigest())"
+    }
+    for case let stage as AutoencoderPurification in preprocessors {
+      guard let model = stage.modelFile else { continue }
+      var hash = SHA256()
+      hash.update(try FileAccess.contents(of: model))
+      identity += " autoencoder=\(hash.hexDigest())"
     }
     return identity
   }
