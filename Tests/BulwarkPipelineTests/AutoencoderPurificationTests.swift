@@ -164,7 +164,7 @@ import Testing
     } throws: { error in
       let messages = (error as? PipelineErrors)?.errors.map(\.description) ?? []
       return messages.count == 1
-        && messages[0].contains("preprocessors[0].model: autoencoder: the model ")
+        && messages[0].contains("preprocessors[0]: autoencoder: the model ")
         && messages[0].hasSuffix("must output 784 values (its 28x28x1 input), found 10")
     }
   }

@@ -1,5 +1,6 @@
 import BulwarkCore
 import BulwarkData
+import BulwarkDefenses
 import BulwarkModel
 import Foundation
 
@@ -221,7 +222,7 @@ extension PipelineDescription {
 
   /// What a set made against this pipeline depends on besides the classifier, the clean set
   /// and the attack: every stage and parameter as the file gives them, the fitted model's
-  /// bytes and those of every autoencoder stage's model.
+  /// bytes and those of every file a stage reads (`PipelineStage.inputFiles`).
   func pipelineIdentity() throws -> String {
     var identity = stagesIdentity
     if let fitting, FileManager.default.fileExists(atPath: fitting.model.path) {
@@ -229,11 +230,11 @@ extension PipelineDescription {
       hash.update(try FileAccess.contents(of: fitting.model))
       identity += " fitted=\(hash.hexDigest())"
     }
-    for case let stage as AutoencoderPurification in preprocessors {
-      guard let model = stage.modelFile else { continue }
+    let stages: [any PipelineStage] = preprocessors + postprocessors
+    for file in stages.flatMap({ $0.inputFiles }) {
       var hash = SHA256()
-      hash.update(try FileAccess.contents(of: model))
-      identity += " autoencoder=\(hash.hexDigest())"
+      hash.update(try FileAccess.contents(of: file))
+      identity += " \(file.lastPathComponent)=\(hash.hexDigest())"
     }
     return identity
   }

@@ -79,16 +79,15 @@ public struct AutoencoderPurification: RegisteredPreprocessor {
     return stage
   }
 
-  /// ``loadingModel()`` for a stage of a pipeline file, its error at the stage's `model` key.
-  func loadingModel(reportingTo decoder: JSONValueDecoder) throws(PipelineError)
-    -> AutoencoderPurification
-  {
-    do {
-      return try loadingModel()
-    } catch {
-      throw decoder.error("\(error)", at: decoder.codingPath + [PathKey(stringValue: "model")])
-    }
+  /// ``loadingModel()``, as a pipeline file loads its stages.
+  /// - Returns: The stage with its network.
+  /// - Throws: ``AutoencoderError`` as ``loadingModel()``.
+  public func loadingFiles() throws -> AutoencoderPurification {
+    try loadingModel()
   }
+
+  /// The model file, whose bytes sets made against the pipeline depend on.
+  public var inputFiles: [URL] { modelFile.map { [$0] } ?? [] }
 
   /// The network, read from the file when not loaded.
   private func readNetwork() throws(AutoencoderError) -> Network {
