@@ -55,7 +55,7 @@ struct CustomDefenseCommandsTests {
       #expect(
         result.error.contains(
           "\(file): preprocessors[0].type: unknown preprocessor 'gaussian-blur' (registered: "
-            + "external, feature-squeezing, jpeg-compression, spatial-smoothing, "
+            + "autoencoder, external, feature-squeezing, jpeg-compression, spatial-smoothing, "
             + "total-variation-minimization)"),
         "\(result.error)")
     }

@@ -57,6 +57,34 @@ struct ModelCommandsTests {
     #expect(other.error.contains("delete it to start afresh"))
   }
 
+  @Test func trainsAnAutoencoderThatResumes() throws {
+    func train(epochs: Int, out: String, threads: Int) throws -> BulwarkProcess.Result {
+      try BulwarkProcess.run([
+        "train", "--arch", "autoencoder", "--data", "fashion-mnist:test", "--limit", "32",
+        "--epochs", "\(epochs)", "--seed", "3", "--batch-size", "16", "--threads", "\(threads)",
+        "--out", out, "--checkpoint", out + ".ck",
+      ])
+    }
+    let straight = try train(epochs: 2, out: path("ae.safetensors"), threads: 2)
+    #expect(straight.status == 0, "\(straight.error)")
+    #expect(straight.output.contains("epoch 2/2: reconstruction loss (BCE) "))
+    #expect(!straight.output.contains("accuracy"))
+    #expect(try train(epochs: 1, out: path("ae2.safetensors"), threads: 2).status == 0)
+    let resumed = try train(epochs: 2, out: path("ae2.safetensors"), threads: 1)
+    #expect(resumed.output.contains("Resuming from"))
+    let a = try Network(contentsOf: folder.appendingPathComponent("ae.safetensors"))
+    let b = try Network(contentsOf: folder.appendingPathComponent("ae2.safetensors"))
+    #expect(a.architecture == .autoencoder())
+    #expect(a.namedParameters().map(\.values) == b.namedParameters().map(\.values))
+
+    let refused = try BulwarkProcess.run([
+      "train", "--arch", "autoencoder", "--data", "fashion-mnist:test", "--epochs", "1",
+      "--out", path("x"), "--validation", "fashion-mnist:test",
+    ])
+    #expect(refused.status == 2)
+    #expect(refused.error.contains("takes no --adversarial or --validation"))
+  }
+
   @Test func evaluateAndAttackReportTheirFigures() throws {
     let model = path("m.safetensors")
     #expect(try train(epochs: 1, out: model).status == 0)

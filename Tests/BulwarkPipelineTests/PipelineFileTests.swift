@@ -105,8 +105,8 @@ import Testing
     #expect(
       found == [
         "preprocessors[0].type: unknown preprocessor 'spatial-smothing'; did you mean "
-          + "spatial-smoothing? (registered: external, feature-squeezing, jpeg-compression, "
-          + "spatial-smoothing, total-variation-minimization)"
+          + "spatial-smoothing? (registered: autoencoder, external, feature-squeezing, "
+          + "jpeg-compression, spatial-smoothing, total-variation-minimization)"
       ])
   }
 

@@ -19,6 +19,15 @@ public protocol PipelineStage: Sendable {
   /// - Parameter folder: The folder relative paths are relative to.
   /// - Returns: The stage with its paths resolved.
   func resolvingRelativePaths(against folder: URL) -> Self
+  /// The files this stage reads to run (a model), resolved. Sets made against a pipeline are
+  /// keyed on their bytes, so that a changed file never gets stale adversarial examples.
+  var inputFiles: [URL] { get }
+  /// This stage with the files it names read and checked: a pipeline file calls it as it
+  /// loads, so that a bad file is reported with the file's other errors and passes need not
+  /// read it again.
+  /// - Returns: The stage, ready to run.
+  /// - Throws: The stage's own error for a file it cannot use.
+  func loadingFiles() throws -> Self
 }
 
 extension PipelineStage {
@@ -29,4 +38,9 @@ extension PipelineStage {
   /// - Parameter folder: The pipeline file's folder (unused).
   /// - Returns: `self`.
   public func resolvingRelativePaths(against folder: URL) -> Self { self }
+  /// None: the stage reads no files.
+  public var inputFiles: [URL] { [] }
+  /// Itself: the stage has no files to read.
+  /// - Returns: `self`.
+  public func loadingFiles() -> Self { self }
 }

@@ -38,4 +38,28 @@ extension Architecture {
     return Architecture(
       input: ImageShape(height: 64, width: 64, channels: 3), classes: classes, layers: layers)
   }
+
+  /// A small convolutional autoencoder for purification (the encoder-decoder of Meng and Chen
+  /// 2017's MagNet, with nearest-neighbour upsampling in the decoder): conv1 C->16 3x3 pad 1,
+  /// relu, max pool 2, conv2 16->8 3x3 pad 1, relu, max pool 2, conv3 8->8 3x3 pad 1, relu,
+  /// upsample 2, conv4 8->16 3x3 pad 1, relu, upsample 2, conv5 16->C 3x3 pad 1, flatten.
+  ///
+  /// Its `classes` are the `C x H x W` values of the flattened reconstruction (channels first),
+  /// whose sigmoid is the purified image.
+  /// - Parameter input: The image shape; height and width must be multiples of 4.
+  /// - Returns: The architecture.
+  public static func autoencoder(input: ImageShape = ImageShape(height: 28, width: 28, channels: 1))
+    -> Architecture
+  {
+    let channels = input.channels
+    return Architecture(
+      input: input, classes: input.valueCount,
+      layers: [
+        .conv2d("conv1", channels, 16, kernel: 3, padding: 1), .relu, .maxPool2d(2),
+        .conv2d("conv2", 16, 8, kernel: 3, padding: 1), .relu, .maxPool2d(2),
+        .conv2d("conv3", 8, 8, kernel: 3, padding: 1), .relu, .upsample2d(2),
+        .conv2d("conv4", 8, 16, kernel: 3, padding: 1), .relu, .upsample2d(2),
+        .conv2d("conv5", 16, channels, kernel: 3, padding: 1), .flatten,
+      ])
+  }
 }

@@ -8,7 +8,7 @@ extension Layer: Codable {
     case type, name
     case inputs = "in"
     case outputs = "out"
-    case kernel, stride, padding, groups, p, features, eps
+    case kernel, stride, padding, groups, p, features, eps, factor
   }
 
   /// Reads a layer from its JSON object.
@@ -37,6 +37,7 @@ extension Layer: Codable {
         type == "maxPool2d"
         ? .maxPool2d(kernel: kernel, stride: stride) : .avgPool2d(kernel: kernel, stride: stride)
     case "globalAvgPool": kind = .globalAvgPool
+    case "upsample2d": kind = .upsample2d(factor: try int(.factor))
     case "linear": kind = .linear(inFeatures: try int(.inputs), outFeatures: try int(.outputs))
     case "relu": kind = .relu
     case "flatten": kind = .flatten
@@ -50,8 +51,8 @@ extension Layer: Codable {
     default:
       throw ModelError(
         field: modelErrorField(container.codingPath + [CodingKeys.type]),
-        expected: "a layer type (conv2d, maxPool2d, avgPool2d, globalAvgPool, linear, relu, "
-          + "flatten, dropout, batchNorm2d, softmax)", found: jsonStringLiteral(type))
+        expected: "a layer type (conv2d, maxPool2d, avgPool2d, globalAvgPool, upsample2d, "
+          + "linear, relu, flatten, dropout, batchNorm2d, softmax)", found: jsonStringLiteral(type))
     }
     self.init(name: name, kind)
   }
@@ -102,6 +103,9 @@ extension Layer: Codable {
       start("avgPool2d")
       add(.kernel, kernel)
       add(.stride, stride)
+    case .upsample2d(let factor):
+      start("upsample2d")
+      add(.factor, factor)
     case .linear(let inputs, let outputs):
       start("linear")
       add(.inputs, inputs)

@@ -21,6 +21,10 @@ public struct Layer: Equatable, Sendable {
     /// Mean over height and width, leaving `channels x 1 x 1`
     /// (PyTorch `AdaptiveAvgPool2d(1)`).
     case globalAvgPool
+    /// Nearest-neighbour upsampling by an integer factor over height and width (PyTorch
+    /// `Upsample(scale_factor: factor, mode: "nearest")`): every value becomes a
+    /// `factor x factor` block.
+    case upsample2d(factor: Int)
     /// Fully connected layer (PyTorch `Linear`) on a flat input, weight `out x in`, bias `out`.
     case linear(inFeatures: Int, outFeatures: Int)
     /// `max(x, 0)`.
@@ -107,6 +111,11 @@ public struct Layer: Equatable, Sendable {
   public static func avgPool2d(_ kernel: Int, stride: Int? = nil) -> Layer {
     Layer(.avgPool2d(kernel: kernel, stride: stride ?? kernel))
   }
+
+  /// Nearest-neighbour upsampling (PyTorch `Upsample(scale_factor, mode="nearest")`).
+  /// - Parameter factor: How many times taller and wider the output is.
+  /// - Returns: The layer.
+  public static func upsample2d(_ factor: Int) -> Layer { Layer(.upsample2d(factor: factor)) }
 
   /// Dropout (PyTorch `Dropout`), active in training mode only.
   /// - Parameter p: The probability of zeroing a value, in [0, 1).

@@ -32,6 +32,7 @@ struct Stage: Sendable {
     case maxPool(kernel: Int, stride: Int)
     case avgPool(kernel: Int, stride: Int)
     case globalAvgPool
+    case upsample(factor: Int)
     case linear
     case relu
     /// Flatten: the values pass unchanged.
@@ -167,6 +168,19 @@ extension Architecture {
         try requireImage()
         output = TensorShape(channels: shape.channels, height: 1, width: 1, isFlat: false)
         operation = .globalAvgPool
+      case .upsample2d(let factor):
+        try requireImage()
+        guard sizes.contains(factor), shape.height <= Self.maximumSize / factor,
+          shape.width <= Self.maximumSize / factor
+        else {
+          throw fail(
+            "a factor in 1...\(Self.maximumSize) whose output sides are within "
+              + "\(Self.maximumSize)", "factor \(factor) on \(shape)")
+        }
+        output = TensorShape(
+          channels: shape.channels, height: shape.height * factor, width: shape.width * factor,
+          isFlat: false)
+        operation = .upsample(factor: factor)
       case .linear(let inputs, let outputs):
         let name = try requireName()
         guard shape.isFlat else { throw fail("a flat input (add a flatten layer)", "\(shape)") }

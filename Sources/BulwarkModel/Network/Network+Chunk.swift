@@ -65,6 +65,8 @@ extension Network {
         Pooling(stage, count: count, kernel: kernel, stride: stride).averageForward(input, output)
       case .globalAvgPool:
         Pooling(stage, count: count, kernel: nil, stride: nil).averageForward(input, output)
+      case .upsample(let factor):
+        Upsampling(stage, count: count, factor: factor).forward(input, output)
       case .linear:
         let dense = Dense(inputs: stage.input.channels, outputs: stage.output.channels)
         prepared.transposedWeights[index].invariant("a linear stage has its transposed weights")
@@ -156,6 +158,10 @@ extension Network {
         if let downstream {
           Pooling(stage, count: count, kernel: nil, stride: nil)
             .averageBackward(upstream, downstream)
+        }
+      case .upsample(let factor):
+        if let downstream {
+          Upsampling(stage, count: count, factor: factor).backward(upstream, downstream)
         }
       case .linear:
         let dense = Dense(inputs: stage.input.channels, outputs: stage.output.channels)

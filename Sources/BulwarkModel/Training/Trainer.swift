@@ -17,6 +17,11 @@ public struct Trainer: Sendable {
   /// training image (knowledge distillation, the probabilistic CopycatCNN); nil learns the
   /// labels. The labels still give the reported accuracy.
   public var targets: [Float]?
+  /// Whether the network learns to reproduce its input instead of classifying it (an
+  /// autoencoder, ``Architecture/autoencoder(input:)``): its outputs are the image's values
+  /// before a sigmoid, trained with ``ReconstructionLoss``; labels are not used and the
+  /// reported accuracy is 0.
+  public var reconstructs: Bool
 
   /// Where an epoch stands after a step: the running figures a progress line shows.
   public struct StepProgress: Sendable {
@@ -37,16 +42,18 @@ public struct Trainer: Sendable {
   ///   - seed: The seed of the shuffles and of each step's random draws.
   ///   - adversarial: How to make adversarial images; nil for standard training.
   ///   - targets: Class probabilities to learn per training image instead of the labels.
+  ///   - reconstructs: True to train an autoencoder to reproduce its input.
   /// - Precondition: `batchSize > 0`.
   public init(
     batchSize: Int = 64, seed: UInt64, adversarial: AdversarialTraining? = nil,
-    targets: [Float]? = nil
+    targets: [Float]? = nil, reconstructs: Bool = false
   ) {
     precondition(batchSize > 0, "batch size must be positive")
     self.batchSize = batchSize
     self.seed = seed
     self.adversarial = adversarial
     self.targets = targets
+    self.reconstructs = reconstructs
   }
 
   /// The order in which epoch `epoch` visits `count` images.
@@ -77,8 +84,10 @@ public struct Trainer: Sendable {
   ///   - progress: Called after each step.
   /// - Returns: Loss, accuracies and speed of the epoch.
   /// - Throws: ``ModelError`` if the data do not fit the network (shape, classes, NaN), the
-  ///   adversarial parameters are invalid, or the targets are not one row of non-negative
-  ///   finite values per image (or come with adversarial training).
+  ///   adversarial parameters are invalid, the targets are not one row of non-negative
+  ///   finite values per image (or come with adversarial training), or a reconstruction's
+  ///   network does not output one value per input value (or comes with targets or
+  ///   adversarial training).
   public func runEpoch(
     _ epoch: Int, network: inout Network, optimizer: inout some Optimizer, data: ImageBatch,
     progress: ((StepProgress) -> Void)? = nil
@@ -88,6 +97,7 @@ public struct Trainer: Sendable {
     try network.checkLabels(data.labels, count: data.count)
     try adversarial?.check()
     try checkTargets(count: data.count, classes: network.architecture.classes)
+    try checkReconstruction(network.architecture)
     let clock = ContinuousClock()
     let start = clock.now
     let order = order(epoch: epoch, count: data.count)
@@ -167,6 +177,23 @@ public struct Trainer: Sendable {
     }
   }
 
+  /// Checks that a reconstruction's network outputs one value per input value and that it
+  /// comes without targets or adversarial training.
+  private func checkReconstruction(_ architecture: Architecture) throws {
+    guard reconstructs else { return }
+    guard targets == nil, adversarial == nil else {
+      throw ModelError(
+        field: "reconstructs", expected: "no target probabilities or adversarial training",
+        found: targets != nil ? "target probabilities" : "adversarial training")
+    }
+    guard architecture.classes == architecture.input.valueCount else {
+      throw ModelError(
+        field: "classes",
+        expected: "one output per input value (\(architecture.input.valueCount)) to reconstruct",
+        found: "\(architecture.classes)")
+    }
+  }
+
   /// One optimiser step on a batch, towards `targets` (its rows) when given.
   func step(
     _ batch: ImageBatch, targets: [Float]? = nil, network: inout Network,
@@ -185,6 +212,17 @@ public struct Trainer: Sendable {
     var gradients: Gradients
     switch adversarial {
     case nil:
+      if reconstructs {
+        let pixels = ReconstructionLoss.channelsFirst(batch.pixels, shape: batch.shape)
+        gradients = try network.lossAndGradients(
+          batch, perRow: ReconstructionLoss.rowGradient(targets: pixels, values: classes),
+          mode: training)
+        gradients.loss = ReconstructionLoss.loss(outputs: gradients.logits, targets: pixels)
+        outcome.lossSum = gradients.loss * Double(batch.count)
+        try network.updateRunningStatistics(with: gradients.batchStatistics)
+        try optimizer.update(&network, with: gradients)
+        return outcome
+      }
       if let targets {
         let rowGradient = SoftTargetLoss.rowGradient(
           targets: targets, classes: classes, scale: 1 / Double(batch.count))

@@ -1,5 +1,6 @@
 import BulwarkCore
 import BulwarkData
+import BulwarkDefenses
 import BulwarkModel
 import Foundation
 
@@ -220,14 +221,20 @@ extension PipelineDescription {
   }
 
   /// What a set made against this pipeline depends on besides the classifier, the clean set
-  /// and the attack: every stage and parameter as the file gives them, and the fitted model's
-  /// bytes.
+  /// and the attack: every stage and parameter as the file gives them, the fitted model's
+  /// bytes and those of every file a stage reads (`PipelineStage.inputFiles`).
   func pipelineIdentity() throws -> String {
     var identity = stagesIdentity
     if let fitting, FileManager.default.fileExists(atPath: fitting.model.path) {
       var hash = SHA256()
       hash.update(try FileAccess.contents(of: fitting.model))
       identity += " fitted=\(hash.hexDigest())"
+    }
+    let stages: [any PipelineStage] = preprocessors + postprocessors
+    for file in stages.flatMap({ $0.inputFiles }) {
+      var hash = SHA256()
+      hash.update(try FileAccess.contents(of: file))
+      identity += " \(file.lastPathComponent)=\(hash.hexDigest())"
     }
     return identity
   }

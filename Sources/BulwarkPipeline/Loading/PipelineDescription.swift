@@ -197,11 +197,13 @@ public struct PipelineDescription: Sendable {
           usage: usage, file: name)
         do {
           if isPre {
-            preprocessors.append(
-              try registry.makePreprocessor(stage).resolvingRelativePaths(against: folder))
-          } else {
-            var postprocessor = try registry.makePostprocessor(stage)
+            let preprocessor = try registry.makePreprocessor(stage)
               .resolvingRelativePaths(against: folder)
+            preprocessors.append(
+              try Self.loadingFiles({ try preprocessor.loadingFiles() }, at: stage))
+          } else {
+            let made = try registry.makePostprocessor(stage).resolvingRelativePaths(against: folder)
+            var postprocessor = try Self.loadingFiles({ try made.loadingFiles() }, at: stage)
             if var fitted = postprocessor as? any FittedPostprocessor {
               fitting = try Self.fitSettings(
                 stage, index: postprocessors.count, stage: &fitted, file: file, folder: folder)
@@ -240,6 +242,18 @@ public struct PipelineDescription: Sendable {
   /// The folder attack results are cached in: `.bulwark-cache` beside the pipeline file.
   public var cacheFolder: URL {
     file.deletingLastPathComponent().appendingPathComponent(".bulwark-cache")
+  }
+
+  /// A stage's `PipelineStage.loadingFiles()`, its error reported at the stage's place in the
+  /// file.
+  static func loadingFiles<Stage>(_ load: () throws -> Stage, at decoder: JSONValueDecoder)
+    throws(PipelineError) -> Stage
+  {
+    do {
+      return try load()
+    } catch {
+      throw decoder.error("\(error)")
+    }
   }
 
   static func resolve(_ path: String, against folder: URL) -> URL {

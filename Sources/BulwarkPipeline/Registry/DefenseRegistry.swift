@@ -19,12 +19,14 @@ public struct DefenseRegistry: Sendable {
   public init() {}
 
   /// The built-in defenses: spatial-smoothing, jpeg-compression, feature-squeezing,
-  /// total-variation-minimization, external (a program in another process); high-confidence,
+  /// total-variation-minimization, autoencoder, external (a program in another process);
+  /// high-confidence,
   /// reverse-sigmoid, rounded, class-labels, gaussian-noise, distribution-classifier.
   public static let standard: DefenseRegistry = {
     let builtIns: [any RegisteredDefense.Type] = [
       SpatialSmoothing.self, JPEGCompression.self, FeatureSqueezing.self,
-      TotalVariationMinimization.self, ExternalProcessDefense.self, HighConfidence.self,
+      TotalVariationMinimization.self, AutoencoderPurification.self, ExternalProcessDefense.self,
+      HighConfidence.self,
       ReverseSigmoid.self, Rounded.self, ClassLabels.self, GaussianNoise.self,
       DistributionClassifier.self,
     ]

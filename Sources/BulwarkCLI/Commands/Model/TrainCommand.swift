@@ -5,7 +5,7 @@ import Foundation
 
 /// `bulwark train`: trains a CNN and writes it as a frozen classifier.
 struct TrainCommand: ParsableCommand {
-  static let architectures = ["lenet5", "rgb-cnn"]
+  static let architectures = ["lenet5", "rgb-cnn", "autoencoder"]
   static let optimizers = ["adam", "sgd"]
   static let adversarialMethods = ["pgd", "fgsm-rs", "nad", "trades"]
 
@@ -39,6 +39,12 @@ struct TrainCommand: ParsableCommand {
                  adversarial outputs; the examples maximise that divergence
                  (defaults: 10 steps of eps/4).
       Epoch lines then add the accuracy on the adversarial training images.
+
+      --arch autoencoder trains a convolutional autoencoder (encoder conv 3x3 16 and 8 \
+      filters with max pooling, decoder with nearest-neighbour upsampling) to reproduce the \
+      training images, whatever their size (height and width multiples of 4); labels are not \
+      used. Its loss is the binary cross-entropy of the sigmoid of its outputs against the \
+      pixels, and the model is what the autoencoder preprocessor stage runs.
       """,
     arguments: [
       archOption.definition, dataOption.definition, epochsOption.definition,
@@ -53,7 +59,8 @@ struct TrainCommand: ParsableCommand {
     ])
 
   static let archOption = Option<String>(
-    "arch", valueName: "NAME", help: "Architecture: lenet5 (28x28x1) or rgb-cnn (64x64x3).",
+    "arch", valueName: "NAME",
+    help: "Architecture: lenet5 (28x28x1), rgb-cnn (64x64x3) or autoencoder (sides of 4n).",
     isRequired: true, choices: architectures)
   static let dataOption = Option<String>(
     "data", valueName: "SOURCE", help: "Training images.", isRequired: true)
@@ -138,6 +145,11 @@ struct TrainCommand: ParsableCommand {
     threads = try arguments.value(ModelOptions.threads)
     json = arguments[.json]
     adversarial = try Self.adversarialTraining(arguments)
+    if arch == "autoencoder", adversarial != nil || validation != nil {
+      throw UsageError(
+        "--arch autoencoder learns to reconstruct images: it takes no --adversarial or "
+          + "--validation", commandPath: arguments.commandPath)
+    }
     schedule = try arguments.value(Self.milestonesOption).map { text throws(UsageError) in
       let epochs = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
       guard !epochs.isEmpty, epochs.allSatisfy({ ($0 ?? -1) >= 0 }) else {
@@ -211,10 +223,18 @@ struct TrainCommand: ParsableCommand {
         toClasses: training.classNames, of: "--data \(data)", as: "--validation \(source)")
     }
     let options = ComputeOptions(threads: threads)
-    let architecture =
-      arch == "lenet5"
-      ? Architecture.lenet5(classes: training.classCount)
-      : Architecture.rgbCNN(classes: training.classCount)
+    let architecture: Architecture
+    switch arch {
+    case "lenet5": architecture = .lenet5(classes: training.classCount)
+    case "rgb-cnn": architecture = .rgbCNN(classes: training.classCount)
+    default:
+      guard training.shape.height % 4 == 0, training.shape.width % 4 == 0 else {
+        throw ModelError(
+          field: "--data", expected: "images whose height and width are multiples of 4 for \(arch)",
+          found: "\(training.shape)")
+      }
+      architecture = .autoencoder(input: training.shape)
+    }
     guard training.shape == architecture.input else {
       throw ModelError(
         field: "--data", expected: "\(architecture.input) images for \(arch)",
@@ -247,8 +267,10 @@ struct TrainCommand: ParsableCommand {
     let clock = ContinuousClock()
     let start = clock.now
     var firstEpoch = 0
+    let reconstructs = arch == "autoencoder"
     let outcome = try Trainer(
-      batchSize: batchSize, seed: settings.seed, adversarial: adversarial
+      batchSize: batchSize, seed: settings.seed, adversarial: adversarial,
+      reconstructs: reconstructs
     ).train(
       architecture, optimizer: optimizer, data: data, validation: validation, epochs: epochs,
       settings: settings, checkpoint: checkpoint.map { URL(fileURLWithPath: $0) },
@@ -262,14 +284,17 @@ struct TrainCommand: ParsableCommand {
         console.progress(
           progressLine(
             epoch: epoch, total: total, step: step,
-            imagesDone: (epoch - firstEpoch) * total + step.done,
+            imagesDone: (epoch - firstEpoch) * total + step.done, reconstructs: reconstructs,
             seconds: (clock.now - start).inSeconds))
       case .finished(let entry, let imagesPerSecond):
         console.endProgress()
         guard !json else { return }
-        var line =
-          "epoch \(entry.epoch + 1)/\(epochs): loss \(format(entry.loss, digits: 4)), accuracy "
-          + "\(format(100 * entry.accuracy, digits: 2))%, "
+        var line = "epoch \(entry.epoch + 1)/\(epochs): "
+        line +=
+          reconstructs
+          ? "reconstruction loss (BCE) \(format(entry.loss, digits: 4)), "
+          : "loss \(format(entry.loss, digits: 4)), accuracy "
+            + "\(format(100 * entry.accuracy, digits: 2))%, "
         if let adversarial = entry.adversarialAccuracy {
           line += "adversarial accuracy \(format(100 * adversarial, digits: 2))%, "
         }
@@ -289,7 +314,7 @@ struct TrainCommand: ParsableCommand {
       metadata["bulwark.validation-accuracy"] = "\(last) on \(validation)"
     }
     // The classes' names travel with the model, so that data sets are matched to them by name.
-    if data.classNames != data.classNames.indices.map(String.init) {
+    if !reconstructs, data.classNames != data.classNames.indices.map(String.init) {
       metadata[classNamesMetadataKey] = String(
         decoding: try JSONEncoder().encode(data.classNames), as: UTF8.self)
     }
@@ -305,13 +330,16 @@ struct TrainCommand: ParsableCommand {
   }
 
   /// The terminal's progress line: `epoch 2/8: 12800/60000 images, loss 0.9123, accuracy
-  /// 81.2%, adversarial 60.1%, ETA 5:12`, the ETA extrapolating this run's rate.
+  /// 81.2%, adversarial 60.1%, ETA 5:12` (an autoencoder's without accuracy), the ETA
+  /// extrapolating this run's rate.
   private func progressLine(
-    epoch: Int, total: Int, step: Trainer.StepProgress, imagesDone: Int, seconds: Double
+    epoch: Int, total: Int, step: Trainer.StepProgress, imagesDone: Int, reconstructs: Bool,
+    seconds: Double
   ) -> String {
     var line =
       "epoch \(epoch + 1)/\(epochs): \(step.done)/\(total) images, loss "
-      + "\(format(step.loss, digits: 4)), accuracy \(format(100 * step.accuracy, digits: 1))%"
+      + "\(format(step.loss, digits: 4))"
+    if !reconstructs { line += ", accuracy \(format(100 * step.accuracy, digits: 1))%" }
     if let adversarial = step.adversarialAccuracy {
       line += ", adversarial \(format(100 * adversarial, digits: 1))%"
     }
