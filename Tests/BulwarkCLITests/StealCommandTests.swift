@@ -81,6 +81,11 @@ import Testing
       "steal", file, "--queries", "10", "--arch", "rgb-cnn", "--data", "fashion-mnist:test",
     ])
     #expect(wrongShape.status == 1)
+    let autoencoder = try BulwarkProcess.run([
+      "steal", file, "--queries", "10", "--arch", "autoencoder", "--data", "fashion-mnist:test",
+    ])
+    #expect(autoencoder.status == 2)
+    #expect(autoencoder.error.contains("--arch"))
     #expect(wrongShape.error.contains("student: expected the victim's 28x28x1 input"))
   }
 }

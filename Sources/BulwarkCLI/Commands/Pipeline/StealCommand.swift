@@ -26,7 +26,7 @@ struct StealCommand: ParsableCommand {
       student whatever the thread count.
       """,
     arguments: PipelineRunArguments.definitions + [
-      queriesOption.definition, TrainCommand.archOption.definition, dataOption.definition,
+      queriesOption.definition, Self.archOption.definition, dataOption.definition,
       variantOption.definition, testOption.definition, epochsOption.definition,
       TrainCommand.batchSizeOption.definition, learningRateOption.definition,
       TrainCommand.seedOption.definition, outOption.definition, ModelOptions.threads.definition,
@@ -35,6 +35,9 @@ struct StealCommand: ParsableCommand {
   static let queriesOption = Option<Int>(
     "queries", valueName: "N", help: "Images sent to the pipeline (the first N of --data).",
     isRequired: true, in: 1...10_000_000)
+  static let archOption = Option<String>(
+    "arch", valueName: "NAME", help: "The student: lenet5 (28x28x1) or rgb-cnn (64x64x3).",
+    isRequired: true, choices: ["lenet5", "rgb-cnn"])
   static let dataOption = Option<String>(
     "data", valueName: "SOURCE", help: "The attacker's unlabelled images.", isRequired: true)
   static let variantOption = Option<String>(
@@ -71,7 +74,7 @@ struct StealCommand: ParsableCommand {
       throw UsageError("give a pipeline file", commandPath: arguments.commandPath)
     }
     queries = try arguments.required(Self.queriesOption)
-    arch = try arguments.required(TrainCommand.archOption)
+    arch = try arguments.required(Self.archOption)
     data = try arguments.required(Self.dataOption)
     variant = ModelStealing.Variant(rawValue: try arguments.required(Self.variantOption)) ?? .labels
     test = try arguments.value(Self.testOption)
