@@ -123,6 +123,9 @@ INLINE floats round_scaled(floats x, float scale, float reciprocal) {
   return choose(infinite, y, fma_(-d, splat(reciprocal), q));
 }
 
+// The step loop is written out again rather than shared through a function pointer: a call
+// through a pointer is not inlined at -O0, and a wide vector passed to an out-of-line function
+// compiled for another target has another calling convention (the -Wpsabi warning above).
 INLINE void round_values(const float *input, float *output, ptrdiff_t count, float scale) {
   float reciprocal = 1.0f / scale;
   ptrdiff_t index = 0;
