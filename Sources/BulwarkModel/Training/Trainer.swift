@@ -213,15 +213,13 @@ public struct Trainer: Sendable {
     switch adversarial {
     case nil:
       if reconstructs {
+        // Nothing to classify: the accuracy stays 0.
         let pixels = ReconstructionLoss.channelsFirst(batch.pixels, shape: batch.shape)
         gradients = try network.lossAndGradients(
           batch, perRow: ReconstructionLoss.rowGradient(targets: pixels, values: classes),
           mode: training)
         gradients.loss = ReconstructionLoss.loss(outputs: gradients.logits, targets: pixels)
-        outcome.lossSum = gradients.loss * Double(batch.count)
-        try network.updateRunningStatistics(with: gradients.batchStatistics)
-        try optimizer.update(&network, with: gradients)
-        return outcome
+        break
       }
       if let targets {
         let rowGradient = SoftTargetLoss.rowGradient(
