@@ -258,7 +258,7 @@ extension ONNXCompiler {
     // The padded tensor is built value by value: a file of a few bytes must not ask for
     // gigabytes, so each side is bounded (exported convolution pads are a few values) and the
     // size checked first.
-    guard pads.allSatisfy({ abs($0) <= ONNXCompiler.maximumPad }) else {
+    guard pads.allSatisfy({ $0.magnitude <= ONNXCompiler.maximumPad }) else {
       throw error(
         label, "pads of at most \(ONNXCompiler.maximumPad) values a side", "pads \(pads)")
     }

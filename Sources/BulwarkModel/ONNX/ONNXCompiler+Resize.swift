@@ -3,6 +3,10 @@
 /// value is a fixed weighted sum of at most four input values of its plane, worked out once at
 /// load time.
 extension ONNXCompiler {
+  /// The most taps a Resize's load-time map may hold (8 bytes each): a file of a few bytes must
+  /// not spend seconds and hundreds of megabytes building a map of millions of positions.
+  static let maximumResizeTaps = 1 << 22
+
   mutating func compileResize(_ node: ONNXNode, label: String, name: String) throws {
     let x = try runtimeInput(node, 0, label: label)
     guard x.shape.count == 3 else {
@@ -54,6 +58,16 @@ extension ONNXCompiler {
         "output \(outputDims) from input \(inputDims)")
     }
     try requireMappable(try size(of: Array(outputDims.dropFirst()), label: label), label: label)
+    // The plane's map holds a source and a weight per tap: one tap per output position for
+    // nearest, four for linear.
+    let taps = outputDims[2] * outputDims[3] * (mode == "linear" ? 4 : 1)
+    guard taps <= ONNXCompiler.maximumResizeTaps else {
+      throw error(
+        label,
+        "at most \(ONNXCompiler.maximumResizeTaps) taps in the output plane's map "
+          + "(an output plane of at most 1024 x 1024 values for linear, 2048 x 2048 for nearest)",
+        "\(outputDims[2]) x \(outputDims[3]) (\(mode)): \(taps)")
+    }
     let transform =
       upsample || opset < 11
       ? "asymmetric"
