@@ -1,21 +1,22 @@
-/// A defense that pipeline files can name by its `typeName`: a `RegisteredPreprocessor` or a
-/// `RegisteredPostprocessor`, so that one list can hold both
+/// A defense that pipeline files can name by its `typeName`: a `RegisteredPreprocessor`, a
+/// `RegisteredPostprocessor` or a `RegisteredDetector`, so that one list can hold all three
 /// (`BulwarkCommand.main(registering: [MyBlur.self, MyCalibration.self])`).
 ///
-/// Only those two protocols supply `registration` (`DefenseRegistration` has no public
-/// initialiser), so a type that is neither a preprocessor nor a postprocessor cannot conform:
-/// registering it is a compile error.
+/// Only those three protocols supply `registration` (`DefenseRegistration` has no public
+/// initialiser), so a type that is none of them cannot conform: registering it is a compile
+/// error.
 public protocol RegisteredDefense: Decodable, Sendable {
   /// The stage's `type` in pipeline files, lowercase with hyphens (`spatial-smoothing`).
   static var typeName: String { get }
 
-  /// How a registry builds the defense from a stage; supplied by `RegisteredPreprocessor` and
-  /// `RegisteredPostprocessor`.
+  /// How a registry builds the defense from a stage; supplied by `RegisteredPreprocessor`,
+  /// `RegisteredPostprocessor` and `RegisteredDetector`.
   static var registration: DefenseRegistration { get }
 }
 
-/// How a registry builds a registered defense from a pipeline-file stage: as a preprocessor or
-/// as a postprocessor. Made only by `RegisteredPreprocessor` and `RegisteredPostprocessor`.
+/// How a registry builds a registered defense from a pipeline-file stage: as a preprocessor, a
+/// postprocessor or a detector. Made only by `RegisteredPreprocessor`,
+/// `RegisteredPostprocessor` and `RegisteredDetector`.
 public struct DefenseRegistration: Sendable {
   /// The defense's kind and how to decode it.
   package enum Kind: Sendable {
@@ -23,6 +24,8 @@ public struct DefenseRegistration: Sendable {
     case preprocessor(@Sendable (any Decoder) throws -> any Preprocessor)
     /// A postprocessor, decoded from a stage.
     case postprocessor(@Sendable (any Decoder) throws -> any Postprocessor)
+    /// A detector, decoded from a stage.
+    case detector(@Sendable (any Decoder) throws -> any Detector)
   }
 
   /// The defense's kind.
@@ -41,6 +44,11 @@ public protocol RegisteredPreprocessor: Preprocessor, RegisteredDefense {}
 /// Conform a type of your own, then `try registry.register(MyCalibration.self)`.
 public protocol RegisteredPostprocessor: Postprocessor, RegisteredDefense {}
 
+/// A detector that pipeline files can name: `{ type: "strip", fpr: 0.05 }` in `detectors`.
+///
+/// Conform a type of your own, then `try registry.register(MyDetector.self)`.
+public protocol RegisteredDetector: Detector, RegisteredDefense {}
+
 extension RegisteredPreprocessor {
   /// Built as a preprocessor, with `init(from:)`.
   public static var registration: DefenseRegistration {
@@ -52,5 +60,12 @@ extension RegisteredPostprocessor {
   /// Built as a postprocessor, with `init(from:)`.
   public static var registration: DefenseRegistration {
     DefenseRegistration(kind: .postprocessor { try Self(from: $0) })
+  }
+}
+
+extension RegisteredDetector {
+  /// Built as a detector, with `init(from:)`.
+  public static var registration: DefenseRegistration {
+    DefenseRegistration(kind: .detector { try Self(from: $0) })
   }
 }

@@ -11,22 +11,11 @@ import Foundation
 /// most one fitted postprocessor.
 ///
 /// The pipeline layer fits, saves, loads and checks a fitted postprocessor only through this
-/// protocol: a user's own type takes part in `bulwark fit`, `score` and `tune` (and the tuner's
-/// `best.json5`) exactly as the built-in distribution classifier does.
-public protocol FittedPostprocessor: Postprocessor {
+/// protocol and `FittedStage`: a user's own type takes part in `bulwark fit`, `score` and
+/// `tune` (and the tuner's `best.json5`) exactly as the built-in distribution classifier does.
+public protocol FittedPostprocessor: Postprocessor, FittedStage {
   /// The classifier passes its features take per image (1 for softmax features).
   var passesPerImage: Int { get }
-
-  /// Whether it is ready: fitted in this run, or loaded from its saved model.
-  var isFitted: Bool { get }
-
-  /// The settings a fitted model depends on, by name (`["features": "softmax", "numLeaves":
-  /// "81"]`): they are written into the fit record, and a saved model whose record holds other
-  /// values is refused until it is fitted again.
-  var fitConfiguration: [String: String] { get }
-
-  /// The extension of its model files, without the dot (`txt` for LightGBM's `model.txt`).
-  static var modelFileExtension: String { get }
 
   /// Learns from the classifier's probabilities on labelled images.
   /// - Parameters:
@@ -42,17 +31,6 @@ public protocol FittedPostprocessor: Postprocessor {
   /// - Returns: One probability row per image.
   /// - Throws: An error when it is not fitted or the tables do not fit.
   func process(passes: [Probabilities]) throws -> Probabilities
-
-  /// Writes the fitted model to a file (atomically, so that an interrupted write leaves the
-  /// old file).
-  /// - Parameter url: The model file.
-  /// - Throws: An error when it is not fitted, or a file error.
-  func saveModel(to url: URL) throws
-
-  /// Reads a model written by `saveModel(to:)`; afterwards `isFitted` is true.
-  /// - Parameter url: The model file.
-  /// - Throws: An error naming the file when it is missing or malformed.
-  mutating func loadModel(contentsOf url: URL) throws
 
   /// The backward pass over the passes: the gradient with respect to each pass's table, given
   /// the gradient with respect to the combined output.

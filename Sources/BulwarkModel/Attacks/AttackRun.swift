@@ -61,13 +61,27 @@ public struct AttackRun: Sendable {
     self.seconds = seconds
     self.queries = queries
     let count = Double(max(clean.count, 1))
+    let probabilities = try classifier.probabilities(adversarial)
     cleanAccuracy =
-      Double(try classifier.attackSucceeded(on: clean, targets: nil).count { !$0 }) / count
+      Double(
+        Self.correct(try classifier.probabilities(clean), clean.labels, classifier.classCount))
+      / count
     adversarialAccuracy =
-      Double(try classifier.attackSucceeded(on: adversarial, targets: nil).count { !$0 }) / count
+      Double(Self.correct(probabilities, adversarial.labels, classifier.classCount)) / count
     metrics = AttackEvaluation(
-      clean: clean, adversarial: adversarial,
-      probabilities: try classifier.probabilities(adversarial), targets: targets)
+      clean: clean, adversarial: adversarial, probabilities: probabilities, targets: targets)
+  }
+
+  /// The images classified correctly, as the scorer counts them: an abstention (an all-zero
+  /// row) is wrong, and a tie goes to the first class.
+  static func correct(_ probabilities: [Float], _ labels: [Int], _ classes: Int) -> Int {
+    labels.indices.count { image in
+      let row = probabilities[image * classes..<(image + 1) * classes]
+      guard row.contains(where: { $0 != 0 }) else { return false }
+      var best = row.startIndex
+      for index in row.indices where row[index] > row[best] { best = index }
+      return best - row.startIndex == labels[image]
+    }
   }
 
   /// The adversarial images of a set, attacked slice by slice.

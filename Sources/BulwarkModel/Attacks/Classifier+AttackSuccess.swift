@@ -2,8 +2,8 @@ import BulwarkData
 
 extension Classifier {
   /// Whether an attack succeeded on each image: untargeted, the classifier gets it wrong or
-  /// abstains (an all-zero probability row, which a scorer counts as wrong); targeted, it
-  /// classifies it as its target.
+  /// abstains (an all-zero probability row, which a scorer counts as wrong) when
+  /// `abstentionIsAttackSuccess`; targeted, it classifies it as its target.
   /// - Parameters:
   ///   - batch: The images, with their true labels.
   ///   - targets: One target class per image for a targeted attack; nil for untargeted.
@@ -14,7 +14,9 @@ extension Classifier {
     let classes = classCount
     return (0..<batch.count).map { image in
       let row = probabilities[image * classes..<(image + 1) * classes]
-      guard row.contains(where: { $0 != 0 }) else { return targets == nil }
+      guard row.contains(where: { $0 != 0 }) else {
+        return targets == nil && abstentionIsAttackSuccess
+      }
       var best = row.startIndex
       for index in row.indices where row[index] > row[best] { best = index }
       let predicted = best - row.startIndex

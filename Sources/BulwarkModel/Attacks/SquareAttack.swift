@@ -18,7 +18,10 @@ import Foundation
 ///
 /// Every classifier call on an image counts as one query, the start included, and no image
 /// gets more than `queries`. An image is done when the attack succeeded: the classifier gets
-/// it wrong or abstains (targeted: predicts the target). Deliberate differences from
+/// it wrong or abstains (targeted: predicts the target). Against a classifier whose
+/// abstentions are no success (`abstentionIsAttackSuccess`: a pipeline with detectors), an
+/// abstained row's margin is 2, worse than any row let through, so that the attack moves out
+/// of what the detectors flag and on to images they let through and the classifier gets wrong. Deliberate differences from
 /// AutoAttack's code: each image draws its square's position from its own seeded stream (the
 /// reference draws one position for the whole batch), so results do not depend on the batch;
 /// success is the classifier's decision rather than `margin <= 0` (equal top probabilities
@@ -162,13 +165,14 @@ public struct SquareAttack: Attack {
       let measured = targets?[image] ?? label
       let own = row[measured]
       let other = row.indices.filter { $0 != measured }.map { row[$0] }.max() ?? 0
-      margins.append(targets == nil ? own - other : other - own)
       let abstained = row.allSatisfy { $0 == 0 }
+      let evading = abstained && !classifier.abstentionIsAttackSuccess
+      margins.append(evading ? 2 : targets == nil ? own - other : other - own)
       let predicted = row.indices.max { row[$0] < row[$1] || (row[$0] == row[$1] && $0 > $1) }
       if let target = targets?[image] {
         succeeded.append(!abstained && predicted == target)
       } else {
-        succeeded.append(abstained || predicted != label)
+        succeeded.append(abstained ? !evading : predicted != label)
       }
     }
     return (margins, succeeded)

@@ -70,9 +70,19 @@ public protocol Classifier: Sendable {
     -> (
       logits: [Float], input: [Float]
     )
+
+  /// Whether an attack that makes the classifier abstain (an all-zero probability row) has
+  /// succeeded. True by default: the scorer counts an abstention wrong. A defended pipeline
+  /// with detectors says false, so that attacks against it keep searching for images its
+  /// detectors let through, which is what measuring a detector against an adaptive attacker
+  /// asks for (the scorer still counts every abstention wrong).
+  var abstentionIsAttackSuccess: Bool { get }
 }
 
 extension Classifier {
+  /// True: an abstention is an attack's success, as the scorer counts it wrong.
+  public var abstentionIsAttackSuccess: Bool { true }
+
   /// The softmax of the logits: `batch.count x classCount` class probabilities, row-major.
   /// - Parameter batch: Images of `inputShape`.
   /// - Returns: One probability row per image.

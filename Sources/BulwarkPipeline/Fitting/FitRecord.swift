@@ -2,8 +2,8 @@ import BulwarkCore
 import BulwarkDefenses
 import Foundation
 
-/// What a fitted postprocessor was fitted on, written beside its model as `<model>.fit.json`:
-/// the stage and the settings its model depends on (`FittedPostprocessor.fitConfiguration`),
+/// What a fitted stage was fitted on, written beside its model as `<model>.fit.json`: the
+/// stage and the settings its model depends on (`FittedStage.fitConfiguration`),
 /// the sources, image counts, and a 64-bit fingerprint of every image (see
 /// `ImageBatch.fingerprints()`), so that scoring can refuse to evaluate on those images and
 /// refuse a model fitted with other settings.
@@ -12,9 +12,9 @@ import Foundation
 public struct FitRecord: Codable, Equatable, Sendable {
   /// The stage's type name (`distribution-classifier`).
   public var stage: String
-  /// The settings the model depends on, by name (see `FittedPostprocessor.fitConfiguration`).
+  /// The settings the model depends on, by name (see `FittedStage.fitConfiguration`).
   public var configuration: [String: String]
-  /// Classifier passes per image.
+  /// Classifier passes per image (1 for a detector).
   public var passes: Int
   /// The clean source, as written (nil: none).
   public var cleanSource: String?
@@ -24,7 +24,8 @@ public struct FitRecord: Codable, Equatable, Sendable {
   public var cleanCount: Int
   /// Adversarial images fitted on.
   public var adversarialCount: Int
-  /// The share of fit images the fitted pipeline classifies correctly.
+  /// The share of fit images the fitted pipeline classifies correctly; for a detector, the
+  /// share of clean fit images it lets through.
   public var trainingAccuracy: Double
   /// Seconds spent computing passes and fitting.
   public var seconds: Double
@@ -80,21 +81,22 @@ public struct FitRecord: Codable, Equatable, Sendable {
 
   /// Creates the record of a fitted stage; see the properties.
   /// - Parameters:
-  ///   - stage: The fitted postprocessor.
+  ///   - stage: The fitted stage.
   ///   - cleanSource: The clean source, as written (nil: none).
   ///   - adversarialSource: The adversarial source or attack, as written (nil: none).
   ///   - cleanFingerprints: The clean images' fingerprints.
   ///   - adversarialFingerprints: The adversarial images' fingerprints.
-  ///   - trainingAccuracy: The fitted pipeline's accuracy on the fit images.
+  ///   - trainingAccuracy: The fitted pipeline's accuracy on the fit images (for a detector,
+  ///     the share of clean fit images it lets through).
   ///   - seconds: Seconds spent computing passes and fitting.
   public init(
-    stage: any FittedPostprocessor, cleanSource: String?, adversarialSource: String?,
+    stage: any FittedStage, cleanSource: String?, adversarialSource: String?,
     cleanFingerprints: [UInt64], adversarialFingerprints: [UInt64], trainingAccuracy: Double,
     seconds: Double
   ) {
     self.stage = Pipeline.name(of: stage)
     self.configuration = stage.fitConfiguration
-    self.passes = stage.passesPerImage
+    self.passes = (stage as? any FittedPostprocessor)?.passesPerImage ?? 1
     self.cleanSource = cleanSource
     self.adversarialSource = adversarialSource
     self.cleanCount = cleanFingerprints.count
@@ -107,9 +109,9 @@ public struct FitRecord: Codable, Equatable, Sendable {
 
   /// The settings in which `stage` differs from the ones the model was fitted with, as
   /// `name recorded → asked` phrases (empty when it may use the model).
-  /// - Parameter stage: The fitted postprocessor about to use the model.
+  /// - Parameter stage: The fitted stage about to use the model.
   /// - Returns: One phrase per differing setting, sorted by name.
-  public func differences(from stage: any FittedPostprocessor) -> [String] {
+  public func differences(from stage: any FittedStage) -> [String] {
     let asked = stage.fitConfiguration
     return Set(configuration.keys).union(asked.keys).sorted().compactMap { name in
       let (recorded, wanted) = (configuration[name], asked[name])

@@ -54,22 +54,27 @@ extension DefenseRegistry {
 
   /// Builds the preprocessor a stage object describes, reading its `type`.
   func makePreprocessor(_ decoder: JSONValueDecoder) throws(PipelineError) -> any Preprocessor {
-    let type = try stageType(decoder)
-    do {
-      return try preprocessorFactory(type)(decoder)
-    } catch let error as UnknownType {
-      decoder.usage.skip(render(decoder.codingPath))
-      throw decoder.error(error.message, at: decoder.codingPath + [PathKey(stringValue: "type")])
-    } catch {
-      throw Self.describeAbandoned(error, in: decoder)
-    }
+    try make(decoder, factory: preprocessorFactory)
   }
 
   /// Builds the postprocessor a stage object describes, reading its `type`.
   func makePostprocessor(_ decoder: JSONValueDecoder) throws(PipelineError) -> any Postprocessor {
+    try make(decoder, factory: postprocessorFactory)
+  }
+
+  /// Builds the detector a stage object describes, reading its `type`.
+  func makeDetector(_ decoder: JSONValueDecoder) throws(PipelineError) -> any Detector {
+    try make(decoder, factory: detectorFactory)
+  }
+
+  /// Builds a stage of one kind with the factory its `type` names in that kind.
+  private func make<Stage>(
+    _ decoder: JSONValueDecoder,
+    factory: (String) throws(UnknownType) -> @Sendable (any Decoder) throws -> Stage
+  ) throws(PipelineError) -> Stage {
     let type = try stageType(decoder)
     do {
-      return try postprocessorFactory(type)(decoder)
+      return try factory(type)(decoder)
     } catch let error as UnknownType {
       decoder.usage.skip(render(decoder.codingPath))
       throw decoder.error(error.message, at: decoder.codingPath + [PathKey(stringValue: "type")])

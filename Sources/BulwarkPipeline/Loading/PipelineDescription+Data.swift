@@ -221,16 +221,18 @@ extension PipelineDescription {
   }
 
   /// What a set made against this pipeline depends on besides the classifier, the clean set
-  /// and the attack: every stage and parameter as the file gives them, the fitted model's
+  /// and the attack: every stage and parameter as the file gives them, the fitted models'
   /// bytes and those of every file a stage reads (`PipelineStage.inputFiles`).
   func pipelineIdentity() throws -> String {
     var identity = stagesIdentity
-    if let fitting, FileManager.default.fileExists(atPath: fitting.model.path) {
+    for fitting in fittings where FileManager.default.fileExists(atPath: fitting.model.path) {
       var hash = SHA256()
       hash.update(try FileAccess.contents(of: fitting.model))
-      identity += " fitted=\(hash.hexDigest())"
+      // The fitted postprocessor's keeps its old name, so that existing cache keys stay.
+      let name = fitting == self.fitting ? "fitted" : "fitted:\(fitting.position.path)"
+      identity += " \(name)=\(hash.hexDigest())"
     }
-    let stages: [any PipelineStage] = preprocessors + postprocessors
+    let stages: [any PipelineStage] = detectors + preprocessors + postprocessors
     for file in stages.flatMap({ $0.inputFiles }) {
       var hash = SHA256()
       hash.update(try FileAccess.contents(of: file))

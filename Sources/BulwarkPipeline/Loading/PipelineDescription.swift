@@ -19,13 +19,15 @@ import Foundation
 ///   },
 ///   preprocessors: [ { type: "spatial-smoothing", window: 3 } ],   // applied in order
 ///   postprocessors: [ { type: "high-confidence", cutoff: 0.3 } ],  // applied in order
+///   detectors: [ { type: "strip", pool: "fashion-mnist:train", fit: { clean: … } } ],
 ///   tune: { … },                            // optional search space (see `SearchSpace`)
 /// }
 /// ```
 /// An attack-generated set is cached in `.bulwark-cache/` beside the file (see
-/// `AdversarialCache`). A fitted postprocessor (any `FittedPostprocessor`, such as
-/// `distribution-classifier`) also takes `model` and `fit` keys (see `FitSettings`); its saved
-/// model is loaded when present. Loading reads no data and runs nothing heavy.
+/// `AdversarialCache`). A fitted stage (any `FittedPostprocessor`, such as
+/// `distribution-classifier`, and any `Detector` without a `threshold`) also takes `model` and
+/// `fit` keys (see `FitSettings`); its saved model is loaded when present. Loading reads the
+/// files stages name (models, STRIP's pool) and runs nothing heavy.
 public struct PipelineDescription: Sendable {
   /// The pipeline file.
   public var file: URL
@@ -49,9 +51,18 @@ public struct PipelineDescription: Sendable {
   public var preprocessors: [any Preprocessor]
   /// The postprocessors, in order.
   public var postprocessors: [any Postprocessor]
-  /// The fitted postprocessor's model file and fit data (its stage's `model` and `fit` keys),
-  /// or nil without one.
-  public var fitting: FitSettings?
+  /// The detectors: the pipeline abstains on an image any of them flags.
+  public var detectors: [any Detector]
+  /// Every fitted stage's model file and fit data (its `model` and `fit` keys), in file order:
+  /// the detectors that fit their threshold, then the fitted postprocessor.
+  public var fittings: [FitSettings]
+
+  /// The fitted postprocessor's model file and fit data, or nil without one.
+  public var fitting: FitSettings? {
+    fittings.first {
+      if case .postprocessor = $0.position { true } else { false }
+    }
+  }
 
   /// Reads and checks a pipeline file.
   /// - Parameters:
@@ -184,8 +195,9 @@ public struct PipelineDescription: Sendable {
 
     var preprocessors: [any Preprocessor] = []
     var postprocessors: [any Postprocessor] = []
-    var fitting: FitSettings?
-    for (key, isPre) in [("preprocessors", true), ("postprocessors", false)] {
+    var detectors: [any Detector] = []
+    var fittings: [FitSettings] = []
+    for key in ["detectors", "preprocessors", "postprocessors"] {
       guard let list = decoder.member(key) else { continue }
       guard case .array(let stages) = list.value else {
         errors.append(list.mismatch("an array of stages"))
@@ -195,21 +207,40 @@ public struct PipelineDescription: Sendable {
         let stage = JSONValueDecoder(
           stages[index], codingPath: list.codingPath + [PathKey(intValue: index)],
           usage: usage, file: name)
-        do {
-          if isPre {
+        do throws(PipelineError) {
+          switch key {
+          case "preprocessors":
             let preprocessor = try registry.makePreprocessor(stage)
               .resolvingRelativePaths(against: folder)
             preprocessors.append(
               try Self.loadingFiles({ try preprocessor.loadingFiles() }, at: stage))
-          } else {
+          case "postprocessors":
             let made = try registry.makePostprocessor(stage).resolvingRelativePaths(against: folder)
             var postprocessor = try Self.loadingFiles({ try made.loadingFiles() }, at: stage)
             if var fitted = postprocessor as? any FittedPostprocessor {
-              fitting = try Self.fitSettings(
-                stage, index: postprocessors.count, stage: &fitted, file: file, folder: folder)
+              fittings.append(
+                try Self.fitSettings(
+                  stage, position: .postprocessor(postprocessors.count), stage: &fitted,
+                  file: file, folder: folder))
               postprocessor = fitted
             }
             postprocessors.append(postprocessor)
+          default:
+            let made = try registry.makeDetector(stage).resolvingRelativePaths(against: folder)
+            var detector = try Self.loadingFiles({ try made.loadingFiles() }, at: stage)
+            if detector.isFitted {
+              // A threshold given in the file: nothing to fit, and no model to load over it.
+              for key in ["fit", "model"] where stage.member(key) != nil {
+                throw stage.error(
+                  "gives a threshold, so it has nothing to fit; remove '\(key)' or 'threshold'")
+              }
+            } else {
+              fittings.append(
+                try Self.fitSettings(
+                  stage, position: .detector(detectors.count), stage: &detector, file: file,
+                  folder: folder))
+            }
+            detectors.append(detector)
           }
         } catch {
           errors.append(error)
@@ -217,7 +248,8 @@ public struct PipelineDescription: Sendable {
       }
     }
     errors += Self.fittingProblems(
-      preprocessors: preprocessors, postprocessors: postprocessors, file: name)
+      preprocessors: preprocessors, postprocessors: postprocessors, fittings: fittings,
+      file: name)
     errors += usage.unknownKeys(in: root, at: [], file: name)
     guard errors.isEmpty, let model, let clean, let adversarial else {
       throw PipelineErrors(errors)
@@ -226,14 +258,17 @@ public struct PipelineDescription: Sendable {
     self.model = model
     self.clean = clean
     self.adversarialSets = adversarial
-    stagesIdentity = ["preprocessors", "postprocessors"].map { key in
-      "\(key)=" + (root[key]?.compactText ?? "[]")
+    // Detectors join the identity only when the file has them, so that the sets of pipelines
+    // without them keep their cache keys.
+    stagesIdentity = ["preprocessors", "postprocessors", "detectors"].compactMap { key in
+      key == "detectors" && root[key] == nil ? nil : "\(key)=" + (root[key]?.compactText ?? "[]")
     }.joined(separator: " ")
     self.limit = limit ?? nil
     self.excludesFitted = excludesFitted ?? false
     self.preprocessors = preprocessors
     self.postprocessors = postprocessors
-    self.fitting = fitting
+    self.detectors = detectors
+    self.fittings = fittings
   }
 
   /// The first adversarial set's source (the only one for most pipelines).

@@ -130,8 +130,9 @@ public struct PipelineValidation: Sendable {
     }
     guard problems.isEmpty else { return problems }
     var sets: [(String, DataSource)] = [("data.clean", description.clean)]
-    if let fitting = description.fitting, let clean = fitting.clean {
-      sets.append(("postprocessors[\(fitting.stage)].fit.clean", clean))
+    for fitting in description.fittings {
+      guard let clean = fitting.clean else { continue }
+      sets.append(("\(fitting.position.path).fit.clean", clean))
     }
     for (name, source) in sets {
       guard case .builtin(let dataset) = source else { continue }

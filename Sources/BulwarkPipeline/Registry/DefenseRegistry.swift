@@ -11,24 +11,27 @@ public struct DefenseRegistry: Sendable {
   public typealias PreprocessorFactory = @Sendable (any Decoder) throws -> any Preprocessor
   /// Builds a postprocessor from a stage's decoder (which also holds its `type` key).
   public typealias PostprocessorFactory = @Sendable (any Decoder) throws -> any Postprocessor
+  /// Builds a detector from a stage's decoder (which also holds its `type` key).
+  public typealias DetectorFactory = @Sendable (any Decoder) throws -> any Detector
 
   private var preprocessors: [String: PreprocessorFactory] = [:]
   private var postprocessors: [String: PostprocessorFactory] = [:]
+  private var detectors: [String: DetectorFactory] = [:]
 
   /// Creates an empty registry.
   public init() {}
 
   /// The built-in defenses: spatial-smoothing, jpeg-compression, feature-squeezing,
   /// total-variation-minimization, autoencoder, external (a program in another process);
-  /// high-confidence,
-  /// reverse-sigmoid, rounded, class-labels, gaussian-noise, distribution-classifier.
+  /// high-confidence, reverse-sigmoid, rounded, class-labels, gaussian-noise,
+  /// distribution-classifier; and the detectors squeezing-detector, strip, magnet.
   public static let standard: DefenseRegistry = {
     let builtIns: [any RegisteredDefense.Type] = [
       SpatialSmoothing.self, JPEGCompression.self, FeatureSqueezing.self,
       TotalVariationMinimization.self, AutoencoderPurification.self, ExternalProcessDefense.self,
-      HighConfidence.self,
-      ReverseSigmoid.self, Rounded.self, ClassLabels.self, GaussianNoise.self,
-      DistributionClassifier.self,
+      HighConfidence.self, ReverseSigmoid.self, Rounded.self, ClassLabels.self,
+      GaussianNoise.self, DistributionClassifier.self, SqueezingDetector.self,
+      STRIPDetector.self, MagNetDetector.self,
     ]
     var registry = DefenseRegistry()
     // The built-in names are distinct, so registration cannot fail.
@@ -46,15 +49,18 @@ public struct DefenseRegistry: Sendable {
   public var preprocessorNames: [String] { preprocessors.keys.sorted() }
   /// The registered postprocessor names, sorted.
   public var postprocessorNames: [String] { postprocessors.keys.sorted() }
+  /// The registered detector names, sorted.
+  public var detectorNames: [String] { detectors.keys.sorted() }
 
-  /// Registers a defense type under its `typeName`, as a preprocessor or a postprocessor by
-  /// its kind.
+  /// Registers a defense type under its `typeName`, as a preprocessor, a postprocessor or a
+  /// detector by its kind.
   /// - Parameter type: The type; its `init(from:)` reads the stage's parameters.
   /// - Throws: `PipelineError` when the name is already registered.
   public mutating func register(_ type: any RegisteredDefense.Type) throws(PipelineError) {
     switch type.registration.kind {
     case .preprocessor(let make): try register(preprocessorNamed: type.typeName, make: make)
     case .postprocessor(let make): try register(postprocessorNamed: type.typeName, make: make)
+    case .detector(let make): try register(detectorNamed: type.typeName, make: make)
     }
   }
 
@@ -82,8 +88,20 @@ public struct DefenseRegistry: Sendable {
     postprocessors[name] = make
   }
 
+  /// Registers a detector built by a factory (for detectors that are not Swift types).
+  /// - Parameters:
+  ///   - name: The stage's `type` in pipeline files.
+  ///   - make: Builds the detector from the stage's decoder.
+  /// - Throws: `PipelineError` when the name is already registered.
+  public mutating func register(
+    detectorNamed name: String, make: @escaping DetectorFactory
+  ) throws(PipelineError) {
+    try checkFree(name)
+    detectors[name] = make
+  }
+
   private func checkFree(_ name: String) throws(PipelineError) {
-    if preprocessors[name] != nil || postprocessors[name] != nil {
+    if preprocessors[name] != nil || postprocessors[name] != nil || detectors[name] != nil {
       throw PipelineError(
         file: "registry", path: name, message: "a defense with this name is already registered")
     }
@@ -95,13 +113,19 @@ public struct DefenseRegistry: Sendable {
   /// - Throws: `UnknownType`, whose message lists the registered names with a suggestion.
   func preprocessorFactory(_ name: String) throws(UnknownType) -> PreprocessorFactory {
     if let make = preprocessors[name] { return make }
-    throw unknown(name, kind: "preprocessor", names: preprocessorNames, other: postprocessors)
+    throw unknown(name, kind: "preprocessor", names: preprocessorNames)
   }
 
   /// The postprocessor factory for `name`.
   func postprocessorFactory(_ name: String) throws(UnknownType) -> PostprocessorFactory {
     if let make = postprocessors[name] { return make }
-    throw unknown(name, kind: "postprocessor", names: postprocessorNames, other: preprocessors)
+    throw unknown(name, kind: "postprocessor", names: postprocessorNames)
+  }
+
+  /// The detector factory for `name`.
+  func detectorFactory(_ name: String) throws(UnknownType) -> DetectorFactory {
+    if let make = detectors[name] { return make }
+    throw unknown(name, kind: "detector", names: detectorNames)
   }
 
   /// A stage type that is not registered, as a message.
@@ -109,11 +133,12 @@ public struct DefenseRegistry: Sendable {
     var message: String
   }
 
-  private func unknown<Other>(
-    _ name: String, kind: String, names: [String], other: [String: Other]
-  ) -> UnknownType {
-    if other[name] != nil {
-      let otherKind = kind == "preprocessor" ? "postprocessor" : "preprocessor"
+  private func unknown(_ name: String, kind: String, names: [String]) -> UnknownType {
+    let kinds = [
+      ("preprocessor", preprocessors[name] != nil), ("postprocessor", postprocessors[name] != nil),
+      ("detector", detectors[name] != nil),
+    ]
+    if let otherKind = kinds.first(where: { $0.1 && $0.0 != kind })?.0 {
       return UnknownType(
         message: "'\(name)' is a \(otherKind); move it to the \(otherKind)s list")
     }

@@ -36,6 +36,9 @@ public struct ExpectationOverTransformation: Classifier {
   /// The pipeline's class count.
   public var classCount: Int { pipeline.classCount }
 
+  /// The pipeline's: false with detectors.
+  public var abstentionIsAttackSuccess: Bool { pipeline.abstentionIsAttackSuccess }
+
   /// The pipeline's own logits (see `Pipeline.logits(_:)`).
   /// - Parameter batch: Images of the pipeline's input shape.
   /// - Returns: `batch.count x classCount` values, row-major.

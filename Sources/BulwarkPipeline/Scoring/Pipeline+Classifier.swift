@@ -13,7 +13,10 @@ import Foundation
 /// `backward(gradient:passes:)` over its passes, the softmax of the classifier's logits, the
 /// classifier's `inputGradient(_:logitGradient:)` and the preprocessor chain's backward pass
 /// (each stage with its own input; BPDA by default). With several passes per image the
-/// gradients of the passes are summed.
+/// gradients of the passes are summed. An image a detector flags has an all-zero row, which
+/// passes no gradient: its flag is a step, whose derivative is zero wherever it is defined, so
+/// a gradient attack sees nothing of the detector and must rely on the rows it lets through
+/// (score-based attacks such as Square see the abstentions in their margins).
 extension Pipeline: Classifier {
   /// The smallest probability whose logarithm the pipeline's logits and losses take.
   public static let probabilityFloor: Float = 1e-12
@@ -23,6 +26,11 @@ extension Pipeline: Classifier {
 
   /// The classifier's class count.
   public var classCount: Int { classifier.classCount }
+
+  /// False with detectors: an attack must find images they let through and the classifier
+  /// gets wrong (a flagged image is an abstention, which the scorer counts wrong but which
+  /// tells the defender it is being attacked). True without.
+  public var abstentionIsAttackSuccess: Bool { detectors.isEmpty }
 
   /// The defended probabilities, row-major (see `defendedProbabilities(_:)`).
   /// - Parameter batch: Images of the classifier's input shape.
@@ -124,6 +132,7 @@ extension Pipeline: Classifier {
     let fitted = fittedPostprocessor
     let end = fitted?.index ?? postprocessors.count
     let classes = classCount
+    let flagged = try anyDetectorFlags(batch)
     var records: [PassRecord] = []
     for pass in 0..<(fitted?.stage.passesPerImage ?? 1) {
       let chain = preprocessing.forPass(pass)
@@ -151,15 +160,17 @@ extension Pipeline: Classifier {
         inputs.append(table)
         table = try stage.process(table)
       }
-      result = try loss(table)
-      var gradient = result.gradient
+      result = try loss(table.abstaining(on: flagged))
+      var gradient = Probabilities.zeroingRows(result.gradient, flagged: flagged, columns: classes)
       for (stage, input) in zip(postprocessors[(fitted.index + 1)...], inputs).reversed() {
         gradient = try stage.backward(gradient: gradient, input: input)
       }
       passGradients = try fitted.stage.backward(gradient: gradient, passes: passes)
     } else {
-      result = try loss(records[0].output)
-      passGradients = [result.gradient]
+      result = try loss(records[0].output.abstaining(on: flagged))
+      passGradients = [
+        Probabilities.zeroingRows(result.gradient, flagged: flagged, columns: classes)
+      ]
     }
 
     var input = [Float](repeating: 0, count: batch.pixels.count)

@@ -4,8 +4,9 @@ import BulwarkDefenses
 import BulwarkModel
 import Foundation
 
-/// A frozen classifier defended by preprocessors (before it) and postprocessors (after its
-/// softmax), ready to classify and to score.
+/// A frozen classifier defended by preprocessors (before it), postprocessors (after its
+/// softmax) and detectors (on its input: the pipeline abstains on an image any of them flags),
+/// ready to classify and to score.
 ///
 /// A pipeline is itself a `Classifier` (see `Pipeline+Classifier.swift`): its probabilities are
 /// the defended outputs, and its input gradient runs back through the postprocessors, the
@@ -17,6 +18,9 @@ public struct Pipeline: Sendable {
   public var preprocessors: [any Preprocessor]
   /// Applied to class probabilities in order after the classifier's softmax.
   public var postprocessors: [any Postprocessor]
+  /// Read the images as they reach the pipeline; an image any of them flags gets an all-zero
+  /// row (an abstention).
+  public var detectors: [any Detector]
   /// The classifier's name in reports.
   public var classifierName: String
 
@@ -25,14 +29,17 @@ public struct Pipeline: Sendable {
   ///   - classifier: The frozen classifier.
   ///   - preprocessors: Input defenses, in order.
   ///   - postprocessors: Output defenses, in order.
+  ///   - detectors: Detectors; the pipeline abstains on what any of them flags.
   ///   - classifierName: The classifier's name in reports.
   public init(
     classifier: any Classifier, preprocessors: [any Preprocessor] = [],
-    postprocessors: [any Postprocessor] = [], classifierName: String = "classifier"
+    postprocessors: [any Postprocessor] = [], detectors: [any Detector] = [],
+    classifierName: String = "classifier"
   ) {
     self.classifier = classifier
     self.preprocessors = preprocessors
     self.postprocessors = postprocessors
+    self.detectors = detectors
     self.classifierName = classifierName
   }
 
@@ -45,18 +52,13 @@ public struct Pipeline: Sendable {
     self.init(
       classifier: try loadClassifier(contentsOf: description.model, options: options),
       preprocessors: description.preprocessors, postprocessors: description.postprocessors,
-      classifierName: description.model.lastPathComponent)
+      detectors: description.detectors, classifierName: description.model.lastPathComponent)
   }
 
   /// The name of a stage in reports: its registered type name, else its Swift type.
   static func name(of stage: Any) -> String {
-    if let registered = type(of: stage) as? any RegisteredPreprocessor.Type {
-      return registered.typeName
-    }
-    if let registered = type(of: stage) as? any RegisteredPostprocessor.Type {
-      return registered.typeName
-    }
-    return String(describing: type(of: stage))
+    (type(of: stage) as? any RegisteredDefense.Type)?.typeName
+      ?? String(describing: type(of: stage))
   }
 
   /// The preprocessors as one chain.
@@ -67,15 +69,37 @@ public struct Pipeline: Sendable {
   /// - Returns: One row per image.
   /// - Throws: Errors from the stages or the classifier.
   public func defendedProbabilities(_ batch: ImageBatch) throws -> Probabilities {
-    var timings = [Double](repeating: 0, count: preprocessors.count + postprocessors.count + 1)
+    var timings = [Double](repeating: 0, count: stageCount)
     return try run(batch, timings: &timings).defended
   }
+
+  /// Every stage with a timing: the preprocessors, the classifier, the postprocessors and the
+  /// detectors, in that order.
+  var stageCount: Int { preprocessors.count + 1 + postprocessors.count + detectors.count }
 
   /// Runs every stage on a batch, adding each stage's seconds to `timings`. With a fitted
   /// postprocessor, the preprocessors, the classifier and the postprocessors before it run
   /// `passesPerImage` times (pass `k` with `reseeded(pass: k)`, pass 0 as configured); it
-  /// combines the passes and the postprocessors after it see its output.
+  /// combines the passes and the postprocessors after it see its output. The detectors read
+  /// the batch as it is; the rows of the images any of them flags are zeroed.
   func run(_ batch: ImageBatch, timings: inout [Double]) throws -> (
+    defended: Probabilities, afterClassifier: [Float], flags: [[Bool]]
+  ) {
+    let clock = ContinuousClock()
+    var flags: [[Bool]] = []
+    for (index, detector) in detectors.enumerated() {
+      let start = clock.now
+      flags.append(try detector.flags(batch, classify: classifier.probabilities))
+      timings[preprocessors.count + 1 + postprocessors.count + index] +=
+        (clock.now - start).inSeconds
+    }
+    let flagged = Self.union(flags, count: batch.count)
+    let (defended, afterClassifier) = try runStages(batch, timings: &timings)
+    return (defended.abstaining(on: flagged), afterClassifier, flags)
+  }
+
+  /// `run(_:timings:)` without the detectors.
+  private func runStages(_ batch: ImageBatch, timings: inout [Double]) throws -> (
     defended: Probabilities, afterClassifier: [Float]
   ) {
     let fitted = fittedPostprocessor
@@ -190,21 +214,30 @@ public struct Pipeline: Sendable {
     progress: (String, Int, Int) -> Void = { _, _, _ in }
   ) throws -> PipelineScore {
     precondition(batchSize >= 1, "batch size must be positive")
-    var timings = [Double](repeating: 0, count: preprocessors.count + postprocessors.count + 1)
+    var timings = [Double](repeating: 0, count: stageCount)
     let sets = [("clean", data.clean)] + data.adversarialSets.map { ($0.name, $0.images) }
     var tallies: [SetTally] = []
+    // Per detector, what it flags of each set.
+    var flagged = [[FlaggedShare]](repeating: [], count: detectors.count)
     for (name, set) in sets {
       var tally = SetTally()
+      var flags = [[Bool]](repeating: [], count: detectors.count)
       for first in stride(from: 0, to: set.count, by: batchSize) {
         progress(name, first, set.count)
         let part = set.selecting(first..<min(first + batchSize, set.count))
-        let (defended, afterClassifier) = try run(part, timings: &timings)
+        let (defended, afterClassifier, partFlags) = try run(part, timings: &timings)
         // Without preprocessors the classifier already saw the raw images.
         let undefended =
           preprocessors.isEmpty ? afterClassifier : try classifier.probabilities(part)
         tally.add(
           defended: defended.values, undefended: undefended, classes: classifier.classCount,
           labels: part.labels)
+        for index in flags.indices { flags[index] += partFlags[index] }
+      }
+      for index in flags.indices {
+        flagged[index].append(
+          FlaggedShare(
+            set: name, flags: flags[index], undefendedCorrect: tally.undefendedCorrectImages))
       }
       tallies.append(tally)
     }
@@ -225,6 +258,13 @@ public struct Pipeline: Sendable {
         StageTiming(
           kind: "postprocessor", name: Self.name(of: stage),
           secondsPerImage: timings[preprocessors.count + 1 + index] / images))
+    }
+    for (index, detector) in detectors.enumerated() {
+      stages.append(
+        StageTiming(
+          kind: "detector", name: Self.name(of: detector),
+          secondsPerImage: timings[preprocessors.count + 1 + postprocessors.count + index]
+            / images))
     }
     let adversarialTallies = Array(tallies.dropFirst())
     // Sets an attack made from the clean set are paired image by image (over the images they
@@ -247,6 +287,12 @@ public struct Pipeline: Sendable {
       harmonicMeanInterval: ConfidenceInterval.bootstrapHarmonicMean(
         clean: tallies[0].correctImages, adversarial: headline.correctImages,
         seed: bootstrapSeed),
-      stages: stages)
+      stages: stages,
+      detectors: zip(detectors, flagged).map { detector, shares in
+        DetectorScore(
+          name: Self.name(of: detector), threshold: detector.threshold ?? .infinity,
+          targetFalsePositiveRate: detector.falsePositiveRate, clean: shares[0],
+          adversarialSets: Array(shares.dropFirst()))
+      })
   }
 }

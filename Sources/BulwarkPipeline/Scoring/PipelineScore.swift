@@ -14,8 +14,11 @@ public struct PipelineScore: Codable, Equatable, Sendable {
   /// The headline harmonic mean's 95% bootstrap interval.
   public var harmonicMeanInterval: ConfidenceInterval?
   /// Seconds per image of every stage, in order: preprocessors, the classifier,
-  /// postprocessors (averaged over every set).
+  /// postprocessors, detectors (averaged over every set).
   public var stages: [StageTiming]
+  /// Every detector's false positives on the clean set and detections on each adversarial
+  /// set, in file order (empty without detectors).
+  public var detectors: [DetectorScore]
 
   /// Creates a score of one adversarial set.
   /// - Parameters:
@@ -38,9 +41,11 @@ public struct PipelineScore: Codable, Equatable, Sendable {
   ///   - worstCase: The worst case over several sets of the same images, or nil.
   ///   - harmonicMeanInterval: The headline harmonic mean's interval, or nil.
   ///   - stages: Per-stage timings.
+  ///   - detectors: Every detector's flags (default none).
   public init(
     clean: SetScore, adversarialSets: [AdversarialSetScore], worstCase: SetScore?,
-    harmonicMeanInterval: ConfidenceInterval?, stages: [StageTiming]
+    harmonicMeanInterval: ConfidenceInterval?, stages: [StageTiming],
+    detectors: [DetectorScore] = []
   ) {
     precondition(!adversarialSets.isEmpty, "at least one adversarial set")
     self.clean = clean
@@ -48,6 +53,7 @@ public struct PipelineScore: Codable, Equatable, Sendable {
     self.worstCase = worstCase
     self.harmonicMeanInterval = harmonicMeanInterval
     self.stages = stages
+    self.detectors = detectors
   }
 
   /// The headline adversarial score: the worst case over several sets of the same images, else
@@ -79,7 +85,7 @@ public struct PipelineScore: Codable, Equatable, Sendable {
 
   enum CodingKeys: String, CodingKey {
     case clean, adversarial, adversarialSets, worstCase, harmonicMean, harmonicMeanInterval
-    case undefendedHarmonicMean, stages
+    case undefendedHarmonicMean, stages, detectors
   }
 
   /// Decodes a score written by `encode(to:)` (a score written before adversarial sets had
@@ -100,7 +106,8 @@ public struct PipelineScore: Codable, Equatable, Sendable {
       worstCase: container.decodeIfPresent(SetScore.self, forKey: .worstCase),
       harmonicMeanInterval: container.decodeIfPresent(
         ConfidenceInterval.self, forKey: .harmonicMeanInterval),
-      stages: container.decode([StageTiming].self, forKey: .stages))
+      stages: container.decode([StageTiming].self, forKey: .stages),
+      detectors: container.decodeIfPresent([DetectorScore].self, forKey: .detectors) ?? [])
   }
 
   /// Encodes every set, the headline, both harmonic means and the timings.
@@ -116,6 +123,7 @@ public struct PipelineScore: Codable, Equatable, Sendable {
     try container.encodeIfPresent(harmonicMeanInterval, forKey: .harmonicMeanInterval)
     try container.encode(undefendedHarmonicMean, forKey: .undefendedHarmonicMean)
     try container.encode(stages, forKey: .stages)
+    if !detectors.isEmpty { try container.encode(detectors, forKey: .detectors) }
   }
 }
 
@@ -142,7 +150,7 @@ public struct AdversarialSetScore: Codable, Equatable, Sendable {
 
 /// The time one stage of a pipeline takes per image.
 public struct StageTiming: Codable, Equatable, Sendable {
-  /// `preprocessor`, `classifier` or `postprocessor`.
+  /// `preprocessor`, `classifier`, `postprocessor` or `detector`.
   public var kind: String
   /// The stage's type name (`spatial-smoothing`), or the model file's name for the classifier.
   public var name: String

@@ -313,7 +313,8 @@ public struct TuningReport: Sendable {
   private func writeFit(into folder: URL) throws -> URL? {
     guard let fit = outcome.fit else { return nil }
     let settings = FitSettings(
-      stage: 0, model: folder.appendingPathComponent(Self.modelName(for: fit.stage)))
+      position: .postprocessor(0),
+      model: folder.appendingPathComponent(Self.modelName(for: fit.stage)))
     let part = "the tuning sample's fit part"
     let record = FitRecord(
       stage: fit.stage, cleanSource: "\(description.clean.description), \(part)",

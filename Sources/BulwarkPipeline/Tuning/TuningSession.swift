@@ -110,6 +110,16 @@ public struct TuningSession: Sendable {
     file = url
     description = try PipelineDescription(
       root: root, file: url, folder: folder, registry: registry)
+    // The sample scorer reuses the classifier's outputs across postprocessors and runs no
+    // detectors, so it would rank configurations as if they were absent.
+    guard description.detectors.isEmpty else {
+      throw PipelineErrors([
+        PipelineError(
+          file: url.path, path: "detectors",
+          message: "bulwark tune does not search pipelines with detectors yet; score each "
+            + "with bulwark score")
+      ])
+    }
     space = try SearchSpace(root: root, file: url.path, folder: folder, registry: registry)
   }
 

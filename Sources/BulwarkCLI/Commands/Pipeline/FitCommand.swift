@@ -2,13 +2,14 @@ import BulwarkData
 import BulwarkPipeline
 import Foundation
 
-/// `bulwark fit FILE`: fits a pipeline's fitted postprocessor (the distribution classifier, or
-/// any `FittedPostprocessor`) on the data its `fit` key names and saves it beside the pipeline.
+/// `bulwark fit FILE`: fits a pipeline's fitted stages (the distribution classifier or any
+/// `FittedPostprocessor`, and every detector without a threshold) on the data their `fit` keys
+/// name and saves them beside the pipeline.
 struct FitCommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     name: "fit",
     abstract: "Fit a pipeline's fitted postprocessor (such as the distribution classifier) and "
-      + "save its model.",
+      + "detectors, and save their models.",
     discussion: """
       Loads the stage's fit data (fit.clean and fit.adversarial; an attack runs on fit.clean \
       and is cached in .bulwark-cache), runs the preprocessors and the classifier on every \
@@ -17,6 +18,15 @@ struct FitCommand: ParsableCommand {
       for the distribution classifier) and a fit record <model>.fit.json: the stage, the \
       settings the model depends on, sources, counts and a fingerprint of every image, so that \
       'bulwark score' refuses to evaluate on them or with other settings.
+
+      A detector without a threshold scores its fit.clean images and keeps the largest score \
+      that leaves at most its fpr share of them above it (default 0.05), written as \
+      { "threshold": …, "fpr": … } in its model file (default \
+      <pipeline>.<type>.json) with the same fit record. Detectors are fitted first, in file \
+      order, then the fitted postprocessor.
+
+      --json prints one object per fitted stage; a pipeline with one fitted stage prints that \
+      object alone, one with several an array of them in that order.
       """,
     arguments: PipelineRunArguments.definitions)
 
@@ -28,6 +38,7 @@ struct FitCommand: ParsableCommand {
 
   /// The outcome, as `--json` prints it.
   struct Report: Encodable {
+    var path: String
     var model: String
     var record: String
     var stage: String
@@ -38,33 +49,61 @@ struct FitCommand: ParsableCommand {
     var passes: Int
     var trainingAccuracy: Double
     var seconds: Double
+    /// A detector's threshold (absent for a postprocessor).
+    var threshold: Double?
   }
 
   func run(console: Console) throws {
     let description = try options.loadDescription()
-    let outcome = try description.fit(limit: options.limit) { phase, done, total in
+    let outcomes = try description.fit(limit: options.limit) { phase, done, total in
       console.progress("\(phase.rawValue): \(done)/\(total) images")
     }
     console.endProgress()
-    let record = outcome.record
     if options.json {
-      try console.printJSON(
-        Report(
-          model: outcome.model.path, record: outcome.recordFile.path, stage: record.stage,
+      let reports = outcomes.map { outcome in
+        let record = outcome.record
+        return Report(
+          path: outcome.position.path, model: outcome.model.path,
+          record: outcome.recordFile.path, stage: record.stage,
           configuration: record.configuration, cleanImages: record.cleanCount,
           adversarialImages: record.adversarialCount,
           adversarialFromCache: outcome.adversarialFromCache, passes: record.passes,
-          trainingAccuracy: record.trainingAccuracy, seconds: record.seconds))
+          trainingAccuracy: record.trainingAccuracy, seconds: record.seconds,
+          threshold: outcome.threshold)
+      }
+      if reports.count == 1 {
+        try console.printJSON(reports[0])
+      } else {
+        try console.printJSON(reports)
+      }
       return
     }
+    for (index, outcome) in outcomes.enumerated() {
+      if index > 0 { console.print() }
+      print(outcome, to: console)
+    }
+  }
+
+  private func print(_ outcome: PipelineDescription.FitOutcome, to console: Console) {
+    let record = outcome.record
     let settings = record.configuration.sorted { $0.key < $1.key }
       .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
-    console.print(
-      "Fitted \(record.stage) (\(record.passes) pass\(record.passes == 1 ? "" : "es") per "
-        + "image) on \(record.cleanCount) clean + \(record.adversarialCount) adversarial images "
-        + "in \(format(record.seconds, digits: 2)) s")
-    if !settings.isEmpty { console.print("Settings: \(settings)") }
-    console.print("Training accuracy: \(format(record.trainingAccuracy, digits: 4))")
+    if let threshold = outcome.threshold {
+      console.print(
+        "Fitted \(record.stage) (\(outcome.position.path)) on \(record.cleanCount) clean images "
+          + "in \(format(record.seconds, digits: 2)) s")
+      if !settings.isEmpty { console.print("Settings: \(settings)") }
+      console.print(
+        "Threshold: \(format(threshold, digits: 6)); it flags "
+          + "\(format(1 - record.trainingAccuracy, digits: 4)) of the fit images")
+    } else {
+      console.print(
+        "Fitted \(record.stage) (\(record.passes) pass\(record.passes == 1 ? "" : "es") per "
+          + "image) on \(record.cleanCount) clean + \(record.adversarialCount) adversarial "
+          + "images in \(format(record.seconds, digits: 2)) s")
+      if !settings.isEmpty { console.print("Settings: \(settings)") }
+      console.print("Training accuracy: \(format(record.trainingAccuracy, digits: 4))")
+    }
     console.print("Wrote \(outcome.model.path)")
     console.print("Wrote \(outcome.recordFile.path)")
   }

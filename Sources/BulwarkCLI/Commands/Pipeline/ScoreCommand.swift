@@ -16,8 +16,17 @@ struct ScoreCommand: ParsableCommand {
       sacrificed share, CCV mean confidence change and COS mean Jensen-Shannon divergence on \
       samples both classify correctly), abstentions (rows a postprocessor zeroed, counted as \
       wrong) and the time per image of each stage. An attack-generated adversarial set is \
-      cached in .bulwark-cache beside the file. A distribution classifier must be fitted first \
-      ('bulwark fit FILE'); scoring refuses images it was fitted on.
+      cached in .bulwark-cache beside the file. A distribution classifier, and a detector \
+      without a threshold, must be fitted first ('bulwark fit FILE'); scoring refuses images \
+      they were fitted on.
+
+      With detectors, the pipeline abstains on every image one of them flags, and each \
+      detector's share of flagged images is printed per set with its 95% interval: on the \
+      clean set its false-positive rate, on each adversarial set its detection rate, over the \
+      whole set and over the images that fool the undefended classifier. Then, per set, the \
+      images the pipeline gets wrong without abstaining: what an attacker wants from a \
+      pipeline with detectors (attacks made against such a pipeline count an abstention as \
+      no success).
 
       On a cluster, --shard I/N makes shard I of N of every attack-made set missing from the \
       cache (its share of the images, in slices of 1,000, as .part-I-of-N.npz files beside the \
@@ -132,6 +141,7 @@ struct ScoreCommand: ParsableCommand {
     }
     console.print(
       "Abstentions: clean \(clean.abstentions), " + abstentions.joined(separator: ", "))
+    printDetectors(score, to: console)
     console.print()
     console.print("Defense vs undefended   CAV      CRR      CSR      CCV      COS")
     let rows =
@@ -155,6 +165,49 @@ struct ScoreCommand: ParsableCommand {
         label.padding(toLength: 44, withPad: " ", startingAt: 0)
           + format(stage.secondsPerImage * 1e6, digits: 2) + " us")
     }
+  }
+
+  /// Each detector's flagged share of every set, with its interval: false positives on the
+  /// clean set, detections on the adversarial sets.
+  static func printDetectors(_ score: PipelineScore, to console: Console) {
+    func share(_ flagged: Int, _ total: Int, _ rate: Double, _ value: ConfidenceInterval)
+      -> String
+    {
+      "\(flagged) / \(total) = \(format(rate, digits: 4)) "
+        + "(\(format(value.lower, digits: 4))-\(format(value.upper, digits: 4)))"
+    }
+    for detector in score.detectors {
+      console.print()
+      console.print(
+        "Detector \(detector.name) (threshold \(format(detector.threshold, digits: 6)), fitted "
+          + "for a false-positive rate of \(format(detector.targetFalsePositiveRate, digits: 4))):"
+      )
+      let clean = detector.clean
+      console.print(
+        "  clean, false positives".padding(toLength: 28, withPad: " ", startingAt: 0)
+          + share(clean.flagged, clean.total, clean.rate, clean.interval))
+      for set in detector.adversarialSets {
+        let name = score.adversarialSets.count == 1 ? "adv" : set.set
+        console.print(
+          "  \(name), detected".padding(toLength: 28, withPad: " ", startingAt: 0)
+            + share(set.flagged, set.total, set.rate, set.interval) + "; of those fooling the "
+            + "undefended classifier: "
+            + share(
+              set.flaggedMisclassified, set.misclassified, set.misclassifiedRate,
+              set.misclassifiedInterval))
+      }
+    }
+    guard !score.detectors.isEmpty else { return }
+    let rows =
+      [("clean", score.clean)]
+      + score.adversarialSets.map {
+        (score.adversarialSets.count == 1 ? "adv" : $0.name, $0.score)
+      }
+    console.print()
+    console.print(
+      "Wrong and let through: "
+        + rows.map { "\($0.0) \($0.1.total - $0.1.correct - $0.1.abstentions)" }
+        .joined(separator: ", "))
   }
 
   /// The lines `score` and `tune` both print first: the clean count, each adversarial set's
