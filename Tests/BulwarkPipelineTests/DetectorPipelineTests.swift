@@ -313,7 +313,8 @@ struct PixelDetector: RegisteredDetector {
       "detectors: [{ type: \"test-pixel-detector\", fit: { clean: \"fashion-mnist:train\", "
         + "adversarial: \"fashion-mnist:test\" } }]")
     #expect(adversarial.count == 1)
-    #expect(adversarial[0].contains("detectors[0].fit.adversarial: a detector fits its threshold"))
+    #expect(
+      adversarial[0].contains("detectors[0].fit.adversarial: this detector fits its threshold"))
     let misplaced = try errors("postprocessors: [{ type: \"strip\", pool: \"x\" }]")
     #expect(misplaced.count == 1)
     #expect(misplaced[0].hasSuffix("'strip' is a detector; move it to the detectors list"))
@@ -338,6 +339,79 @@ struct PixelDetector: RegisteredDetector {
     } throws: { error in
       (error as? PipelineErrors)?.errors.first?.description.contains(
         "detectors: bulwark tune does not search pipelines with detectors") == true
+    }
+  }
+}
+
+/// The binary input detector: what it learns from, what it keeps for the threshold, its saved
+/// model, and how pipeline files fit it.
+@Suite struct BinaryInputDetectorTests {
+  /// Dark images (values below 0.2) and bright ones (above 0.8), `count` of each kind.
+  static func images(count: Int, bright: Bool, seed: UInt64) -> ImageBatch {
+    var generator = SeededGenerator(seed: seed)
+    let pixels = (0..<count * 784).map { _ in
+      generator.unitFloat() * 0.2 + (bright ? 0.8 : 0)
+    }
+    return ImageBatch(
+      shape: ImageShape(height: 28, width: 28, channels: 1), pixels: pixels,
+      labels: [Int](repeating: 0, count: count))
+  }
+
+  /// Trained on 30 dark (clean) and 40 bright (adversarial) images, it keeps the last 10 dark
+  /// ones for the threshold, and scores new bright images above new dark ones.
+  @Test func learnsToTellTheTwoKindsApartAndKeepsImagesForTheThreshold() throws {
+    var detector = try BinaryInputDetector(epochs: 2, batchSize: 10, calibration: 0.25, seed: 3)
+    #expect(!detector.isFitted && detector.learnsFromAdversarialImages)
+    let clean = Self.images(count: 40, bright: false, seed: 1)
+    let kept = try detector.learn(
+      clean: clean, adversarial: Self.images(count: 40, bright: true, seed: 2)
+    ) { _ in [] }
+    #expect(kept.pixels == clean.selecting(30..<40).pixels)
+    let dark = try detector.scores(Self.images(count: 5, bright: false, seed: 4)) { _ in [] }
+    let bright = try detector.scores(Self.images(count: 5, bright: true, seed: 5)) { _ in [] }
+    #expect(dark.max()! < bright.min()!)
+    #expect(throws: DetectorError.notFitted(stage: "binary-input-detector")) {
+      try detector.saveModel(to: URL(fileURLWithPath: "/nonexistent/d.safetensors"))
+    }
+    try detector.fitThreshold(on: try detector.scores(kept) { _ in [] })
+    let scratch = try ScratchFolder("bulwark-binary-detector")
+    let url = scratch.url("d.safetensors")
+    try detector.saveModel(to: url)
+    var loaded = try BinaryInputDetector(epochs: 2, batchSize: 10, calibration: 0.25, seed: 3)
+    try loaded.loadModel(contentsOf: url)
+    #expect(loaded.isFitted && loaded.threshold == detector.threshold)
+    #expect(try loaded.scores(kept) { _ in [] } == detector.scores(kept) { _ in [] })
+    // A network without a threshold in its metadata is refused with the file's name.
+    try Network(architecture: .lenet5(classes: 2), seed: 1).write(to: url)
+    #expect {
+      try loaded.loadModel(contentsOf: url)
+    } throws: { error in
+      guard case .model(let file, _, let found) = error as? DetectorError else { return false }
+      return file == url.path && found == "none"
+    }
+  }
+
+  @Test func needsAdversarialImagesToFit() throws {
+    let scratch = try ScratchFolder("bulwark-binary-detector")
+    try Network(architecture: .lenet5(classes: 10), seed: 1).write(to: scratch.url("m.safetensors"))
+    try Self.images(count: 8, bright: false, seed: 1).npzArchive.write(to: scratch.url("c.npz"))
+    let file = scratch.url("p.json5")
+    try """
+    {
+      classifier: { model: "m.safetensors" },
+      data: { clean: "c.npz", adversarial: "c.npz" },
+      detectors: [{ type: "binary-input-detector", epochs: 1, fit: { clean: "c.npz" } }],
+    }
+    """.write(to: file, atomically: true, encoding: .utf8)
+    let description = try PipelineDescription(contentsOf: file)
+    #expect(
+      description.fittings.first?.model.lastPathComponent
+        == "p.binary-input-detector.safetensors")
+    #expect {
+      try description.fit()
+    } throws: { error in
+      (error as? PipelineError)?.description.contains(
+        "detectors[0].fit: names no adversarial images for binary-input-detector") == true
     }
   }
 }

@@ -14,7 +14,9 @@ import Foundation
 /// the threshold itself (`threshold: 0.4`).
 ///
 /// Detectors see the images as they reach the pipeline, before any preprocessor, and the
-/// undefended classifier through `classify`.
+/// undefended classifier through `classify`. A detector that learns more than a threshold (a
+/// network telling clean from adversarial images) does so in `learn(clean:adversarial:classify:)`
+/// before its threshold is fitted.
 public protocol Detector: FittedStage {
   /// The share of clean images the fitted threshold may flag (the `fpr` key).
   var falsePositiveRate: Double { get }
@@ -29,6 +31,20 @@ public protocol Detector: FittedStage {
   /// - Returns: One finite score per image.
   /// - Throws: The detector's own errors, and those of `classify`.
   func scores(_ batch: ImageBatch, classify: Classify) throws -> [Double]
+
+  /// Whether `learn(clean:adversarial:classify:)` needs adversarial images (the stage's
+  /// `fit.adversarial`); a detector that does not refuses them.
+  var learnsFromAdversarialImages: Bool { get }
+
+  /// Learns what the detector needs from its fit images before its threshold is fitted.
+  /// - Parameters:
+  ///   - clean: The clean fit images.
+  ///   - adversarial: The adversarial fit images (empty unless `learnsFromAdversarialImages`).
+  ///   - classify: The undefended classifier's probabilities.
+  /// - Returns: The clean images to fit the threshold on: ones it did not learn from.
+  /// - Throws: The detector's errors.
+  mutating func learn(clean: ImageBatch, adversarial: ImageBatch, classify: Classify) throws
+    -> ImageBatch
 }
 
 /// The undefended classifier as a detector sees it: one probability row per image.
@@ -37,6 +53,19 @@ public typealias Classify = (ImageBatch) throws -> [Float]
 extension Detector {
   /// Whether it has a threshold.
   public var isFitted: Bool { threshold != nil }
+
+  /// False: only the threshold is learnt, from clean images.
+  public var learnsFromAdversarialImages: Bool { false }
+
+  /// Learns nothing: the threshold is fitted on every clean image.
+  /// - Parameters:
+  ///   - clean: The clean fit images.
+  ///   - adversarial: Unused.
+  ///   - classify: Unused.
+  /// - Returns: `clean`.
+  public func learn(clean: ImageBatch, adversarial: ImageBatch, classify: Classify) -> ImageBatch {
+    clean
+  }
 
   /// `json`: the model is `{ "threshold": …, "fpr": … }`.
   public static var modelFileExtension: String { "json" }

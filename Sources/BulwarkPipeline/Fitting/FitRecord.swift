@@ -25,7 +25,7 @@ public struct FitRecord: Codable, Equatable, Sendable {
   /// Adversarial images fitted on.
   public var adversarialCount: Int
   /// The share of fit images the fitted pipeline classifies correctly; for a detector, the
-  /// share of clean fit images it lets through.
+  /// share of the clean images its threshold was fitted on that it lets through.
   public var trainingAccuracy: Double
   /// Seconds spent computing passes and fitting.
   public var seconds: Double
@@ -87,7 +87,7 @@ public struct FitRecord: Codable, Equatable, Sendable {
   ///   - cleanFingerprints: The clean images' fingerprints.
   ///   - adversarialFingerprints: The adversarial images' fingerprints.
   ///   - trainingAccuracy: The fitted pipeline's accuracy on the fit images (for a detector,
-  ///     the share of clean fit images it lets through).
+  ///     the share of the clean images its threshold was fitted on that it lets through).
   ///   - seconds: Seconds spent computing passes and fitting.
   public init(
     stage: any FittedStage, cleanSource: String?, adversarialSource: String?,

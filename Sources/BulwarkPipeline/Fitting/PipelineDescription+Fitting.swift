@@ -19,7 +19,7 @@ extension PipelineDescription {
   /// exists.
   static func fitSettings(
     _ decoder: JSONValueDecoder, position: StagePosition, stage: inout some FittedStage,
-    file: URL, folder: URL
+    acceptsAdversarial: Bool, file: URL, folder: URL
   ) throws(PipelineError) -> FitSettings {
     do {
       var settings = FitSettings(
@@ -37,9 +37,9 @@ extension PipelineDescription {
           settings.clean = try dataSource(clean, folder: folder)
         }
         if let adversarial = fit.member("adversarial") {
-          if case .detector = position {
+          guard acceptsAdversarial else {
             throw adversarial.error(
-              "a detector fits its threshold on clean images only; remove fit.adversarial")
+              "this detector fits its threshold on clean images only; remove fit.adversarial")
           }
           settings.adversarial = try adversarialSource(adversarial, folder: folder)
           if case .attack(let attack) = settings.adversarial {
@@ -221,7 +221,16 @@ extension PipelineDescription {
             message: "names no clean images to fit the threshold on")
         }
         var detector = pipeline.detectors[index]
-        let scores = try pipeline.scores(of: detector, on: data.clean) {
+        if detector.learnsFromAdversarialImages, data.adversarial.count == 0 {
+          throw PipelineError(
+            file: file.path, path: "\(fitting.position.path).fit",
+            message: "names no adversarial images for \(Pipeline.name(of: detector)) to learn "
+              + "from; give fit.adversarial (a data source or an attack)")
+        }
+        let calibration = try detector.learn(
+          clean: data.clean, adversarial: data.adversarial,
+          classify: pipeline.classifier.probabilities)
+        let scores = try pipeline.scores(of: detector, on: calibration) {
           progress(.scores, $0, $1)
         }
         try detector.fitThreshold(on: scores)
@@ -328,7 +337,7 @@ extension PipelineDescription {
   ///   - pipeline: The pipeline whose stage was fitted on `data`.
   ///   - data: The images it was fitted on.
   ///   - trainingAccuracy: The fitted pipeline's accuracy on them (for a detector, the share
-  ///     of clean fit images it lets through).
+  ///     of the clean images its threshold was fitted on that it lets through).
   ///   - seconds: The time the fit took.
   /// - Returns: The record written.
   /// - Throws: `PipelineError` when the pipeline's stage is not fitted; the stage's and file

@@ -221,7 +221,7 @@ public struct PipelineDescription: Sendable {
               fittings.append(
                 try Self.fitSettings(
                   stage, position: .postprocessor(postprocessors.count), stage: &fitted,
-                  file: file, folder: folder))
+                  acceptsAdversarial: true, file: file, folder: folder))
               postprocessor = fitted
             }
             postprocessors.append(postprocessor)
@@ -237,7 +237,8 @@ public struct PipelineDescription: Sendable {
             } else {
               fittings.append(
                 try Self.fitSettings(
-                  stage, position: .detector(detectors.count), stage: &detector, file: file,
+                  stage, position: .detector(detectors.count), stage: &detector,
+                  acceptsAdversarial: detector.learnsFromAdversarialImages, file: file,
                   folder: folder))
             }
             detectors.append(detector)

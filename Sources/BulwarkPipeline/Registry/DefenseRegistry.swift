@@ -24,14 +24,15 @@ public struct DefenseRegistry: Sendable {
   /// The built-in defenses: spatial-smoothing, jpeg-compression, feature-squeezing,
   /// total-variation-minimization, autoencoder, external (a program in another process);
   /// high-confidence, reverse-sigmoid, rounded, class-labels, gaussian-noise,
-  /// distribution-classifier; and the detectors squeezing-detector, strip, magnet.
+  /// distribution-classifier; and the detectors squeezing-detector, strip, magnet,
+  /// binary-input-detector.
   public static let standard: DefenseRegistry = {
     let builtIns: [any RegisteredDefense.Type] = [
       SpatialSmoothing.self, JPEGCompression.self, FeatureSqueezing.self,
       TotalVariationMinimization.self, AutoencoderPurification.self, ExternalProcessDefense.self,
       HighConfidence.self, ReverseSigmoid.self, Rounded.self, ClassLabels.self,
       GaussianNoise.self, DistributionClassifier.self, SqueezingDetector.self,
-      STRIPDetector.self, MagNetDetector.self,
+      STRIPDetector.self, MagNetDetector.self, BinaryInputDetector.self,
     ]
     var registry = DefenseRegistry()
     // The built-in names are distinct, so registration cannot fail.

@@ -89,13 +89,16 @@ struct FitCommand: ParsableCommand {
     let settings = record.configuration.sorted { $0.key < $1.key }
       .map { "\($0.key) \($0.value)" }.joined(separator: ", ")
     if let threshold = outcome.threshold {
+      let adversarial =
+        record.adversarialCount > 0 ? " + \(record.adversarialCount) adversarial" : ""
       console.print(
-        "Fitted \(record.stage) (\(outcome.position.path)) on \(record.cleanCount) clean images "
-          + "in \(format(record.seconds, digits: 2)) s")
+        "Fitted \(record.stage) (\(outcome.position.path)) on \(record.cleanCount) clean"
+          + "\(adversarial) images in \(format(record.seconds, digits: 2)) s")
       if !settings.isEmpty { console.print("Settings: \(settings)") }
       console.print(
         "Threshold: \(format(threshold, digits: 6)); it flags "
-          + "\(format(1 - record.trainingAccuracy, digits: 4)) of the fit images")
+          + "\(format(1 - record.trainingAccuracy, digits: 4)) of the clean images it was "
+          + "fitted on")
     } else {
       console.print(
         "Fitted \(record.stage) (\(record.passes) pass\(record.passes == 1 ? "" : "es") per "
