@@ -318,6 +318,10 @@ struct PixelDetector: RegisteredDetector {
     let misplaced = try errors("postprocessors: [{ type: \"strip\", pool: \"x\" }]")
     #expect(misplaced.count == 1)
     #expect(misplaced[0].hasSuffix("'strip' is a detector; move it to the detectors list"))
+    let twice = try errors(
+      "detectors: [{ type: \"test-pixel-detector\" }, { type: \"test-pixel-detector\" }]")
+    #expect(twice.count == 1)
+    #expect(twice[0].contains("detectors[1].model: detectors[0] keeps its model in "))
     let unknown = try errors("detectors: [{ type: \"magnett\" }]")
     #expect(unknown.count == 1 && unknown[0].contains("did you mean magnet?"))
     let fpr = try errors("detectors: [{ type: \"squeezing-detector\", fpr: 1 }]")

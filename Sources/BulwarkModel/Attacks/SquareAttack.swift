@@ -21,11 +21,11 @@ import Foundation
 /// it wrong or abstains (targeted: predicts the target). Against a classifier whose
 /// abstentions are no success (`abstentionIsAttackSuccess`: a pipeline with detectors), an
 /// abstained row's margin is 2, worse than any row let through, so that the attack moves out
-/// of what the detectors flag and on to images they let through and the classifier gets wrong. Deliberate differences from
-/// AutoAttack's code: each image draws its square's position from its own seeded stream (the
-/// reference draws one position for the whole batch), so results do not depend on the batch;
-/// success is the classifier's decision rather than `margin <= 0` (equal top probabilities
-/// are decided as the scorer decides them).
+/// of what the detectors flag and on to images they let through and the classifier gets
+/// wrong. Deliberate differences from AutoAttack's code: each image draws its square's
+/// position from its own seeded stream (the reference draws one position for the whole batch),
+/// so results do not depend on the batch; success is the classifier's decision rather than
+/// `margin <= 0` (equal top probabilities are decided as the scorer decides them).
 public struct SquareAttack: Attack {
   /// The ball the attack stays in.
   public var ball: PerturbationBall

@@ -59,6 +59,11 @@ public enum StagePosition: Sendable, Equatable {
   /// `detectors[i]`.
   case detector(Int)
 
+  /// Whether the stage is a detector.
+  public var isDetector: Bool {
+    if case .detector = self { true } else { false }
+  }
+
   /// The stage's path in the pipeline file (`postprocessors[2]`).
   public var path: String {
     switch self {

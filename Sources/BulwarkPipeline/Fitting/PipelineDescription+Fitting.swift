@@ -92,14 +92,11 @@ extension PipelineDescription {
     fittings: [FitSettings], file: String
   ) -> [PipelineError] {
     var problems: [PipelineError] = []
-    func isDetector(_ fitting: FitSettings) -> Bool {
-      if case .detector = fitting.position { true } else { false }
-    }
     // Two fitted postprocessors are refused below.
     for (index, fitting) in fittings.enumerated() {
       guard
         let first = fittings[..<index].first(where: {
-          $0.model == fitting.model && (isDetector($0) || isDetector(fitting))
+          $0.model == fitting.model && ($0.position.isDetector || fitting.position.isDetector)
         })
       else { continue }
       problems.append(

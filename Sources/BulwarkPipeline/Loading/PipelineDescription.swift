@@ -58,11 +58,7 @@ public struct PipelineDescription: Sendable {
   public var fittings: [FitSettings]
 
   /// The fitted postprocessor's model file and fit data, or nil without one.
-  public var fitting: FitSettings? {
-    fittings.first {
-      if case .postprocessor = $0.position { true } else { false }
-    }
-  }
+  public var fitting: FitSettings? { fittings.first { !$0.position.isDetector } }
 
   /// Reads and checks a pipeline file.
   /// - Parameters:
