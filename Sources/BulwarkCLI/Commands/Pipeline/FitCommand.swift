@@ -22,7 +22,10 @@ struct FitCommand: ParsableCommand {
       A detector without a threshold scores its fit.clean images and keeps the largest score \
       that leaves at most its fpr share of them above it (default 0.05), written as \
       { "threshold": …, "fpr": … } in its model file (default \
-      <pipeline>.<type>.json) with the same fit record. Detectors are fitted first, in file \
+      <pipeline>.<type>.json) with the same fit record. The binary input detector first \
+      trains its network on fit.adversarial and all but the last quarter of fit.clean, fits \
+      the threshold on that quarter, and saves the network with the threshold \
+      (<pipeline>.binary-input-detector.safetensors). Detectors are fitted first, in file \
       order, then the fitted postprocessor.
 
       --json prints one object per fitted stage; a pipeline with one fitted stage prints that \
