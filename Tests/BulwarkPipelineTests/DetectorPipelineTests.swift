@@ -419,3 +419,89 @@ struct PixelDetector: RegisteredDetector {
     }
   }
 }
+
+/// The gradients attacks use to evade detectors: MagNet's and the detector network's score
+/// gradients against central differences, and PGD stepping out of what a detector flags.
+@Suite struct DetectorEvasionTests {
+  /// Central differences of `score` at `samples` values of `batch`, against `analytic`.
+  static func expectMatchesDifferences(
+    _ analytic: [Float], batch: ImageBatch, samples: Int, seed: UInt64, tolerance: Double,
+    score: (ImageBatch) throws -> Double
+  ) throws {
+    var generator = SeededGenerator(seed: seed)
+    let step: Float = 1.0 / 256
+    for _ in 0..<samples {
+      let index = generator.uniformInt(below: batch.pixels.count)
+      var up = batch
+      var down = batch
+      up.pixels[index] += step
+      down.pixels[index] -= step
+      let numeric = (try score(up) - score(down)) / Double(2 * step)
+      expectClose(Double(analytic[index]), numeric, tolerance: tolerance, "value \(index)")
+    }
+  }
+
+  @Test(arguments: [1, 2])
+  func magnetScoreGradientMatchesDifferences(norm: Int) throws {
+    let detector = try MagNetDetector(
+      autoencoder: AutoencoderPurificationTests.stage(), norm: norm)
+    let batch = AutoencoderPurificationTests.batch(count: 1, seed: 8)
+    let gradient = try #require(try detector.scoreGradient(batch) { _ in [] })
+    try Self.expectMatchesDifferences(
+      gradient, batch: batch, samples: 12, seed: 9, tolerance: 2e-4
+    ) { try detector.scores($0) { _ in [] }[0] }
+  }
+
+  @Test func detectorNetworkScoreGradientMatchesDifferences() throws {
+    let scratch = try ScratchFolder("bulwark-evasion")
+    let url = scratch.url("d.safetensors")
+    try Network(architecture: .lenet5(classes: 2), seed: 4).write(
+      to: url, metadata: ["bulwark.detector.threshold": "0.5"])
+    var detector = try BinaryInputDetector()
+    try detector.loadModel(contentsOf: url)
+    let batch = BinaryInputDetectorTests.images(count: 1, bright: true, seed: 6)
+    let gradient = try #require(try detector.scoreGradient(batch) { _ in [] })
+    try Self.expectMatchesDifferences(
+      gradient, batch: batch, samples: 12, seed: 7, tolerance: 1e-4
+    ) { try detector.scores($0) { _ in [] }[0] }
+  }
+
+  /// Flags 4x4 images whose first value is above 0.5; its score is that value, so its
+  /// gradient is 1 there and 0 elsewhere.
+  struct DifferentiableFirstValueDetector: Detector {
+    var falsePositiveRate: Double { 0.05 }
+    var threshold: Double? = 0.5
+    var fitConfiguration: [String: String] { [:] }
+    func scores(_ batch: ImageBatch, classify: Classify) throws -> [Double] {
+      (0..<batch.count).map { Double(batch.pixels[$0 * 16]) }
+    }
+    func scoreGradient(_ batch: ImageBatch, classify: Classify) throws -> [Float]? {
+      (0..<batch.pixels.count).map { $0 % 16 == 0 ? 1 : 0 }
+    }
+  }
+
+  /// From a first value of 0.62, flagged, PGD steps it down by 0.05 until the detector lets
+  /// the image through, untargeted or targeted; the classifier's own gradient is zero, so it
+  /// then stays. A detector without a gradient leaves PGD nothing to follow.
+  @Test func pgdStepsOutOfWhatADifferentiableDetectorFlags() throws {
+    var pixels = [Float](repeating: 0.45, count: 16)
+    pixels[0] = 0.62
+    let clean = ImageBatch(
+      shape: DetectorPipelineTests.SecondValueClassifier().inputShape, pixels: pixels,
+      labels: [0])
+    let pipeline = Pipeline(
+      classifier: DetectorPipelineTests.SecondValueClassifier(),
+      detectors: [DifferentiableFirstValueDetector()])
+    let attack = PGD(epsilon: 0.2, stepSize: 0.05, steps: 6, randomStart: false)
+    for targets in [nil, [1]] {
+      let adversarial = try attack.perturb(clean, classifier: pipeline, targets: targets)
+      expectClose(adversarial.pixels[0], 0.47, tolerance: 1e-5)
+      #expect(try pipeline.anyDetectorFlags(adversarial) == [false])
+    }
+    let blind = Pipeline(
+      classifier: DetectorPipelineTests.SecondValueClassifier(),
+      detectors: [DetectorPipelineTests.FirstValueDetector()])
+    #expect(try blind.evasionGradient(clean) == nil)
+    #expect(try attack.perturb(clean, classifier: blind, targets: nil).pixels[0] == 0.62)
+  }
+}

@@ -32,6 +32,15 @@ public protocol Detector: FittedStage {
   /// - Throws: The detector's own errors, and those of `classify`.
   func scores(_ batch: ImageBatch, classify: Classify) throws -> [Double]
 
+  /// The input gradient of each image's score, for attacks that must evade the detector, or
+  /// nil when the score is not differentiable (the attacks then rely on score-based search).
+  /// - Parameters:
+  ///   - batch: Images, NHWC.
+  ///   - classify: The undefended classifier's probabilities.
+  /// - Returns: One value per pixel value, NHWC, or nil.
+  /// - Throws: The detector's errors.
+  func scoreGradient(_ batch: ImageBatch, classify: Classify) throws -> [Float]?
+
   /// Whether `learn(clean:adversarial:classify:)` needs adversarial images (the stage's
   /// `fit.adversarial`); a detector that does not refuses them.
   var learnsFromAdversarialImages: Bool { get }
@@ -53,6 +62,13 @@ public typealias Classify = (ImageBatch) throws -> [Float]
 extension Detector {
   /// Whether it has a threshold.
   public var isFitted: Bool { threshold != nil }
+
+  /// Nil: the score is not differentiable.
+  /// - Parameters:
+  ///   - batch: Images (unused).
+  ///   - classify: Unused.
+  /// - Returns: nil.
+  public func scoreGradient(_ batch: ImageBatch, classify: Classify) -> [Float]? { nil }
 
   /// False: only the threshold is learnt, from clean images.
   public var learnsFromAdversarialImages: Bool { false }

@@ -77,11 +77,25 @@ public protocol Classifier: Sendable {
   /// detectors let through, which is what measuring a detector against an adaptive attacker
   /// asks for (the scorer still counts every abstention wrong).
   var abstentionIsAttackSuccess: Bool { get }
+
+  /// For attacks that must evade detectors: per image, the input gradient of the scores of the
+  /// differentiable detectors that flag it (zero for images none flags), or nil when the
+  /// classifier has no differentiable detector (the default). The gradient attacks step down
+  /// it on the images it covers, whatever their own direction.
+  /// - Parameter batch: Images of `inputShape`.
+  /// - Returns: One value per pixel value, NHWC, or nil.
+  /// - Throws: The detectors' and the classifier's errors.
+  func evasionGradient(_ batch: ImageBatch) throws -> [Float]?
 }
 
 extension Classifier {
   /// True: an abstention is an attack's success, as the scorer counts it wrong.
   public var abstentionIsAttackSuccess: Bool { true }
+
+  /// Nil: no detector to evade.
+  /// - Parameter batch: Images (unused).
+  /// - Returns: nil.
+  public func evasionGradient(_ batch: ImageBatch) -> [Float]? { nil }
 
   /// The softmax of the logits: `batch.count x classCount` class probabilities, row-major.
   /// - Parameter batch: Images of `inputShape`.

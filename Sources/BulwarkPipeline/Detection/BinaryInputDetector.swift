@@ -176,6 +176,23 @@ public struct BinaryInputDetector: RegisteredDetector {
     return (0..<batch.count).map { Double(probabilities[$0 * 2 + 1]) }
   }
 
+  /// The input gradient of the network's probability of class 1: on its logits,
+  /// `p₀ p₁ · (−1, +1)`, then back through the network.
+  /// - Parameters:
+  ///   - batch: Images of the architecture's input shape.
+  ///   - classify: Unused.
+  /// - Returns: One value per pixel value, NHWC.
+  /// - Throws: As `scores(_:classify:)`.
+  public func scoreGradient(_ batch: ImageBatch, classify: Classify) throws -> [Float]? {
+    guard let network else { throw DetectorError.notFitted(stage: Self.typeName) }
+    let probabilities = Network.softmax(try network.logits(batch), classes: 2)
+    let logitGradient = (0..<batch.count).flatMap { image -> [Float] in
+      let product = probabilities[image * 2] * probabilities[image * 2 + 1]
+      return [-product, product]
+    }
+    return try network.inputGradient(batch, logitGradient: logitGradient)
+  }
+
   /// Writes the network with the threshold in its metadata (atomically).
   /// - Parameter url: The model file.
   /// - Throws: `DetectorError.notFitted` before fitting; file errors.

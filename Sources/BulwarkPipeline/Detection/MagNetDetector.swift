@@ -111,6 +111,32 @@ public struct MagNetDetector: RegisteredDetector {
     }
   }
 
+  /// The score's input gradient, through the autoencoder: with d = x − r(x) over D values,
+  /// `(u − J_rᵀ u) / D` for u = sign(d) (norm 1), or for u = d / s (norm 2, s the score).
+  /// - Parameters:
+  ///   - batch: Images, NHWC, of the autoencoder's input shape.
+  ///   - classify: Unused.
+  /// - Returns: One value per pixel value, NHWC.
+  /// - Throws: As `scores(_:classify:)`.
+  public func scoreGradient(_ batch: ImageBatch, classify: Classify) throws -> [Float]? {
+    let reconstructed = try autoencoder.process(batch).pixels
+    let size = batch.shape.valueCount
+    let scores = try self.scores(batch, classify: classify)
+    var upstream = [Float](repeating: 0, count: batch.pixels.count)
+    for image in 0..<batch.count {
+      for index in image * size..<(image + 1) * size {
+        let difference = batch.pixels[index] - reconstructed[index]
+        upstream[index] =
+          norm == 1
+          ? (difference > 0 ? 1 : difference < 0 ? -1 : 0)
+          : scores[image] > 0 ? difference / Float(scores[image]) : 0
+      }
+    }
+    let through = try autoencoder.backward(gradient: upstream, input: batch)
+    let scale = 1 / Float(max(size, 1))
+    return zip(upstream, through).map { ($0 - $1) * scale }
+  }
+
   /// The settings the threshold depends on.
   public var fitConfiguration: [String: String] {
     ["fpr": "\(falsePositiveRate)", "norm": "\(norm)", "autoencoder": autoencoder.modelPath]

@@ -26,6 +26,28 @@ extension Pipeline {
     return scores
   }
 
+  /// The evasion gradient (see `Classifier.evasionGradient(_:)`): on every image, the sum of
+  /// the score gradients of the differentiable detectors that flag it.
+  /// - Parameter batch: Images of the classifier's input shape.
+  /// - Returns: One value per pixel value, NHWC, or nil when no detector is differentiable.
+  /// - Throws: The detectors' and the classifier's errors.
+  public func evasionGradient(_ batch: ImageBatch) throws -> [Float]? {
+    var total: [Float]?
+    let size = batch.shape.valueCount
+    for detector in detectors {
+      guard
+        let gradient = try detector.scoreGradient(batch, classify: classifier.probabilities)
+      else { continue }
+      let flags = try detector.flags(batch, classify: classifier.probabilities)
+      var sum = total ?? [Float](repeating: 0, count: batch.pixels.count)
+      for (image, flagged) in flags.enumerated() where flagged {
+        for index in image * size..<(image + 1) * size { sum[index] += gradient[index] }
+      }
+      total = sum
+    }
+    return total
+  }
+
   /// Each detector's flags on a batch, in the order of `detectors`.
   /// - Parameter batch: Images of the classifier's input shape, as they reach the pipeline.
   /// - Returns: One flag per image for every detector.

@@ -39,6 +39,14 @@ public struct ExpectationOverTransformation: Classifier {
   /// The pipeline's: false with detectors.
   public var abstentionIsAttackSuccess: Bool { pipeline.abstentionIsAttackSuccess }
 
+  /// The pipeline's (its detectors read the images before any randomised stage).
+  /// - Parameter batch: Images of the pipeline's input shape.
+  /// - Returns: The gradient, or nil without a differentiable detector.
+  /// - Throws: The detectors' and the classifier's errors.
+  public func evasionGradient(_ batch: ImageBatch) throws -> [Float]? {
+    try pipeline.evasionGradient(batch)
+  }
+
   /// The pipeline's own logits (see `Pipeline.logits(_:)`).
   /// - Parameter batch: Images of the pipeline's input shape.
   /// - Returns: `batch.count x classCount` values, row-major.
