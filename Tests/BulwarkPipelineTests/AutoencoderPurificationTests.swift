@@ -109,16 +109,6 @@ import Testing
     }
   }
 
-  /// The messages a `--stage` text gives.
-  func stageErrors(_ text: String) -> [String] {
-    do {
-      _ = try DefenseRegistry.standard.preprocessor(json5: text, file: "p.json5")
-      return []
-    } catch {
-      return error.errors.map(\.description)
-    }
-  }
-
   @Test func decodingNeedsAModelAndNoOtherKey() {
     let missing = stageErrors("{ type: \"autoencoder\" }")
     #expect(missing.count == 1)

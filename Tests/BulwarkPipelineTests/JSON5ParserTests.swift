@@ -12,16 +12,6 @@ import Testing
     return try parser.parse()
   }
 
-  /// Every problem a `--stage` text gives, as printed.
-  func stageErrors(_ text: String) -> [String] {
-    do {
-      _ = try DefenseRegistry.standard.preprocessor(json5: text, file: "p.json5")
-      return []
-    } catch {
-      return error.errors.map(\.description)
-    }
-  }
-
   /// Number texts and their values; `0x3` was read as the bit pattern 3, 1.5e-323.
   static let numbers: [(text: String, value: Double)] = [
     ("0x3", 3), ("0X1f", 31), ("-0xFF", -255), ("+0x10", 16), ("0", 0), ("-0", 0),

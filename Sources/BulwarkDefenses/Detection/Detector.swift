@@ -102,12 +102,13 @@ extension Detector {
   ///   - batch: Images, NHWC.
   ///   - classify: The undefended classifier's probabilities.
   /// - Returns: One finite score per image.
-  /// - Throws: `DetectorError.score` for a NaN or infinite score; the errors of `scores`.
+  /// - Throws: `DetectorError.scoreCount` for not one score per image, `DetectorError.score`
+  ///   for a NaN or infinite score; the errors of `scores`.
   public func checkedScores(_ batch: ImageBatch, classify: Classify) throws -> [Double] {
     let scores = try scores(batch, classify: classify)
     guard scores.count == batch.count else {
-      throw DetectorError.score(
-        stage: Self.stageName, image: 0, found: "\(scores.count) scores for \(batch.count) images")
+      throw DetectorError.scoreCount(
+        stage: Self.stageName, expected: batch.count, found: scores.count)
     }
     if let index = scores.firstIndex(where: { !$0.isFinite }) {
       throw DetectorError.score(stage: Self.stageName, image: index, found: "\(scores[index])")

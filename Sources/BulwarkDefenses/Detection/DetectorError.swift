@@ -4,8 +4,10 @@ public enum DetectorError: Error, Equatable, CustomStringConvertible {
   case notFitted(stage: String)
   /// No clean images to fit the threshold on.
   case noImages(stage: String)
-  /// A score that is not finite, or the wrong number of scores.
+  /// A score that is not finite.
   case score(stage: String, image: Int, found: String)
+  /// Not one score per image.
+  case scoreCount(stage: String, expected: Int, found: Int)
   /// A saved model that cannot be used.
   case model(file: String, expected: String, found: String)
   /// Held-out images that cannot be used (STRIP's pool).
@@ -20,6 +22,8 @@ public enum DetectorError: Error, Equatable, CustomStringConvertible {
       "\(stage): no clean images to fit the threshold on"
     case .score(let stage, let image, let found):
       "\(stage): image \(image) scores \(found); scores must be finite numbers"
+    case .scoreCount(let stage, let expected, let found):
+      "\(stage): expected \(expected) scores (one per image), found \(found)"
     case .model(let file, let expected, let found):
       "\(file): expected \(expected), found \(found)"
     case .pool(let stage, let expected, let found):

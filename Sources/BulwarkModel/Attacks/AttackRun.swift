@@ -76,11 +76,7 @@ public struct AttackRun: Sendable {
   /// row) is wrong, and a tie goes to the first class.
   static func correct(_ probabilities: [Float], _ labels: [Int], _ classes: Int) -> Int {
     labels.indices.count { image in
-      let row = probabilities[image * classes..<(image + 1) * classes]
-      guard row.contains(where: { $0 != 0 }) else { return false }
-      var best = row.startIndex
-      for index in row.indices where row[index] > row[best] { best = index }
-      return best - row.startIndex == labels[image]
+      probabilities[image * classes..<(image + 1) * classes].scoredClass == labels[image]
     }
   }
 

@@ -13,15 +13,21 @@ extension Classifier {
     let probabilities = try self.probabilities(batch)
     let classes = classCount
     return (0..<batch.count).map { image in
-      let row = probabilities[image * classes..<(image + 1) * classes]
-      guard row.contains(where: { $0 != 0 }) else {
-        return targets == nil && abstentionIsAttackSuccess
-      }
-      var best = row.startIndex
-      for index in row.indices where row[index] > row[best] { best = index }
-      let predicted = best - row.startIndex
+      guard let predicted = probabilities[image * classes..<(image + 1) * classes].scoredClass
+      else { return targets == nil && abstentionIsAttackSuccess }
       return targets.map { predicted == $0[image] } ?? (predicted != batch.labels[image])
     }
+  }
+}
+
+extension ArraySlice<Float> {
+  /// This probability row's class as the scorer decides it: the first of the largest values,
+  /// or nil for an abstention (an all-zero row).
+  var scoredClass: Int? {
+    guard contains(where: { $0 != 0 }) else { return nil }
+    var best = startIndex
+    for index in indices where self[index] > self[best] { best = index }
+    return best - startIndex
   }
 }
 

@@ -98,12 +98,16 @@ public struct MagNetDetector: RegisteredDetector {
   /// - Returns: One score per image.
   /// - Throws: `AutoencoderError` for an unusable model or a batch of another shape.
   public func scores(_ batch: ImageBatch, classify: Classify) throws -> [Double] {
-    let reconstructed = try autoencoder.process(batch)
+    errors(of: batch, reconstructed: try autoencoder.process(batch).pixels)
+  }
+
+  /// The reconstruction error of every image, given its reconstruction.
+  private func errors(of batch: ImageBatch, reconstructed: [Float]) -> [Double] {
     let size = batch.shape.valueCount
     return (0..<batch.count).map { image in
       var total = 0.0
       for index in image * size..<(image + 1) * size {
-        let difference = Double(batch.pixels[index] - reconstructed.pixels[index])
+        let difference = Double(batch.pixels[index] - reconstructed[index])
         total += norm == 1 ? abs(difference) : difference * difference
       }
       let mean = total / Double(max(size, 1))
@@ -121,7 +125,7 @@ public struct MagNetDetector: RegisteredDetector {
   public func scoreGradient(_ batch: ImageBatch, classify: Classify) throws -> [Float]? {
     let reconstructed = try autoencoder.process(batch).pixels
     let size = batch.shape.valueCount
-    let scores = try self.scores(batch, classify: classify)
+    let scores = errors(of: batch, reconstructed: reconstructed)
     var upstream = [Float](repeating: 0, count: batch.pixels.count)
     for image in 0..<batch.count {
       for index in image * size..<(image + 1) * size {
