@@ -501,7 +501,49 @@ struct PixelDetector: RegisteredDetector {
     let blind = Pipeline(
       classifier: DetectorPipelineTests.SecondValueClassifier(),
       detectors: [DetectorPipelineTests.FirstValueDetector()])
-    #expect(try blind.evasionGradient(clean) == nil)
+    #expect(try blind.evasion(clean) == nil)
     #expect(try attack.perturb(clean, classifier: blind, targets: nil).pixels[0] == 0.62)
+  }
+
+  /// The evasion is the score's excess over the threshold, and its gradient, on the flagged
+  /// image only.
+  @Test func evasionIsTheExcessOverTheThreshold() throws {
+    var pixels = [Float](repeating: 0.45, count: 32)
+    pixels[0] = 0.625
+    let batch = ImageBatch(
+      shape: DetectorPipelineTests.SecondValueClassifier().inputShape, pixels: pixels,
+      labels: [0, 0])
+    let pipeline = Pipeline(
+      classifier: DetectorPipelineTests.SecondValueClassifier(),
+      detectors: [DifferentiableFirstValueDetector(), DifferentiableFirstValueDetector()])
+    let evasion = try #require(try pipeline.evasion(batch))
+    #expect(evasion.excess == [0.25, 0])
+    #expect(evasion.isFlagged(0) && !evasion.isFlagged(1))
+    #expect(evasion.gradient == (0..<32).map { $0 == 0 ? 2 : 0 })
+  }
+
+  /// APGD counts an abstention as no success against a pipeline with detectors, and from
+  /// random starts that the detector flags it follows the detector's gradient out: every seed
+  /// ends let through, with the first value within the ball.
+  @Test func apgdLeavesWhatADifferentiableDetectorFlags() throws {
+    var pixels = [Float](repeating: 0.45, count: 16)
+    pixels[0] = 0.6
+    let clean = ImageBatch(
+      shape: DetectorPipelineTests.SecondValueClassifier().inputShape, pixels: pixels,
+      labels: [0])
+    let pipeline = Pipeline(
+      classifier: DetectorPipelineTests.SecondValueClassifier(),
+      detectors: [DifferentiableFirstValueDetector()])
+    var startsFlagged = 0
+    for seed: UInt64 in 0..<6 {
+      let attack = APGD(epsilon: 0.2, steps: 10, restarts: 1, seed: seed)
+      let start = attack.ball.surfaceStart(
+        around: clean.pixels, imageSize: 16, seed: seed, streams: [0])
+      if start[0] > 0.5 { startsFlagged += 1 }
+      let adversarial = try attack.perturb(clean, classifier: pipeline, targets: nil)
+      #expect(try pipeline.anyDetectorFlags(adversarial) == [false], "seed \(seed)")
+      #expect(adversarial.pixels[0] >= 0.4 - 1e-6)
+    }
+    #expect(startsFlagged > 0)
   }
 }

@@ -93,8 +93,20 @@ extension Detector {
   /// - Returns: One flag per image.
   /// - Throws: `DetectorError.notFitted` without a threshold; the errors of `scores`.
   public func flags(_ batch: ImageBatch, classify: Classify) throws -> [Bool] {
+    try excess(batch, classify: classify).map { $0 > 0 }
+  }
+
+  /// How far each image's score is above the threshold: `score − threshold` for the images the
+  /// detector flags (always > 0), 0 for the others. What an attack evading the detector drives
+  /// down.
+  /// - Parameters:
+  ///   - batch: Images, NHWC.
+  ///   - classify: The undefended classifier's probabilities.
+  /// - Returns: One value per image.
+  /// - Throws: `DetectorError.notFitted` without a threshold; the errors of `scores`.
+  public func excess(_ batch: ImageBatch, classify: Classify) throws -> [Double] {
     guard let threshold else { throw DetectorError.notFitted(stage: Self.stageName) }
-    return try checkedScores(batch, classify: classify).map { $0 > threshold }
+    return try checkedScores(batch, classify: classify).map { $0 > threshold ? $0 - threshold : 0 }
   }
 
   /// `scores(_:classify:)`, refusing a score that is not finite.

@@ -15,10 +15,16 @@ import Foundation
 /// the images still classified correctly, each from a new random start.
 ///
 /// An image counts as adversarial at the first point where the classifier gets it wrong (an
-/// abstention, all logits equal, counts; targeted: classifies it as the target), and that first
-/// point is kept. Deliberate differences from the reference implementation, which keeps the
-/// last misclassified point: an image never fooled comes back at its highest-loss point
-/// rather than clean (more useful against other defenses); the first checkpoint compares the
+/// abstention, all logits equal, counts when `Classifier.abstentionIsAttackSuccess`; targeted:
+/// classifies it as the target), and that first point is kept. Against a classifier with
+/// differentiable detectors (`Classifier.evasion(_:)`), a point they flag ranks below every
+/// point they let through and among flagged points by how far the detectors' scores are above
+/// their thresholds (`Progress`); on such a point the step follows the detectors' score
+/// gradient down instead of the loss up.
+///
+/// Deliberate differences from the reference implementation, which keeps the last
+/// misclassified point: an image never fooled comes back at its highest-loss point rather than
+/// clean (more useful against other defenses); the first checkpoint compares the
 /// first step's loss with the starting loss (the reference reads an unwritten slot of zeros);
 /// and every image draws its random start from its own seeded stream, so results do not depend
 /// on the batch or the thread count.
@@ -87,7 +93,7 @@ public struct APGD: Attack {
       classifier.attackSucceeded(
         on: batch, targets: successTargets)
     ).filter { !$0.1 }.map(\.0)
-    var bestLoss = [Double](repeating: -.infinity, count: batch.count)
+    var bestProgress = [Progress](repeating: .lowest, count: batch.count)
     let size = batch.shape.valueCount
     for restart in 0..<restarts where !remaining.isEmpty {
       let part = batch.selecting(remaining)
@@ -96,8 +102,8 @@ public struct APGD: Attack {
         lossTargets: lossTargets.map { targets in remaining.map { targets[$0] } },
         successTargets: successTargets.map { targets in remaining.map { targets[$0] } })
       for (position, image) in remaining.enumerated()
-      where outcome.succeeded[position] || outcome.loss[position] > bestLoss[image] {
-        bestLoss[image] = outcome.loss[position]
+      where outcome.succeeded[position] || outcome.progress[position] > bestProgress[image] {
+        bestProgress[image] = outcome.progress[position]
         let source = outcome.succeeded[position] ? outcome.adversarial : outcome.best
         result.replaceSubrange(
           image * size..<(image + 1) * size,
@@ -129,19 +135,35 @@ public struct APGD: Attack {
   struct Outcome {
     /// The first successful point of every image (its last point where none succeeded).
     var adversarial: [Float]
-    /// The highest-loss point of every image.
+    /// The furthest point of every image (the highest loss among those let through).
     var best: [Float]
-    /// The highest loss.
-    var loss: [Double]
+    /// How far that point got.
+    var progress: [Progress]
     /// Whether the image was fooled.
     var succeeded: [Bool]
   }
 
-  /// The loss, its input gradient and success at a point.
+  /// The progress, the gradient to step up and success at a point.
   struct Evaluation {
-    var loss: [Double]
+    var progress: [Progress]
     var gradient: [Float]
     var succeeded: [Bool]
+  }
+
+  /// How far an attack has got on an image: points that differentiable detectors flag rank
+  /// below those they let through, lower `excess` first; then higher loss ranks higher.
+  struct Progress: Comparable {
+    /// The detectors' `DetectorEvasion.excess` (0 for a point let through).
+    var excess: Double
+    /// The attack's loss.
+    var loss: Double
+
+    /// Below every real point.
+    static let lowest = Progress(excess: .infinity, loss: -.infinity)
+
+    static func < (a: Progress, b: Progress) -> Bool {
+      a.excess != b.excess ? a.excess > b.excess : a.loss < b.loss
+    }
   }
 
   func evaluate(
@@ -151,24 +173,32 @@ public struct APGD: Attack {
     let images = part.replacingPixels(pixels)
     let classes = classifier.classCount
     let (loss, labels) = (self.loss, part.labels)
-    let (logits, gradient) = try classifier.logitsAndInputGradient(images) { image, row, output in
+    var (logits, gradient) = try classifier.logitsAndInputGradient(images) {
+      image, row, output in
       var values: [Float] = []
       _ = loss.value(
         Array(row)[...], label: labels[image], target: lossTargets?[image], gradient: &values)
       for index in values.indices { output[index] = values[index] }
     }
-    var losses = [Double](repeating: 0, count: part.count)
+    let evasion = try classifier.evasion(images)
+    evasion?.replace(in: &gradient, imageSize: part.shape.valueCount, sign: -1)
+    var progress = [Progress](repeating: .lowest, count: part.count)
     var succeeded = [Bool](repeating: false, count: part.count)
     var scratch: [Float] = []
     for image in 0..<part.count {
       let range = image * classes..<(image + 1) * classes
-      losses[image] = loss.value(
-        logits[range], label: labels[image], target: lossTargets?[image], gradient: &scratch)
-      let predicted = Self.predictedClass(logits[range])
+      progress[image] = Progress(
+        excess: evasion?.excess[image] ?? 0,
+        loss: loss.value(
+          logits[range], label: labels[image], target: lossTargets?[image], gradient: &scratch))
+      guard let predicted = Self.predictedClass(logits[range]) else {
+        succeeded[image] = successTargets == nil && classifier.abstentionIsAttackSuccess
+        continue
+      }
       succeeded[image] =
         successTargets.map { predicted == $0[image] } ?? (predicted != labels[image])
     }
-    return Evaluation(loss: losses, gradient: gradient, succeeded: succeeded)
+    return Evaluation(progress: progress, gradient: gradient, succeeded: succeeded)
   }
 
   /// The class with the largest logit (the first on ties), or nil when every logit is equal:
@@ -203,19 +233,19 @@ public struct APGD: Attack {
     var gradient = evaluation.gradient
     var best = current
     var bestGradient = gradient
-    var bestLoss = evaluation.loss
+    var bestProgress = evaluation.progress
     var adversarial = current
     var succeeded = evaluation.succeeded
     var stepSize = [Float](repeating: 2 * ball.epsilon, count: count)
     var previous = current
-    var lossHistory: [[Double]] = [evaluation.loss]
+    var history: [[Progress]] = [evaluation.progress]
 
     let firstInterval = max(Int(0.22 * Double(steps)), 1)
     let minimumInterval = max(Int(0.06 * Double(steps)), 1)
     let decrease = max(Int(0.03 * Double(steps)), 1)
     var interval = firstInterval
     var sinceCheck = 0
-    var bestAtLastCheck = bestLoss
+    var bestAtLastCheck = bestProgress
     var reducedAtLastCheck = [Bool](repeating: true, count: count)
 
     for iteration in 0..<steps {
@@ -240,7 +270,7 @@ public struct APGD: Attack {
 
       evaluation = try evaluate(current)
       gradient = evaluation.gradient
-      lossHistory.append(evaluation.loss)
+      history.append(evaluation.progress)
       for image in 0..<count {
         if evaluation.succeeded[image] {
           if !succeeded[image] { copy(image, from: current, to: &adversarial) }
@@ -248,8 +278,8 @@ public struct APGD: Attack {
         } else if !succeeded[image] {
           copy(image, from: current, to: &adversarial)
         }
-        if evaluation.loss[image] > bestLoss[image] {
-          bestLoss[image] = evaluation.loss[image]
+        if evaluation.progress[image] > bestProgress[image] {
+          bestProgress[image] = evaluation.progress[image]
           copy(image, from: current, to: &best)
           copy(image, from: gradient, to: &bestGradient)
         }
@@ -257,15 +287,16 @@ public struct APGD: Attack {
 
       sinceCheck += 1
       guard sinceCheck == interval else { continue }
-      let last = lossHistory.count - 1
+      let last = history.count - 1
       for image in 0..<count {
         var increases = 0
         for offset in 0..<interval
-        where lossHistory[last - offset][image] > lossHistory[last - offset - 1][image] {
+        where history[last - offset][image] > history[last - offset - 1][image] {
           increases += 1
         }
         let oscillating = Double(increases) <= Double(interval) * rho
-        let stalled = !reducedAtLastCheck[image] && bestAtLastCheck[image] >= bestLoss[image]
+        let stalled =
+          !reducedAtLastCheck[image] && bestAtLastCheck[image] >= bestProgress[image]
         reducedAtLastCheck[image] = oscillating || stalled
         if oscillating || stalled {
           stepSize[image] /= 2
@@ -273,10 +304,11 @@ public struct APGD: Attack {
           copy(image, from: bestGradient, to: &gradient)
         }
       }
-      bestAtLastCheck = bestLoss
+      bestAtLastCheck = bestProgress
       interval = max(interval - decrease, minimumInterval)
       sinceCheck = 0
     }
-    return Outcome(adversarial: adversarial, best: best, loss: bestLoss, succeeded: succeeded)
+    return Outcome(
+      adversarial: adversarial, best: best, progress: bestProgress, succeeded: succeeded)
   }
 }

@@ -26,23 +26,17 @@ public enum AttackNorm: String, Codable, Sendable, CaseIterable {
 extension Attack {
   /// The gradient, with respect to the input, of the loss against the true labels
   /// (untargeted) or against the targets (targeted; the attack then steps against it). On the
-  /// images a differentiable detector flags (`Classifier.evasionGradient(_:)`), the detectors'
-  /// score gradient instead, signed so that the attack's step lowers their scores.
+  /// images a differentiable detector flags (`Classifier.evasion(_:)`), the detectors' score
+  /// gradient instead, signed so that the attack's step lowers their scores.
   func inputGradient(
     _ pixels: [Float], batch: ImageBatch, classifier: any Classifier, targets: [Int]?
   ) throws -> [Float] {
     let images = ImageBatch(
       shape: batch.shape, pixels: pixels, labels: batch.labels, classNames: batch.classNames)
     var gradient = try classifier.lossGradient(images, labels: targets ?? batch.labels).input
-    guard let evasion = try classifier.evasionGradient(images) else { return gradient }
+    guard let evasion = try classifier.evasion(images) else { return gradient }
     // An untargeted attack steps up its gradient, a targeted one down.
-    let sign: Float = targets == nil ? -1 : 1
-    let size = batch.shape.valueCount
-    for image in 0..<batch.count {
-      let range = image * size..<(image + 1) * size
-      guard evasion[range].contains(where: { $0 != 0 }) else { continue }
-      for index in range { gradient[index] = sign * evasion[index] }
-    }
+    evasion.replace(in: &gradient, imageSize: batch.shape.valueCount, sign: targets == nil ? -1 : 1)
     return gradient
   }
 

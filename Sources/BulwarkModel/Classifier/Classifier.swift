@@ -78,14 +78,15 @@ public protocol Classifier: Sendable {
   /// asks for (the scorer still counts every abstention wrong).
   var abstentionIsAttackSuccess: Bool { get }
 
-  /// For attacks that must evade detectors: per image, the input gradient of the scores of the
-  /// differentiable detectors that flag it (zero for images none flags), or nil when the
-  /// classifier has no differentiable detector (the default). The gradient attacks step down
-  /// it on the images it covers, whatever their own direction.
+  /// For attacks that must evade detectors: per image, how far the scores of the
+  /// differentiable detectors that flag it are above their thresholds and the input gradient
+  /// of that sum (`DetectorEvasion`), or nil when the classifier has no differentiable detector
+  /// (the default). The gradient attacks step down it on the images it flags, whatever their
+  /// own direction, and APGD ranks a flagged point below every point let through.
   /// - Parameter batch: Images of `inputShape`.
-  /// - Returns: One value per pixel value, NHWC, or nil.
+  /// - Returns: The evasion, or nil.
   /// - Throws: The detectors' and the classifier's errors.
-  func evasionGradient(_ batch: ImageBatch) throws -> [Float]?
+  func evasion(_ batch: ImageBatch) throws -> DetectorEvasion?
 }
 
 extension Classifier {
@@ -95,7 +96,7 @@ extension Classifier {
   /// Nil: no detector to evade.
   /// - Parameter batch: Images (unused).
   /// - Returns: nil.
-  public func evasionGradient(_ batch: ImageBatch) -> [Float]? { nil }
+  public func evasion(_ batch: ImageBatch) -> DetectorEvasion? { nil }
 
   /// The softmax of the logits: `batch.count x classCount` class probabilities, row-major.
   /// - Parameter batch: Images of `inputShape`.

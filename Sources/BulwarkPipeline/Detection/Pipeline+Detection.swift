@@ -1,5 +1,6 @@
 import BulwarkData
 import BulwarkDefenses
+import BulwarkModel
 
 extension Pipeline {
   /// A detector's scores on a batch, with the pipeline's undefended classifier, in batches so
@@ -26,22 +27,28 @@ extension Pipeline {
     return scores
   }
 
-  /// The evasion gradient (see `Classifier.evasionGradient(_:)`): on every image, the sum of
-  /// the score gradients of the differentiable detectors that flag it.
+  /// The evasion (see `Classifier.evasion(_:)`): on every image, the sum over the
+  /// differentiable detectors that flag it of `score − threshold` and of its input gradient.
   /// - Parameter batch: Images of the classifier's input shape.
-  /// - Returns: One value per pixel value, NHWC, or nil when no detector is differentiable.
-  /// - Throws: The detectors' and the classifier's errors.
-  public func evasionGradient(_ batch: ImageBatch) throws -> [Float]? {
-    var total: [Float]?
+  /// - Returns: The evasion, or nil when no detector is differentiable.
+  /// - Throws: `DetectorError.notFitted` for a detector without a threshold; the detectors'
+  ///   and the classifier's errors.
+  public func evasion(_ batch: ImageBatch) throws -> DetectorEvasion? {
+    var total: DetectorEvasion?
     let size = batch.shape.valueCount
     for detector in detectors {
       guard
         let gradient = try detector.scoreGradient(batch, classify: classifier.probabilities)
       else { continue }
-      let flags = try detector.flags(batch, classify: classifier.probabilities)
-      var sum = total ?? [Float](repeating: 0, count: batch.pixels.count)
-      for (image, flagged) in flags.enumerated() where flagged {
-        for index in image * size..<(image + 1) * size { sum[index] += gradient[index] }
+      let excess = try detector.excess(batch, classify: classifier.probabilities)
+      var sum =
+        total
+        ?? DetectorEvasion(
+          excess: [Double](repeating: 0, count: batch.count),
+          gradient: [Float](repeating: 0, count: batch.pixels.count))
+      for (image, above) in excess.enumerated() where above > 0 {
+        sum.excess[image] += above
+        for index in image * size..<(image + 1) * size { sum.gradient[index] += gradient[index] }
       }
       total = sum
     }

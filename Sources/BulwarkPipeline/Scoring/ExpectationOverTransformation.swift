@@ -41,10 +41,10 @@ public struct ExpectationOverTransformation: Classifier {
 
   /// The pipeline's (its detectors read the images before any randomised stage).
   /// - Parameter batch: Images of the pipeline's input shape.
-  /// - Returns: The gradient, or nil without a differentiable detector.
+  /// - Returns: The evasion, or nil without a differentiable detector.
   /// - Throws: The detectors' and the classifier's errors.
-  public func evasionGradient(_ batch: ImageBatch) throws -> [Float]? {
-    try pipeline.evasionGradient(batch)
+  public func evasion(_ batch: ImageBatch) throws -> DetectorEvasion? {
+    try pipeline.evasion(batch)
   }
 
   /// The pipeline's own logits (see `Pipeline.logits(_:)`).
