@@ -63,6 +63,59 @@ import Testing
     #expect(lines.contains { $0.hasPrefix("Student accuracy: \(count) / 50 = ") })
   }
 
+  /// `tune` with the stealing objective: every configuration stolen, the table's student
+  /// columns, the winner's student on the full clean set in text and JSON; and a stealing
+  /// section asking for more queries than its data has is refused before any work.
+  @Test func tunesWithTheStealingObjective() throws {
+    func write(queries: Int) throws -> String {
+      let text = """
+        {
+          classifier: { model: "\(TestFiles.demoModel.path)" },
+          data: {
+            clean: "fashion-mnist:test", adversarial: { attack: { method: "fgsm", eps: 0.1 } },
+            limit: 80,
+          },
+          tune: {
+            objective: "stealing", minCleanAccuracy: 0.5, sample: 40,
+            stealing: { queries: \(queries), data: "fashion-mnist:train", variant: "probabilities",
+              epochs: 1 },
+            postprocessors: [{ type: "reverse-sigmoid", beta: 1, gamma: [0.1, 1] }],
+          },
+        }
+        """
+      try text.write(toFile: path("tune.json5"), atomically: true, encoding: .utf8)
+      return path("tune.json5")
+    }
+    let file = try write(queries: 64)
+    let result = try BulwarkProcess.run(["tune", file, "--out", path("run")])
+    #expect(result.status == 0, "\(result.error)")
+    let lines = result.output.split(separator: "\n").map(String.init)
+    #expect(lines.first?.contains("Clean   Student Agree") == true, "\(lines.first ?? "")")
+    #expect(lines.contains("Stealing student: 64 of 64 queries answered"))
+    #expect(lines.contains { $0.hasPrefix("Student accuracy: ") && $0.contains(" / 80 = ") })
+    #expect(lines.contains { $0.hasPrefix("Agreement: ") })
+    let best = try String(contentsOfFile: path("run/best.json5"), encoding: .utf8)
+    #expect(best.contains("// A stealing student (64 of 64 queries answered): accuracy "))
+
+    let json = try BulwarkProcess.run(["tune", file, "--out", path("run"), "--resume", "--json"])
+    #expect(json.status == 0, "\(json.error)")
+    let object = try #require(
+      try JSONSerialization.jsonObject(with: Data(json.output.utf8)) as? [String: Any])
+    #expect(object["objective"] as? String == "stealing(student-accuracy)")
+    let stealing = try #require(object["stealing"] as? [String: Any])
+    let student = try #require(stealing["studentAccuracy"] as? [String: Any])
+    let correct = try #require(student["correct"] as? Int)
+    #expect(student["total"] as? Int == 80)
+    #expect(lines.contains { $0.hasPrefix("Student accuracy: \(correct) / 80 = ") })
+
+    let tooMany = try BulwarkProcess.run(["tune", try write(queries: 70_000), "--out", path("x")])
+    #expect(tooMany.status == 1)
+    #expect(
+      tooMany.error.contains(
+        "tune.stealing.data: fashion-mnist:train has 60000 images; stealing.queries asks for "
+          + "70000"), "\(tooMany.error)")
+  }
+
   @Test func refusesBadArguments() throws {
     let file = try writePipeline()
     let missing = try BulwarkProcess.run([

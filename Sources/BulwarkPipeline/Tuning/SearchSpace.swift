@@ -10,8 +10,10 @@ import Foundation
 /// tune: {
 ///   objective: "harmonic-mean",       // or "worst-case-harmonic-mean" (the default with
 ///                                     // several adversarial sets), "accuracy" (on the
-///                                     // union), or "weighted"
+///                                     // union), "weighted", or "stealing" (1 − what a
+///                                     // stealing student learns; see `StealingSetup`)
 ///   weight: 0.5,                      // weighted only: the weight of clean accuracy
+///   stealing: { queries: 10000, data: "fashion-mnist:train" },  // stealing only
 ///   minCleanAccuracy: 0.8,            // constraints (optional)
 ///   maxSecondsPerImage: 0.001,
 ///   sample: 2000,                     // images sampled from each set (default 2,000)
@@ -41,6 +43,8 @@ import Foundation
 public struct SearchSpace: Sendable {
   /// What the search maximises.
   public var objective: TuningObjective
+  /// The stealing objective's attack; nil for the other objectives.
+  public var stealing: StealingSetup?
   /// Configurations below this clean accuracy rank after every other.
   public var minCleanAccuracy: Double?
   /// Configurations slower than this (seconds per image, all stages) rank after every other.
@@ -118,7 +122,7 @@ public struct SearchSpace: Sendable {
     }
     let known = [
       "objective", "weight", "minCleanAccuracy", "maxSecondsPerImage", "sample", "fitFraction",
-      "rerank", "preprocessors", "postprocessors", "classifier",
+      "rerank", "preprocessors", "postprocessors", "classifier", "stealing",
     ]
     for member in members where !known.contains(member.key) {
       var message = "unknown key"
@@ -167,6 +171,7 @@ public struct SearchSpace: Sendable {
     case .string("worst-case-harmonic-mean")?: objective = .worstCaseHarmonicMean
     case .string("accuracy")?: objective = .accuracy
     case .string("weighted")?: objective = .weighted(weight ?? 0.5)
+    case .string("stealing")?: objective = .stealing(.studentAccuracy)
     case let other?:
       objective = .harmonicMean
       var message =
@@ -178,6 +183,39 @@ public struct SearchSpace: Sendable {
         message += "; did you mean \(guess)?"
       }
       errors.append(PipelineError(file: file, path: "tune.objective", message: message))
+    }
+    stealing = nil
+    if let value = tune["stealing"] {
+      if case .stealing = objective {
+        do {
+          let setup = try StealingSetup(value, file: file, folder: folder)
+          stealing = setup
+          objective = .stealing(setup.measure)
+        } catch {
+          errors += error.errors
+        }
+      } else {
+        errors.append(
+          PipelineError(
+            file: file, path: "tune.stealing",
+            message: "only the stealing objective runs a stealing attack; set objective: "
+              + "\"stealing\" or remove stealing"))
+      }
+    } else if case .stealing = objective {
+      errors.append(
+        PipelineError(
+          file: file, path: "tune.stealing",
+          message: "the stealing objective needs the attack: stealing: { queries: N, data: "
+            + "SOURCE }"))
+    }
+    if case .stealing = objective, minCleanAccuracy == nil, tune["minCleanAccuracy"] == nil {
+      // Without it, the configuration that answers nothing useful steals best.
+      errors.append(
+        PipelineError(
+          file: file, path: "tune.minCleanAccuracy",
+          message: "the stealing objective needs the clean accuracy the pipeline must keep "
+            + "(minCleanAccuracy: 0.85); otherwise a configuration that wrecks the pipeline "
+            + "wins"))
     }
 
     // The space is counted from the text before any stage is built: building 10^12

@@ -324,7 +324,9 @@ extension Tuner {
         classifier: classifier, preprocessors: candidate.preprocessors.compactMap(\.preprocessor),
         postprocessors: try postprocessors(of: candidate), classifierName: classifierName)
       var scored = result
-      scored.full = try pipeline.score(try fullSets(for: pipeline))
+      let sets = try fullSets(for: pipeline)
+      scored.full = try pipeline.score(sets)
+      scored.fullStealing = try stolen(from: pipeline, test: sets.clean)
       try journal.append(scored)
       rescored.append(scored)
     }
@@ -378,7 +380,8 @@ extension Tuner {
       space.objective.usesWorstCase ? full.adversarial : full.adversarialSets[0].score
     return space.objective.value(
       clean: (full.clean.correct, full.clean.total),
-      adversarial: (adversarial.correct, adversarial.total))
+      adversarial: (adversarial.correct, adversarial.total),
+      stolen: TuningResult.stolen(result.fullStealing, objective: space.objective))
   }
 
   /// The share of the sample's fit part that a configuration with fitted postprocessors

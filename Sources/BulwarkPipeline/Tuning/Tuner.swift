@@ -34,6 +34,25 @@ public struct Tuner: Sendable {
   public var classifierName: String
   /// Preprocessings scored at once.
   public var threads: Int
+  /// The stealing objective's attack and queries; nil for the other objectives.
+  public var stealing: Stealing?
+
+  /// The model-stealing attack the stealing objective runs against every configuration.
+  public struct Stealing: Sendable {
+    /// The attack (`StealingSetup.attack(classes:)`).
+    public var attack: ModelStealing
+    /// The images it sends (`StealingSetup.loadQueries(for:file:)`).
+    public var queries: ImageBatch
+
+    /// Creates the stealing objective's attack.
+    /// - Parameters:
+    ///   - attack: The attack.
+    ///   - queries: The images it sends each configuration.
+    public init(attack: ModelStealing, queries: ImageBatch) {
+      self.attack = attack
+      self.queries = queries
+    }
+  }
 
   /// Creates a tuner.
   /// - Parameters:
@@ -41,14 +60,16 @@ public struct Tuner: Sendable {
   ///   - classifier: The frozen classifier.
   ///   - classifierName: Its name in timings.
   ///   - threads: Preprocessings scored at once (default: every active core).
+  ///   - stealing: The stealing objective's attack (required by it).
   public init(
     space: SearchSpace, classifier: any Classifier, classifierName: String = "classifier",
-    threads: Int = ProcessInfo.processInfo.activeProcessorCount
+    threads: Int = ProcessInfo.processInfo.activeProcessorCount, stealing: Stealing? = nil
   ) {
     self.space = space
     self.classifier = classifier
     self.classifierName = classifierName
     self.threads = max(1, threads)
+    self.stealing = stealing
   }
 
   /// Ranks results: configurations meeting the constraints first, then those attacked by the
@@ -241,9 +262,36 @@ public struct Tuner: Sendable {
     }
     var parameters: [String: Double] = [:]
     for (name, tuned) in candidate.tunedValues { parameters[name] = tuned.value }
+    let victim = Pipeline(
+      classifier: classifier, preprocessors: outputs.stages, postprocessors: postprocessors,
+      classifierName: classifierName)
     return result(
       index: index, phase: phase, key: candidate.key, parameters: parameters,
-      clean: scored.clean, sets: scored.sets, stages: stages, attackedAdaptively: false)
+      clean: scored.clean, sets: scored.sets, stages: stages, attackedAdaptively: false,
+      stealing: try stolen(from: victim, test: outputs.sample.clean))
+  }
+
+  /// With the stealing objective, what a student trained on a configuration's answers to the
+  /// queries learns, measured on `test`; nil for the other objectives.
+  /// - Parameters:
+  ///   - victim: The configuration as a pipeline.
+  ///   - test: Labelled clean images.
+  /// - Returns: The student's figures.
+  /// - Throws: `TuningError` when the stealing objective has no queries; errors from the
+  ///   stages, the classifier and training.
+  func stolen(from victim: Pipeline, test: ImageBatch) throws -> TuningResult.Stealing? {
+    guard case .stealing = space.objective else { return nil }
+    guard let stealing else {
+      throw TuningError(message: "the stealing objective needs its attack (Tuner.stealing)")
+    }
+    let report = try stealing.attack.run(victim: victim, queries: stealing.queries, test: test)
+      .report
+    func counts(_ share: StealingReport.Share) -> TuningResult.Counts {
+      TuningResult.Counts(total: share.total, correct: share.count, abstentions: 0)
+    }
+    return TuningResult.Stealing(
+      queries: report.queries, answered: report.answered,
+      studentAccuracy: counts(report.studentAccuracy), agreement: counts(report.agreement))
   }
 
   /// Every evaluation image's outcome under a configuration's postprocessors: the clean set's
@@ -305,15 +353,17 @@ public struct Tuner: Sendable {
     return self.result(
       index: result.index, phase: result.phase, key: result.key,
       parameters: result.parameters, clean: scored.clean, sets: sets, stages: result.stages,
-      attackedAdaptively: true)
+      attackedAdaptively: true, stealing: result.stealing)
   }
 
   /// A result from every evaluation image's outcome: each set's counts, the worst case over the
   /// paired sets (over the images they all cover), the counts the objective ranks by and its
-  /// bootstrap interval.
+  /// bootstrap interval (for the stealing objective, the Wilson interval of the student's
+  /// measure, turned into one for 1 − it).
   private func result(
     index: Int, phase: String, key: String, parameters: [String: Double], clean: ImageOutcomes,
-    sets: [ScoredSet], stages: [StageTiming], attackedAdaptively: Bool
+    sets: [ScoredSet], stages: [StageTiming], attackedAdaptively: Bool,
+    stealing: TuningResult.Stealing?
   ) -> TuningResult {
     let paired = sets.filter(\.isPaired).map(\.outcomes)
     let worstCase = paired.count > 1 ? ImageOutcomes.worstCase(paired) : nil
@@ -326,8 +376,14 @@ public struct Tuner: Sendable {
       ranked = sets[0].outcomes
     }
     let objective = space.objective
-    let interval = ConfidenceInterval.bootstrap(
-      clean: clean.correct, adversarial: ranked.correct, statistic: objective.value)
+    var interval = ConfidenceInterval.bootstrap(
+      clean: clean.correct, adversarial: ranked.correct
+    ) { objective.value(clean: $0, adversarial: $1) }
+    if let stolen = TuningResult.stolen(stealing, objective: objective) {
+      let share = ConfidenceInterval.wilson(successes: stolen.count, trials: stolen.total)
+      interval = ConfidenceInterval(
+        lower: 1 - share.upper, upper: 1 - share.lower, level: share.level)
+    }
     return TuningResult(
       index: index, phase: phase, key: key, parameters: parameters, clean: clean.counts,
       adversarial: ranked.counts,
@@ -336,7 +392,7 @@ public struct Tuner: Sendable {
           name: $0.name, attacker: $0.attacker, isAdaptive: $0.isAdaptive,
           counts: $0.outcomes.counts)
       }, worstCase: worstCase?.counts, interval: interval,
-      attackedAdaptively: attackedAdaptively, stages: stages, full: nil)
+      attackedAdaptively: attackedAdaptively, stages: stages, full: nil, stealing: stealing)
   }
 
   /// The configuration's postprocessors, a fitted one fitted on the sample's fit part.

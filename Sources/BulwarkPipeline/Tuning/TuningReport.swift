@@ -25,15 +25,17 @@ public struct TuningReport: Sendable {
   }
 
   /// The ranking as text lines: rank, objective with its 95% bootstrap interval, accuracies
-  /// (with several adversarial sets, each set's and the worst case), abstentions, time and
-  /// configuration. A configuration whose interval overlaps the winner's is marked as a tie;
+  /// (with several adversarial sets, each set's and the worst case; with the stealing
+  /// objective, the student's accuracy and agreement), abstentions, time and configuration. A configuration whose interval overlaps the winner's is marked as a tie;
   /// one the sets made against each configuration never attacked is marked too, since its
   /// worst case is only an upper bound.
   /// - Parameter count: Rows to show (the best first).
   /// - Returns: A header and one line per configuration.
   public func table(count: Int) -> [String] {
     let setNames = setColumns
+    let stealing = space.stealing != nil
     var header = "Rank  Objective  95% interval      Clean   "
+    if stealing { header += "Student Agree   " }
     header += setNames.map { pad(String($0.prefix(7)), 8) }.joined()
     if setNames.count > 1 { header += "Worst   " }
     header += "HM      Abst.  us/img   Configuration"
@@ -43,6 +45,12 @@ public struct TuningReport: Sendable {
         pad("[\(format(result.interval.lower)), \(format(result.interval.upper))]", 18),
         pad(format(result.clean.accuracy), 8),
       ]
+      if stealing {
+        columns += [
+          pad(result.stealing.map { format($0.studentAccuracy.accuracy) } ?? "-", 8),
+          pad(result.stealing.map { format($0.agreement.accuracy) } ?? "-", 8),
+        ]
+      }
       columns += setNames.map { name in
         pad(
           result.adversarialSets.first { $0.name == name }.map { format($0.counts.accuracy) }
@@ -142,6 +150,7 @@ public struct TuningReport: Sendable {
         "clean_accuracy", "adv_correct", "adv_total", "adv_accuracy", "harmonic_mean",
         "objective", "objective_lower", "objective_upper", "tie", "attacked_adaptively",
         "abstentions", "seconds_per_image", "feasible", "full_harmonic_mean",
+        "student_correct", "student_total", "agreement_count", "agreement_total",
       ]
         + setHeaders + names).joined(separator: ",")
     ]
@@ -163,6 +172,10 @@ public struct TuningReport: Sendable {
           "\(result.clean.abstentions + result.adversarial.abstentions)",
           "\(result.secondsPerImage)", "\(Tuner.feasible(result, in: space))",
           result.full.map { "\($0.harmonicMean)" } ?? "",
+          result.stealing.map { "\($0.studentAccuracy.correct)" } ?? "",
+          result.stealing.map { "\($0.studentAccuracy.total)" } ?? "",
+          result.stealing.map { "\($0.agreement.correct)" } ?? "",
+          result.stealing.map { "\($0.agreement.total)" } ?? "",
         ] + setFields + names.map { name in result.parameters[name].map(JSONValue.format) ?? "" }
       lines.append(fields.joined(separator: ","))
     }
@@ -294,6 +307,13 @@ public struct TuningReport: Sendable {
       header +=
         "// Full sets: Clean \(full.clean.correct) / \(full.clean.total), \(sets), harmonic mean "
         + "\(format(full.harmonicMean)).\n"
+    }
+    if let stolen = winner.fullStealing {
+      header +=
+        "// A stealing student (\(stolen.answered) of \(stolen.queries) queries answered): "
+        + "accuracy \(stolen.studentAccuracy.correct) / \(stolen.studentAccuracy.total), "
+        + "agreement \(stolen.agreement.correct) / \(stolen.agreement.total) on the full clean "
+        + "set.\n"
     }
     header +=
       "// Score it with: bulwark score \(folder.appendingPathComponent("best.json5").path)\n"

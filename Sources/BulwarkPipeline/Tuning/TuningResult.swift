@@ -30,6 +30,27 @@ public struct TuningResult: Codable, Equatable, Sendable {
     public var counts: Counts
   }
 
+  /// What a model-stealing student trained on a configuration's answers learnt (the stealing
+  /// objective, see `StealingSetup`).
+  public struct Stealing: Codable, Equatable, Sendable {
+    /// Queries sent to the configuration.
+    public var queries: Int
+    /// Queries it answered (did not abstain on): the student's training set.
+    public var answered: Int
+    /// Labelled clean images the student classifies correctly.
+    public var studentAccuracy: Counts
+    /// Clean images on which the student gives the configuration's class, out of those the
+    /// configuration answered.
+    public var agreement: Counts
+
+    /// The counts of what the objective minimises.
+    /// - Parameter measure: The objective's measure.
+    /// - Returns: `studentAccuracy` or `agreement`.
+    public func counts(of measure: StealingSetup.Measure) -> Counts {
+      measure == .agreement ? agreement : studentAccuracy
+    }
+  }
+
   /// The configuration's place in the grid's fixed order (refined points follow the grid's);
   /// ties of the objective go to the lower index.
   public var index: Int
@@ -65,6 +86,12 @@ public struct TuningResult: Codable, Equatable, Sendable {
   public var stages: [StageTiming]
   /// The score on the full sets, for the configurations re-scored there.
   public var full: PipelineScore?
+  /// With the stealing objective, what the student learnt, measured on the sample's clean
+  /// evaluation images; nil otherwise.
+  public var stealing: Stealing? = nil
+  /// With the stealing objective, the same student measured on the full clean set, for the
+  /// configurations re-scored there.
+  public var fullStealing: Stealing? = nil
 
   /// Seconds per image of the whole pipeline.
   public var secondsPerImage: Double { stages.reduce(0) { $0 + $1.secondsPerImage } }
@@ -79,6 +106,16 @@ public struct TuningResult: Codable, Equatable, Sendable {
   /// - Returns: Its value.
   public func value(of objective: TuningObjective) -> Double {
     objective.value(
-      clean: (clean.correct, clean.total), adversarial: (adversarial.correct, adversarial.total))
+      clean: (clean.correct, clean.total), adversarial: (adversarial.correct, adversarial.total),
+      stolen: Self.stolen(stealing, objective: objective))
+  }
+
+  /// The stealing objective's count and total from a student's figures (nil for the other
+  /// objectives or without a student).
+  static func stolen(_ stealing: Stealing?, objective: TuningObjective) -> (count: Int, total: Int)?
+  {
+    guard case .stealing(let measure) = objective, let stealing else { return nil }
+    let counts = stealing.counts(of: measure)
+    return (counts.correct, counts.total)
   }
 }

@@ -265,7 +265,12 @@ public struct TuningSession: Sendable {
     }
     let tuner = Tuner(
       space: space, classifier: pipeline.classifier, classifierName: pipeline.classifierName,
-      threads: options.threads ?? Parallel.defaultThreadCount)
+      threads: options.threads ?? Parallel.defaultThreadCount,
+      stealing: try space.stealing.map {
+        Tuner.Stealing(
+          attack: $0.attack(classes: pipeline.classCount),
+          queries: try $0.loadQueries(for: pipeline, file: file.path))
+      })
     return (tuner, data, (clock.now - started).inSeconds)
   }
 

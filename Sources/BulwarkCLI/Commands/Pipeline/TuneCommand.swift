@@ -21,7 +21,11 @@ struct TuneCommand: ParsableCommand {
       objective worst-case-harmonic-mean (the default when data.adversarial lists several \
       sets), the grid is ranked on the sets made once, then the best tune.rerank (default 10) \
       are attacked by every set with against: "pipeline", made against each configuration \
-      itself, and ranked first by the worst case over every set. Every objective carries a \
+      itself, and ranked first by the worst case over every set. With objective stealing, \
+      each configuration is stolen as bulwark steal would (tune.stealing: a student trained on \
+      its answers to the first stealing.queries images of stealing.data) and ranked by 1 - the \
+      student's accuracy on the clean evaluation images (or its agreement, stealing.measure), \
+      those below the minCleanAccuracy it requires last. Every objective carries a \
       95% bootstrap interval; configurations whose interval overlaps the winner's are marked \
       as ties. With \
       --refine, a finer grid around the best numeric values is searched too and the top 3 are \
@@ -146,6 +150,7 @@ struct TuneCommand: ParsableCommand {
       try console.printJSON(
         Summary(
           winner: outcome.winner.key, objective: space.objective.name, score: full,
+          stealing: outcome.winner.fullStealing,
           ties: outcome.ranked.filter(result.report.isTied).map(\.key),
           configurations: outcome.ranked.count, evaluated: outcome.statistics.evaluated,
           classifierPasses: outcome.statistics.classifierPasses,
@@ -203,6 +208,16 @@ struct TuneCommand: ParsableCommand {
     }
     console.print()
     ScoreCommand.printHeadline(full, to: console)
+    if let stolen = outcome.winner.fullStealing {
+      func share(_ counts: TuningResult.Counts) -> String {
+        StealCommand.describe(StealingReport.Share(counts.correct, of: counts.total))
+      }
+      console.print(
+        "Stealing student: \(stolen.answered) of \(stolen.queries) queries answered")
+      console.print("Student accuracy: " + share(stolen.studentAccuracy))
+      console.print(
+        "Agreement: " + share(stolen.agreement) + " (clean images the winner answered)")
+    }
   }
 
   /// Prints what a shard did, and how to merge.
@@ -249,6 +264,8 @@ struct TuneCommand: ParsableCommand {
     var winner: String
     var objective: String
     var score: PipelineScore
+    /// The stealing objective's student against the winner, on the full clean set.
+    var stealing: TuningResult.Stealing?
     var ties: [String]
     var configurations: Int
     var evaluated: Int
