@@ -72,3 +72,79 @@ import Testing
     #expect((detectors.first?["adversarialSets"] as? [Any])?.count == 1)
   }
 }
+
+/// `bulwark tune` over a pipeline with a fitted MagNet detector: every configuration abstains
+/// on what the detector flags, and `best.json5` keeps the detector with its fitted model and
+/// its autoencoder (and the tuned autoencoder preprocessor's) at absolute paths, so that `score`
+/// runs it from the run folder.
+@Suite struct DetectorTuneCommandTests {
+  let scratch: ScratchFolder
+
+  init() throws {
+    scratch = try ScratchFolder("bulwark-detector-tune")
+    try FileManager.default.copyItem(
+      at: TestFiles.repository.appendingPathComponent(
+        "pipelines/models/autoencoder-fashion.safetensors"),
+      to: scratch.url("ae.safetensors"))
+  }
+
+  @Test func tunesAroundTheDetectorAndKeepsItInTheBestPipeline() throws {
+    let file = scratch.path("m.json5")
+    try """
+    {
+      classifier: { model: "\(TestFiles.demoModel.path)" },
+      data: {
+        clean: "fashion-mnist:test",
+        adversarial: { attack: { method: "fgsm", eps: 0.1 } },
+        limit: 40,
+      },
+      detectors: [
+        { type: "magnet", autoencoder: "ae.safetensors", fpr: 0.1,
+          fit: { clean: "fashion-mnist:test", start: 5000, limit: 100 } },
+      ],
+      tune: {
+        sample: 40,
+        preprocessors: [{ type: "autoencoder", model: "ae.safetensors" }],
+        postprocessors: [{ oneOf: [null, { type: "rounded", decimals: 2 }] }],
+      },
+    }
+    """.write(toFile: file, atomically: true, encoding: .utf8)
+    let unfitted = try BulwarkProcess.run(["tune", file, "--out", scratch.path("run")])
+    #expect(unfitted.status == 1)
+    #expect(unfitted.error.contains("detectors[0]: magnet is not fitted"), "\(unfitted.error)")
+    #expect(try BulwarkProcess.run(["fit", file]).status == 0)
+
+    let tuned = try BulwarkProcess.run(["tune", file, "--out", scratch.path("run")])
+    #expect(tuned.status == 0, "\(tuned.error)")
+    let score = try BulwarkProcess.run(["score", file])
+    let flagged = try #require(
+      score.output.split(separator: "\n").first { $0.hasPrefix("  clean, false positives") }?
+        .split(separator: " ").compactMap { Int($0) }.first)
+    // Every configuration abstains on the clean images MagNet flags, whatever its preprocessing.
+    let data = try Data(contentsOf: scratch.url("run/results.json"))
+    let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+    let results = try #require(object["results"] as? [[String: Any]])
+    #expect(results.count == 2)
+    for result in results {
+      let clean = try #require(result["clean"] as? [String: Any])
+      #expect(clean["abstentions"] as? Int ?? -1 >= flagged, "\(result["key"] ?? "")")
+      let stages = try #require(result["stages"] as? [[String: Any]])
+      #expect(stages.first?["kind"] as? String == "detector")
+      #expect(stages.first?["name"] as? String == "magnet")
+    }
+
+    let best = try String(contentsOfFile: scratch.path("run/best.json5"), encoding: .utf8)
+    // The detector's autoencoder and the preprocessor's model, made absolute.
+    #expect(best.contains("autoencoder: \"\(scratch.path("ae.safetensors"))\""), "\(best)")
+    #expect(best.contains("model: \"\(scratch.path("ae.safetensors"))\""), "\(best)")
+    #expect(best.contains("model: \"\(scratch.path("m.magnet.json"))\""), "\(best)")
+    #expect(!best.contains("fit:"))
+    let rescored = try BulwarkProcess.run(["score", scratch.path("run/best.json5")])
+    #expect(rescored.status == 0, "\(rescored.error)")
+    #expect(rescored.output.contains("Detector magnet (threshold "))
+    #expect(
+      rescored.output.split(separator: "\n").contains {
+        $0.hasPrefix("  clean, false positives") && $0.contains(" \(flagged) / 40 ")
+      })
+  }
+}

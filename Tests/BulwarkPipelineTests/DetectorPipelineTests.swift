@@ -327,24 +327,6 @@ struct PixelDetector: RegisteredDetector {
     let fpr = try errors("detectors: [{ type: \"squeezing-detector\", fpr: 1 }]")
     #expect(fpr.count == 1 && fpr[0].contains("detectors[0].fpr"))
   }
-
-  @Test func tuneRefusesDetectors() throws {
-    let file = scratch.url("t.json5")
-    try Data().write(to: scratch.url("m.safetensors"))
-    try """
-    {
-      classifier: { model: "m.safetensors" },
-      data: { clean: "fashion-mnist:test", adversarial: { attack: { method: "fgsm", eps: 0.1 } } },
-      detectors: [{ type: "squeezing-detector", threshold: 0.5 }],
-    }
-    """.write(to: file, atomically: true, encoding: .utf8)
-    #expect {
-      try TuningSession(contentsOf: file)
-    } throws: { error in
-      (error as? PipelineErrors)?.errors.first?.description.contains(
-        "detectors: bulwark tune does not search pipelines with detectors") == true
-    }
-  }
 }
 
 /// The binary input detector: what it learns from, what it keeps for the threshold, its saved

@@ -12,6 +12,16 @@ public protocol RegisteredDefense: Decodable, Sendable {
   /// How a registry builds the defense from a stage; supplied by `RegisteredPreprocessor`,
   /// `RegisteredPostprocessor` and `RegisteredDetector`.
   static var registration: DefenseRegistration { get }
+
+  /// The keys of the stage's entry in pipeline files whose values are paths relative to the
+  /// file (a model, a data source such as `pool.npz`): a copy of the entry written elsewhere,
+  /// such as the tuner's `best.json5`, makes them absolute (a built-in data set's name stays).
+  static var pathKeys: [String] { get }
+}
+
+extension RegisteredDefense {
+  /// None: the stage's entry names no files.
+  public static var pathKeys: [String] { [] }
 }
 
 /// How a registry builds a registered defense from a pipeline-file stage: as a preprocessor, a

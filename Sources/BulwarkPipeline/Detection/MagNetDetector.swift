@@ -16,6 +16,8 @@ import Foundation
 public struct MagNetDetector: RegisteredDetector {
   /// The name of this detector in pipeline files.
   public static let typeName = "magnet"
+  /// `autoencoder`, a path relative to the pipeline file.
+  public static var pathKeys: [String] { [autoencoderParameter.key] }
 
   /// The `autoencoder` parameter: the autoencoder's Bulwark model file (required).
   public static let autoencoderParameter = DefenseParameter(
@@ -143,6 +145,10 @@ public struct MagNetDetector: RegisteredDetector {
 
   /// The settings the threshold depends on.
   public var fitConfiguration: [String: String] {
-    ["fpr": "\(falsePositiveRate)", "norm": "\(norm)", "autoencoder": autoencoder.modelPath]
+    // The resolved file, so that the same file named from another folder is the same setting.
+    [
+      "fpr": "\(falsePositiveRate)", "norm": "\(norm)",
+      "autoencoder": autoencoder.modelFile?.path ?? autoencoder.modelPath,
+    ]
   }
 }

@@ -23,6 +23,8 @@ import Foundation
 public struct STRIPDetector: RegisteredDetector {
   /// The name of this detector in pipeline files.
   public static let typeName = "strip"
+  /// `pool`, a path relative to the pipeline file.
+  public static var pathKeys: [String] { [poolParameter.key] }
 
   /// The `pool` parameter: the data source of the held-out clean images (required).
   public static let poolParameter = DefenseParameter(
@@ -232,7 +234,10 @@ public struct STRIPDetector: RegisteredDetector {
   /// The settings the threshold depends on.
   public var fitConfiguration: [String: String] {
     [
-      "fpr": "\(falsePositiveRate)", "pool": poolSource, "poolStart": "\(poolStart)",
+      // The resolved source, so that the same file named from another folder is the same.
+      "fpr": "\(falsePositiveRate)",
+      "pool": (try? DataSource(poolSource, relativeTo: folder).description) ?? poolSource,
+      "poolStart": "\(poolStart)",
       "poolSize": "\(poolSize)", "blends": "\(blends)", "alpha": "\(alpha)", "seed": "\(seed)",
     ]
   }

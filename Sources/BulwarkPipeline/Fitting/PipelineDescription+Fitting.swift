@@ -127,9 +127,11 @@ extension PipelineDescription {
   }
 
   /// Checks that every stage that must be fitted is, before any long work.
+  /// - Parameter detectorsOnly: Check only the detectors (the tuner fits the postprocessors
+  ///   itself).
   /// - Throws: `PipelineError` naming the stage, with the remedy `fit`.
-  public func requireFitted() throws(PipelineError) {
-    for fitting in fittings {
+  public func requireFitted(detectorsOnly: Bool = false) throws(PipelineError) {
+    for fitting in fittings where fitting.position.isDetector || !detectorsOnly {
       guard let stage = stage(at: fitting.position), !stage.isFitted else { continue }
       throw PipelineError(
         file: file.path, path: fitting.position.path,

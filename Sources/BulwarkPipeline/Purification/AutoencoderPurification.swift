@@ -15,6 +15,8 @@ import Foundation
 public struct AutoencoderPurification: RegisteredPreprocessor {
   /// The name of this defense in pipeline files.
   public static let typeName = "autoencoder"
+  /// `model`, a path relative to the pipeline file.
+  public static var pathKeys: [String] { [modelParameter.key] }
 
   /// The `model` parameter: the autoencoder's Bulwark model file (required).
   public static let modelParameter = DefenseParameter(

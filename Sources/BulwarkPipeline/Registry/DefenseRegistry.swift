@@ -17,6 +17,7 @@ public struct DefenseRegistry: Sendable {
   private var preprocessors: [String: PreprocessorFactory] = [:]
   private var postprocessors: [String: PostprocessorFactory] = [:]
   private var detectors: [String: DetectorFactory] = [:]
+  private var pathKeys: [String: [String]] = [:]
 
   /// Creates an empty registry.
   public init() {}
@@ -63,7 +64,14 @@ public struct DefenseRegistry: Sendable {
     case .postprocessor(let make): try register(postprocessorNamed: type.typeName, make: make)
     case .detector(let make): try register(detectorNamed: type.typeName, make: make)
     }
+    pathKeys[type.typeName] = type.pathKeys
   }
+
+  /// The keys of a registered type's entries whose values are paths relative to the pipeline
+  /// file (`RegisteredDefense.pathKeys`); none for a factory or an unknown name.
+  /// - Parameter name: A stage's `type`.
+  /// - Returns: The keys.
+  public func pathKeys(ofType name: String) -> [String] { pathKeys[name] ?? [] }
 
   /// Registers a preprocessor built by a factory (for defenses that are not Swift types).
   /// - Parameters:

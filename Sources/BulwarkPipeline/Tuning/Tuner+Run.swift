@@ -73,7 +73,7 @@ extension Tuner {
     _ shard: Shard, data: PipelineDescription.Data, options: Options,
     progress: @escaping @Sendable (TuningPhase, Int, Int) -> Void = { _, _, _ in }
   ) throws -> TuningShardOutcome {
-    let (sample, settings) = prepare(data, options: options, shard: shard)
+    let (sample, settings) = try prepare(data, options: options, shard: shard)
     let url = options.folder.appendingPathComponent(Self.journalName(for: shard))
     let (journal, finished) = try TuningJournal.open(
       at: url, settings: settings, resume: options.resume)
@@ -98,10 +98,10 @@ extension Tuner {
   /// The sample a run draws and the settings its journal records.
   private func prepare(
     _ data: PipelineDescription.Data, options: Options, shard: Shard?
-  ) -> (TuningSample, TuningJournal.Settings) {
+  ) throws -> (TuningSample, TuningJournal.Settings) {
     let size = options.sample ?? space.sample
-    let sample = TuningSample(
-      data, count: size, fitFraction: space.fitFraction, seed: options.seed)
+    let sample = try flagging(
+      TuningSample(data, count: size, fitFraction: space.fitFraction, seed: options.seed))
     let settings = TuningJournal.Settings(
       fileHash: options.fileHash, seed: options.seed, sample: size,
       fitFraction: space.fitFraction, shard: shard?.description)
@@ -206,7 +206,7 @@ extension Tuner {
     data: PipelineDescription.Data, adaptiveSets: [AdaptiveAttack] = [], options: Options,
     progress: @escaping @Sendable (TuningPhase, Int, Int) -> Void = { _, _, _ in }
   ) throws -> TuningOutcome {
-    let (sample, settings) = prepare(data, options: options, shard: nil)
+    let (sample, settings) = try prepare(data, options: options, shard: nil)
     let (journal, journalled) = try TuningJournal.open(
       at: options.folder.appendingPathComponent(Self.journalName(for: nil)),
       settings: settings, resume: options.resume)
@@ -320,9 +320,9 @@ extension Tuner {
         throw TuningError(message: "internal: configuration '\(result.key)' is unknown")
       }
       // The normal scorer: every pass of a multi-pass postprocessor through `Pipeline.run`.
-      let pipeline = Pipeline(
-        classifier: classifier, preprocessors: candidate.preprocessors.compactMap(\.preprocessor),
-        postprocessors: try postprocessors(of: candidate), classifierName: classifierName)
+      let pipeline = self.pipeline(
+        preprocessors: candidate.preprocessors.compactMap(\.preprocessor),
+        postprocessors: try postprocessors(of: candidate))
       var scored = result
       let sets = try fullSets(for: pipeline)
       scored.full = try pipeline.score(sets)
@@ -398,7 +398,8 @@ extension Tuner {
       let tables = try (0..<Self.passes(of: postprocessors)).map {
         try outputs.probabilities(pass: $0).fit[set]
       }
-      let outcomes = ImageOutcomes(try Self.apply(postprocessors, to: tables), labels: labels)
+      let table = try Self.apply(postprocessors, to: tables)
+      let outcomes = ImageOutcomes(sample.abstaining(table, fitSet: set), labels: labels)
       correct += outcomes.counts.correct
     }
     let total = sample.fitClean.count + sample.fitAdversarial.count

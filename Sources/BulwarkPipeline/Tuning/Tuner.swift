@@ -32,6 +32,9 @@ public struct Tuner: Sendable {
   public var classifier: any Classifier
   /// The classifier's name in timings.
   public var classifierName: String
+  /// The pipeline's detectors, fixed across the search: every configuration abstains on the
+  /// images they flag.
+  public var detectors: [any Detector]
   /// Preprocessings scored at once.
   public var threads: Int
   /// The stealing objective's attack and queries; nil for the other objectives.
@@ -59,15 +62,18 @@ public struct Tuner: Sendable {
   ///   - space: The search space.
   ///   - classifier: The frozen classifier.
   ///   - classifierName: Its name in timings.
+  ///   - detectors: The pipeline's detectors, fitted.
   ///   - threads: Preprocessings scored at once (default: every active core).
   ///   - stealing: The stealing objective's attack (required by it).
   public init(
     space: SearchSpace, classifier: any Classifier, classifierName: String = "classifier",
+    detectors: [any Detector] = [],
     threads: Int = ProcessInfo.processInfo.activeProcessorCount, stealing: Stealing? = nil
   ) {
     self.space = space
     self.classifier = classifier
     self.classifierName = classifierName
+    self.detectors = detectors
     self.threads = max(1, threads)
     self.stealing = stealing
   }
@@ -241,7 +247,9 @@ public struct Tuner: Sendable {
     let scored = try outcomes(of: postprocessors, outputs: &outputs)
     let postSeconds = (clock.now - start) / Double(max(outputs.evaluationImages, 1))
     let passes = Self.passes(of: postprocessors)
-    var stages: [StageTiming] = []
+    var stages = zip(detectors, outputs.sample.detectorSeconds).map {
+      StageTiming(kind: "detector", name: Pipeline.name(of: $0), secondsPerImage: $1)
+    }
     _ = try outputs.probabilities(pass: 0)
     for (stage, seconds) in zip(outputs.stages, outputs.stageSeconds) {
       stages.append(
@@ -262,9 +270,7 @@ public struct Tuner: Sendable {
     }
     var parameters: [String: Double] = [:]
     for (name, tuned) in candidate.tunedValues { parameters[name] = tuned.value }
-    let victim = Pipeline(
-      classifier: classifier, preprocessors: outputs.stages, postprocessors: postprocessors,
-      classifierName: classifierName)
+    let victim = pipeline(preprocessors: outputs.stages, postprocessors: postprocessors)
     return result(
       index: index, phase: phase, key: candidate.key, parameters: parameters,
       clean: scored.clean, sets: scored.sets, stages: stages, attackedAdaptively: false,
@@ -294,8 +300,49 @@ public struct Tuner: Sendable {
       studentAccuracy: counts(report.studentAccuracy), agreement: counts(report.agreement))
   }
 
+  /// A configuration as a pipeline, with the detectors.
+  func pipeline(
+    preprocessors: [any Preprocessor], postprocessors: [any Postprocessor]
+  ) -> Pipeline {
+    Pipeline(
+      classifier: classifier, preprocessors: preprocessors, postprocessors: postprocessors,
+      detectors: detectors, classifierName: classifierName)
+  }
+
+  /// The sample with what the detectors flag in each of its sets, and the seconds per image
+  /// each detector took on the evaluation part (unchanged without detectors).
+  /// - Parameter sample: A drawn sample.
+  /// - Returns: The sample, flagged.
+  /// - Throws: The detectors' and the classifier's errors.
+  func flagging(_ sample: TuningSample) throws -> TuningSample {
+    guard !detectors.isEmpty else { return sample }
+    let clock = ContinuousClock()
+    var seconds = detectors.map { _ in 0.0 }
+    func flags(_ batch: ImageBatch) throws -> [Bool] {
+      var result: [Bool] = []
+      for first in stride(from: 0, to: batch.count, by: 1_000) {
+        let part = batch.selecting(first..<min(first + 1_000, batch.count))
+        var lists: [[Bool]] = []
+        for (index, detector) in detectors.enumerated() {
+          let start = clock.now
+          lists.append(try detector.flags(part, classify: classifier.probabilities))
+          seconds[index] += (clock.now - start).inSeconds
+        }
+        result += Pipeline.union(lists, count: part.count)
+      }
+      return result
+    }
+    var flagged = sample
+    flagged.flaggedEvaluation =
+      try [flags(sample.clean)] + sample.adversarialSets.map { try flags($0.evaluation) }
+    let evaluated = flagged.flaggedEvaluation.reduce(0) { $0 + $1.count }
+    flagged.detectorSeconds = seconds.map { $0 / Double(max(evaluated, 1)) }
+    flagged.flaggedFit = [try flags(sample.fitClean), try flags(sample.fitAdversarial)]
+    return flagged
+  }
+
   /// Every evaluation image's outcome under a configuration's postprocessors: the clean set's
-  /// and each adversarial set's of the sample.
+  /// and each adversarial set's of the sample, abstaining on the images a detector flags.
   private func outcomes(
     of postprocessors: [any Postprocessor], outputs: inout PreprocessingOutputs
   ) throws -> (clean: ImageOutcomes, sets: [ScoredSet]) {
@@ -305,7 +352,8 @@ public struct Tuner: Sendable {
     let labelSets = [sample.clean.labels] + sample.adversarialSets.map(\.evaluation.labels)
     for (set, labels) in labelSets.enumerated() {
       let tables = try (0..<passes).map { try outputs.probabilities(pass: $0).evaluation[set] }
-      scored.append(ImageOutcomes(try Self.apply(postprocessors, to: tables), labels: labels))
+      let table = try Self.apply(postprocessors, to: tables)
+      scored.append(ImageOutcomes(sample.abstaining(table, evaluationSet: set), labels: labels))
     }
     let sets = zip(sample.adversarialSets, scored.dropFirst()).map { part, outcomes in
       ScoredSet(
@@ -335,9 +383,7 @@ public struct Tuner: Sendable {
       sample: sample)
     let postprocessors = try fitted(candidate, outputs: &outputs)
     let scored = try outcomes(of: postprocessors, outputs: &outputs)
-    let pipeline = Pipeline(
-      classifier: classifier, preprocessors: outputs.stages, postprocessors: postprocessors,
-      classifierName: classifierName)
+    let pipeline = self.pipeline(preprocessors: outputs.stages, postprocessors: postprocessors)
     var sets = scored.sets
     for attack in attacks {
       let adversarial = try attack.perturb(sample.clean, against: pipeline)

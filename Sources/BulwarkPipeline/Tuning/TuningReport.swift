@@ -225,7 +225,9 @@ public struct TuningReport: Sendable {
   }
 
   /// The winner as a complete pipeline file: the original with the winning stages, without
-  /// `tune`, and with every path made absolute so that it works from the run folder.
+  /// `tune`, and with every path made absolute so that it works from the run folder (a stage's
+  /// own paths by its type's `RegisteredDefense.pathKeys`; a fitted detector names its fitted
+  /// model instead of the data it was fitted on).
   func bestPipeline(for folder: URL) -> String {
     guard case .object(let members) = space.root else { return "" }
     let base = space.folder
@@ -240,6 +242,19 @@ public struct TuningReport: Sendable {
           keys.contains(member.key)
             ? JSONValue.Member(key: member.key, value: absolute(member.value)) : member
         })
+    }
+    func resolvingPaths(_ stage: JSONValue?) -> JSONValue? {
+      guard case .string(let type)? = stage?["type"] else { return stage }
+      return rewrite(stage, keys: space.registry.pathKeys(ofType: type))
+    }
+    func detector(_ entry: JSONValue, at index: Int) -> JSONValue {
+      guard case .object(let members)? = resolvingPaths(entry) else { return entry }
+      guard entry["threshold"] == nil,
+        let fitting = description.fittings.first(where: { $0.position == .detector(index) })
+      else { return .object(members) }
+      return .object(
+        members.filter { !SearchSpace.fittingKeys.contains($0.key) }
+          + [.init(key: "model", value: .string(fitting.model.path))])
     }
     let candidate = outcome.winnerCandidate
     let fitted = outcome.fit != nil
@@ -264,16 +279,22 @@ public struct TuningReport: Sendable {
         result.append(.init(key: member.key, value: data))
       case "preprocessors", "postprocessors":
         continue
+      case "detectors":
+        guard case .array(let entries) = member.value else { fallthrough }
+        let resolved = entries.enumerated().map { detector($0.element, at: $0.offset) }
+        result.append(.init(key: member.key, value: .array(resolved)))
       default:
         result.append(member)
       }
     }
     result.append(
-      .init(key: "preprocessors", value: .array(candidate.preprocessors.compactMap(\.json))))
+      .init(
+        key: "preprocessors",
+        value: .array(candidate.preprocessors.compactMap { resolvingPaths($0.json) })))
     let postprocessors = candidate.postprocessors.compactMap { choice -> JSONValue? in
       guard let stage = outcome.fit?.stage, choice.postprocessor is any FittedPostprocessor,
-        case .object(let members)? = choice.json
-      else { return choice.json }
+        case .object(let members)? = resolvingPaths(choice.json)
+      else { return resolvingPaths(choice.json) }
       // The tuner fitted it on the sample, not on the stage's own `fit` data.
       let kept = members.filter { !SearchSpace.fittingKeys.contains($0.key) }
       return .object(kept + [.init(key: "model", value: .string(Self.modelName(for: stage)))])

@@ -1,5 +1,6 @@
 import BulwarkCore
 import BulwarkData
+import BulwarkDefenses
 
 /// The images a tuning run scores: a seeded, stratified sample of the clean set and of every
 /// adversarial set, each split into a fit part (for fitted postprocessors) and an evaluation
@@ -30,6 +31,25 @@ public struct TuningSample: Sendable {
   public var clean: ImageBatch
   /// Every adversarial set's part, in file order (at least one).
   public var adversarialSets: [AdversarialPart]
+  /// Which images of the evaluation part the pipeline's detectors flag: the clean set's, then
+  /// every adversarial set's (see `Tuner.flagging(_:)`); empty without detectors.
+  var flaggedEvaluation: [[Bool]] = []
+  /// Which images of the fit part they flag: `[clean, adversarial]`; empty without detectors.
+  var flaggedFit: [[Bool]] = []
+  /// Seconds per image each detector took on the evaluation part.
+  var detectorSeconds: [Double] = []
+
+  /// A configuration's table for evaluation set `set` (0 the clean set, then the adversarial
+  /// sets), abstaining on the images a detector flags.
+  func abstaining(_ table: Probabilities, evaluationSet set: Int) -> Probabilities {
+    flaggedEvaluation.isEmpty ? table : table.abstaining(on: flaggedEvaluation[set])
+  }
+
+  /// A configuration's table for fit set `set` (0 clean, 1 adversarial), abstaining on the
+  /// images a detector flags.
+  func abstaining(_ table: Probabilities, fitSet set: Int) -> Probabilities {
+    flaggedFit.isEmpty ? table : table.abstaining(on: flaggedFit[set])
+  }
 
   /// The adversarial images for fitting: every set's fit part, in set order.
   public var fitAdversarial: ImageBatch {

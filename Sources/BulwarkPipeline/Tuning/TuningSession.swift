@@ -110,16 +110,6 @@ public struct TuningSession: Sendable {
     file = url
     description = try PipelineDescription(
       root: root, file: url, folder: folder, registry: registry)
-    // The sample scorer reuses the classifier's outputs across postprocessors and runs no
-    // detectors, so it would rank configurations as if they were absent.
-    guard description.detectors.isEmpty else {
-      throw PipelineErrors([
-        PipelineError(
-          file: url.path, path: "detectors",
-          message: "bulwark tune does not search pipelines with detectors yet; score each "
-            + "with bulwark score")
-      ])
-    }
     space = try SearchSpace(root: root, file: url.path, folder: folder, registry: registry)
   }
 
@@ -206,6 +196,8 @@ public struct TuningSession: Sendable {
   ) throws -> [(model: URL, result: Part)] {
     // Stages that run other programs are refused before anything runs, unless allowed.
     try description.requireExternalAllowed(options.allowsExternalPrograms)
+    // The detectors stay as the file has them; the tuner fits fitted postprocessors itself.
+    try description.requireFitted(detectorsOnly: true)
     try ExternalCommand.requireAllowed(
       space.externalCommands, allowed: options.allowsExternalPrograms, file: file.path)
     let adaptiveSets = AdaptiveAttack.sets(of: description)
@@ -265,7 +257,7 @@ public struct TuningSession: Sendable {
     }
     let tuner = Tuner(
       space: space, classifier: pipeline.classifier, classifierName: pipeline.classifierName,
-      threads: options.threads ?? Parallel.defaultThreadCount,
+      detectors: pipeline.detectors, threads: options.threads ?? Parallel.defaultThreadCount,
       stealing: try space.stealing.map {
         Tuner.Stealing(
           attack: $0.attack(classes: pipeline.classCount),

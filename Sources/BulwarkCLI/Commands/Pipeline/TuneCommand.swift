@@ -25,7 +25,9 @@ struct TuneCommand: ParsableCommand {
       each configuration is stolen as bulwark steal would (tune.stealing: a student trained on \
       its answers to the first stealing.queries images of stealing.data) and ranked by 1 - the \
       student's accuracy on the clean evaluation images (or its agreement, stealing.measure), \
-      those below the minCleanAccuracy it requires last. Every objective carries a \
+      those below the minCleanAccuracy it requires last. The file's detectors stay as they \
+      are (fit them first with bulwark fit): every configuration abstains on the images they \
+      flag, and best.json5 keeps them. Every objective carries a \
       95% bootstrap interval; configurations whose interval overlaps the winner's are marked \
       as ties. With \
       --refine, a finer grid around the best numeric values is searched too and the top 3 are \
