@@ -43,6 +43,7 @@ import Testing
     #expect(lines.contains { $0.hasPrefix("  trades   Zhang et al. 2019") })
     #expect(
       lines.contains { $0.hasPrefix("Steps run in training mode: batch normalisation normalises") })
+    #expect(lines.contains { $0.hasPrefix("--variational makes it a variational autoencoder") })
     #expect(
       lines.allSatisfy { $0.count <= 80 || $0.hasPrefix("OVERVIEW") || $0.hasPrefix("USAGE") })
   }
@@ -59,6 +60,24 @@ import Testing
     (["data", "info", "x", "y"], "unexpected argument 'y'"),
     (["data", "info", "x", "--json", "--json"], "more than once"),
     (["data", "info", "x", "--json=yes"], "takes no value"),
+    (
+      ["train", "--arch", "lenet5", "--data", "x", "--epochs", "1", "--out", "y", "--variational"],
+      "--variational applies only to --arch autoencoder, not lenet5"
+    ),
+    (
+      [
+        "train", "--arch", "autoencoder", "--data", "x", "--epochs", "1", "--out", "y",
+        "--kl-weight", "2",
+      ],
+      "--kl-weight applies only with --variational"
+    ),
+    (
+      [
+        "train", "--arch", "autoencoder", "--data", "x", "--epochs", "1", "--out", "y",
+        "--variational", "--kl-weight", "-1",
+      ],
+      "--kl-weight must be in 0"
+    ),
   ])
   func usageErrorsExitTwoWithAMessage(arguments: [String], message: String) {
     let (status, captured) = run(arguments)

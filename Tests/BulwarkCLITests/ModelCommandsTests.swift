@@ -85,6 +85,21 @@ struct ModelCommandsTests {
     #expect(refused.error.contains("takes no --adversarial or --validation"))
   }
 
+  @Test func trainsAVariationalAutoencoder() throws {
+    let out = path("vae.safetensors")
+    let result = try BulwarkProcess.run([
+      "train", "--arch", "autoencoder", "--variational", "--kl-weight", "0.5", "--data",
+      "fashion-mnist:test", "--limit", "32", "--epochs", "1", "--seed", "3", "--batch-size", "16",
+      "--out", out,
+    ])
+    #expect(result.status == 0, "\(result.error)")
+    #expect(result.output.contains("epoch 1/1: loss (BCE + 0.5 KL) "), "\(result.output)")
+    let file = try SafeTensorsFile(contentsOf: URL(fileURLWithPath: out))
+    #expect(file.metadata["bulwark.trained"]?.contains("--variational --kl-weight 0.5") == true)
+    let network = try Network(safeTensors: file)
+    #expect(network.architecture == .autoencoder(variational: true))
+  }
+
   @Test func evaluateAndAttackReportTheirFigures() throws {
     let model = path("m.safetensors")
     #expect(try train(epochs: 1, out: model).status == 0)

@@ -84,6 +84,46 @@ import Testing
     #expect(checked >= 40)
   }
 
+  /// A variational autoencoder's model file loads unchanged, as the stage and MagNet read it,
+  /// and runs in evaluation mode: the reconstruction decodes the means, the same every time,
+  /// and its gradient is the evaluation-mode one.
+  @Test func aVariationalModelFilePurifiesWithItsMeans() throws {
+    let network = try Network(
+      architecture: .autoencoder(input: Self.shape, variational: true), seed: 5)
+    let file = scratch.url("vae.safetensors")
+    try network.write(to: file)
+    let stage = try AutoencoderPurification(modelPath: file.path).loadingModel()
+    #expect(stage.network?.architecture == network.architecture)
+    let batch = Self.batch(count: 3, seed: 6)
+    let outputs = try network.logits(batch, mode: .evaluation).logits
+    let processed = try stage.process(batch)
+    #expect(
+      processed.pixels
+        == ReconstructionLoss.channelsLast(
+          outputs.map(ReconstructionLoss.sigmoid), shape: Self.shape))
+    #expect(try stage.process(batch).pixels == processed.pixels)
+    let weights = batch.pixels.map { $0 - 0.5 }
+    let upstream = ReconstructionLoss.channelsFirst(weights, shape: Self.shape)
+    let outputGradient = zip(upstream, outputs).map { gradient, output in
+      let value = ReconstructionLoss.sigmoid(output)
+      return gradient * value * (1 - value)
+    }
+    #expect(
+      try stage.backward(gradient: weights, input: batch)
+        == network.lossAndGradients(batch, logitGradient: outputGradient, mode: .evaluation).input)
+    let magnet = try MagNetDetector(autoencoder: AutoencoderPurification(modelPath: file.path))
+    let scores = try magnet.scores(batch) { _ in [] }
+    #expect(try magnet.scores(batch) { _ in [] } == scores)
+    let size = Self.shape.valueCount
+    for image in 0..<3 {
+      let error =
+        (image * size..<(image + 1) * size).map {
+          Double(abs(batch.pixels[$0] - processed.pixels[$0]))
+        }.reduce(0, +) / Double(size)
+      #expect(abs(scores[image] - error) < 1e-9)
+    }
+  }
+
   @Test func refusesAModelWhoseOutputIsNotItsInput() throws {
     let classifier = try Network(architecture: .lenet5(classes: 10), seed: 0)
     #expect {

@@ -44,20 +44,32 @@ extension Architecture {
   /// relu, max pool 2, conv2 16->8 3x3 pad 1, relu, max pool 2, conv3 8->8 3x3 pad 1, relu,
   /// upsample 2, conv4 8->16 3x3 pad 1, relu, upsample 2, conv5 16->C 3x3 pad 1, flatten.
   ///
+  /// The variational one (Kingma and Welling 2014) has the same encoder and decoder, but its
+  /// bottleneck conv3 8->16 gives 8 channels of means and 8 of log-variances, and a
+  /// ``Layer/gaussianSample`` layer instead of the relu makes the decoder's 8-channel code
+  /// (sampled in training, the means in evaluation); train it with ``Trainer/klWeight``.
+  ///
   /// Its `classes` are the `C x H x W` values of the flattened reconstruction (channels first),
   /// whose sigmoid is the purified image.
-  /// - Parameter input: The image shape; height and width must be multiples of 4.
+  /// - Parameters:
+  ///   - input: The image shape; height and width must be multiples of 4.
+  ///   - variational: True for a variational autoencoder.
   /// - Returns: The architecture.
-  public static func autoencoder(input: ImageShape = ImageShape(height: 28, width: 28, channels: 1))
-    -> Architecture
-  {
+  public static func autoencoder(
+    input: ImageShape = ImageShape(height: 28, width: 28, channels: 1), variational: Bool = false
+  ) -> Architecture {
     let channels = input.channels
+    let bottleneck: [Layer] =
+      variational
+      ? [.conv2d("conv3", 8, 16, kernel: 3, padding: 1), .gaussianSample]
+      : [.conv2d("conv3", 8, 8, kernel: 3, padding: 1), .relu]
     return Architecture(
       input: input, classes: input.valueCount,
       layers: [
         .conv2d("conv1", channels, 16, kernel: 3, padding: 1), .relu, .maxPool2d(2),
         .conv2d("conv2", 16, 8, kernel: 3, padding: 1), .relu, .maxPool2d(2),
-        .conv2d("conv3", 8, 8, kernel: 3, padding: 1), .relu, .upsample2d(2),
+      ] + bottleneck + [
+        .upsample2d(2),
         .conv2d("conv4", 8, 16, kernel: 3, padding: 1), .relu, .upsample2d(2),
         .conv2d("conv5", 16, channels, kernel: 3, padding: 1), .flatten,
       ])

@@ -47,12 +47,14 @@ extension Layer: Codable {
       kind = .batchNorm2d(
         features: try int(.features),
         epsilon: try container.decodeIfPresent(Double.self, forKey: .eps) ?? 1e-5)
+    case "gaussianSample": kind = .gaussianSample
     case "softmax": kind = .softmax
     default:
       throw ModelError(
         field: modelErrorField(container.codingPath + [CodingKeys.type]),
         expected: "a layer type (conv2d, maxPool2d, avgPool2d, globalAvgPool, upsample2d, "
-          + "linear, relu, flatten, dropout, batchNorm2d, softmax)", found: jsonStringLiteral(type))
+          + "linear, relu, flatten, dropout, batchNorm2d, gaussianSample, softmax)",
+        found: jsonStringLiteral(type))
     }
     self.init(name: name, kind)
   }
@@ -120,6 +122,7 @@ extension Layer: Codable {
     case .globalAvgPool: start("globalAvgPool")
     case .relu: start("relu")
     case .flatten: start("flatten")
+    case .gaussianSample: start("gaussianSample")
     case .softmax: start("softmax")
     }
     return fields

@@ -40,6 +40,14 @@ public struct Layer: Equatable, Sendable {
     /// statistics; training mode with the batch's, and updates the running ones with momentum
     /// 0.1 (PyTorch's default).
     case batchNorm2d(features: Int, epsilon: Double)
+    /// The sampled latent code of a variational autoencoder (Kingma and Welling 2014, the
+    /// reparameterisation trick): the input's first half of channels (of values, for a vector)
+    /// is the mean `mu`, the second half the log-variance `logvar`, position by position; the
+    /// output, half as many channels, is `mu + exp(logvar / 2) * eps` with `eps ~ N(0, 1)` in
+    /// training mode (drawn from the mode's seed per layer and image, as dropout's masks) and
+    /// `mu` in evaluation mode. Training with ``Trainer/klWeight`` adds the KL divergence of
+    /// `N(mu, exp(logvar))` from `N(0, 1)` to the loss.
+    case gaussianSample
     /// Softmax over the class axis; allowed only as the last layer. ``Network/logits(_:count:)``
     /// stops before it.
     case softmax
@@ -128,6 +136,9 @@ public struct Layer: Equatable, Sendable {
   public static let flatten = Layer(.flatten)
   /// Mean over height and width.
   public static let globalAvgPool = Layer(.globalAvgPool)
+  /// The sampled latent code of a variational autoencoder: means and log-variances in, a
+  /// sample (training) or the means (evaluation) out.
+  public static let gaussianSample = Layer(.gaussianSample)
   /// Softmax over the classes; last layer only.
   public static let softmax = Layer(.softmax)
 }

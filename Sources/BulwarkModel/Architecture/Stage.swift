@@ -42,6 +42,9 @@ struct Stage: Sendable {
     /// dropout).
     case dropout(probability: Double)
     case batchNorm(epsilon: Double)
+    /// A variational autoencoder's latent code from means and log-variances (the input's two
+    /// halves): sampled in training, the means in evaluation.
+    case gaussianSample
     case softmax
   }
 
@@ -212,6 +215,12 @@ extension Architecture {
         try add(name, "running_mean", [features], trainable: false)
         try add(name, "running_var", [features], trainable: false)
         operation = .batchNorm(epsilon: epsilon)
+      case .gaussianSample:
+        guard shape.channels % 2 == 0 else {
+          throw fail("an even channel count (means, then log-variances)", "\(shape)")
+        }
+        output.channels = shape.channels / 2
+        operation = .gaussianSample
       case .softmax:
         guard index == layers.count - 1 else {
           throw fail("softmax only as the last layer", "\(layers.count - 1 - index) after it")

@@ -60,11 +60,11 @@ extension Network {
 
   func gradients(
     _ pixels: [Float], count: Int, head: LossHead, input: Bool, parameters: Bool,
-    mode: Mode = .evaluation
+    mode: Mode = .evaluation, klWeight: Double = 0
   ) -> Gradients {
     let result = pass(
       pixels: pixels, count: count, head: head, wantsInputGradient: input,
-      wantsParameterGradients: parameters, mode: mode)
+      wantsParameterGradients: parameters, mode: mode, klWeight: klWeight)
     return Gradients(
       loss: result.loss, logits: result.logits, input: result.inputGradient,
       batchStatistics: result.batchStatistics, flatParameters: result.parameterGradients,

@@ -4,7 +4,8 @@ extension Network {
   /// Forward (and, with a `head`, backward) pass of one chunk of `count` images starting at
   /// image `offset` of a batch of `total` (the mean loss divides by `total`). Writes the
   /// chunk's logits, its input gradient when asked, and adds its parameter gradients to
-  /// `parameterGradient` when given; returns the summed cross-entropy (0 without a loss).
+  /// `parameterGradient` when given; returns the summed cross-entropy plus the weighted KL
+  /// divergence of its sampling stages (0 without a loss).
   func runChunk(
     _ prepared: PreparedPass, workspace: UnsafeMutablePointer<Float>, count: Int, total: Int,
     offset: Int,
@@ -48,6 +49,8 @@ extension Network {
       }
     }
 
+    // The chunk's summed KL divergence of its sampling stages' Gaussians, when it is a loss term.
+    var divergence = 0.0
     for (index, stage) in stages.enumerated() {
       let input = UnsafePointer(activation(index))
       let output = activation(index + 1)
@@ -83,6 +86,11 @@ extension Network {
         Network.dropout(
           input, output, count: count, values: stage.input.count, firstImage: offset,
           probability: probability, mode: prepared.mode, stage: index)
+      case .gaussianSample:
+        let sample = GaussianSample(
+          stage, index: index, count: count, firstImage: offset, mode: prepared.mode)
+        sample.forward(input, output)
+        if head != nil, prepared.klWeight != 0 { divergence += sample.divergence(input) }
       case .batchNorm:
         let batchNorm = prepared.batchNorms[index].invariant(
           "a batch-norm stage has its folded parameters")
@@ -104,7 +112,7 @@ extension Network {
 
     guard let head else { return 0 }
     // Gradient on the logits.
-    var loss = 0.0
+    var loss = prepared.klWeight * divergence
     switch head {
     case .crossEntropy(let labels):
       let scale = 1 / Double(total)
@@ -181,6 +189,13 @@ extension Network {
           Network.dropout(
             upstream, downstream, count: count, values: stage.input.count, firstImage: offset,
             probability: probability, mode: prepared.mode, stage: index)
+        }
+      case .gaussianSample:
+        if let downstream {
+          GaussianSample(stage, index: index, count: count, firstImage: offset, mode: prepared.mode)
+            .backward(
+              input, upstream, downstream,
+              divergenceScale: Float(prepared.klWeight / Double(total)))
         }
       case .batchNorm:
         let batchNorm = prepared.batchNorms[index].invariant(
@@ -277,12 +292,18 @@ extension Network {
     }
     let scale = Float(1 / (1 - probability))
     for image in 0..<count {
-      var generator = SeededGenerator(
-        seed: seed, stream: UInt64(stage + 1) << 40 | UInt64(firstImage + image))
+      var generator = trainingStream(seed: seed, stage: stage, image: firstImage + image)
       let start = image * values
       for index in start..<(start + values) {
         output[index] = generator.unitDouble() < probability ? 0 : input[index] * scale
       }
     }
+  }
+
+  /// The random stream of one image at one stage in training mode (a dropout mask, a latent
+  /// code's noise): its own per stage and batch index, so the draws do not depend on chunking
+  /// or threads, and a backward pass that draws again gets the forward pass's values.
+  static func trainingStream(seed: UInt64, stage: Int, image: Int) -> SeededGenerator {
+    SeededGenerator(seed: seed, stream: UInt64(stage + 1) << 40 | UInt64(image))
   }
 }

@@ -14,7 +14,8 @@ enum LossHead: Sendable {
 /// The results of one pass over a batch.
 struct PassResult {
   var logits: [Float]
-  /// Mean loss for `.crossEntropy`, 0 otherwise.
+  /// Mean loss for `.crossEntropy`, 0 otherwise, plus the mean weighted KL divergence of the
+  /// sampling stages when a backward pass has a KL weight.
   var loss: Double
   /// NHWC, empty unless requested.
   var inputGradient: [Float]
@@ -35,6 +36,9 @@ struct PreparedPass: @unchecked Sendable {
   var maximumScratch = 1
   /// The pass's mode; training mode needs the whole batch in one chunk when there is batch norm.
   var mode: Network.Mode = .evaluation
+  /// The weight of each image's KL divergence (its sampling stages' Gaussians from `N(0, I)`)
+  /// in its loss; 0 for none.
+  var klWeight = 0.0
   /// Training mode: where each batch-norm stage writes its batch statistics.
   var statistics: UnsafeMutablePointer<Float>?
   var statisticsOffsets: [Int: Int] = [:]
@@ -68,11 +72,13 @@ extension Network {
   /// Runs the forward pass, and the backward pass when `head` is given.
   ///
   /// In training mode with batch norm the batch is one chunk, because its statistics span the
-  /// whole batch; the result still does not depend on the thread count.
+  /// whole batch; the result still does not depend on the thread count. A backward pass with a
+  /// `klWeight` adds that multiple of each image's KL divergence (of every sampling stage's
+  /// Gaussian from `N(0, I)`) to the image's loss, and its gradient at the sampling stages.
   /// - Precondition: `pixels` holds `count` valid images (checked by the public callers).
   func pass(
     pixels: [Float], count: Int, head: LossHead?, wantsInputGradient: Bool,
-    wantsParameterGradients: Bool, mode: Mode = .evaluation
+    wantsParameterGradients: Bool, mode: Mode = .evaluation, klWeight: Double = 0
   ) -> PassResult {
     let classes = architecture.classes
     let imageSize = architecture.input.valueCount
@@ -113,6 +119,7 @@ extension Network {
     parameters.withUnsafeBufferPointer { parameterBuffer in
       var setup = prepare(parameterBuffer)
       setup.mode = mode
+      setup.klWeight = klWeight
       let statisticsCount =
         wholeBatch ? setup.batchNorms.values.reduce(0) { $0 + $1.statisticsCount } : 0
       let statistics = UnsafeMutablePointer<Float>.allocate(capacity: max(statisticsCount, 1))

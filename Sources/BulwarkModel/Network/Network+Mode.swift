@@ -1,15 +1,16 @@
 import BulwarkData
 
 extension Network {
-  /// How the layers that behave differently in training compute: batch normalisation and
-  /// dropout (PyTorch's `model.eval()` and `model.train()`).
+  /// How the layers that behave differently in training compute: batch normalisation, dropout
+  /// and a variational autoencoder's sampling (PyTorch's `model.eval()` and `model.train()`).
   public enum Mode: Hashable, Sendable {
     /// What frozen use sees: batch norm normalises with its running statistics, dropout passes
-    /// values unchanged.
+    /// values unchanged, a sampling layer outputs its means.
     case evaluation
     /// Training: batch norm normalises with the batch's statistics (and reports them for
-    /// ``Network/updateRunningStatistics(with:momentum:)``), dropout zeroes values at random,
-    /// its masks drawn from `seed` per layer and image.
+    /// ``Network/updateRunningStatistics(with:momentum:)``), dropout zeroes values at random
+    /// and a sampling layer adds Gaussian noise, its masks and noise drawn from `seed` per layer
+    /// and image.
     case training(seed: UInt64)
   }
 
@@ -43,16 +44,20 @@ extension Network {
     return try gradients(batch, head: head, mode: mode, inputGradient: inputGradient)
   }
 
-  /// The gradients of a loss given per row on the logits, in a given mode.
+  /// The gradients of a loss given per row on the logits, in a given mode, plus `klWeight`
+  /// times each image's KL divergence of its sampling layers' Gaussians from `N(0, I)`; the
+  /// reported loss is the mean of that term (the rows' loss is the caller's to add).
   func lossAndGradients(
     _ batch: ImageBatch, perRow rowGradient: @escaping LogitRowGradient, mode: Mode,
-    inputGradient: Bool = false
+    inputGradient: Bool = false, klWeight: Double = 0
   ) throws -> Gradients {
-    try gradients(batch, head: .perRow(rowGradient), mode: mode, inputGradient: inputGradient)
+    try gradients(
+      batch, head: .perRow(rowGradient), mode: mode, inputGradient: inputGradient,
+      klWeight: klWeight)
   }
 
   private func gradients(
-    _ batch: ImageBatch, head: LossHead, mode: Mode, inputGradient: Bool
+    _ batch: ImageBatch, head: LossHead, mode: Mode, inputGradient: Bool, klWeight: Double = 0
   ) throws -> Gradients {
     try checkShape(batch)
     try checkInput(batch.pixels, count: batch.count)
@@ -63,7 +68,7 @@ extension Network {
     }
     return gradients(
       batch.pixels, count: batch.count, head: head, input: inputGradient, parameters: true,
-      mode: mode)
+      mode: mode, klWeight: klWeight)
   }
 
   /// The logits of a batch in a given mode, with the batch statistics of training mode.

@@ -2,8 +2,8 @@ import BulwarkData
 import Foundation
 
 /// Binary cross-entropy of a reconstruction against its input image, the loss an autoencoder
-/// (``Architecture/autoencoder(input:)``) trains with: the network's outputs `z` are the
-/// image's `C x H x W` values (channels first) before a sigmoid, and the loss is
+/// (``Architecture/autoencoder(input:variational:)``) trains with: the network's outputs `z` are
+/// the image's `C x H x W` values (channels first) before a sigmoid, and the loss is
 /// `mean(-(x log σ(z) + (1 - x) log(1 - σ(z))))` over every value of every image (PyTorch
 /// `BCEWithLogitsLoss` with pixel targets in [0, 1]). Its gradient on `z` is
 /// `(σ(z) - x) / values`, which does not vanish when the sigmoid saturates, unlike the mean

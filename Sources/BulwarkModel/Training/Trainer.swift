@@ -2,10 +2,10 @@ import BulwarkCore
 import BulwarkData
 
 /// Mini-batch training: shuffles the data with a seed per epoch, then takes one optimiser step
-/// per batch, in training mode (batch norm on batch statistics, dropout active), on the clean
-/// images or on adversarial ones made each step against the current weights. The same seed
-/// gives the same network whatever the thread count, and epoch `e` shuffles and draws the same
-/// way whether or not training was resumed before it.
+/// per batch, in training mode (batch norm on batch statistics, dropout and sampling active), on
+/// the clean images or on adversarial ones made each step against the current weights. The same
+/// seed gives the same network whatever the thread count, and epoch `e` shuffles and draws the
+/// same way whether or not training was resumed before it.
 public struct Trainer: Sendable {
   /// Images per step.
   public var batchSize: Int
@@ -18,10 +18,18 @@ public struct Trainer: Sendable {
   /// labels. The labels still give the reported accuracy.
   public var targets: [Float]?
   /// Whether the network learns to reproduce its input instead of classifying it (an
-  /// autoencoder, ``Architecture/autoencoder(input:)``): its outputs are the image's values
-  /// before a sigmoid, trained with ``ReconstructionLoss``; labels are not used and the
+  /// autoencoder, ``Architecture/autoencoder(input:variational:)``): its outputs are the image's
+  /// values before a sigmoid, trained with ``ReconstructionLoss``; labels are not used and the
   /// reported accuracy is 0.
   public var reconstructs: Bool
+  /// The weight of a variational autoencoder's KL term when reconstructing (beta of Higgins et
+  /// al. 2017's beta-VAE; 1 for Kingma and Welling 2014's VAE). For a network with
+  /// ``Layer/gaussianSample`` layers each image's loss adds `klWeight` times the KL divergence
+  /// of its latent Gaussians from `N(0, I)`, `-0.5 Σ (1 + logvar - mu² - exp(logvar))` over
+  /// the latent values, divided by the image's value count: ``ReconstructionLoss`` is a mean
+  /// per value, so with weight 1 the loss is the negative evidence lower bound per value. The
+  /// reported loss includes the term. Networks without sampling layers have none.
+  public var klWeight: Double
 
   /// Where an epoch stands after a step: the running figures a progress line shows.
   public struct StepProgress: Sendable {
@@ -43,10 +51,11 @@ public struct Trainer: Sendable {
   ///   - adversarial: How to make adversarial images; nil for standard training.
   ///   - targets: Class probabilities to learn per training image instead of the labels.
   ///   - reconstructs: True to train an autoencoder to reproduce its input.
+  ///   - klWeight: The weight of a variational autoencoder's KL term, finite and >= 0.
   /// - Precondition: `batchSize > 0`.
   public init(
     batchSize: Int = 64, seed: UInt64, adversarial: AdversarialTraining? = nil,
-    targets: [Float]? = nil, reconstructs: Bool = false
+    targets: [Float]? = nil, reconstructs: Bool = false, klWeight: Double = 1
   ) {
     precondition(batchSize > 0, "batch size must be positive")
     self.batchSize = batchSize
@@ -54,6 +63,7 @@ public struct Trainer: Sendable {
     self.adversarial = adversarial
     self.targets = targets
     self.reconstructs = reconstructs
+    self.klWeight = klWeight
   }
 
   /// The order in which epoch `epoch` visits `count` images.
@@ -68,7 +78,8 @@ public struct Trainer: Sendable {
     return order
   }
 
-  /// The seed of step `step` of epoch `epoch`: its dropout masks and its attack's random start.
+  /// The seed of step `step` of epoch `epoch`: its dropout masks, its sampling noise and its
+  /// attack's random start.
   /// (Its stream never meets an epoch's shuffle stream, which is below 2^32.)
   func stepSeed(epoch: Int, step: Int) -> UInt64 {
     var generator = SeededGenerator(seed: seed, stream: UInt64(epoch + 1) << 32 | UInt64(step))
@@ -87,7 +98,7 @@ public struct Trainer: Sendable {
   ///   adversarial parameters are invalid, the targets are not one row of non-negative
   ///   finite values per image (or come with adversarial training), or a reconstruction's
   ///   network does not output one value per input value (or comes with targets or
-  ///   adversarial training).
+  ///   adversarial training, or a KL weight that is negative or not finite).
   public func runEpoch(
     _ epoch: Int, network: inout Network, optimizer: inout some Optimizer, data: ImageBatch,
     progress: ((StepProgress) -> Void)? = nil
@@ -177,14 +188,17 @@ public struct Trainer: Sendable {
     }
   }
 
-  /// Checks that a reconstruction's network outputs one value per input value and that it
-  /// comes without targets or adversarial training.
+  /// Checks that a reconstruction's network outputs one value per input value, that it comes
+  /// without targets or adversarial training, and that its KL weight is finite and >= 0.
   private func checkReconstruction(_ architecture: Architecture) throws {
     guard reconstructs else { return }
     guard targets == nil, adversarial == nil else {
       throw ModelError(
         field: "reconstructs", expected: "no target probabilities or adversarial training",
         found: targets != nil ? "target probabilities" : "adversarial training")
+    }
+    guard klWeight.isFinite, klWeight >= 0 else {
+      throw ModelError(field: "klWeight", expected: "a finite weight >= 0", found: "\(klWeight)")
     }
     guard architecture.classes == architecture.input.valueCount else {
       throw ModelError(
@@ -214,11 +228,7 @@ public struct Trainer: Sendable {
     case nil:
       if reconstructs {
         // Nothing to classify: the accuracy stays 0.
-        let pixels = ReconstructionLoss.channelsFirst(batch.pixels, shape: batch.shape)
-        gradients = try network.lossAndGradients(
-          batch, perRow: ReconstructionLoss.rowGradient(targets: pixels, values: classes),
-          mode: training)
-        gradients.loss = ReconstructionLoss.loss(outputs: gradients.logits, targets: pixels)
+        gradients = try reconstructionGradients(batch, network: network, mode: training)
         break
       }
       if let targets {
@@ -287,6 +297,21 @@ public struct Trainer: Sendable {
     try optimizer.update(&network, with: gradients)
     outcome.lossSum = gradients.loss * Double(batch.count)
     return outcome
+  }
+
+  /// The loss of reconstructing `batch` and its gradients: the binary cross-entropy per value
+  /// plus, for a network with sampling layers, each image's KL term (see ``klWeight``).
+  func reconstructionGradients(
+    _ batch: ImageBatch, network: Network, mode: Network.Mode
+  ) throws -> Gradients {
+    let values = network.architecture.classes
+    let pixels = ReconstructionLoss.channelsFirst(batch.pixels, shape: batch.shape)
+    // The pass reports the mean KL term; the reconstruction's loss comes from its outputs.
+    var gradients = try network.lossAndGradients(
+      batch, perRow: ReconstructionLoss.rowGradient(targets: pixels, values: values), mode: mode,
+      klWeight: klWeight / Double(values))
+    gradients.loss += ReconstructionLoss.loss(outputs: gradients.logits, targets: pixels)
+    return gradients
   }
 
   /// The training-mode gradients on an attack's examples; counts the clean images (in

@@ -21,6 +21,9 @@ public struct TrainingCheckpoint: Sendable {
     /// The adversarial training method and its parameters (`pgd eps=0.1 steps=7 step=0.025`);
     /// nil for standard training (and in checkpoints written before adversarial training).
     public var adversarial: String?
+    /// The weight of a variational autoencoder's KL term (``Trainer/klWeight``); nil for other
+    /// networks (and in checkpoints written before variational autoencoders).
+    public var klWeight: Double?
 
     /// Creates run settings.
     /// - Parameters:
@@ -29,15 +32,17 @@ public struct TrainingCheckpoint: Sendable {
     ///   - batchSize: Images per step.
     ///   - optimizer: The optimiser and its hyperparameters.
     ///   - adversarial: The adversarial training method, if any.
+    ///   - klWeight: A variational autoencoder's KL weight, if any.
     public init(
       data: String, seed: UInt64, batchSize: Int, optimizer: String,
-      adversarial: AdversarialTraining? = nil
+      adversarial: AdversarialTraining? = nil, klWeight: Double? = nil
     ) {
       self.data = data
       self.seed = seed
       self.batchSize = batchSize
       self.optimizer = optimizer
       self.adversarial = adversarial?.description
+      self.klWeight = klWeight
     }
   }
 

@@ -45,6 +45,14 @@ struct TrainCommand: ParsableCommand {
       training images, whatever their size (height and width multiples of 4); labels are not \
       used. Its loss is the binary cross-entropy of the sigmoid of its outputs against the \
       pixels, and the model is what the autoencoder preprocessor stage runs.
+
+      --variational makes it a variational autoencoder (Kingma and Welling 2014): the \
+      bottleneck gives 8 channels of means and 8 of log-variances, and the decoder reads a code \
+      sampled from that Gaussian in training and its means in evaluation (what the autoencoder \
+      preprocessor and the magnet detector run, unchanged). The loss adds --kl-weight (beta, \
+      default 1) times the KL divergence of the Gaussian from N(0, I) per image, divided by the \
+      image's value count as the cross-entropy is a mean per value; epoch lines print the sum \
+      as "loss (BCE + KL)".
       """,
     arguments: [
       archOption.definition, dataOption.definition, epochsOption.definition,
@@ -55,6 +63,7 @@ struct TrainCommand: ParsableCommand {
       adversarialEpsilonOption.definition,
       adversarialStepsOption.definition, adversarialStepSizeOption.definition,
       adversarialRatioOption.definition, tradesBetaOption.definition,
+      variationalFlag.definition, klWeightOption.definition,
       ModelOptions.threads.definition, .json,
     ])
 
@@ -111,6 +120,12 @@ struct TrainCommand: ParsableCommand {
     "trades-beta", valueName: "BETA", help: "trades: weight of the KL term (6).",
     in: 0...1_000)
 
+  static let variationalFlag = Flag(
+    "variational", help: "autoencoder: make it variational (sampled code, KL term).")
+  static let klWeightOption = Option<Double>(
+    "kl-weight", valueName: "W", help: "--variational: weight of the KL term (1).",
+    in: 0...1_000)
+
   var arch: String
   var data: String
   var epochs: Int
@@ -125,6 +140,8 @@ struct TrainCommand: ParsableCommand {
   var limit: Int?
   var adversarial: AdversarialTraining?
   var schedule: LearningRateSchedule?
+  /// The KL term's weight of a variational autoencoder; nil for other networks.
+  var klWeight: Double?
   var threads: Int?
   var json: Bool
 
@@ -150,6 +167,7 @@ struct TrainCommand: ParsableCommand {
         "--arch autoencoder learns to reconstruct images: it takes no --adversarial or "
           + "--validation", commandPath: arguments.commandPath)
     }
+    klWeight = try Self.klWeight(arguments, arch: arch)
     schedule = try arguments.value(Self.milestonesOption).map { text throws(UsageError) in
       let epochs = text.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
       guard !epochs.isEmpty, epochs.allSatisfy({ ($0 ?? -1) >= 0 }) else {
@@ -160,6 +178,25 @@ struct TrainCommand: ParsableCommand {
       return LearningRateSchedule(
         milestones: epochs.compactMap { $0 }, gamma: try arguments.required(Self.gammaOption))
     }
+  }
+
+  /// The KL weight of a variational autoencoder (1 unless --kl-weight gives it); nil without
+  /// --variational, which only an autoencoder takes.
+  static func klWeight(_ arguments: ParsedArguments, arch: String) throws(UsageError) -> Double? {
+    let weight = try arguments.value(klWeightOption)
+    guard arguments[variationalFlag] else {
+      guard weight == nil else {
+        throw UsageError(
+          "--kl-weight applies only with --variational", commandPath: arguments.commandPath)
+      }
+      return nil
+    }
+    guard arch == "autoencoder" else {
+      throw UsageError(
+        "--variational applies only to --arch autoencoder, not \(arch)",
+        commandPath: arguments.commandPath)
+    }
+    return weight ?? 1
   }
 
   /// The adversarial training the options describe; nil without --adversarial.
@@ -233,7 +270,7 @@ struct TrainCommand: ParsableCommand {
           field: "--data", expected: "images whose height and width are multiples of 4 for \(arch)",
           found: "\(training.shape)")
       }
-      architecture = .autoencoder(input: training.shape)
+      architecture = .autoencoder(input: training.shape, variational: klWeight != nil)
     }
     guard training.shape == architecture.input else {
       throw ModelError(
@@ -246,7 +283,7 @@ struct TrainCommand: ParsableCommand {
     let optimizerName = rateName + (schedule.map { " \($0)" } ?? "")
     let settings = TrainingCheckpoint.Settings(
       data: data + (limit.map { " (first \($0))" } ?? ""), seed: seed, batchSize: batchSize,
-      optimizer: optimizerName, adversarial: adversarial)
+      optimizer: optimizerName, adversarial: adversarial, klWeight: klWeight)
     if optimizer == "adam" {
       try train(
         Adam(learningRate: Float(learningRate)), architecture: architecture, settings: settings,
@@ -270,7 +307,7 @@ struct TrainCommand: ParsableCommand {
     let reconstructs = arch == "autoencoder"
     let outcome = try Trainer(
       batchSize: batchSize, seed: settings.seed, adversarial: adversarial,
-      reconstructs: reconstructs
+      reconstructs: reconstructs, klWeight: klWeight ?? 1
     ).train(
       architecture, optimizer: optimizer, data: data, validation: validation, epochs: epochs,
       settings: settings, checkpoint: checkpoint.map { URL(fileURLWithPath: $0) },
@@ -290,11 +327,16 @@ struct TrainCommand: ParsableCommand {
         console.endProgress()
         guard !json else { return }
         var line = "epoch \(entry.epoch + 1)/\(epochs): "
-        line +=
-          reconstructs
-          ? "reconstruction loss (BCE) \(format(entry.loss, digits: 4)), "
-          : "loss \(format(entry.loss, digits: 4)), accuracy "
+        if let klWeight {
+          let term = klWeight == 1 ? "KL" : String(format: "%g KL", klWeight)
+          line += "loss (BCE + \(term)) \(format(entry.loss, digits: 4)), "
+        } else if reconstructs {
+          line += "reconstruction loss (BCE) \(format(entry.loss, digits: 4)), "
+        } else {
+          line +=
+            "loss \(format(entry.loss, digits: 4)), accuracy "
             + "\(format(100 * entry.accuracy, digits: 2))%, "
+        }
         if let adversarial = entry.adversarialAccuracy {
           line += "adversarial accuracy \(format(100 * adversarial, digits: 2))%, "
         }
@@ -309,6 +351,7 @@ struct TrainCommand: ParsableCommand {
       "bulwark.trained": "--arch \(arch) --data \(settings.data) --epochs \(epochs) "
         + "--seed \(settings.seed) --batch-size \(batchSize) --optimizer \(settings.optimizer)"
         + (adversarial.map { " --adversarial \($0)" } ?? "")
+        + (klWeight.map { " --variational --kl-weight \($0)" } ?? "")
     ]
     if let last = outcome.epochs.last?.validationAccuracy, let validation = self.validation {
       metadata["bulwark.validation-accuracy"] = "\(last) on \(validation)"
