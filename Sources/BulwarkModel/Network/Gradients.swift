@@ -1,7 +1,9 @@
 /// The result of a backward pass: the loss, the logits it came from, and the gradients of the
 /// loss with respect to the input images and to every parameter.
 public struct Gradients: Sendable {
-  /// The mean cross-entropy over the batch (0 when the gradient came from the caller).
+  /// The mean loss over the batch: the cross-entropy, plus the weighted KL term of a
+  /// variational autoencoder's sampling layers (0 when the gradient came from the caller and
+  /// there is no such term).
   public var loss: Double
   /// `count x classes` logits of the forward pass, row-major.
   public var logits: [Float]

@@ -204,7 +204,8 @@ extension Network {
           batchNorm.trainingBackward(
             input, upstream, count: count,
             statistics: statistics
-              + prepared.statisticsOffsets[index].invariant("a batch-norm stage has its statistics"),
+              + prepared.statisticsOffsets[index].invariant(
+                "a batch-norm stage has its statistics"),
             inputGradient: downstream, parameterGradient: weightGradient)
         } else {
           batchNorm.backward(
