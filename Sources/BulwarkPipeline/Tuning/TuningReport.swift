@@ -26,9 +26,10 @@ public struct TuningReport: Sendable {
 
   /// The ranking as text lines: rank, objective with its 95% bootstrap interval, accuracies
   /// (with several adversarial sets, each set's and the worst case; with the stealing
-  /// objective, the student's accuracy and agreement), abstentions, time and configuration. A configuration whose interval overlaps the winner's is marked as a tie;
-  /// one the sets made against each configuration never attacked is marked too, since its
-  /// worst case is only an upper bound.
+  /// objective, the student's accuracy and agreement), abstentions, time and configuration. A
+  /// configuration whose interval overlaps the winner's is marked as a tie; one the sets made
+  /// against each configuration never attacked is marked too, since its worst case is only an
+  /// upper bound.
   /// - Parameter count: Rows to show (the best first).
   /// - Returns: A header and one line per configuration.
   public func table(count: Int) -> [String] {
