@@ -175,8 +175,13 @@ public struct Tuner: Sendable {
     }
     var groups: [[Int]] = []
     var groupOf: [String: Int] = [:]
+    // Configurations sharing a preprocessing share its classifier outputs; with the stealing
+    // objective each trains a student, which costs far more than a classifier pass, so each is
+    // a group of its own and the workers train students side by side.
+    let studentPerConfiguration = space.stealing != nil
     for (position, entry) in candidates.enumerated() where finished[entry.candidate.key] == nil {
-      let key = entry.candidate.preprocessingKey
+      let key =
+        studentPerConfiguration ? entry.candidate.key : entry.candidate.preprocessingKey
       if let group = groupOf[key] {
         groups[group].append(position)
       } else {
