@@ -462,27 +462,34 @@ struct PixelDetector: RegisteredDetector {
     }
   }
 
+  /// A 4x4 image of 0.45 with its first value at `first`, labelled 0 (the class the
+  /// second-value classifier gives it).
+  static func image(first: Float) -> ImageBatch {
+    var pixels = [Float](repeating: 0.45, count: 16)
+    pixels[0] = first
+    return ImageBatch(
+      shape: DetectorPipelineTests.SecondValueClassifier().inputShape, pixels: pixels,
+      labels: [0])
+  }
+
+  /// The second-value classifier behind `detectors`.
+  static func pipeline(_ detectors: [any Detector]) -> Pipeline {
+    Pipeline(classifier: DetectorPipelineTests.SecondValueClassifier(), detectors: detectors)
+  }
+
   /// From a first value of 0.62, flagged, PGD steps it down by 0.05 until the detector lets
   /// the image through, untargeted or targeted; the classifier's own gradient is zero, so it
   /// then stays. A detector without a gradient leaves PGD nothing to follow.
   @Test func pgdStepsOutOfWhatADifferentiableDetectorFlags() throws {
-    var pixels = [Float](repeating: 0.45, count: 16)
-    pixels[0] = 0.62
-    let clean = ImageBatch(
-      shape: DetectorPipelineTests.SecondValueClassifier().inputShape, pixels: pixels,
-      labels: [0])
-    let pipeline = Pipeline(
-      classifier: DetectorPipelineTests.SecondValueClassifier(),
-      detectors: [DifferentiableFirstValueDetector()])
+    let clean = Self.image(first: 0.62)
+    let pipeline = Self.pipeline([DifferentiableFirstValueDetector()])
     let attack = PGD(epsilon: 0.2, stepSize: 0.05, steps: 6, randomStart: false)
     for targets in [nil, [1]] {
       let adversarial = try attack.perturb(clean, classifier: pipeline, targets: targets)
       expectClose(adversarial.pixels[0], 0.47, tolerance: 1e-5)
       #expect(try pipeline.anyDetectorFlags(adversarial) == [false])
     }
-    let blind = Pipeline(
-      classifier: DetectorPipelineTests.SecondValueClassifier(),
-      detectors: [DetectorPipelineTests.FirstValueDetector()])
+    let blind = Self.pipeline([DetectorPipelineTests.FirstValueDetector()])
     #expect(try blind.evasion(clean) == nil)
     #expect(try attack.perturb(clean, classifier: blind, targets: nil).pixels[0] == 0.62)
   }
@@ -490,14 +497,12 @@ struct PixelDetector: RegisteredDetector {
   /// The evasion is the score's excess over the threshold, and its gradient, on the flagged
   /// image only.
   @Test func evasionIsTheExcessOverTheThreshold() throws {
-    var pixels = [Float](repeating: 0.45, count: 32)
-    pixels[0] = 0.625
-    let batch = ImageBatch(
-      shape: DetectorPipelineTests.SecondValueClassifier().inputShape, pixels: pixels,
-      labels: [0, 0])
-    let pipeline = Pipeline(
-      classifier: DetectorPipelineTests.SecondValueClassifier(),
-      detectors: [DifferentiableFirstValueDetector(), DifferentiableFirstValueDetector()])
+    var batch = Self.image(first: 0.625)
+    batch.pixels += Self.image(first: 0.45).pixels
+    batch.labels += [0]
+    let pipeline = Self.pipeline([
+      DifferentiableFirstValueDetector(), DifferentiableFirstValueDetector(),
+    ])
     let evasion = try #require(try pipeline.evasion(batch))
     #expect(evasion.excess == [0.25, 0])
     #expect(evasion.isFlagged(0) && !evasion.isFlagged(1))
@@ -508,14 +513,8 @@ struct PixelDetector: RegisteredDetector {
   /// random starts that the detector flags it follows the detector's gradient out: every seed
   /// ends let through, with the first value within the ball.
   @Test func apgdLeavesWhatADifferentiableDetectorFlags() throws {
-    var pixels = [Float](repeating: 0.45, count: 16)
-    pixels[0] = 0.6
-    let clean = ImageBatch(
-      shape: DetectorPipelineTests.SecondValueClassifier().inputShape, pixels: pixels,
-      labels: [0])
-    let pipeline = Pipeline(
-      classifier: DetectorPipelineTests.SecondValueClassifier(),
-      detectors: [DifferentiableFirstValueDetector()])
+    let clean = Self.image(first: 0.6)
+    let pipeline = Self.pipeline([DifferentiableFirstValueDetector()])
     var startsFlagged = 0
     for seed: UInt64 in 0..<6 {
       let attack = APGD(epsilon: 0.2, steps: 10, restarts: 1, seed: seed)

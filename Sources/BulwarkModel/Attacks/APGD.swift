@@ -191,12 +191,9 @@ public struct APGD: Attack {
         excess: evasion?.excess[image] ?? 0,
         loss: loss.value(
           logits[range], label: labels[image], target: lossTargets?[image], gradient: &scratch))
-      guard let predicted = Self.predictedClass(logits[range]) else {
-        succeeded[image] = successTargets == nil && classifier.abstentionIsAttackSuccess
-        continue
-      }
-      succeeded[image] =
-        successTargets.map { predicted == $0[image] } ?? (predicted != labels[image])
+      succeeded[image] = classifier.attackSucceeded(
+        predicted: Self.predictedClass(logits[range]), label: labels[image],
+        target: successTargets?[image])
     }
     return Evaluation(progress: progress, gradient: gradient, succeeded: succeeded)
   }

@@ -13,10 +13,22 @@ extension Classifier {
     let probabilities = try self.probabilities(batch)
     let classes = classCount
     return (0..<batch.count).map { image in
-      guard let predicted = probabilities[image * classes..<(image + 1) * classes].scoredClass
-      else { return targets == nil && abstentionIsAttackSuccess }
-      return targets.map { predicted == $0[image] } ?? (predicted != batch.labels[image])
+      attackSucceeded(
+        predicted: probabilities[image * classes..<(image + 1) * classes].scoredClass,
+        label: batch.labels[image], target: targets?[image])
     }
+  }
+
+  /// Whether an attack succeeded on an image the classifier assigns `predicted`.
+  /// - Parameters:
+  ///   - predicted: The class, or nil for an abstention (success only when untargeted and
+  ///     `abstentionIsAttackSuccess`).
+  ///   - label: The image's true class.
+  ///   - target: A targeted attack's class; nil for untargeted (any other class succeeds).
+  /// - Returns: Whether the attack succeeded.
+  func attackSucceeded(predicted: Int?, label: Int, target: Int?) -> Bool {
+    guard let predicted else { return target == nil && abstentionIsAttackSuccess }
+    return target.map { predicted == $0 } ?? (predicted != label)
   }
 }
 

@@ -23,6 +23,23 @@ public struct ModelStealing: Sendable {
     case probabilities
   }
 
+  /// The student architectures `bulwark steal` and the tuner's stealing objective name:
+  /// `lenet5` (28x28x1) and `rgb-cnn` (64x64x3).
+  public static let studentArchitectures = ["lenet5", "rgb-cnn"]
+
+  /// A student architecture by its name.
+  /// - Parameters:
+  ///   - name: One of `studentArchitectures`.
+  ///   - classes: The victim's class count.
+  /// - Returns: The architecture, or nil for another name.
+  public static func student(named name: String, classes: Int) -> Architecture? {
+    switch name {
+    case "lenet5": .lenet5(classes: classes)
+    case "rgb-cnn": .rgbCNN(classes: classes)
+    default: nil
+    }
+  }
+
   /// What the student learns from each answer.
   public var variant: Variant
   /// The student's architecture.

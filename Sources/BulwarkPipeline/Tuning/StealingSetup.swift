@@ -50,18 +50,16 @@ public struct StealingSetup: Sendable, Equatable {
   /// What the objective minimises.
   public var measure: Measure
 
-  /// The student architectures.
-  static let architectures = ["lenet5", "rgb-cnn"]
-
   /// The attack against a victim of `classes` classes.
   /// - Parameter classes: The victim's class count.
   /// - Returns: The stealing attack.
   public func attack(classes: Int) -> ModelStealing {
-    ModelStealing(
-      variant: variant,
-      architecture: architecture == "lenet5"
-        ? .lenet5(classes: classes) : .rgbCNN(classes: classes),
-      epochs: epochs, batchSize: batchSize, learningRate: learningRate, seed: seed)
+    guard let student = ModelStealing.student(named: architecture, classes: classes) else {
+      preconditionFailure("the file's arch was checked against the student architectures")
+    }
+    return ModelStealing(
+      variant: variant, architecture: student, epochs: epochs, batchSize: batchSize,
+      learningRate: learningRate, seed: seed)
   }
 
   /// The attacker's queries: the first `queries` images of `data`, their labels cleared, checked
@@ -132,7 +130,8 @@ public struct StealingSetup: Sendable, Equatable {
     let variant = read(
       "variant", default: ModelStealing.Variant.labels.rawValue,
       check: oneOf(ModelStealing.Variant.allCases.map(\.rawValue)))
-    let architecture = read("arch", default: "lenet5", check: oneOf(Self.architectures))
+    let architecture = read(
+      "arch", default: "lenet5", check: oneOf(ModelStealing.studentArchitectures))
     let epochs = read("epochs", default: 10) {
       (1...10_000).contains($0) ? nil : "expected an integer in 1...10000"
     }

@@ -37,7 +37,7 @@ struct StealCommand: ParsableCommand {
     isRequired: true, in: 1...10_000_000)
   static let archOption = Option<String>(
     "arch", valueName: "NAME", help: "The student: lenet5 (28x28x1) or rgb-cnn (64x64x3).",
-    isRequired: true, choices: ["lenet5", "rgb-cnn"])
+    isRequired: true, choices: ModelStealing.studentArchitectures)
   static let dataOption = Option<String>(
     "data", valueName: "SOURCE", help: "The attacker's unlabelled images.", isRequired: true)
   static let variantOption = Option<String>(
@@ -121,10 +121,12 @@ struct StealCommand: ParsableCommand {
     var queryImages = source.prefix(queries)
     queryImages.labels = [Int](repeating: 0, count: queries)
     try victim.check(queryImages, name: "--data \(data)", file: description.file.path)
-    let architecture =
-      arch == "lenet5"
-      ? Architecture.lenet5(classes: victim.classCount)
-      : Architecture.rgbCNN(classes: victim.classCount)
+    guard let architecture = ModelStealing.student(named: arch, classes: victim.classCount)
+    else {
+      throw ModelError(
+        field: "--arch",
+        expected: ModelStealing.studentArchitectures.joined(separator: " or "), found: arch)
+    }
     let attack = ModelStealing(
       variant: variant, architecture: architecture, epochs: epochs, batchSize: batchSize,
       learningRate: learningRate, seed: seed)
