@@ -1,7 +1,20 @@
-// The inner GEMM kernel with AVX2 and fused multiply-add, chosen at run time. Swift compiles for
+// Single-precision GEMM with AVX2 and fused multiply-add, chosen at run time. Swift compiles for
 // baseline x86-64 (SSE, no FMA) unless given unsafe flags, which a package used as a dependency
 // cannot take; a C function with a target attribute can, and the caller checks the CPU first.
+//
+// The blocking follows Goto and van de Geijn ("Anatomy of high-performance matrix
+// multiplication", 2008): B is packed KC rows by NC columns at a time into 16-column slivers
+// that stay in L1 while the micro-kernel runs over them, A is packed MC rows by KC at a time into
+// 6-row slivers that stay in L2, and a 6 x 16 micro-kernel keeps twelve 8-wide accumulators in
+// registers. Each element of C still sees its k products added one by one in the order
+// p = 0, 1, ..., k - 1 (a block stores its partial sums to C and the next block loads them back),
+// so the blocking never changes a result, and neither do the matrix sizes around an element.
 #include "CBulwarkKernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { MR = 6, NR = 16, KC = 256, MC = 120, NC = 2048 };
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -11,54 +24,162 @@ int bulwark_gemm_avx2_available(void) {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-__attribute__((target("avx2,fma"))) void bulwark_gemm_kernel_4x16_avx2(
-    ptrdiff_t k, ptrdiff_t n, const float *packed, const float *b, ptrdiff_t b_row_stride,
-    float *c0, float *c1, float *c2, float *c3) {
-  for (ptrdiff_t j = 0; j + 16 <= n; j += 16) {
-    __m256 s00 = _mm256_loadu_ps(c0 + j), s01 = _mm256_loadu_ps(c0 + j + 8);
-    __m256 s10 = _mm256_loadu_ps(c1 + j), s11 = _mm256_loadu_ps(c1 + j + 8);
-    __m256 s20 = _mm256_loadu_ps(c2 + j), s21 = _mm256_loadu_ps(c2 + j + 8);
-    __m256 s30 = _mm256_loadu_ps(c3 + j), s31 = _mm256_loadu_ps(c3 + j + 8);
-    const float *pb = b + j;
-    const float *pa = packed;
-    for (ptrdiff_t p = 0; p < k; p++) {
-      __m256 b0 = _mm256_loadu_ps(pb);
-      __m256 b1 = _mm256_loadu_ps(pb + 8);
-      __m256 a = _mm256_broadcast_ss(pa);
-      s00 = _mm256_fmadd_ps(a, b0, s00);
-      s01 = _mm256_fmadd_ps(a, b1, s01);
-      a = _mm256_broadcast_ss(pa + 1);
-      s10 = _mm256_fmadd_ps(a, b0, s10);
-      s11 = _mm256_fmadd_ps(a, b1, s11);
-      a = _mm256_broadcast_ss(pa + 2);
-      s20 = _mm256_fmadd_ps(a, b0, s20);
-      s21 = _mm256_fmadd_ps(a, b1, s21);
-      a = _mm256_broadcast_ss(pa + 3);
-      s30 = _mm256_fmadd_ps(a, b0, s30);
-      s31 = _mm256_fmadd_ps(a, b1, s31);
-      pb += b_row_stride;
-      pa += 4;
+// Rows [row, row + mc) and columns [p0, p0 + kc) of A into 6-row slivers, [sliver][p][row],
+// rows past m zero.
+static void pack_a(const float *a, ptrdiff_t a_row_stride, ptrdiff_t a_column_stride,
+                   ptrdiff_t m, ptrdiff_t row, ptrdiff_t mc, ptrdiff_t p0, ptrdiff_t kc,
+                   float *packed) {
+  for (ptrdiff_t sliver = 0; sliver < mc; sliver += MR) {
+    float *target = packed + sliver * kc;
+    for (ptrdiff_t r = 0; r < MR; r++) {
+      ptrdiff_t i = row + sliver + r;
+      if (sliver + r >= mc || i >= m) {
+        for (ptrdiff_t p = 0; p < kc; p++) target[p * MR + r] = 0;
+        continue;
+      }
+      const float *source = a + i * a_row_stride + p0 * a_column_stride;
+      for (ptrdiff_t p = 0; p < kc; p++) target[p * MR + r] = source[p * a_column_stride];
     }
-    _mm256_storeu_ps(c0 + j, s00);
-    _mm256_storeu_ps(c0 + j + 8, s01);
-    _mm256_storeu_ps(c1 + j, s10);
-    _mm256_storeu_ps(c1 + j + 8, s11);
-    _mm256_storeu_ps(c2 + j, s20);
-    _mm256_storeu_ps(c2 + j + 8, s21);
-    _mm256_storeu_ps(c3 + j, s30);
-    _mm256_storeu_ps(c3 + j + 8, s31);
   }
+}
+
+// Rows [p0, p0 + kc) and columns [column, column + nc) of B into 16-column slivers,
+// [sliver][p][column], columns past n zero.
+__attribute__((target("avx2,fma"))) static void pack_b(const float *b, ptrdiff_t b_row_stride,
+                                                       ptrdiff_t p0, ptrdiff_t kc,
+                                                       ptrdiff_t column, ptrdiff_t nc,
+                                                       float *packed) {
+  for (ptrdiff_t sliver = 0; sliver < nc; sliver += NR) {
+    float *target = packed + sliver * kc;
+    const float *source = b + p0 * b_row_stride + column + sliver;
+    ptrdiff_t width = nc - sliver < NR ? nc - sliver : NR;
+    if (width == NR) {
+      for (ptrdiff_t p = 0; p < kc; p++) {
+        _mm256_storeu_ps(target + p * NR, _mm256_loadu_ps(source + p * b_row_stride));
+        _mm256_storeu_ps(target + p * NR + 8, _mm256_loadu_ps(source + p * b_row_stride + 8));
+      }
+    } else {
+      for (ptrdiff_t p = 0; p < kc; p++) {
+        for (ptrdiff_t j = 0; j < NR; j++)
+          target[p * NR + j] = j < width ? source[p * b_row_stride + j] : 0;
+      }
+    }
+  }
+}
+
+// A 6 x 16 tile of C (row stride c_row_stride) += a 6-row sliver of A times a 16-column sliver
+// of B, over kc products.
+__attribute__((target("avx2,fma"))) static void kernel_6x16(ptrdiff_t kc, const float *a,
+                                                            const float *b, float *c,
+                                                            ptrdiff_t c_row_stride) {
+  __m256 c00 = _mm256_loadu_ps(c), c01 = _mm256_loadu_ps(c + 8);
+  __m256 c10 = _mm256_loadu_ps(c + c_row_stride), c11 = _mm256_loadu_ps(c + c_row_stride + 8);
+  __m256 c20 = _mm256_loadu_ps(c + 2 * c_row_stride);
+  __m256 c21 = _mm256_loadu_ps(c + 2 * c_row_stride + 8);
+  __m256 c30 = _mm256_loadu_ps(c + 3 * c_row_stride);
+  __m256 c31 = _mm256_loadu_ps(c + 3 * c_row_stride + 8);
+  __m256 c40 = _mm256_loadu_ps(c + 4 * c_row_stride);
+  __m256 c41 = _mm256_loadu_ps(c + 4 * c_row_stride + 8);
+  __m256 c50 = _mm256_loadu_ps(c + 5 * c_row_stride);
+  __m256 c51 = _mm256_loadu_ps(c + 5 * c_row_stride + 8);
+  for (ptrdiff_t p = 0; p < kc; p++) {
+    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
+    __m256 x = _mm256_broadcast_ss(a);
+    c00 = _mm256_fmadd_ps(x, b0, c00);
+    c01 = _mm256_fmadd_ps(x, b1, c01);
+    x = _mm256_broadcast_ss(a + 1);
+    c10 = _mm256_fmadd_ps(x, b0, c10);
+    c11 = _mm256_fmadd_ps(x, b1, c11);
+    x = _mm256_broadcast_ss(a + 2);
+    c20 = _mm256_fmadd_ps(x, b0, c20);
+    c21 = _mm256_fmadd_ps(x, b1, c21);
+    x = _mm256_broadcast_ss(a + 3);
+    c30 = _mm256_fmadd_ps(x, b0, c30);
+    c31 = _mm256_fmadd_ps(x, b1, c31);
+    x = _mm256_broadcast_ss(a + 4);
+    c40 = _mm256_fmadd_ps(x, b0, c40);
+    c41 = _mm256_fmadd_ps(x, b1, c41);
+    x = _mm256_broadcast_ss(a + 5);
+    c50 = _mm256_fmadd_ps(x, b0, c50);
+    c51 = _mm256_fmadd_ps(x, b1, c51);
+    a += MR;
+    b += NR;
+  }
+  _mm256_storeu_ps(c, c00);
+  _mm256_storeu_ps(c + 8, c01);
+  _mm256_storeu_ps(c + c_row_stride, c10);
+  _mm256_storeu_ps(c + c_row_stride + 8, c11);
+  _mm256_storeu_ps(c + 2 * c_row_stride, c20);
+  _mm256_storeu_ps(c + 2 * c_row_stride + 8, c21);
+  _mm256_storeu_ps(c + 3 * c_row_stride, c30);
+  _mm256_storeu_ps(c + 3 * c_row_stride + 8, c31);
+  _mm256_storeu_ps(c + 4 * c_row_stride, c40);
+  _mm256_storeu_ps(c + 4 * c_row_stride + 8, c41);
+  _mm256_storeu_ps(c + 5 * c_row_stride, c50);
+  _mm256_storeu_ps(c + 5 * c_row_stride + 8, c51);
+}
+
+// A tile of rows x columns (at most 6 x 16) at the edge of C: copied into a full tile, run
+// through the same kernel (so with the same arithmetic), and copied back.
+__attribute__((target("avx2,fma"))) static void kernel_edge(ptrdiff_t kc, const float *a,
+                                                            const float *b, float *c,
+                                                            ptrdiff_t c_row_stride,
+                                                            ptrdiff_t rows, ptrdiff_t columns) {
+  float tile[MR * NR] = {0};
+  for (ptrdiff_t r = 0; r < rows; r++)
+    memcpy(tile + r * NR, c + r * c_row_stride, (size_t)columns * sizeof(float));
+  kernel_6x16(kc, a, b, tile, NR);
+  for (ptrdiff_t r = 0; r < rows; r++)
+    memcpy(c + r * c_row_stride, tile + r * NR, (size_t)columns * sizeof(float));
+}
+
+int bulwark_gemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
+                      ptrdiff_t a_row_stride, ptrdiff_t a_column_stride, const float *b,
+                      ptrdiff_t b_row_stride, float *c, ptrdiff_t c_row_stride) {
+  if (m <= 0 || n <= 0 || k <= 0) return 1;
+  ptrdiff_t panel = n < NC ? (n + NR - 1) / NR * NR : NC;
+  ptrdiff_t depth = k < KC ? k : KC;
+  ptrdiff_t height = m < MC ? (m + MR - 1) / MR * MR : MC;
+  float *packed_b = malloc((size_t)(panel * depth + height * depth) * sizeof(float));
+  if (packed_b == NULL) return 0;
+  float *packed_a = packed_b + panel * depth;
+  for (ptrdiff_t column = 0; column < n; column += NC) {
+    ptrdiff_t nc = n - column < NC ? n - column : NC;
+    for (ptrdiff_t p0 = 0; p0 < k; p0 += KC) {
+      ptrdiff_t kc = k - p0 < KC ? k - p0 : KC;
+      pack_b(b, b_row_stride, p0, kc, column, nc, packed_b);
+      for (ptrdiff_t row = 0; row < m; row += MC) {
+        ptrdiff_t mc = m - row < MC ? m - row : MC;
+        pack_a(a, a_row_stride, a_column_stride, m, row, mc, p0, kc, packed_a);
+        for (ptrdiff_t j = 0; j < nc; j += NR) {
+          ptrdiff_t columns = nc - j < NR ? nc - j : NR;
+          for (ptrdiff_t i = 0; i < mc; i += MR) {
+            ptrdiff_t rows = mc - i < MR ? mc - i : MR;
+            float *tile = c + (row + i) * c_row_stride + column + j;
+            if (rows == MR && columns == NR)
+              kernel_6x16(kc, packed_a + i * kc, packed_b + j * kc, tile, c_row_stride);
+            else
+              kernel_edge(kc, packed_a + i * kc, packed_b + j * kc, tile, c_row_stride, rows,
+                          columns);
+          }
+        }
+      }
+    }
+  }
+  free(packed_b);
+  return 1;
 }
 
 #else
 
 int bulwark_gemm_avx2_available(void) { return 0; }
 
-void bulwark_gemm_kernel_4x16_avx2(ptrdiff_t k, ptrdiff_t n, const float *packed,
-                                   const float *b, ptrdiff_t b_row_stride, float *c0, float *c1,
-                                   float *c2, float *c3) {
-  (void)k; (void)n; (void)packed; (void)b; (void)b_row_stride;
-  (void)c0; (void)c1; (void)c2; (void)c3;
+int bulwark_gemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
+                      ptrdiff_t a_row_stride, ptrdiff_t a_column_stride, const float *b,
+                      ptrdiff_t b_row_stride, float *c, ptrdiff_t c_row_stride) {
+  (void)m; (void)n; (void)k; (void)a; (void)a_row_stride; (void)a_column_stride;
+  (void)b; (void)b_row_stride; (void)c; (void)c_row_stride;
+  return 0;
 }
 
 #endif

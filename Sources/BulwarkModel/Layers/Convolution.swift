@@ -1,5 +1,12 @@
 /// 2-D convolution over a chunk of CHW images: im2col, then ``GEMM`` per group.
 ///
+/// Where an image has few output positions (the small feature maps deep in a network), several
+/// images share one im2col matrix, so that one product spans at least
+/// ``productColumns`` positions: the GEMM's tiles are filled and its packed weights serve all of
+/// them. Their outputs (or output gradients) then pass through a buffer in product order,
+/// `[channel][image][position]`. Each output still sums its products in the same order, so how
+/// many images share a product never changes a result.
+///
 /// Kernels, strides, dilations and the leading (top, left) padding may differ per axis, as
 /// ONNX allows; the trailing padding is implied by the output size.
 struct Convolution {
@@ -58,6 +65,9 @@ struct Convolution {
     self.groups = groups
   }
 
+  /// The output positions one product should span at least.
+  static let productColumns = 256
+
   /// Rows of the im2col matrix: input channels x kernel height x kernel width.
   var rows: Int { inChannels &* kernelHeight &* kernelWidth }
   /// Columns of the im2col matrix: output positions.
@@ -67,6 +77,16 @@ struct Convolution {
   /// Rows of the im2col matrix per group, and the weights' second dimension times kernel².
   var groupRows: Int { rows / groups }
   var groupOutputs: Int { outChannels / groups }
+
+  /// Images that share one product in a chunk of `count`.
+  func imagesPerProduct(count: Int) -> Int {
+    positions >= Convolution.productColumns
+      ? 1 : max(1, min(count, Convolution.productColumns / max(positions, 1)))
+  }
+
+  /// Scratch values a pass needs whatever its chunk: a product's im2col matrix, then its
+  /// outputs or output gradients in product order.
+  var scratchCount: Int { (rows &+ outChannels) &* max(positions, Convolution.productColumns) }
 
   /// The output columns `ox` whose input column `ox * stride + offset` lies inside.
   @inline(__always)
@@ -79,10 +99,20 @@ struct Convolution {
     return (first, last)
   }
 
-  /// `col[row, position]` for one image; `transposed` writes `col[position, row]` instead.
-  func im2col(_ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, transposed: Bool) {
+  /// How ``im2col(_:_:_:)`` lays out one image's matrix.
+  enum ColumnLayout {
+    /// `col[row * columnStride + position]`: the image's positions are `positions` of a row
+    /// of `columnStride` (several images side by side).
+    case rows(columnStride: Int)
+    /// `col[position * rows + row]`.
+    case transposed
+  }
+
+  /// One image's im2col matrix, `rows x positions`, written into `col` in `layout`.
+  func im2col(
+    _ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ layout: ColumnLayout
+  ) {
     let rows = self.rows
-    let positions = self.positions
     let stride = strideX
     for channel in 0..<inChannels {
       let plane = image + channel &* inHeight &* inWidth
@@ -95,7 +125,7 @@ struct Convolution {
             let iy = oy &* strideY &- padTop &+ ky &* dilationY
             let inside = iy >= 0 && iy < inHeight
             let base = iy &* inWidth &+ offsetX
-            if transposed {
+            guard case .rows(let columnStride) = layout else {
               for ox in 0..<outWidth {
                 let value = inside && ox >= firstX && ox <= lastX ? plane[base &+ ox &* stride] : 0
                 col[(oy &* outWidth &+ ox) &* rows &+ row] = value
@@ -103,7 +133,7 @@ struct Convolution {
               continue
             }
             // Zeros left of the image, the copied run, zeros right of it: no branch per value.
-            let target = col + (row &* positions &+ oy &* outWidth)
+            let target = col + (row &* columnStride &+ oy &* outWidth)
             guard inside && firstX <= lastX else {
               target.update(repeating: 0, count: outWidth)
               continue
@@ -143,9 +173,10 @@ struct Convolution {
     }
   }
 
-  /// Adds `col[row, position]` back into the image positions it was read from.
-  func col2im(_ col: UnsafePointer<Float>, _ image: UnsafeMutablePointer<Float>) {
-    let positions = self.positions
+  /// Adds `col[row * columnStride + position]` back into the image positions it was read from.
+  func col2im(
+    _ col: UnsafePointer<Float>, columnStride: Int, _ image: UnsafeMutablePointer<Float>
+  ) {
     let stride = strideX
     for channel in 0..<inChannels {
       let plane = image + channel &* inHeight &* inWidth
@@ -159,7 +190,7 @@ struct Convolution {
             let iy = oy &* strideY &- padTop &+ ky &* dilationY
             guard iy >= 0 && iy < inHeight else { continue }
             let base = iy &* inWidth &+ offsetX
-            let source = col + (row &* positions &+ oy &* outWidth)
+            let source = col + (row &* columnStride &+ oy &* outWidth)
             for ox in firstX...lastX {
               plane[base &+ ox &* stride] += source[ox]
             }
@@ -169,38 +200,67 @@ struct Convolution {
     }
   }
 
-  /// Forward pass of `count` images; `scratch` holds `rows * positions` values.
-  func forward(
-    input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int,
-    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>
+  /// Copies the `outChannels x positions` planes of `images` consecutive images from image
+  /// order to product order (`[channel][image][position]`), or back when `toProduct` is false.
+  func reorder(
+    _ source: UnsafePointer<Float>, _ target: UnsafeMutablePointer<Float>, images: Int,
+    toProduct: Bool
   ) {
-    for image in 0..<count {
-      im2col(input + image &* inputCount, scratch, transposed: false)
-      let out = output + image &* outputCount
+    let columns = images &* positions
+    for image in 0..<images {
       for channel in 0..<outChannels {
-        (out + channel &* positions).update(repeating: bias[channel], count: positions)
-      }
-      for group in 0..<groups {
-        GEMM.multiplyAdd(
-          m: groupOutputs, n: positions, k: groupRows,
-          a: weight + group &* groupOutputs &* groupRows, aRowStride: groupRows, aColumnStride: 1,
-          b: scratch + group &* groupRows &* positions, bRowStride: positions,
-          c: out + group &* groupOutputs &* positions, cRowStride: positions)
+        let inImage = image &* outputCount &+ channel &* positions
+        let inProduct = channel &* columns &+ image &* positions
+        Convolution.copy(
+          source + (toProduct ? inImage : inProduct), to: target + (toProduct ? inProduct : inImage),
+          count: positions)
       }
     }
   }
 
+  /// Forward pass of `count` images; `scratch` holds ``scratchCount`` values.
+  func forward(
+    input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>
+  ) {
+    let perProduct = imagesPerProduct(count: count)
+    var first = 0
+    while first < count {
+      let images = min(perProduct, count &- first)
+      let columns = images &* positions
+      for image in 0..<images {
+        im2col(
+          input + (first &+ image) &* inputCount, scratch + image &* positions,
+          .rows(columnStride: columns))
+      }
+      let out = output + first &* outputCount
+      let product = images == 1 ? out : scratch + rows &* columns
+      for channel in 0..<outChannels {
+        (product + channel &* columns).update(repeating: bias[channel], count: columns)
+      }
+      for group in 0..<groups {
+        GEMM.multiplyAdd(
+          m: groupOutputs, n: columns, k: groupRows,
+          a: weight + group &* groupOutputs &* groupRows, aRowStride: groupRows, aColumnStride: 1,
+          b: scratch + group &* groupRows &* columns, bRowStride: columns,
+          c: product + group &* groupOutputs &* columns, cRowStride: columns)
+      }
+      if images > 1 { reorder(product, out, images: images, toProduct: false) }
+      first &+= images
+    }
+  }
+
   /// Backward pass of `count` images: adds weight and bias gradients when given, and writes
-  /// (overwrites) the input gradient when given. `scratch` holds `rows * positions` values.
+  /// (overwrites) the input gradient when given. `scratch` holds ``scratchCount`` values.
   func backward(
     input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, count: Int,
     weight: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>?,
     weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
     scratch: UnsafeMutablePointer<Float>
   ) {
-    for image in 0..<count {
-      let gradient = outputGradient + image &* outputCount
-      if let biasGradient {
+    if let biasGradient {
+      for image in 0..<count {
+        let gradient = outputGradient + image &* outputCount
         for channel in 0..<outChannels {
           let row = gradient + channel &* positions
           var sum: Float = 0
@@ -208,31 +268,52 @@ struct Convolution {
           biasGradient[channel] += sum
         }
       }
+    }
+    guard weightGradient != nil || inputGradient != nil else { return }
+    let perProduct = imagesPerProduct(count: count)
+    var first = 0
+    while first < count {
+      let images = min(perProduct, count &- first)
+      let columns = images &* positions
+      // The product's output gradient, `[channel][image][position]`.
+      var gradient = outputGradient + first &* outputCount
+      if images > 1 {
+        let gathered = scratch + rows &* columns
+        reorder(gradient, gathered, images: images, toProduct: true)
+        gradient = UnsafePointer(gathered)
+      }
       if let weightGradient {
-        im2col(input + image &* inputCount, scratch, transposed: true)
+        for image in 0..<images {
+          im2col(
+            input + (first &+ image) &* inputCount, scratch + image &* positions &* rows,
+            .transposed)
+        }
         for group in 0..<groups {
           GEMM.multiplyAdd(
-            m: groupOutputs, n: groupRows, k: positions,
-            a: gradient + group &* groupOutputs &* positions, aRowStride: positions,
+            m: groupOutputs, n: groupRows, k: columns,
+            a: gradient + group &* groupOutputs &* columns, aRowStride: columns,
             aColumnStride: 1,
             b: scratch + group &* groupRows, bRowStride: rows,
             c: weightGradient + group &* groupOutputs &* groupRows, cRowStride: groupRows)
         }
       }
       if let inputGradient {
-        scratch.update(repeating: 0, count: rows &* positions)
+        scratch.update(repeating: 0, count: rows &* columns)
         for group in 0..<groups {
           GEMM.multiplyAdd(
-            m: groupRows, n: positions, k: groupOutputs,
+            m: groupRows, n: columns, k: groupOutputs,
             a: weight + group &* groupOutputs &* groupRows, aRowStride: 1,
             aColumnStride: groupRows,
-            b: gradient + group &* groupOutputs &* positions, bRowStride: positions,
-            c: scratch + group &* groupRows &* positions, cRowStride: positions)
+            b: gradient + group &* groupOutputs &* columns, bRowStride: columns,
+            c: scratch + group &* groupRows &* columns, cRowStride: columns)
         }
-        let target = inputGradient + image &* inputCount
-        target.update(repeating: 0, count: inputCount)
-        col2im(scratch, target)
+        for image in 0..<images {
+          let target = inputGradient + (first &+ image) &* inputCount
+          target.update(repeating: 0, count: inputCount)
+          col2im(scratch + image &* positions, columnStride: columns, target)
+        }
       }
+      first &+= images
     }
   }
 }

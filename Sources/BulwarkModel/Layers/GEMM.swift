@@ -4,21 +4,42 @@ internal import CBulwarkKernels
 /// linear layers. `B` and `C` are row-major; `A` is addressed through two strides so that a
 /// transposed operand costs nothing: `A(i, p) = a[i * aRowStride + p * aColumnStride]`.
 ///
-/// `A` is first packed four rows at a time into `[p][row]` order, so the inner loop reads it
-/// sequentially whatever its strides. The 4 x 8 register block then broadcasts four values of
-/// `A` and loads eight of `B` per step: one vector load per four vector multiply-adds, and
-/// eight independent accumulators on SSE (two registers per `SIMD8`). Columns are taken in
-/// panels of 128 so a `k x 128` panel of `B` stays in cache while all rows pass over it.
+/// Where the CPU has AVX2 and FMA, the cache-blocked C kernel of `CBulwarkKernels` does the
+/// work (packed 6 x 16 tiles, fused multiply-adds). Elsewhere a portable Swift kernel does:
+/// `A` is packed four rows at a time into `[p][row]` order, so the inner loop reads it
+/// sequentially whatever its strides, and a 4 x 8 register block broadcasts four values of `A`
+/// and loads eight of `B` per step, columns taken in panels of 128 so a `k x 128` panel of `B`
+/// stays in cache while all rows pass over it. Either way every element of `C` adds its `k`
+/// products in the order `p = 0, 1, …, k - 1`, so how the caller splits a product into calls
+/// (images per call, say) never changes a result on a given CPU.
 enum GEMM {
   static let panelWidth = 128
 
   /// Whether the CPU runs the AVX2 + FMA kernel (`CBulwarkKernels`); the SIMD8 kernel below
-  /// serves the other CPUs and the columns that do not fill a 16-wide block.
+  /// serves the other CPUs.
   static let usesAVX2 = bulwark_gemm_avx2_available() != 0
 
   /// `C[m x n] += A[m x k] · B[k x n]`.
   /// - Precondition: the buffers hold the addressed elements; validated by the caller.
   static func multiplyAdd(
+    m: Int, n: Int, k: Int,
+    a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
+    b: UnsafePointer<Float>, bRowStride: Int,
+    c: UnsafeMutablePointer<Float>, cRowStride: Int
+  ) {
+    if usesAVX2,
+      bulwark_gemm_avx2(m, n, k, a, aRowStride, aColumnStride, b, bRowStride, c, cRowStride) != 0
+    {
+      return
+    }
+    portableMultiplyAdd(
+      m: m, n: n, k: k, a: a, aRowStride: aRowStride, aColumnStride: aColumnStride, b: b,
+      bRowStride: bRowStride, c: c, cRowStride: cRowStride)
+  }
+
+  /// `C[m x n] += A[m x k] · B[k x n]` with the portable Swift kernel, whatever the CPU.
+  /// - Precondition: the buffers hold the addressed elements; validated by the caller.
+  static func portableMultiplyAdd(
     m: Int, n: Int, k: Int,
     a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
     b: UnsafePointer<Float>, bRowStride: Int,
@@ -59,18 +80,9 @@ enum GEMM {
             k: k, n: width, packed: packed + block &* 4 &* k, b: b + column,
             bRowStride: bRowStride, c0: row(0), c1: row(1))
         } else {
-          let wide = usesAVX2 ? width & ~15 : 0
-          if wide > 0 {
-            bulwark_gemm_kernel_4x16_avx2(
-              k, wide, packed + block &* 4 &* k, b + column, bRowStride, row(0), row(1), row(2),
-              row(3))
-          }
-          if wide < width {
-            kernel(
-              k: k, n: width &- wide, packed: packed + block &* 4 &* k, b: b + (column &+ wide),
-              bRowStride: bRowStride, c0: row(0) + wide, c1: row(1) + wide, c2: row(2) + wide,
-              c3: row(3) + wide)
-          }
+          kernel(
+            k: k, n: width, packed: packed + block &* 4 &* k, b: b + column,
+            bRowStride: bRowStride, c0: row(0), c1: row(1), c2: row(2), c3: row(3))
         }
       }
       column &+= width

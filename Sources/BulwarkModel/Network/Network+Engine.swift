@@ -218,7 +218,7 @@ extension Network {
       case .conv(let kernel, let stride, let padding, let groups):
         let conv = Convolution(
           stage, kernel: kernel, stride: stride, padding: padding, groups: groups)
-        prepared.maximumScratch = max(prepared.maximumScratch, conv.rows * conv.positions)
+        prepared.maximumScratch = max(prepared.maximumScratch, conv.scratchCount)
       default:
         break
       }

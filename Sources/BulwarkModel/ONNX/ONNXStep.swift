@@ -74,7 +74,7 @@ struct ONNXStep: Sendable {
   /// Scratch values the step needs per call (convolution's im2col matrix).
   var scratchSize: Int {
     switch operation {
-    case .conv(let conv, _, _), .transposedConv(let conv, _, _): return conv.rows * conv.positions
+    case .conv(let conv, _, _), .transposedConv(let conv, _, _): return conv.scratchCount
     default: return 0
     }
   }

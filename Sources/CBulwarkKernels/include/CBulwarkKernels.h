@@ -7,12 +7,15 @@
 /// its portable Swift kernel).
 int bulwark_gemm_avx2_available(void);
 
-/// Four rows of C (c0...c3, columns [0, n)) += packed A block (k x 4, [p][row]) * B (k x n, row
-/// stride b_row_stride), with AVX2 and fused multiply-add, 16 columns at a time. n must be a
-/// multiple of 16. Accumulates in the order p = 0, 1, ..., k - 1 for every element.
-void bulwark_gemm_kernel_4x16_avx2(ptrdiff_t k, ptrdiff_t n, const float *packed,
-                                   const float *b, ptrdiff_t b_row_stride, float *c0, float *c1,
-                                   float *c2, float *c3);
+/// C (m x n, row stride c_row_stride) += A (m x k, element (i, p) at
+/// a[i * a_row_stride + p * a_column_stride]) times B (k x n, row stride b_row_stride), with AVX2
+/// and fused multiply-add, packed and blocked for the caches. Every element of C takes its k
+/// products in the order p = 0, 1, ..., k - 1, one fused multiply-add each, whatever m, n and k.
+/// Returns 1 when done (or when there is nothing to do), 0 when its packing buffers could not be
+/// allocated or the CPU lacks AVX2 and FMA (C is then unchanged).
+int bulwark_gemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
+                      ptrdiff_t a_row_stride, ptrdiff_t a_column_stride, const float *b,
+                      ptrdiff_t b_row_stride, float *c, ptrdiff_t c_row_stride);
 
 /// ART's reverse sigmoid in float32 on `rows` x `columns` values (row-major): per value
 /// q = clip(p - beta (sigmoid(gamma ln(pc / (1 - pc))) - 1/2), 0, 1) with pc = clip(p, 1e-9, 1),
