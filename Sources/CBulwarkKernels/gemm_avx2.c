@@ -25,20 +25,26 @@ int bulwark_gemm_avx2_available(void) {
 }
 
 // Rows [row, row + mc) and columns [p0, p0 + kc) of A into 6-row slivers, [sliver][p][row],
-// rows past m zero.
+// rows past m zero. Reads along whichever of A's axes is contiguous.
 static void pack_a(const float *a, ptrdiff_t a_row_stride, ptrdiff_t a_column_stride,
                    ptrdiff_t m, ptrdiff_t row, ptrdiff_t mc, ptrdiff_t p0, ptrdiff_t kc,
                    float *packed) {
   for (ptrdiff_t sliver = 0; sliver < mc; sliver += MR) {
     float *target = packed + sliver * kc;
-    for (ptrdiff_t r = 0; r < MR; r++) {
-      ptrdiff_t i = row + sliver + r;
-      if (sliver + r >= mc || i >= m) {
-        for (ptrdiff_t p = 0; p < kc; p++) target[p * MR + r] = 0;
-        continue;
+    ptrdiff_t first = row + sliver;
+    ptrdiff_t rows = m - first < MR ? m - first : MR;
+    if (mc - sliver < rows) rows = mc - sliver;
+    const float *source = rows > 0 ? a + first * a_row_stride + p0 * a_column_stride : a;
+    if (a_row_stride == 1) {
+      for (ptrdiff_t p = 0; p < kc; p++) {
+        for (ptrdiff_t r = 0; r < MR; r++)
+          target[p * MR + r] = r < rows ? source[p * a_column_stride + r] : 0;
       }
-      const float *source = a + i * a_row_stride + p0 * a_column_stride;
-      for (ptrdiff_t p = 0; p < kc; p++) target[p * MR + r] = source[p * a_column_stride];
+    } else {
+      for (ptrdiff_t r = 0; r < MR; r++) {
+        for (ptrdiff_t p = 0; p < kc; p++)
+          target[p * MR + r] = r < rows ? source[r * a_row_stride + p * a_column_stride] : 0;
+      }
     }
   }
 }
@@ -133,16 +139,32 @@ __attribute__((target("avx2,fma"))) static void kernel_edge(ptrdiff_t kc, const 
     memcpy(c + r * c_row_stride, tile + r * NR, (size_t)columns * sizeof(float));
 }
 
-int bulwark_gemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
-                      ptrdiff_t a_row_stride, ptrdiff_t a_column_stride, const float *b,
-                      ptrdiff_t b_row_stride, float *c, ptrdiff_t c_row_stride) {
+ptrdiff_t bulwark_gemm_packed_size(ptrdiff_t m, ptrdiff_t k) {
+  return (m + MR - 1) / MR * MR * k;
+}
+
+void bulwark_gemm_pack(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t a_row_stride,
+                       ptrdiff_t a_column_stride, float *packed) {
+  ptrdiff_t height = (m + MR - 1) / MR * MR;
+  for (ptrdiff_t p0 = 0; p0 < k; p0 += KC) {
+    ptrdiff_t kc = k - p0 < KC ? k - p0 : KC;
+    pack_a(a, a_row_stride, a_column_stride, m, 0, height, p0, kc, packed + p0 * height);
+  }
+}
+
+// C += A B, with A packed whole by bulwark_gemm_pack (`prepacked`), or else read from `a` and
+// packed a block at a time.
+static int gemm(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *prepacked, const float *a,
+                ptrdiff_t a_row_stride, ptrdiff_t a_column_stride, const float *b,
+                ptrdiff_t b_row_stride, float *c, ptrdiff_t c_row_stride) {
   if (m <= 0 || n <= 0 || k <= 0) return 1;
   ptrdiff_t panel = n < NC ? (n + NR - 1) / NR * NR : NC;
   ptrdiff_t depth = k < KC ? k : KC;
-  ptrdiff_t height = m < MC ? (m + MR - 1) / MR * MR : MC;
-  float *packed_b = malloc((size_t)(panel * depth + height * depth) * sizeof(float));
+  ptrdiff_t height = (m + MR - 1) / MR * MR;
+  ptrdiff_t block_height = prepacked != NULL ? 0 : height < MC ? height : MC;
+  float *packed_b = malloc((size_t)(panel * depth + block_height * depth) * sizeof(float));
   if (packed_b == NULL) return 0;
-  float *packed_a = packed_b + panel * depth;
+  float *block = packed_b + panel * depth;
   for (ptrdiff_t column = 0; column < n; column += NC) {
     ptrdiff_t nc = n - column < NC ? n - column : NC;
     for (ptrdiff_t p0 = 0; p0 < k; p0 += KC) {
@@ -150,7 +172,9 @@ int bulwark_gemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
       pack_b(b, b_row_stride, p0, kc, column, nc, packed_b);
       for (ptrdiff_t row = 0; row < m; row += MC) {
         ptrdiff_t mc = m - row < MC ? m - row : MC;
-        pack_a(a, a_row_stride, a_column_stride, m, row, mc, p0, kc, packed_a);
+        const float *packed_a = prepacked != NULL ? prepacked + p0 * height + row * kc : block;
+        if (prepacked == NULL)
+          pack_a(a, a_row_stride, a_column_stride, m, row, mc, p0, kc, block);
         for (ptrdiff_t j = 0; j < nc; j += NR) {
           ptrdiff_t columns = nc - j < NR ? nc - j : NR;
           for (ptrdiff_t i = 0; i < mc; i += MR) {
@@ -170,15 +194,45 @@ int bulwark_gemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
   return 1;
 }
 
+int bulwark_gemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
+                      ptrdiff_t a_row_stride, ptrdiff_t a_column_stride, const float *b,
+                      ptrdiff_t b_row_stride, float *c, ptrdiff_t c_row_stride) {
+  return gemm(m, n, k, NULL, a, a_row_stride, a_column_stride, b, b_row_stride, c,
+              c_row_stride);
+}
+
+int bulwark_gemm_avx2_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *packed_a,
+                             const float *b, ptrdiff_t b_row_stride, float *c,
+                             ptrdiff_t c_row_stride) {
+  return gemm(m, n, k, packed_a, NULL, 0, 0, b, b_row_stride, c, c_row_stride);
+}
+
 #else
 
 int bulwark_gemm_avx2_available(void) { return 0; }
+
+ptrdiff_t bulwark_gemm_packed_size(ptrdiff_t m, ptrdiff_t k) {
+  return (m + MR - 1) / MR * MR * k;
+}
+
+void bulwark_gemm_pack(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t a_row_stride,
+                       ptrdiff_t a_column_stride, float *packed) {
+  (void)m; (void)k; (void)a; (void)a_row_stride; (void)a_column_stride; (void)packed;
+}
 
 int bulwark_gemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
                       ptrdiff_t a_row_stride, ptrdiff_t a_column_stride, const float *b,
                       ptrdiff_t b_row_stride, float *c, ptrdiff_t c_row_stride) {
   (void)m; (void)n; (void)k; (void)a; (void)a_row_stride; (void)a_column_stride;
   (void)b; (void)b_row_stride; (void)c; (void)c_row_stride;
+  return 0;
+}
+
+int bulwark_gemm_avx2_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *packed_a,
+                             const float *b, ptrdiff_t b_row_stride, float *c,
+                             ptrdiff_t c_row_stride) {
+  (void)m; (void)n; (void)k; (void)packed_a; (void)b; (void)b_row_stride; (void)c;
+  (void)c_row_stride;
   return 0;
 }
 

@@ -19,8 +19,8 @@ import Testing
   }
 
   /// Outputs, input gradients, weight gradients and bias gradients of `images` images, in calls
-  /// of `perCall` images.
-  static func run(images: Int, perCall: Int) -> [[Float]] {
+  /// of `perCall` images, with the weights packed once or not.
+  static func run(images: Int, perCall: Int, packs: Bool = false) -> [[Float]] {
     let conv = convolution
     let input = random(images * conv.inputCount, seed: 1)
     let upstream = random(images * conv.outputCount, seed: 2)
@@ -34,24 +34,29 @@ import Testing
       input.withUnsafeBufferPointer { input in
         upstream.withUnsafeBufferPointer { upstream in
           weight.withUnsafeBufferPointer { weight in
-            let w = weight.baseAddress!
-            let x = input.baseAddress! + first * conv.inputCount
+            let w = weight.baseAddress.unsafelyUnwrapped
+            let packed = packs ? conv.pack(w, backward: true) : nil
+            let x = input.baseAddress.unsafelyUnwrapped + first * conv.inputCount
             scratch.withUnsafeMutableBufferPointer { scratch in
               output.withUnsafeMutableBufferPointer {
                 conv.forward(
-                  input: x, output: $0.baseAddress! + first * conv.outputCount, count: count,
-                  weight: w, bias: w + conv.outChannels * conv.groupRows,
-                  scratch: scratch.baseAddress!)
+                  input: x, output: $0.baseAddress.unsafelyUnwrapped + first * conv.outputCount,
+                  count: count,
+                  weight: w, bias: w + conv.outChannels * conv.groupRows, packed: packed,
+                  scratch: scratch.baseAddress.unsafelyUnwrapped)
               }
               inputGradient.withUnsafeMutableBufferPointer { inputGradient in
                 parameterGradient.withUnsafeMutableBufferPointer { parameters in
-                  let p = parameters.baseAddress!
+                  let p = parameters.baseAddress.unsafelyUnwrapped
                   conv.backward(
-                    input: x, outputGradient: upstream.baseAddress! + first * conv.outputCount,
-                    count: count, weight: w,
-                    inputGradient: inputGradient.baseAddress! + first * conv.inputCount,
+                    input: x,
+                    outputGradient: upstream.baseAddress.unsafelyUnwrapped + first
+                      * conv.outputCount,
+                    count: count, weight: w, packed: packed,
+                    inputGradient: inputGradient.baseAddress.unsafelyUnwrapped + first
+                      * conv.inputCount,
                     weightGradient: p, biasGradient: p + conv.outChannels * conv.groupRows,
-                    scratch: scratch.baseAddress!)
+                    scratch: scratch.baseAddress.unsafelyUnwrapped)
                 }
               }
             }
@@ -67,6 +72,7 @@ import Testing
     let shared = Self.run(images: 16, perCall: 16)
     #expect(shared == Self.run(images: 16, perCall: 1))
     #expect(shared == Self.run(images: 16, perCall: 5))
+    #expect(shared == Self.run(images: 16, perCall: 16, packs: true))
     #expect(shared[0].contains { $0 != 0 } && shared[2].contains { $0 != 0 })
   }
 }

@@ -45,8 +45,9 @@ import Testing
       b.withUnsafeBufferPointer { b in
         c.withUnsafeMutableBufferPointer { c in
           kernel(
-            shape.m, shape.n, shape.k, a.baseAddress!, rowStride, columnStride, b.baseAddress!,
-            shape.n, c.baseAddress!, shape.n)
+            shape.m, shape.n, shape.k, a.baseAddress.unsafelyUnwrapped, rowStride, columnStride,
+            b.baseAddress.unsafelyUnwrapped,
+            shape.n, c.baseAddress.unsafelyUnwrapped, shape.n)
         }
       }
     }
@@ -109,5 +110,25 @@ import Testing
       }
     }
     #expect(whole == split)
+  }
+
+  @Test(arguments: shapes)
+  func aPackedOperandGivesTheSameBits(_ shape: Shape) throws {
+    let a = Self.random(shape.m * shape.k, seed: 7)
+    let b = Self.random(shape.k * shape.n, seed: 8)
+    let c = Self.random(shape.m * shape.n, seed: 9)
+    let plain = Self.product(shape, a: a, b: b, c: c) {
+      GEMM.multiplyAdd(
+        m: $0, n: $1, k: $2, a: $3, aRowStride: $4, aColumnStride: $5, b: $6, bRowStride: $7,
+        c: $8, cRowStride: $9)
+    }
+    let packed = Self.product(shape, a: a, b: b, c: c) {
+      let operand = GEMM.PackedOperand(m: $0, k: $2, a: $3, aRowStride: $4, aColumnStride: $5)
+      #expect((operand != nil) == GEMM.usesAVX2)
+      GEMM.multiplyAdd(
+        m: $0, n: $1, k: $2, a: $3, aRowStride: $4, aColumnStride: $5, packed: operand, b: $6,
+        bRowStride: $7, c: $8, cRowStride: $9)
+    }
+    #expect(plain == packed)
   }
 }

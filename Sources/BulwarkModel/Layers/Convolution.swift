@@ -212,16 +212,19 @@ struct Convolution {
         let inImage = image &* outputCount &+ channel &* positions
         let inProduct = channel &* columns &+ image &* positions
         Convolution.copy(
-          source + (toProduct ? inImage : inProduct), to: target + (toProduct ? inProduct : inImage),
+          source + (toProduct ? inImage : inProduct),
+          to: target + (toProduct ? inProduct : inImage),
           count: positions)
       }
     }
   }
 
-  /// Forward pass of `count` images; `scratch` holds ``scratchCount`` values.
+  /// Forward pass of `count` images; `scratch` holds ``scratchCount`` values; `packed` is
+  /// `weight` packed, when the caller has it.
   func forward(
     input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int,
-    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, scratch: UnsafeMutablePointer<Float>
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, packed: PackedWeights? = nil,
+    scratch: UnsafeMutablePointer<Float>
   ) {
     let perProduct = imagesPerProduct(count: count)
     var first = 0
@@ -242,7 +245,8 @@ struct Convolution {
         GEMM.multiplyAdd(
           m: groupOutputs, n: columns, k: groupRows,
           a: weight + group &* groupOutputs &* groupRows, aRowStride: groupRows, aColumnStride: 1,
-          b: scratch + group &* groupRows &* columns, bRowStride: columns,
+          packed: packed?.forward[group], b: scratch + group &* groupRows &* columns,
+          bRowStride: columns,
           c: product + group &* groupOutputs &* columns, cRowStride: columns)
       }
       if images > 1 { reorder(product, out, images: images, toProduct: false) }
@@ -251,10 +255,12 @@ struct Convolution {
   }
 
   /// Backward pass of `count` images: adds weight and bias gradients when given, and writes
-  /// (overwrites) the input gradient when given. `scratch` holds ``scratchCount`` values.
+  /// (overwrites) the input gradient when given. `scratch` holds ``scratchCount`` values;
+  /// `packed` is `weight` packed (with its transposes), when the caller has it.
   func backward(
     input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, count: Int,
-    weight: UnsafePointer<Float>, inputGradient: UnsafeMutablePointer<Float>?,
+    weight: UnsafePointer<Float>, packed: PackedWeights? = nil,
+    inputGradient: UnsafeMutablePointer<Float>?,
     weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
     scratch: UnsafeMutablePointer<Float>
   ) {
@@ -303,7 +309,7 @@ struct Convolution {
           GEMM.multiplyAdd(
             m: groupRows, n: columns, k: groupOutputs,
             a: weight + group &* groupOutputs &* groupRows, aRowStride: 1,
-            aColumnStride: groupRows,
+            aColumnStride: groupRows, packed: packed?.backward?[group],
             b: gradient + group &* groupOutputs &* columns, bRowStride: columns,
             c: scratch + group &* groupRows &* columns, cRowStride: columns)
         }

@@ -19,18 +19,51 @@ enum GEMM {
   /// serves the other CPUs.
   static let usesAVX2 = bulwark_gemm_avx2_available() != 0
 
-  /// `C[m x n] += A[m x k] · B[k x n]`.
+  /// A left operand packed once in the AVX2 kernel's layout, for products that reuse it (a
+  /// layer's weights over the images of a pass). The results are those of the unpacked operand.
+  struct PackedOperand: Sendable {
+    /// The operand's rows and columns.
+    var m: Int
+    var k: Int
+    var values: [Float]
+
+    /// Packs `A[m x k]` (addressed as in ``GEMM/multiplyAdd(m:n:k:a:aRowStride:aColumnStride:packed:b:bRowStride:c:cRowStride:)``),
+    /// or returns nil where the CPU runs the portable kernel, which reads `A` as it is.
+    init?(m: Int, k: Int, a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int) {
+      guard GEMM.usesAVX2, m > 0, k > 0 else { return nil }
+      self.m = m
+      self.k = k
+      values = [Float](unsafeUninitializedCapacity: bulwark_gemm_packed_size(m, k)) {
+        buffer, initialized in
+        bulwark_gemm_pack(
+          m, k, a, aRowStride, aColumnStride, buffer.baseAddress.unsafelyUnwrapped)
+        initialized = buffer.count
+      }
+    }
+  }
+
+  /// `C[m x n] += A[m x k] · B[k x n]`; `packed`, when given, is `A` packed, which the AVX2
+  /// kernel then reads instead of `a`.
   /// - Precondition: the buffers hold the addressed elements; validated by the caller.
   static func multiplyAdd(
     m: Int, n: Int, k: Int,
-    a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
+    a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int, packed: PackedOperand? = nil,
     b: UnsafePointer<Float>, bRowStride: Int,
     c: UnsafeMutablePointer<Float>, cRowStride: Int
   ) {
-    if usesAVX2,
-      bulwark_gemm_avx2(m, n, k, a, aRowStride, aColumnStride, b, bRowStride, c, cRowStride) != 0
-    {
-      return
+    if usesAVX2 {
+      let done: Int32
+      if let packed {
+        precondition(packed.m == m && packed.k == k, "a packed operand of another shape")
+        done = packed.values.withUnsafeBufferPointer {
+          bulwark_gemm_avx2_packed(
+            m, n, k, $0.baseAddress.unsafelyUnwrapped, b, bRowStride, c, cRowStride)
+        }
+      } else {
+        done = bulwark_gemm_avx2(
+          m, n, k, a, aRowStride, aColumnStride, b, bRowStride, c, cRowStride)
+      }
+      if done != 0 { return }
     }
     portableMultiplyAdd(
       m: m, n: n, k: k, a: a, aRowStride: aRowStride, aColumnStride: aColumnStride, b: b,

@@ -61,7 +61,8 @@ extension Network {
           stage, kernel: kernel, stride: stride, padding: padding, groups: groups)
         conv.forward(
           input: input, output: output, count: count, weight: weight,
-          bias: weight + conv.outChannels * conv.groupRows, scratch: scratch)
+          bias: weight + conv.outChannels * conv.groupRows, packed: prepared.packedWeights[index],
+          scratch: scratch)
       case .maxPool(let kernel, let stride):
         Pooling(stage, count: count, kernel: kernel, stride: stride).maxForward(input, output)
       case .avgPool(let kernel, let stride):
@@ -149,7 +150,8 @@ extension Network {
           stage, kernel: kernel, stride: stride, padding: padding, groups: groups)
         conv.backward(
           input: input, outputGradient: upstream, count: count, weight: weight,
-          inputGradient: downstream, weightGradient: weightGradient,
+          packed: prepared.packedWeights[index], inputGradient: downstream,
+          weightGradient: weightGradient,
           biasGradient: weightGradient.map { $0 + conv.outChannels * conv.groupRows },
           scratch: scratch)
       case .maxPool(let kernel, let stride):

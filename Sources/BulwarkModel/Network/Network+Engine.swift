@@ -31,6 +31,8 @@ struct PreparedPass: @unchecked Sendable {
   var stages: [Stage]
   var transposedWeights: [Int: [Float]] = [:]
   var batchNorms: [Int: BatchNorm] = [:]
+  /// Each convolution's weights packed for the pass (none on CPUs without AVX2).
+  var packedWeights: [Int: Convolution.PackedWeights] = [:]
   var parameters: UnsafeBufferPointer<Float>
   var maximumActivation = 0
   var maximumScratch = 1
@@ -117,7 +119,7 @@ extension Network {
     let slotPointer = SharedPointer(base: slots.baseAddress.unsafelyUnwrapped)
     var batchStatistics: [String: [Float]] = [:]
     parameters.withUnsafeBufferPointer { parameterBuffer in
-      var setup = prepare(parameterBuffer)
+      var setup = prepare(parameterBuffer, backward: head != nil)
       setup.mode = mode
       setup.klWeight = klWeight
       let statisticsCount =
@@ -196,7 +198,8 @@ extension Network {
       parameterGradients: parameterGradients, batchStatistics: batchStatistics)
   }
 
-  func prepare(_ parameters: UnsafeBufferPointer<Float>) -> PreparedPass {
+  /// The pass's constants for `parameters`; `backward` packs what a backward pass needs too.
+  func prepare(_ parameters: UnsafeBufferPointer<Float>, backward: Bool) -> PreparedPass {
     var prepared = PreparedPass(stages: logitStages, parameters: parameters)
     for (index, stage) in prepared.stages.enumerated() {
       prepared.maximumActivation = max(
@@ -219,6 +222,8 @@ extension Network {
         let conv = Convolution(
           stage, kernel: kernel, stride: stride, padding: padding, groups: groups)
         prepared.maximumScratch = max(prepared.maximumScratch, conv.scratchCount)
+        prepared.packedWeights[index] = conv.pack(
+          parameters.baseAddress.unsafelyUnwrapped + stage.parameterOffset, backward: backward)
       default:
         break
       }

@@ -26,7 +26,18 @@ struct ONNXPlan: Sendable {
     steps: [ONNXStep], slotSizes: [Int], inputSlot: Int, outputSlot: Int, inputShape: [Int],
     classes: Int
   ) {
-    self.steps = steps
+    self.steps = steps.map { step in
+      var step = step
+      switch step.operation {
+      case .conv(let conv, let weight, _), .transposedConv(let conv, let weight, _):
+        step.packedWeights = weight.withUnsafeBufferPointer {
+          conv.pack($0.baseAddress.unsafelyUnwrapped, backward: true)
+        }
+      default:
+        break
+      }
+      return step
+    }
     self.slotSizes = slotSizes
     self.inputSlot = inputSlot
     self.outputSlot = outputSlot

@@ -63,6 +63,9 @@ struct ONNXStep: Sendable {
   }
 
   var operation: Operation
+  /// A convolution's (or transposed convolution's) weights packed for the GEMM, once they are
+  /// final (batch norms folded in): set by ``ONNXPlan``; nil on CPUs without AVX2.
+  var packedWeights: Convolution.PackedWeights?
   /// Slots of the runtime inputs, in operand order.
   var inputs: [Int]
   var output: Int
@@ -91,15 +94,15 @@ struct ONNXStep: Sendable {
           conv.forward(
             input: values[0], output: output, count: count,
             weight: w.baseAddress.unsafelyUnwrapped, bias: b.baseAddress.unsafelyUnwrapped,
-            scratch: scratch)
+            packed: packedWeights, scratch: scratch)
         }
       }
     case .transposedConv(let conv, let weight, let bias):
       weight.withUnsafeBufferPointer { w in
         conv.backward(
           input: values[0], outputGradient: values[0], count: count,
-          weight: w.baseAddress.unsafelyUnwrapped, inputGradient: output, weightGradient: nil,
-          biasGradient: nil, scratch: scratch)
+          weight: w.baseAddress.unsafelyUnwrapped, packed: packedWeights, inputGradient: output,
+          weightGradient: nil, biasGradient: nil, scratch: scratch)
       }
       let plane = conv.inHeight &* conv.inWidth
       for image in 0..<count {
@@ -331,8 +334,8 @@ struct ONNXStep: Sendable {
       weight.withUnsafeBufferPointer { w in
         conv.backward(
           input: values[0], outputGradient: outputGradient, count: count,
-          weight: w.baseAddress.unsafelyUnwrapped, inputGradient: temporary, weightGradient: nil,
-          biasGradient: nil, scratch: scratch)
+          weight: w.baseAddress.unsafelyUnwrapped, packed: packedWeights,
+          inputGradient: temporary, weightGradient: nil, biasGradient: nil, scratch: scratch)
       }
       accumulate(target)
     case .transposedConv(let conv, let weight, _):
@@ -343,7 +346,7 @@ struct ONNXStep: Sendable {
           conv.forward(
             input: outputGradient, output: temporary, count: count,
             weight: w.baseAddress.unsafelyUnwrapped, bias: b.baseAddress.unsafelyUnwrapped,
-            scratch: scratch)
+            packed: packedWeights, scratch: scratch)
         }
       }
       accumulate(target)

@@ -17,6 +17,20 @@ int bulwark_gemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
                       ptrdiff_t a_row_stride, ptrdiff_t a_column_stride, const float *b,
                       ptrdiff_t b_row_stride, float *c, ptrdiff_t c_row_stride);
 
+/// Values A (m x k) takes packed by bulwark_gemm_pack.
+ptrdiff_t bulwark_gemm_packed_size(ptrdiff_t m, ptrdiff_t k);
+
+/// Packs A (m x k, strides as in bulwark_gemm_avx2) once, in the layout the AVX2 kernel reads,
+/// into `packed` (bulwark_gemm_packed_size(m, k) values), for products that reuse it.
+void bulwark_gemm_pack(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t a_row_stride,
+                       ptrdiff_t a_column_stride, float *packed);
+
+/// bulwark_gemm_avx2 with A packed by bulwark_gemm_pack: the same results, without packing A
+/// again. Returns as bulwark_gemm_avx2.
+int bulwark_gemm_avx2_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *packed_a,
+                             const float *b, ptrdiff_t b_row_stride, float *c,
+                             ptrdiff_t c_row_stride);
+
 /// ART's reverse sigmoid in float32 on `rows` x `columns` values (row-major): per value
 /// q = clip(p - beta (sigmoid(gamma ln(pc / (1 - pc))) - 1/2), 0, 1) with pc = clip(p, 1e-9, 1),
 /// then each row times 1 / its sum (a row summing to 0 stays 0, NaN spreads over its row). `output` may be `input`.

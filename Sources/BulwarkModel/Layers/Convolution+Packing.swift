@@ -1,0 +1,27 @@
+extension Convolution {
+  /// A convolution's weights packed once for ``GEMM``'s AVX2 kernel, per channel group: the left
+  /// operand of the forward product and, for passes that go backward, of the input gradient's
+  /// (the weights transposed). Packing never changes a result; it saves repacking the weights
+  /// for every product of a pass.
+  struct PackedWeights: Sendable {
+    var forward: [GEMM.PackedOperand]
+    var backward: [GEMM.PackedOperand]?
+  }
+
+  /// `weight` (`outChannels x groupRows`) packed, the transposes too when `backward`; nil where
+  /// the CPU runs the portable kernel.
+  func pack(_ weight: UnsafePointer<Float>, backward: Bool) -> PackedWeights? {
+    guard GEMM.usesAVX2 else { return nil }
+    let groupWeights = (0..<groups).map { weight + $0 &* groupOutputs &* groupRows }
+    return PackedWeights(
+      forward: groupWeights.compactMap {
+        GEMM.PackedOperand(
+          m: groupOutputs, k: groupRows, a: $0, aRowStride: groupRows, aColumnStride: 1)
+      },
+      backward: backward
+        ? groupWeights.compactMap {
+          GEMM.PackedOperand(
+            m: groupRows, k: groupOutputs, a: $0, aRowStride: 1, aColumnStride: groupRows)
+        } : nil)
+  }
+}
