@@ -75,4 +75,58 @@ import Testing
     #expect(shared == Self.run(images: 16, perCall: 16, packs: true))
     #expect(shared[0].contains { $0 != 0 } && shared[2].contains { $0 != 0 })
   }
+
+  /// Layers the direct forward pass takes: LeNet-5's first, and odd sizes, paddings, dilations,
+  /// vertical strides and channel counts that leave partial blocks of channels and columns.
+  static let directLayers = [
+    Convolution(
+      inChannels: 1, inHeight: 28, inWidth: 28, outChannels: 6, outHeight: 28, outWidth: 28,
+      kernelHeight: 5, kernelWidth: 5, strideY: 1, strideX: 1, padTop: 2, padLeft: 2,
+      dilationY: 1, dilationX: 1, groups: 1),
+    Convolution(
+      inChannels: 3, inHeight: 9, inWidth: 11, outChannels: 7, outHeight: 4, outWidth: 13,
+      kernelHeight: 3, kernelWidth: 2, strideY: 2, strideX: 1, padTop: 1, padLeft: 2,
+      dilationY: 2, dilationX: 2, groups: 1),
+    Convolution(
+      inChannels: 2, inHeight: 6, inWidth: 20, outChannels: 1, outHeight: 4, outWidth: 17,
+      kernelHeight: 3, kernelWidth: 4, strideY: 1, strideX: 1, padTop: 0, padLeft: 0,
+      dilationY: 1, dilationX: 1, groups: 1),
+    Convolution(
+      inChannels: 4, inHeight: 5, inWidth: 3, outChannels: 14, outHeight: 5, outWidth: 3,
+      kernelHeight: 1, kernelWidth: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0,
+      dilationY: 1, dilationX: 1, groups: 1),
+  ]
+
+  @Test(arguments: directLayers.indices)
+  func theDirectForwardPassGivesTheProductsBits(_ layer: Int) {
+    let conv = Self.directLayers[layer]
+    #expect(conv.runsDirectly == GEMM.usesAVX2)
+    let images = 3
+    let input = Self.random(images * conv.inputCount, seed: 4)
+    let weight = Self.random(conv.outChannels * conv.rows + conv.outChannels, seed: 5)
+    var direct = [Float](repeating: .nan, count: images * conv.outputCount)
+    var product = direct
+    var scratch = [Float](repeating: 0, count: conv.scratchCount)
+    input.withUnsafeBufferPointer { input in
+      weight.withUnsafeBufferPointer { weight in
+        let w = weight.baseAddress.unsafelyUnwrapped
+        let b = w + conv.outChannels * conv.rows
+        scratch.withUnsafeMutableBufferPointer { scratch in
+          direct.withUnsafeMutableBufferPointer {
+            conv.forward(
+              input: input.baseAddress.unsafelyUnwrapped, output: $0.baseAddress.unsafelyUnwrapped,
+              count: images, weight: w, bias: b, scratch: scratch.baseAddress.unsafelyUnwrapped)
+          }
+          product.withUnsafeMutableBufferPointer {
+            conv.productForward(
+              input: input.baseAddress.unsafelyUnwrapped, output: $0.baseAddress.unsafelyUnwrapped,
+              count: images, weight: w, bias: b, packed: nil,
+              scratch: scratch.baseAddress.unsafelyUnwrapped)
+          }
+        }
+      }
+    }
+    #expect(direct == product)
+    #expect(!direct.contains { $0.isNaN })
+  }
 }

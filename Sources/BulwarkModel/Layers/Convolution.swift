@@ -1,3 +1,5 @@
+internal import CBulwarkKernels
+
 /// 2-D convolution over a chunk of CHW images: im2col, then ``GEMM`` per group.
 ///
 /// Where an image has few output positions (the small feature maps deep in a network), several
@@ -112,7 +114,10 @@ struct Convolution {
   func im2col(
     _ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ layout: ColumnLayout
   ) {
-    let rows = self.rows
+    guard case .rows(let columnStride) = layout else {
+      transposedIm2col(image, col)
+      return
+    }
     let stride = strideX
     for channel in 0..<inChannels {
       let plane = image + channel &* inHeight &* inWidth
@@ -123,18 +128,10 @@ struct Convolution {
           let (firstX, lastX) = validRange(offset: offsetX, extent: inWidth, outExtent: outWidth)
           for oy in 0..<outHeight {
             let iy = oy &* strideY &- padTop &+ ky &* dilationY
-            let inside = iy >= 0 && iy < inHeight
             let base = iy &* inWidth &+ offsetX
-            guard case .rows(let columnStride) = layout else {
-              for ox in 0..<outWidth {
-                let value = inside && ox >= firstX && ox <= lastX ? plane[base &+ ox &* stride] : 0
-                col[(oy &* outWidth &+ ox) &* rows &+ row] = value
-              }
-              continue
-            }
             // Zeros left of the image, the copied run, zeros right of it: no branch per value.
             let target = col + (row &* columnStride &+ oy &* outWidth)
-            guard inside && firstX <= lastX else {
+            guard iy >= 0 && iy < inHeight && firstX <= lastX else {
               target.update(repeating: 0, count: outWidth)
               continue
             }
@@ -146,6 +143,30 @@ struct Convolution {
               for ox in firstX...lastX { target[ox] = plane[base &+ ox &* stride] }
             }
             for ox in (lastX &+ 1)..<outWidth { target[ox] = 0 }
+          }
+        }
+      }
+    }
+  }
+
+  /// `col[position * rows + row]`: position by position, so that the writes run in order (the
+  /// reads stay within one image, in cache).
+  func transposedIm2col(_ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>) {
+    let planeSize = inHeight &* inWidth
+    var target = col
+    for oy in 0..<outHeight {
+      for ox in 0..<outWidth {
+        for channel in 0..<inChannels {
+          let plane = image + channel &* planeSize
+          for ky in 0..<kernelHeight {
+            let iy = oy &* strideY &- padTop &+ ky &* dilationY
+            let rowInside = iy >= 0 && iy < inHeight
+            let line = plane + (rowInside ? iy &* inWidth : 0)
+            for kx in 0..<kernelWidth {
+              let ix = ox &* strideX &- padLeft &+ kx &* dilationX
+              target.pointee = rowInside && ix >= 0 && ix < inWidth ? line[ix] : 0
+              target += 1
+            }
           }
         }
       }
@@ -219,11 +240,42 @@ struct Convolution {
     }
   }
 
+  /// Output channels up to which the forward pass is direct where it can be (see
+  /// ``runsDirectly``): with more, the product's work outweighs im2col's copies.
+  static let directOutputChannels = 16
+
+  /// Whether the forward pass skips im2col: a horizontal stride of 1, one channel group, at most
+  /// ``directOutputChannels`` outputs, and a CPU with AVX2 and FMA. Both paths give the same
+  /// bits.
+  var runsDirectly: Bool {
+    GEMM.usesAVX2 && strideX == 1 && groups == 1
+      && outChannels <= Convolution.directOutputChannels
+  }
+
   /// Forward pass of `count` images; `scratch` holds ``scratchCount`` values; `packed` is
   /// `weight` packed, when the caller has it.
   func forward(
     input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, packed: PackedWeights? = nil,
+    scratch: UnsafeMutablePointer<Float>
+  ) {
+    if runsDirectly,
+      bulwark_conv_direct_avx2(
+        count, input, inChannels, inHeight, inWidth, weight, bias, outChannels, kernelHeight,
+        kernelWidth, strideY, padTop, padLeft, dilationY, dilationX, outHeight, outWidth, output)
+        != 0
+    {
+      return
+    }
+    productForward(
+      input: input, output: output, count: count, weight: weight, bias: bias, packed: packed,
+      scratch: scratch)
+  }
+
+  /// The forward pass through im2col and ``GEMM``, whatever the layer.
+  func productForward(
+    input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, packed: PackedWeights?,
     scratch: UnsafeMutablePointer<Float>
   ) {
     let perProduct = imagesPerProduct(count: count)

@@ -184,6 +184,10 @@ struct Pooling {
     _ inputGradient: UnsafeMutablePointer<Float>
   ) {
     inputGradient.update(repeating: 0, count: planes &* inHeight &* inWidth)
+    if isPlain && kernelHeight == 2 && kernelWidth == 2 && stride == 2 {
+      maxBackward2x2(input, outputGradient, inputGradient)
+      return
+    }
     for p in 0..<planes {
       let plane = input + p &* inHeight &* inWidth
       let target = inputGradient + p &* inHeight &* inWidth
@@ -192,6 +196,39 @@ struct Pooling {
         for ox in 0..<outWidth {
           let best = isPlain ? argmax(plane, oy, ox) : checkedArgmax(plane, oy, ox)
           if best >= 0 { target[best] += gradient[oy &* outWidth &+ ox] }
+        }
+      }
+    }
+  }
+
+  /// ``maxBackward(_:_:_:)`` for the common 2x2, stride 2 window: each gradient goes to the cell
+  /// ``maxForward2x2(_:_:)`` took (the first maximum), into a zeroed input gradient. Every cell
+  /// of a window is written (the gradient or 0) without a branch on which one won, whose
+  /// mispredictions would cost more than the stores.
+  func maxBackward2x2(
+    _ input: UnsafePointer<Float>, _ outputGradient: UnsafePointer<Float>,
+    _ inputGradient: UnsafeMutablePointer<Float>
+  ) {
+    for p in 0..<planes {
+      let plane = input + p &* inHeight &* inWidth
+      let target = inputGradient + p &* inHeight &* inWidth
+      let gradient = outputGradient + p &* outHeight &* outWidth
+      for oy in 0..<outHeight {
+        let top = 2 &* oy &* inWidth
+        let bottom = top &+ inWidth
+        for ox in 0..<outWidth {
+          let (upperLeft, lowerLeft) = (top &+ 2 &* ox, bottom &+ 2 &* ox)
+          let (a, b) = (plane[upperLeft], plane[upperLeft &+ 1])
+          let (c, d) = (plane[lowerLeft], plane[lowerLeft &+ 1])
+          let rightInUpper = b > a
+          let rightInLower = d > c
+          let lowerWins = (rightInLower ? d : c) > (rightInUpper ? b : a)
+          // 0 + g, as adding to the zeroed gradient gives (-0 becomes +0).
+          let routed = 0 + gradient[oy &* outWidth &+ ox]
+          target[upperLeft] = !lowerWins && !rightInUpper ? routed : 0
+          target[upperLeft &+ 1] = !lowerWins && rightInUpper ? routed : 0
+          target[lowerLeft] = lowerWins && !rightInLower ? routed : 0
+          target[lowerLeft &+ 1] = lowerWins && rightInLower ? routed : 0
         }
       }
     }

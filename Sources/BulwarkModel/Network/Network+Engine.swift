@@ -63,6 +63,14 @@ extension Network {
     return stages
   }
 
+  /// Images per chunk of a pass that only goes forward: as many as keep a worker's two
+  /// activation buffers within about 2 MB, so that a chunk stays in cache (at least 1, at most
+  /// ``chunkSize``). No result depends on it: a forward pass computes each image on its own.
+  var forwardChunkSize: Int {
+    let largest = logitStages.map { max($0.input.count, $0.output.count) }.max() ?? 1
+    return max(1, min(Network.chunkSize, 262_144 / max(largest, 1)))
+  }
+
   /// Whether the network has a batch-norm layer before its logits.
   var hasBatchNorm: Bool {
     logitStages.contains {
@@ -86,7 +94,8 @@ extension Network {
     let imageSize = architecture.input.valueCount
     let parameterCount = parameters.count
     let wholeBatch = mode != .evaluation && hasBatchNorm
-    let chunkSize = wholeBatch ? max(count, 1) : Network.chunkSize
+    let chunkSize =
+      wholeBatch ? max(count, 1) : head == nil ? forwardChunkSize : Network.chunkSize
     let chunkCount = (count + chunkSize - 1) / chunkSize
     // Buffers the chunks write to, each chunk its own range.
     let input = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(pixels.count, 1))

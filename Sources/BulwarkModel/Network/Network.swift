@@ -18,6 +18,12 @@ public struct Network: Sendable {
   /// Images per chunk of work; fixed so results do not depend on the thread count.
   static let chunkSize = 16
 
+  /// The revision of the engine's arithmetic. It changes whenever a release computes other bits
+  /// for the same model and input (a kernel's summation order, say), so that what an earlier
+  /// release cached on disk (adversarial sets) is made again rather than taken for this one's.
+  /// Revision 2: the cache-blocked GEMM, every product in order with fused multiply-adds.
+  public static let arithmeticRevision = 2
+
   /// Builds a network from an architecture and its tensors.
   /// - Parameters:
   ///   - architecture: The structure; validated here.

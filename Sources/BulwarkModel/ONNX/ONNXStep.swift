@@ -112,10 +112,7 @@ struct ONNXStep: Sendable {
         }
       }
     case .relu:
-      let input = values[0]
-      for index in 0..<(count &* outputSize) {
-        output[index] = input[index] > 0 ? input[index] : 0
-      }
+      Network.relu(values[0], output, count: count &* outputSize)
     case .activation(let activation):
       let input = values[0]
       for index in 0..<(count &* outputSize) { output[index] = activation.value(input[index]) }
@@ -223,6 +220,34 @@ struct ONNXStep: Sendable {
     }
   }
 
+  /// `target[i] += source[i]` for `count` values, eight at a time; with `positive`, only where
+  /// `positive[i] > 0` (a relu's gradient). The other lanes add -0, which changes no value.
+  static func add(
+    _ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int,
+    where positive: UnsafePointer<Float>?
+  ) {
+    typealias V = SIMD8<Float>
+    let from = UnsafeRawPointer(source)
+    let to = UnsafeMutableRawPointer(target)
+    var index = 0
+    while index &+ 8 <= count {
+      let offset = index &* 4
+      var addend = from.loadUnaligned(fromByteOffset: offset, as: V.self)
+      if let positive {
+        let mask = UnsafeRawPointer(positive).loadUnaligned(fromByteOffset: offset, as: V.self)
+        addend.replace(with: -0.0, where: .!(mask .> 0))
+      }
+      to.storeBytes(
+        of: to.loadUnaligned(fromByteOffset: offset, as: V.self) + addend, toByteOffset: offset,
+        as: V.self)
+      index &+= 8
+    }
+    while index < count {
+      if positive.map({ $0[index] > 0 }) ?? true { target[index] += source[index] }
+      index &+= 1
+    }
+  }
+
   /// The mean of `count` values and their standard deviation with `epsilon` added to the
   /// (biased) variance, summed in double precision.
   static func statistics(
@@ -326,7 +351,7 @@ struct ONNXStep: Sendable {
     temporary: UnsafeMutablePointer<Float>, scratch: UnsafeMutablePointer<Float>
   ) {
     func accumulate(_ target: UnsafeMutablePointer<Float>) {
-      for index in 0..<(count &* inputSizes[0]) { target[index] += temporary[index] }
+      ONNXStep.add(temporary, into: target, count: count &* inputSizes[0], where: nil)
     }
     switch operation {
     case .conv(let conv, let weight, _):
@@ -352,10 +377,7 @@ struct ONNXStep: Sendable {
       accumulate(target)
     case .relu:
       guard let target = inputGradients[0] else { return }
-      let input = values[0]
-      for index in 0..<(count &* outputSize) where input[index] > 0 {
-        target[index] += outputGradient[index]
-      }
+      ONNXStep.add(outputGradient, into: target, count: count &* outputSize, where: values[0])
     case .reduceMean(let targets, let divisor):
       guard let target = inputGradients[0] else { return }
       let size = inputSizes[0]

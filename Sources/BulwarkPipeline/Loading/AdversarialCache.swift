@@ -7,7 +7,8 @@ import Foundation
 /// pipeline again (or another pipeline with the same classifier, data and attack) reuses them.
 ///
 /// The file is `<folder>/adversarial-<key>.npz`, where the key is the SHA-256 of the model
-/// file's bytes, the clean source's identity and every attack setting. It is written to a
+/// file's bytes, the clean source's identity, every attack setting and the engine's
+/// ``Network/arithmeticRevision`` (a set an earlier engine made is made again). It is written to a
 /// temporary file and renamed, so a reader never sees a partial file.
 public struct AdversarialCache: Sendable {
   /// The cache folder (`.bulwark-cache` beside the pipeline file).
@@ -35,6 +36,7 @@ public struct AdversarialCache: Sendable {
     hash.update(try FileAccess.contents(of: model))
     hash.update("\nclean=\(clean.description)\n\(Self.fileIdentity(of: clean))\n")
     hash.update("\(attack.identity)\n")
+    hash.update("engine=\(Network.arithmeticRevision)\n")
     if let pipelineIdentity { hash.update("pipeline=\(pipelineIdentity)\n") }
     return folder.appendingPathComponent("adversarial-\(hash.hexDigest()).npz")
   }

@@ -31,6 +31,21 @@ int bulwark_gemm_avx2_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float 
                              const float *b, ptrdiff_t b_row_stride, float *c,
                              ptrdiff_t c_row_stride);
 
+/// The forward pass of a convolution with a horizontal stride of 1 and one channel group over
+/// `count` CHW images, with AVX2 and FMA, without im2col: each output is its bias plus, one fused
+/// multiply-add at a time, its products in the order (input channel, kernel row, kernel column),
+/// the same bits as the im2col + bulwark_gemm_avx2 path. `weight` is
+/// out_channels x in_channels x kernel_height x kernel_width; the trailing padding is implied by
+/// the output size. Call it only where bulwark_gemm_avx2_available() says so. Returns 1 when
+/// done, 0 when its buffer could not be allocated or the build has no AVX2 kernels (nothing
+/// written).
+int bulwark_conv_direct_avx2(ptrdiff_t count, const float *input, ptrdiff_t in_channels,
+                             ptrdiff_t height, ptrdiff_t width, const float *weight,
+                             const float *bias, ptrdiff_t out_channels, ptrdiff_t kernel_height,
+                             ptrdiff_t kernel_width, ptrdiff_t stride_y, ptrdiff_t pad_top,
+                             ptrdiff_t pad_left, ptrdiff_t dilation_y, ptrdiff_t dilation_x,
+                             ptrdiff_t out_height, ptrdiff_t out_width, float *output);
+
 /// ART's reverse sigmoid in float32 on `rows` x `columns` values (row-major): per value
 /// q = clip(p - beta (sigmoid(gamma ln(pc / (1 - pc))) - 1/2), 0, 1) with pc = clip(p, 1e-9, 1),
 /// then each row times 1 / its sum (a row summing to 0 stays 0, NaN spreads over its row). `output` may be `input`.

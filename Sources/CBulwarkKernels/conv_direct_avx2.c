@@ -1,0 +1,132 @@
+// Direct convolution with AVX2 and fused multiply-add, for the layers with few output channels
+// (a network's first layers), where im2col's copies cost more than the product they feed. Each
+// output starts from its bias and adds its products one fused multiply-add at a time in the
+// im2col order (channel, kernel row, kernel column), the arithmetic of the GEMM path, so either
+// path gives the same bits.
+#include "CBulwarkKernels.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
+
+// Output channels and 8-wide column vectors computed together: 4 x 2 = 8 accumulators.
+enum { CHANNEL_BLOCK = 4, VECTOR_BLOCK = 2 };
+
+// Outputs [oc0, oc0 + channels) x columns [x0, x0 + 8 * vectors) of one output row, at most
+// `valid` of its columns kept. `source` is the padded input at this row's first tap.
+__attribute__((target("avx2,fma"), always_inline)) static inline void block(
+    int channels, int vectors, const float *source, ptrdiff_t in_channels, ptrdiff_t plane,
+    ptrdiff_t row_stride, ptrdiff_t kernel_height, ptrdiff_t kernel_width, ptrdiff_t dilation_y,
+    ptrdiff_t dilation_x, const float *weight, ptrdiff_t rows, const float *bias, float *target,
+    ptrdiff_t out_plane, ptrdiff_t valid) {
+  __m256 sums[CHANNEL_BLOCK][VECTOR_BLOCK];
+  for (int i = 0; i < channels; i++)
+    for (int v = 0; v < vectors; v++) sums[i][v] = _mm256_set1_ps(bias[i]);
+  const float *tap_weight = weight;
+  for (ptrdiff_t c = 0; c < in_channels; c++) {
+    for (ptrdiff_t ky = 0; ky < kernel_height; ky++) {
+      const float *line = source + c * plane + ky * dilation_y * row_stride;
+      for (ptrdiff_t kx = 0; kx < kernel_width; kx++) {
+        const float *x = line + kx * dilation_x;
+        __m256 x0 = _mm256_loadu_ps(x);
+        __m256 x1 = vectors > 1 ? _mm256_loadu_ps(x + 8) : x0;
+        for (int i = 0; i < channels; i++) {
+          __m256 w = _mm256_broadcast_ss(tap_weight + i * rows);
+          sums[i][0] = _mm256_fmadd_ps(w, x0, sums[i][0]);
+          if (vectors > 1) sums[i][1] = _mm256_fmadd_ps(w, x1, sums[i][1]);
+        }
+        tap_weight++;
+      }
+    }
+  }
+  for (int i = 0; i < channels; i++) {
+    for (int v = 0; v < vectors; v++) {
+      float *out = target + i * out_plane + v * 8;
+      ptrdiff_t lanes = valid - v * 8;
+      if (lanes >= 8) {
+        _mm256_storeu_ps(out, sums[i][v]);
+      } else if (lanes > 0) {
+        float spill[8];
+        _mm256_storeu_ps(spill, sums[i][v]);
+        memcpy(out, spill, (size_t)lanes * sizeof(float));
+      }
+    }
+  }
+}
+
+// `block` with its channel and vector counts as constants, so that the accumulators live in
+// registers.
+#define BLOCK(CHANNELS, VECTORS)                                                              \
+  block(CHANNELS, VECTORS, source, in_channels, plane, row_stride, kernel_height, kernel_width, \
+        dilation_y, dilation_x, weight + oc * rows, rows, bias + oc,                           \
+        output_image + oc * out_plane + oy * out_width + x0, out_plane, out_width - x0)
+
+__attribute__((target("avx2,fma"))) int bulwark_conv_direct_avx2(
+    ptrdiff_t count, const float *input, ptrdiff_t in_channels, ptrdiff_t height,
+    ptrdiff_t width, const float *weight, const float *bias, ptrdiff_t out_channels,
+    ptrdiff_t kernel_height, ptrdiff_t kernel_width, ptrdiff_t stride_y, ptrdiff_t pad_top,
+    ptrdiff_t pad_left, ptrdiff_t dilation_y, ptrdiff_t dilation_x, ptrdiff_t out_height,
+    ptrdiff_t out_width, float *output) {
+  // The padded image: every row and column a tap reads, zero outside the image; columns run to
+  // a whole number of vectors past the last output column.
+  ptrdiff_t padded_height = (out_height - 1) * stride_y + (kernel_height - 1) * dilation_y + 1;
+  ptrdiff_t row_stride = (out_width + 7) / 8 * 8 + (kernel_width - 1) * dilation_x;
+  ptrdiff_t plane = padded_height * row_stride;
+  float *padded = malloc((size_t)(in_channels * plane) * sizeof(float));
+  if (padded == NULL) return 0;
+  ptrdiff_t rows = in_channels * kernel_height * kernel_width;
+  ptrdiff_t out_plane = out_height * out_width;
+  for (ptrdiff_t image = 0; image < count; image++) {
+    const float *pixels = input + image * in_channels * height * width;
+    memset(padded, 0, (size_t)(in_channels * plane) * sizeof(float));
+    ptrdiff_t first_x = pad_left > 0 ? 0 : -pad_left;  // the first input column kept
+    ptrdiff_t last_x = row_stride - pad_left < width ? row_stride - pad_left : width;
+    for (ptrdiff_t c = 0; c < in_channels; c++) {
+      for (ptrdiff_t y = 0; y < height; y++) {
+        ptrdiff_t py = y + pad_top;
+        if (py < 0 || py >= padded_height || first_x >= last_x) continue;
+        memcpy(padded + c * plane + py * row_stride + first_x + pad_left,
+               pixels + (c * height + y) * width + first_x,
+               (size_t)(last_x - first_x) * sizeof(float));
+      }
+    }
+    float *output_image = output + image * out_channels * out_plane;
+    for (ptrdiff_t oy = 0; oy < out_height; oy++) {
+      for (ptrdiff_t x0 = 0; x0 < out_width; x0 += 8 * VECTOR_BLOCK) {
+        const float *source = padded + oy * stride_y * row_stride + x0;
+        int two = out_width - x0 > 8;
+        ptrdiff_t oc = 0;
+        for (; oc + CHANNEL_BLOCK <= out_channels; oc += CHANNEL_BLOCK) {
+          if (two) BLOCK(4, 2); else BLOCK(4, 1);
+        }
+        switch (out_channels - oc) {
+          case 3: if (two) BLOCK(3, 2); else BLOCK(3, 1); break;
+          case 2: if (two) BLOCK(2, 2); else BLOCK(2, 1); break;
+          case 1: if (two) BLOCK(1, 2); else BLOCK(1, 1); break;
+          default: break;
+        }
+      }
+    }
+  }
+  free(padded);
+  return 1;
+}
+
+#else
+
+int bulwark_conv_direct_avx2(ptrdiff_t count, const float *input, ptrdiff_t in_channels,
+                             ptrdiff_t height, ptrdiff_t width, const float *weight,
+                             const float *bias, ptrdiff_t out_channels, ptrdiff_t kernel_height,
+                             ptrdiff_t kernel_width, ptrdiff_t stride_y, ptrdiff_t pad_top,
+                             ptrdiff_t pad_left, ptrdiff_t dilation_y, ptrdiff_t dilation_x,
+                             ptrdiff_t out_height, ptrdiff_t out_width, float *output) {
+  (void)count; (void)input; (void)in_channels; (void)height; (void)width; (void)weight;
+  (void)bias; (void)out_channels; (void)kernel_height; (void)kernel_width; (void)stride_y;
+  (void)pad_top; (void)pad_left; (void)dilation_y; (void)dilation_x; (void)out_height;
+  (void)out_width; (void)output;
+  return 0;
+}
+
+#endif
