@@ -54,16 +54,23 @@ import Testing
     return c
   }
 
+  /// `C += A · B` by ``GEMM/multiplyAdd(m:n:k:a:aRowStride:aColumnStride:packed:b:bRowStride:c:cRowStride:)``
+  /// (the AVX2 kernel where the CPU has it), in the argument order of ``product(_:a:b:c:kernel:)``.
+  static func dispatched(
+    m: Int, n: Int, k: Int, a: UnsafePointer<Float>, aRowStride: Int, aColumnStride: Int,
+    b: UnsafePointer<Float>, bRowStride: Int, c: UnsafeMutablePointer<Float>, cRowStride: Int
+  ) {
+    GEMM.multiplyAdd(
+      m: m, n: n, k: k, a: a, aRowStride: aRowStride, aColumnStride: aColumnStride, b: b,
+      bRowStride: bRowStride, c: c, cRowStride: cRowStride)
+  }
+
   @Test(arguments: shapes)
   func bothKernelsMatchADoublePrecisionProduct(_ shape: Shape) {
     let a = Self.random(shape.m * shape.k, seed: 1)
     let b = Self.random(shape.k * shape.n, seed: 2)
     let c = Self.random(shape.m * shape.n, seed: 3)
-    let dispatched = Self.product(shape, a: a, b: b, c: c) {
-      GEMM.multiplyAdd(
-        m: $0, n: $1, k: $2, a: $3, aRowStride: $4, aColumnStride: $5, b: $6, bRowStride: $7,
-        c: $8, cRowStride: $9)
-    }
+    let dispatched = Self.product(shape, a: a, b: b, c: c, kernel: Self.dispatched)
     let portable = Self.product(shape, a: a, b: b, c: c) {
       GEMM.portableMultiplyAdd(
         m: $0, n: $1, k: $2, a: $3, aRowStride: $4, aColumnStride: $5, b: $6, bRowStride: $7,
@@ -93,11 +100,7 @@ import Testing
     let a = Self.random(shape.m * shape.k, seed: 4)
     let b = Self.random(shape.k * shape.n, seed: 5)
     let c = Self.random(shape.m * shape.n, seed: 6)
-    let whole = Self.product(shape, a: a, b: b, c: c) {
-      GEMM.multiplyAdd(
-        m: $0, n: $1, k: $2, a: $3, aRowStride: $4, aColumnStride: $5, b: $6, bRowStride: $7,
-        c: $8, cRowStride: $9)
-    }
+    let whole = Self.product(shape, a: a, b: b, c: c, kernel: Self.dispatched)
     // The same product as one call per slice of columns, slices of 1, 5 and the rest.
     let split = Self.product(shape, a: a, b: b, c: c) { m, n, k, a, ars, acs, b, brs, c, crs in
       var column = 0
@@ -117,11 +120,7 @@ import Testing
     let a = Self.random(shape.m * shape.k, seed: 7)
     let b = Self.random(shape.k * shape.n, seed: 8)
     let c = Self.random(shape.m * shape.n, seed: 9)
-    let plain = Self.product(shape, a: a, b: b, c: c) {
-      GEMM.multiplyAdd(
-        m: $0, n: $1, k: $2, a: $3, aRowStride: $4, aColumnStride: $5, b: $6, bRowStride: $7,
-        c: $8, cRowStride: $9)
-    }
+    let plain = Self.product(shape, a: a, b: b, c: c, kernel: Self.dispatched)
     let packed = Self.product(shape, a: a, b: b, c: c) {
       let operand = GEMM.PackedOperand(m: $0, k: $2, a: $3, aRowStride: $4, aColumnStride: $5)
       #expect((operand != nil) == GEMM.usesAVX2)

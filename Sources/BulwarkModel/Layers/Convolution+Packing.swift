@@ -4,20 +4,23 @@ extension Convolution {
   /// (the weights transposed). Packing never changes a result; it saves repacking the weights
   /// for every product of a pass.
   struct PackedWeights: Sendable {
-    var forward: [GEMM.PackedOperand]
+    var forward: [GEMM.PackedOperand]?
     var backward: [GEMM.PackedOperand]?
   }
 
   /// `weight` (`outChannels x groupRows`) packed, the transposes too when `backward`; nil where
-  /// the CPU runs the portable kernel.
+  /// the CPU runs the portable kernel. A layer that ``runsDirectly`` gets no forward operands:
+  /// its forward pass never reads them.
   func pack(_ weight: UnsafePointer<Float>, backward: Bool) -> PackedWeights? {
     guard GEMM.usesAVX2 else { return nil }
     let groupWeights = (0..<groups).map { weight + $0 &* groupOutputs &* groupRows }
     return PackedWeights(
-      forward: groupWeights.compactMap {
-        GEMM.PackedOperand(
-          m: groupOutputs, k: groupRows, a: $0, aRowStride: groupRows, aColumnStride: 1)
-      },
+      forward: runsDirectly
+        ? nil
+        : groupWeights.compactMap {
+          GEMM.PackedOperand(
+            m: groupOutputs, k: groupRows, a: $0, aRowStride: groupRows, aColumnStride: 1)
+        },
       backward: backward
         ? groupWeights.compactMap {
           GEMM.PackedOperand(

@@ -297,7 +297,7 @@ struct Convolution {
         GEMM.multiplyAdd(
           m: groupOutputs, n: columns, k: groupRows,
           a: weight + group &* groupOutputs &* groupRows, aRowStride: groupRows, aColumnStride: 1,
-          packed: packed?.forward[group], b: scratch + group &* groupRows &* columns,
+          packed: packed?.forward?[group], b: scratch + group &* groupRows &* columns,
           bRowStride: columns,
           c: product + group &* groupOutputs &* columns, cRowStride: columns)
       }
