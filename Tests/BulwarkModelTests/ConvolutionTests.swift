@@ -129,4 +129,78 @@ import Testing
     #expect(direct == product)
     #expect(!direct.contains { $0.isNaN })
   }
+
+  /// Layers whose input gradient the direct path takes: LeNet-5's two, a dilated one with
+  /// uneven paddings and a larger trailing padding, one without padding, and a 1 x 1 one.
+  static let backpropagatedLayers = [
+    directLayers[0],
+    Convolution(
+      inChannels: 6, inHeight: 14, inWidth: 14, outChannels: 16, outHeight: 10, outWidth: 10,
+      kernelHeight: 5, kernelWidth: 5, strideY: 1, strideX: 1, padTop: 0, padLeft: 0,
+      dilationY: 1, dilationX: 1, groups: 1),
+    Convolution(
+      inChannels: 3, inHeight: 9, inWidth: 11, outChannels: 7, outHeight: 9, outWidth: 12,
+      kernelHeight: 3, kernelWidth: 2, strideY: 1, strideX: 1, padTop: 1, padLeft: 2,
+      dilationY: 2, dilationX: 2, groups: 1),
+    directLayers[2],
+    directLayers[3],
+  ]
+
+  /// The input gradients of `images` images by the backward pass and by the product path.
+  static func inputGradients(_ conv: Convolution, weight: [Float], images: Int) -> [[Float]] {
+    let upstream = random(images * conv.outputCount, seed: 6)
+    let input = random(images * conv.inputCount, seed: 7)
+    var scratch = [Float](repeating: 0, count: conv.scratchCount)
+    return [false, true].map { throughProduct in
+      var gradient = [Float](repeating: .nan, count: images * conv.inputCount)
+      input.withUnsafeBufferPointer { input in
+        upstream.withUnsafeBufferPointer { upstream in
+          weight.withUnsafeBufferPointer { weight in
+            scratch.withUnsafeMutableBufferPointer { scratch in
+              gradient.withUnsafeMutableBufferPointer { gradient in
+                let (x, g) = (
+                  input.baseAddress.unsafelyUnwrapped, upstream.baseAddress.unsafelyUnwrapped
+                )
+                let (w, s) = (
+                  weight.baseAddress.unsafelyUnwrapped, scratch.baseAddress.unsafelyUnwrapped
+                )
+                if throughProduct {
+                  conv.productBackward(
+                    input: x, outputGradient: g, count: images, weight: w, packed: nil,
+                    inputGradient: gradient.baseAddress, weightGradient: nil, scratch: s)
+                } else {
+                  conv.backward(
+                    input: x, outputGradient: g, count: images, weight: w,
+                    inputGradient: gradient.baseAddress, weightGradient: nil, biasGradient: nil,
+                    scratch: s)
+                }
+              }
+            }
+          }
+        }
+      }
+      return gradient
+    }
+  }
+
+  @Test(arguments: backpropagatedLayers.indices)
+  func theDirectInputGradientGivesTheProductsBits(_ layer: Int) {
+    let conv = Self.backpropagatedLayers[layer]
+    #expect(conv.backpropagatesDirectly == GEMM.usesAVX2)
+    let weight = Self.random(conv.outChannels * conv.rows, seed: 8)
+    let gradients = Self.inputGradients(conv, weight: weight, images: 3)
+    #expect(zip(gradients[0], gradients[1]).allSatisfy { $0.bitPattern == $1.bitPattern })
+    #expect(!gradients[0].contains { $0.isNaN } && gradients[0].contains { $0 != 0 })
+  }
+
+  /// An infinite weight times the padding's zeros would be NaN in the direct path; such weights
+  /// take the product path, whose col2im never adds those products.
+  @Test func anInfiniteWeightTakesTheProductPath() {
+    let conv = Self.backpropagatedLayers[0]
+    var weight = Self.random(conv.outChannels * conv.rows, seed: 8)
+    weight[3] = .infinity
+    let gradients = Self.inputGradients(conv, weight: weight, images: 1)
+    #expect(zip(gradients[0], gradients[1]).allSatisfy { $0.bitPattern == $1.bitPattern })
+    #expect(gradients[0].contains { $0.isFinite } && gradients[0].contains { !$0.isFinite })
+  }
 }

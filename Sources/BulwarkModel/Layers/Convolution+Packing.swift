@@ -9,8 +9,9 @@ extension Convolution {
   }
 
   /// `weight` (`outChannels x groupRows`) packed, the transposes too when `backward`; nil where
-  /// the CPU runs the portable kernel. A layer that ``runsDirectly`` gets no forward operands:
-  /// its forward pass never reads them.
+  /// the CPU runs the portable kernel. A layer that ``runsDirectly`` gets no forward operands,
+  /// and one that ``backpropagatesDirectly`` no transposes: those paths never read them (where
+  /// non-finite weights send the input gradient through the product, it packs them itself).
   func pack(_ weight: UnsafePointer<Float>, backward: Bool) -> PackedWeights? {
     guard GEMM.usesAVX2 else { return nil }
     let groupWeights = (0..<groups).map { weight + $0 &* groupOutputs &* groupRows }
@@ -21,7 +22,7 @@ extension Convolution {
           GEMM.PackedOperand(
             m: groupOutputs, k: groupRows, a: $0, aRowStride: groupRows, aColumnStride: 1)
         },
-      backward: backward
+      backward: backward && !backpropagatesDirectly
         ? groupWeights.compactMap {
           GEMM.PackedOperand(
             m: groupRows, k: groupOutputs, a: $0, aRowStride: 1, aColumnStride: groupRows)

@@ -252,6 +252,15 @@ struct Convolution {
       && outChannels <= Convolution.directOutputChannels
   }
 
+  /// Whether the input gradient skips col2im: strides of 1, one channel group, at most
+  /// ``directOutputChannels`` outputs, and a CPU with AVX2 and FMA. Both paths give the same
+  /// bits for finite weights, which the backward pass checks: the direct path multiplies the
+  /// padding's zeros by every weight, products that col2im never adds.
+  var backpropagatesDirectly: Bool {
+    GEMM.usesAVX2 && strideX == 1 && strideY == 1 && groups == 1
+      && outChannels <= Convolution.directOutputChannels
+  }
+
   /// Forward pass of `count` images; `scratch` holds ``scratchCount`` values; `packed` is
   /// `weight` packed, when the caller has it.
   func forward(
@@ -327,6 +336,28 @@ struct Convolution {
         }
       }
     }
+    var inputGradient = inputGradient
+    if let target = inputGradient, backpropagatesDirectly,
+      UnsafeBufferPointer(start: weight, count: outChannels &* rows).allSatisfy(\.isFinite),
+      bulwark_conv_input_gradient_direct_avx2(
+        count, outputGradient, outChannels, outHeight, outWidth, weight, inChannels, inHeight,
+        inWidth, kernelHeight, kernelWidth, padTop, padLeft, dilationY, dilationX, target) != 0
+    {
+      inputGradient = nil
+    }
+    productBackward(
+      input: input, outputGradient: outputGradient, count: count, weight: weight, packed: packed,
+      inputGradient: inputGradient, weightGradient: weightGradient, scratch: scratch)
+  }
+
+  /// The weight and input gradients through im2col, ``GEMM`` and col2im, whatever the layer
+  /// (the backward pass's arguments, but the bias gradient).
+  func productBackward(
+    input: UnsafePointer<Float>, outputGradient: UnsafePointer<Float>, count: Int,
+    weight: UnsafePointer<Float>, packed: PackedWeights?,
+    inputGradient: UnsafeMutablePointer<Float>?, weightGradient: UnsafeMutablePointer<Float>?,
+    scratch: UnsafeMutablePointer<Float>
+  ) {
     guard weightGradient != nil || inputGradient != nil else { return }
     let perProduct = imagesPerProduct(count: count)
     var first = 0

@@ -1,3 +1,5 @@
+internal import CBulwarkKernels
+
 /// Max and average pooling over a chunk of CHW images, and global average pooling.
 ///
 /// Bulwark's own layers pool without padding in floor mode; ONNX models add per-axis strides,
@@ -203,35 +205,16 @@ struct Pooling {
 
   /// ``maxBackward(_:_:_:)`` for the common 2x2, stride 2 window: each gradient goes to the cell
   /// ``maxForward2x2(_:_:)`` took (the first maximum), into a zeroed input gradient. Every cell
-  /// of a window is written (the gradient or 0) without a branch on which one won, whose
-  /// mispredictions would cost more than the stores.
+  /// of a window is written (+0 + the gradient, or +0), eight windows per vector step, without a
+  /// branch on which one won (`CBulwarkKernels`); `portable` forces the kernel's baseline
+  /// variant, which gives the same bits (tests compare the two).
   func maxBackward2x2(
     _ input: UnsafePointer<Float>, _ outputGradient: UnsafePointer<Float>,
-    _ inputGradient: UnsafeMutablePointer<Float>
+    _ inputGradient: UnsafeMutablePointer<Float>, portable: Bool = false
   ) {
-    for p in 0..<planes {
-      let plane = input + p &* inHeight &* inWidth
-      let target = inputGradient + p &* inHeight &* inWidth
-      let gradient = outputGradient + p &* outHeight &* outWidth
-      for oy in 0..<outHeight {
-        let top = 2 &* oy &* inWidth
-        let bottom = top &+ inWidth
-        for ox in 0..<outWidth {
-          let (upperLeft, lowerLeft) = (top &+ 2 &* ox, bottom &+ 2 &* ox)
-          let (a, b) = (plane[upperLeft], plane[upperLeft &+ 1])
-          let (c, d) = (plane[lowerLeft], plane[lowerLeft &+ 1])
-          let rightInUpper = b > a
-          let rightInLower = d > c
-          let lowerWins = (rightInLower ? d : c) > (rightInUpper ? b : a)
-          // 0 + g, as adding to the zeroed gradient gives (-0 becomes +0).
-          let routed = 0 + gradient[oy &* outWidth &+ ox]
-          target[upperLeft] = !lowerWins && !rightInUpper ? routed : 0
-          target[upperLeft &+ 1] = !lowerWins && rightInUpper ? routed : 0
-          target[lowerLeft] = lowerWins && !rightInLower ? routed : 0
-          target[lowerLeft &+ 1] = lowerWins && rightInLower ? routed : 0
-        }
-      }
-    }
+    bulwark_max_pool_backward_2x2(
+      planes, inHeight, inWidth, outHeight, outWidth, input, outputGradient, inputGradient,
+      portable ? 1 : 0)
   }
 
   func averageForward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {

@@ -46,11 +46,35 @@ int bulwark_conv_direct_avx2(ptrdiff_t count, const float *input, ptrdiff_t in_c
                              ptrdiff_t pad_left, ptrdiff_t dilation_y, ptrdiff_t dilation_x,
                              ptrdiff_t out_height, ptrdiff_t out_width, float *output);
 
+/// The input gradient of a convolution with strides 1 and one channel group over `count` CHW
+/// output gradients, with AVX2 and FMA, without col2im: each input pixel is +0 plus, per tap in
+/// the order (kernel row, kernel column), that tap's products over the output channels summed
+/// one fused multiply-add at a time from +0; the same bits as the weightᵀ x gradient product
+/// (bulwark_gemm_avx2) and col2im. `weight` is out_channels x in_channels x kernel_height x
+/// kernel_width; `input_gradient` (count x in_channels x height x width) is overwritten. Call it
+/// only where bulwark_gemm_avx2_available() says so. Returns 1 when done, 0 when its buffer could
+/// not be allocated, a padding is negative or the build has no AVX2 kernels (nothing written).
+int bulwark_conv_input_gradient_direct_avx2(
+    ptrdiff_t count, const float *output_gradient, ptrdiff_t out_channels, ptrdiff_t out_height,
+    ptrdiff_t out_width, const float *weight, ptrdiff_t in_channels, ptrdiff_t height,
+    ptrdiff_t width, ptrdiff_t kernel_height, ptrdiff_t kernel_width, ptrdiff_t pad_top,
+    ptrdiff_t pad_left, ptrdiff_t dilation_y, ptrdiff_t dilation_x, float *input_gradient);
+
+/// The backward pass of 2x2, stride 2 max pooling over `planes` planes of in_height x in_width:
+/// each output gradient goes, as +0 + g, to the first maximum of its window (upper left, upper
+/// right, lower left, lower right; a later cell wins only when strictly greater), and the
+/// window's other cells get +0. Cells outside every window are not written. `portable` nonzero
+/// runs the baseline variant even where AVX2 is available (both give the same bits).
+void bulwark_max_pool_backward_2x2(ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_t in_width,
+                                   ptrdiff_t out_height, ptrdiff_t out_width, const float *input,
+                                   const float *output_gradient, float *input_gradient,
+                                   int portable);
+
 /// ART's reverse sigmoid in float32 on `rows` x `columns` values (row-major): per value
 /// q = clip(p - beta (sigmoid(gamma ln(pc / (1 - pc))) - 1/2), 0, 1) with pc = clip(p, 1e-9, 1),
-/// then each row times 1 / its sum (a row summing to 0 stays 0, NaN spreads over its row). `output` may be `input`.
-/// `portable` nonzero runs the baseline variant even where AVX2 + FMA is available (both give the
-/// same bits).
+/// then each row times 1 / its sum (a row summing to 0 stays 0, NaN spreads over its row).
+/// `output` may be `input`. `portable` nonzero runs the baseline variant even where AVX2 + FMA is
+/// available (both give the same bits).
 void bulwark_reverse_sigmoid(const float *input, float *output, ptrdiff_t rows,
                              ptrdiff_t columns, float beta, float gamma, int portable);
 
