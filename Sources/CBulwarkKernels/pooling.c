@@ -25,17 +25,33 @@ INLINE void store(float *target, floats value) { memcpy(target, &value, sizeof v
 // Lanes of `value` where `mask` is all ones, +0 elsewhere.
 INLINE floats keep(ints mask, floats value) { return (floats)(mask & (ints)value); }
 
-// One window: the gradient goes to the first maximum in the order upper left, upper right, lower
-// left, lower right (a later cell wins only when strictly greater, so NaN never wins), as +0 + g.
-INLINE void route(const float *top, const float *bottom, float gradient, float *top_out,
+// Eight windows side by side: each gradient goes, as +0 + g, to the first maximum of its window
+// in the order upper left, upper right, lower left, lower right (a later cell wins only when
+// strictly greater, so NaN never wins); the window's other cells get +0. `top` and `bottom` are
+// the windows' 16 cells of each row.
+INLINE void route(const float *top, const float *bottom, const float *gradient, float *top_out,
                   float *bottom_out) {
-  int right_in_upper = top[1] > top[0], right_in_lower = bottom[1] > bottom[0];
-  int lower_wins = (right_in_lower ? bottom[1] : bottom[0]) > (right_in_upper ? top[1] : top[0]);
-  float routed = 0.0f + gradient;
-  top_out[0] = !lower_wins && !right_in_upper ? routed : 0.0f;
-  top_out[1] = !lower_wins && right_in_upper ? routed : 0.0f;
-  bottom_out[0] = lower_wins && !right_in_lower ? routed : 0.0f;
-  bottom_out[1] = lower_wins && right_in_lower ? routed : 0.0f;
+  floats top0 = load(top), top1 = load(top + 8);
+  floats bottom0 = load(bottom), bottom1 = load(bottom + 8);
+  floats a = __builtin_shufflevector(top0, top1, 0, 2, 4, 6, 8, 10, 12, 14);
+  floats b = __builtin_shufflevector(top0, top1, 1, 3, 5, 7, 9, 11, 13, 15);
+  floats c = __builtin_shufflevector(bottom0, bottom1, 0, 2, 4, 6, 8, 10, 12, 14);
+  floats d = __builtin_shufflevector(bottom0, bottom1, 1, 3, 5, 7, 9, 11, 13, 15);
+  ints right_in_upper = b > a, right_in_lower = d > c;
+  floats upper = (floats)((right_in_upper & (ints)b) | (~right_in_upper & (ints)a));
+  floats lower = (floats)((right_in_lower & (ints)d) | (~right_in_lower & (ints)c));
+  ints lower_wins = lower > upper;
+  floats routed = 0.0f + load(gradient);
+  floats upper_left = keep(~lower_wins & ~right_in_upper, routed);
+  floats upper_right = keep(~lower_wins & right_in_upper, routed);
+  floats lower_left = keep(lower_wins & ~right_in_lower, routed);
+  floats lower_right = keep(lower_wins & right_in_lower, routed);
+  store(top_out, __builtin_shufflevector(upper_left, upper_right, 0, 8, 1, 9, 2, 10, 3, 11));
+  store(top_out + 8,
+        __builtin_shufflevector(upper_left, upper_right, 4, 12, 5, 13, 6, 14, 7, 15));
+  store(bottom_out, __builtin_shufflevector(lower_left, lower_right, 0, 8, 1, 9, 2, 10, 3, 11));
+  store(bottom_out + 8,
+        __builtin_shufflevector(lower_left, lower_right, 4, 12, 5, 13, 6, 14, 7, 15));
 }
 
 INLINE void max_pool_backward(ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_t in_width,
@@ -51,33 +67,19 @@ INLINE void max_pool_backward(ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_t i
       const float *row = gradient + oy * out_width;
       ptrdiff_t ox = 0;
       for (; ox + 8 <= out_width; ox += 8) {
-        ptrdiff_t x = 2 * ox;
-        floats top0 = load(top + x), top1 = load(top + x + 8);
-        floats bottom0 = load(bottom + x), bottom1 = load(bottom + x + 8);
-        floats a = __builtin_shufflevector(top0, top1, 0, 2, 4, 6, 8, 10, 12, 14);
-        floats b = __builtin_shufflevector(top0, top1, 1, 3, 5, 7, 9, 11, 13, 15);
-        floats c = __builtin_shufflevector(bottom0, bottom1, 0, 2, 4, 6, 8, 10, 12, 14);
-        floats d = __builtin_shufflevector(bottom0, bottom1, 1, 3, 5, 7, 9, 11, 13, 15);
-        ints right_in_upper = b > a, right_in_lower = d > c;
-        floats upper = (floats)((right_in_upper & (ints)b) | (~right_in_upper & (ints)a));
-        floats lower = (floats)((right_in_lower & (ints)d) | (~right_in_lower & (ints)c));
-        ints lower_wins = lower > upper;
-        floats routed = 0.0f + load(row + ox);
-        floats upper_left = keep(~lower_wins & ~right_in_upper, routed);
-        floats upper_right = keep(~lower_wins & right_in_upper, routed);
-        floats lower_left = keep(lower_wins & ~right_in_lower, routed);
-        floats lower_right = keep(lower_wins & right_in_lower, routed);
-        store(top_out + x, __builtin_shufflevector(upper_left, upper_right, 0, 8, 1, 9, 2, 10,
-                                                   3, 11));
-        store(top_out + x + 8, __builtin_shufflevector(upper_left, upper_right, 4, 12, 5, 13, 6,
-                                                       14, 7, 15));
-        store(bottom_out + x, __builtin_shufflevector(lower_left, lower_right, 0, 8, 1, 9, 2, 10,
-                                                      3, 11));
-        store(bottom_out + x + 8, __builtin_shufflevector(lower_left, lower_right, 4, 12, 5, 13,
-                                                          6, 14, 7, 15));
+        route(top + 2 * ox, bottom + 2 * ox, row + ox, top_out + 2 * ox, bottom_out + 2 * ox);
       }
-      for (; ox < out_width; ox++) {
-        route(top + 2 * ox, bottom + 2 * ox, row[ox], top_out + 2 * ox, bottom_out + 2 * ox);
+      // The last windows through copies: a step of eight on the rest, without a branch per cell
+      // (the values past the rest are zeros and their results are dropped).
+      if (ox < out_width) {
+        size_t windows = (size_t)(out_width - ox);
+        float cells[2][16] = {{0}}, routed[2][16], rest[8] = {0};
+        memcpy(cells[0], top + 2 * ox, 2 * windows * sizeof(float));
+        memcpy(cells[1], bottom + 2 * ox, 2 * windows * sizeof(float));
+        memcpy(rest, row + ox, windows * sizeof(float));
+        route(cells[0], cells[1], rest, routed[0], routed[1]);
+        memcpy(top_out + 2 * ox, routed[0], 2 * windows * sizeof(float));
+        memcpy(bottom_out + 2 * ox, routed[1], 2 * windows * sizeof(float));
       }
     }
   }

@@ -150,23 +150,31 @@ struct Convolution {
   }
 
   /// `col[position * rows + row]`: position by position, so that the writes run in order (the
-  /// reads stay within one image, in cache).
+  /// reads stay within one image, in cache). Positions whose window lies across the image's
+  /// columns copy each kernel row without a test per value.
   func transposedIm2col(_ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>) {
     let planeSize = inHeight &* inWidth
+    let reach = (kernelWidth &- 1) &* dilationX
     var target = col
     for oy in 0..<outHeight {
       for ox in 0..<outWidth {
+        let firstX = ox &* strideX &- padLeft
+        let columnsInside = firstX >= 0 && firstX &+ reach < inWidth
         for channel in 0..<inChannels {
           let plane = image + channel &* planeSize
           for ky in 0..<kernelHeight {
             let iy = oy &* strideY &- padTop &+ ky &* dilationY
             let rowInside = iy >= 0 && iy < inHeight
             let line = plane + (rowInside ? iy &* inWidth : 0)
-            for kx in 0..<kernelWidth {
-              let ix = ox &* strideX &- padLeft &+ kx &* dilationX
-              target.pointee = rowInside && ix >= 0 && ix < inWidth ? line[ix] : 0
-              target += 1
+            if rowInside && columnsInside {
+              for kx in 0..<kernelWidth { target[kx] = line[firstX &+ kx &* dilationX] }
+            } else {
+              for kx in 0..<kernelWidth {
+                let ix = firstX &+ kx &* dilationX
+                target[kx] = rowInside && ix >= 0 && ix < inWidth ? line[ix] : 0
+              }
             }
+            target += kernelWidth
           }
         }
       }
