@@ -76,8 +76,9 @@ import Testing
     #expect(shared[0].contains { $0 != 0 } && shared[2].contains { $0 != 0 })
   }
 
-  /// Layers the direct forward pass takes: LeNet-5's first, and odd sizes, paddings, dilations,
-  /// vertical strides and channel counts that leave partial blocks of channels and columns.
+  /// Layers the direct forward pass takes: LeNet-5's first, odd sizes, paddings, dilations,
+  /// vertical strides and channel counts that leave partial blocks of channels and columns, and
+  /// a layer with more outputs than ``Convolution/directOutputChannels`` but wide rows.
   static let directLayers = [
     Convolution(
       inChannels: 1, inHeight: 28, inWidth: 28, outChannels: 6, outHeight: 28, outWidth: 28,
@@ -94,6 +95,10 @@ import Testing
     Convolution(
       inChannels: 4, inHeight: 5, inWidth: 3, outChannels: 14, outHeight: 5, outWidth: 3,
       kernelHeight: 1, kernelWidth: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0,
+      dilationY: 1, dilationX: 1, groups: 1),
+    Convolution(
+      inChannels: 5, inHeight: 7, inWidth: 21, outChannels: 38, outHeight: 7, outWidth: 21,
+      kernelHeight: 3, kernelWidth: 3, strideY: 1, strideX: 1, padTop: 1, padLeft: 1,
       dilationY: 1, dilationX: 1, groups: 1),
   ]
 

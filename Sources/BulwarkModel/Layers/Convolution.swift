@@ -248,16 +248,22 @@ struct Convolution {
     }
   }
 
-  /// Output channels up to which the forward pass is direct where it can be (see
-  /// ``runsDirectly``): with more, the product's work outweighs im2col's copies.
+  /// Output channels up to which a layer's forward pass is direct whatever its width (see
+  /// ``runsDirectly``), and its input gradient too (with more, the weight-transpose product
+  /// and col2im measured faster for the input gradient).
   static let directOutputChannels = 16
 
+  /// Output columns from which a forward pass is direct, whatever its channels: the direct
+  /// kernel then fills its 16-column register blocks.
+  static let directOutputWidth = 16
+
   /// Whether the forward pass skips im2col: a horizontal stride of 1, one channel group, at most
-  /// ``directOutputChannels`` outputs, and a CPU with AVX2 and FMA. Both paths give the same
-  /// bits.
+  /// ``directOutputChannels`` outputs or at least ``directOutputWidth`` output columns, and a CPU
+  /// with AVX2 and FMA. Both paths give the same bits.
   var runsDirectly: Bool {
     GEMM.usesAVX2 && strideX == 1 && groups == 1
-      && outChannels <= Convolution.directOutputChannels
+      && (outChannels <= Convolution.directOutputChannels
+        || outWidth >= Convolution.directOutputWidth)
   }
 
   /// Whether the input gradient skips col2im: strides of 1, one channel group, at most
