@@ -19,6 +19,19 @@ enum { CHANNEL_BLOCK = 4, VECTOR_BLOCK = 2 };
 // first, one channel wide, at 47% (2 x 2: 70% and 41%).
 enum { GRADIENT_CHANNEL_BLOCK = 3, GRADIENT_VECTOR_BLOCK = 4 };
 
+// Stores the first `lanes` values of `value` (all 8 when there are more; none when there are
+// none): the columns of a block past the row's end are dropped.
+__attribute__((target("avx2,fma"), always_inline)) static inline void store(
+    float *out, __m256 value, ptrdiff_t lanes) {
+  if (lanes >= 8) {
+    _mm256_storeu_ps(out, value);
+  } else if (lanes > 0) {
+    float spill[8];
+    _mm256_storeu_ps(spill, value);
+    memcpy(out, spill, (size_t)lanes * sizeof(float));
+  }
+}
+
 // Outputs [oc0, oc0 + channels) x columns [x0, x0 + 8 * vectors) of one output row, at most
 // `valid` of its columns kept. `source` is the padded input at this row's first tap.
 __attribute__((target("avx2,fma"), always_inline)) static inline void block(
@@ -46,19 +59,9 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void block(
       }
     }
   }
-  for (int i = 0; i < channels; i++) {
-    for (int v = 0; v < vectors; v++) {
-      float *out = target + i * out_plane + v * 8;
-      ptrdiff_t lanes = valid - v * 8;
-      if (lanes >= 8) {
-        _mm256_storeu_ps(out, sums[i][v]);
-      } else if (lanes > 0) {
-        float spill[8];
-        _mm256_storeu_ps(spill, sums[i][v]);
-        memcpy(out, spill, (size_t)lanes * sizeof(float));
-      }
-    }
-  }
+  for (int i = 0; i < channels; i++)
+    for (int v = 0; v < vectors; v++)
+      store(target + i * out_plane + v * 8, sums[i][v], valid - v * 8);
 }
 
 // `block` with its channel and vector counts as constants, so that the accumulators live in
@@ -153,19 +156,9 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void gradient_b
         for (int v = 0; v < vectors; v++) sums[i][v] = _mm256_add_ps(sums[i][v], partial[i][v]);
     }
   }
-  for (int i = 0; i < channels; i++) {
-    for (int v = 0; v < vectors; v++) {
-      float *out = target + i * in_plane + v * 8;
-      ptrdiff_t lanes = valid - v * 8;
-      if (lanes >= 8) {
-        _mm256_storeu_ps(out, sums[i][v]);
-      } else if (lanes > 0) {
-        float spill[8];
-        _mm256_storeu_ps(spill, sums[i][v]);
-        memcpy(out, spill, (size_t)lanes * sizeof(float));
-      }
-    }
-  }
+  for (int i = 0; i < channels; i++)
+    for (int v = 0; v < vectors; v++)
+      store(target + i * in_plane + v * 8, sums[i][v], valid - v * 8);
 }
 
 // `gradient_block` with its channel and vector counts as constants, so that the partial sums

@@ -87,7 +87,9 @@ import Testing
       let tie = (Float(k) + 0.5) / scale
       values += [Float(k) / scale, tie, tie.nextUp, tie.nextDown]
     }
-    values += [-0.0, -1e-7, 3e30, -7e12, 16_777_217, .infinity, -.infinity, .nan, 1e-45]
+    values += [
+      -0.0, -1e-7, 3e30, -7e12, 16_777_218, .infinity, -.infinity, .nan, .leastNonzeroMagnitude,
+    ]
     let output = try Rounded(decimals: decimals).process(
       Probabilities(rows: 1, columns: values.count, values: values))
     for (value, rounded) in zip(values, output.values) {

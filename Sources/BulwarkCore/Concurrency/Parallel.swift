@@ -1,5 +1,6 @@
 import Dispatch
 import Foundation
+import Synchronization
 
 /// Bulwark's one parallel loop: independent items spread over threads, so that results never
 /// depend on the thread count (each item writes only its own outputs; reductions happen after,
@@ -13,8 +14,11 @@ package enum Parallel {
     max(1, min(threads, count))
   }
 
-  /// Runs `body(worker, item)` for every item of `0..<count` on `workers` threads, worker `w`
-  /// taking items `w`, `w + workers`, …; on the calling thread when `workers <= 1`.
+  /// Runs `body(worker, item)` for every item of `0..<count` on `workers` threads; on the
+  /// calling thread when `workers <= 1`. Worker `w` takes item `w` first, then whichever item
+  /// no worker has taken yet, so that a worker slowed down (a busy core) takes fewer items
+  /// instead of holding the others up. Which worker runs an item never changes its result:
+  /// `worker` only picks per-worker scratch.
   /// - Parameters:
   ///   - count: The items.
   ///   - workers: The threads.
@@ -26,11 +30,12 @@ package enum Parallel {
       for item in 0..<count { body(0, item) }
       return
     }
+    let next = Atomic<Int>(workers)
     DispatchQueue.concurrentPerform(iterations: workers) { worker in
       var item = worker
       while item < count {
         body(worker, item)
-        item += workers
+        item = next.wrappingAdd(1, ordering: .relaxed).oldValue
       }
     }
   }
