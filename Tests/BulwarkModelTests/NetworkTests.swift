@@ -128,15 +128,15 @@ import Testing
 
   @Test func forwardPassesGiveTheLogitsOfBackwardPassesWhateverTheirChunks() throws {
     let network = try Fixtures.network(
-      input: ImageShape(height: 64, width: 64, channels: 3), classes: 3,
+      input: ImageShape(height: 128, width: 128, channels: 1), classes: 3,
       layers: [
-        .conv2d("conv1", 3, 16, kernel: 3, padding: 1), .relu, .maxPool2d(2),
-        .conv2d("conv2", 16, 32, kernel: 3, stride: 2, padding: 1), .relu, .globalAvgPool,
-        .flatten, .linear("fc", 32, 3),
+        .conv2d("conv1", 1, 16, kernel: 3, padding: 1), .relu, .maxPool2d(2),
+        .conv2d("conv2", 16, 8, kernel: 3, stride: 2, padding: 1), .relu, .globalAvgPool,
+        .flatten, .linear("fc", 8, 3),
       ], threads: 2)
-    // Activations of 64 K values: forward passes take 4 images a chunk, backward ones 16.
+    // Activations of 256 K values: forward passes take 4 images a chunk, backward ones 16.
     #expect(network.forwardChunkSize == 4)
-    let pixels = Fixtures.randomPixels(21 * 64 * 64 * 3, seed: 9)
+    let pixels = Fixtures.randomPixels(21 * 128 * 128, seed: 9)
     let forward = network.pass(
       pixels: pixels, count: 21, head: nil, wantsInputGradient: false,
       wantsParameterGradients: false)
