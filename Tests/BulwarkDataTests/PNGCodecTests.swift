@@ -180,6 +180,35 @@ import Testing
     #expect(error.message.contains("900000x900000"), "\(error)")
   }
 
+  /// A stream whose header claims `width x height` 8-bit RGBA pixels, with valid checksums and
+  /// one tiny compressed row.
+  static func forgedHeaderFile(width: UInt32, height: UInt32) -> [UInt8] {
+    func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
+      let body = Array(type.utf8) + data
+      return bigEndian(UInt32(data.count)) + body + bigEndian(Zlib.crc32(body))
+    }
+    func bigEndian(_ value: UInt32) -> [UInt8] {
+      (0..<4).map { UInt8(value >> (24 - 8 * $0) & 0xff) }
+    }
+    let header = bigEndian(width) + bigEndian(height) + [8, 6, 0, 0, 0]
+    return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header)
+      + chunk("IDAT", [0x78, 0x9c, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01])
+      + chunk("IEND", [])
+  }
+
+  /// 100 million pixels are within the pixel limit, but no 67-byte file holds their rows: the
+  /// header is refused before 400 MB are allocated (a fuzzer found the allocation).
+  @Test func refusesAHeaderTheFileCannotHold() throws {
+    let file = Self.forgedHeaderFile(width: 10_000, height: 10_000)
+    let error = try #require(throws: PNGError.self) { try PNGCodec.decode(file) }
+    #expect(error.message.contains("10000x10000 pixels needs at least 12510000 bytes"), "\(error)")
+    // The same forgery at a size the file could hold gets as far as libpng's own checks.
+    let small = try #require(throws: PNGError.self) {
+      try PNGCodec.decode(Self.forgedHeaderFile(width: 200, height: 200))
+    }
+    #expect(!small.message.contains("bytes of rows"), "\(small)")
+  }
+
   @Test func refusesABitmapWhoseBytesDoNotFit() {
     var image = Bitmap(width: 2, height: 2, channels: 2, bytes: [1, 2, 3, 4, 5, 6, 7, 8])
     image.bytes.append(9)

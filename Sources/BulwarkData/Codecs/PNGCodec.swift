@@ -48,8 +48,9 @@ public enum PNGCodec {
   /// - Parameter bytes: The whole file.
   /// - Returns: An 8-bit bitmap with the file's channel layout (see `PNGCodec`).
   /// - Throws: `PNGError` for an empty, truncated or corrupt stream (bad signature, CRC error in a
-  ///   critical chunk, broken compressed data), or an image of more than 178,956,970 pixels
-  ///   (Pillow's decompression-bomb limit).
+  ///   critical chunk, broken compressed data), an image of more than 178,956,970 pixels
+  ///   (Pillow's decompression-bomb limit), or one whose rows the file is too short to hold even
+  ///   at deflate's largest expansion (checked before the image is allocated).
   public static func decode(_ bytes: [UInt8]) throws(PNGError) -> Bitmap {
     guard !bytes.isEmpty else {
       throw PNGError(operation: .decoding, message: "expected a PNG stream, found 0 bytes")
@@ -77,6 +78,15 @@ public enum PNGCodec {
         return "image of \(image.width)x\(image.height) pixels exceeds the limit of "
           + "\(DecodingLimit.maximumPixelCount) pixels"
       }
+      // Deflate expands at most 1032:1 (zlib's bound), and each row of the filtered stream
+      // holds a filter byte and at least a bit per pixel: a header whose rows the file's bytes
+      // cannot hold is forged or truncated, and is refused before its image is allocated.
+      let leastRowBytes = Int(image.height) * (1 + (Int(image.width) + 7) / 8)
+      guard leastRowBytes <= Self.maximumInflation * data.count else {
+        return "image of \(image.width)x\(image.height) pixels needs at least \(leastRowBytes) "
+          + "bytes of rows, more than \(Self.maximumInflation) times the file's \(data.count) "
+          + "bytes (deflate's largest expansion): a forged header or a truncated file"
+      }
       var readFailure: String?
       pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in
         if png_image_finish_read(&image, nil, buffer.baseAddress, 0, nil) != 0 {
@@ -92,6 +102,9 @@ public enum PNGCodec {
     return Bitmap(
       width: Int(image.width), height: Int(image.height), channels: channels, bytes: pixels)
   }
+
+  /// The most bytes deflate can expand one compressed byte into (zlib's documented bound).
+  static let maximumInflation = 1_032
 
   /// libpng's default limit on either side of an image (`PNG_USER_WIDTH_MAX`).
   static let maximumSide = 1_000_000
