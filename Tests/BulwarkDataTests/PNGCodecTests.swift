@@ -180,9 +180,9 @@ import Testing
     #expect(error.message.contains("900000x900000"), "\(error)")
   }
 
-  /// A stream whose header claims `width x height` 8-bit RGBA pixels, with valid checksums and
-  /// one tiny compressed row.
-  static func forgedHeaderFile(width: UInt32, height: UInt32) -> [UInt8] {
+  /// A stream whose header claims `width x height` 8-bit RGBA pixels, with valid checksums, a
+  /// text chunk of `padding` bytes and two compressed bytes of image data.
+  static func forgedHeaderFile(width: UInt32, height: UInt32, padding: Int = 0) -> [UInt8] {
     func chunk(_ type: String, _ data: [UInt8]) -> [UInt8] {
       let body = Array(type.utf8) + data
       return bigEndian(UInt32(data.count)) + body + bigEndian(Zlib.crc32(body))
@@ -191,7 +191,10 @@ import Testing
       (0..<4).map { UInt8(value >> (24 - 8 * $0) & 0xff) }
     }
     let header = bigEndian(width) + bigEndian(height) + [8, 6, 0, 0, 0]
-    return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header)
+    let text =
+      padding > 0
+      ? chunk("tEXt", Array("Comment\0".utf8) + Array(repeating: 0x41, count: padding)) : []
+    return [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A] + chunk("IHDR", header) + text
       + chunk("IDAT", [0x78, 0x9c, 0x63, 0x60, 0x00, 0x00, 0x00, 0x02, 0x00, 0x01])
       + chunk("IEND", [])
   }
@@ -207,6 +210,33 @@ import Testing
       try PNGCodec.decode(Self.forgedHeaderFile(width: 200, height: 200))
     }
     #expect(!small.message.contains("bytes of rows"), "\(small)")
+  }
+
+  /// A file long enough for deflate to hold 4100x4100 RGBA rows, whose compressed data
+  /// inflates to two bytes: refused from what the data holds, not from what the header claims.
+  @Test func refusesALargeImageItsDataCannotFill() throws {
+    let file = Self.forgedHeaderFile(width: 4_100, height: 4_100, padding: 3_000)
+    let error = try #require(throws: PNGError.self) { try PNGCodec.decode(file) }
+    #expect(
+      error.message.contains(
+        "needs at least 67240000 bytes of image data, but the file's IDAT "
+          + "chunks inflate to only 2"), "\(error)")
+  }
+
+  /// A real image above the checked size decodes (its data spans many IDAT chunks, and inflates
+  /// faster than the count's scratch buffer drains); the same file cut in half is refused by
+  /// the count rather than by libpng.
+  @Test func decodesALargeImageAndRefusesItTruncated() throws {
+    let width = 2_400
+    let height = 2_400
+    let bytes = (0..<width * height * 3).map { UInt8(truncatingIfNeeded: $0 / 7_919) }
+    let image = Bitmap(width: width, height: height, channels: 3, bytes: bytes)
+    let file = try PNGCodec.encode(image)
+    #expect(try PNGCodec.decode(file) == image)
+    let error = try #require(throws: PNGError.self) {
+      try PNGCodec.decode(Array(file.prefix(file.count / 2)))
+    }
+    #expect(error.message.contains("inflate to only"), "\(error)")
   }
 
   @Test func refusesABitmapWhoseBytesDoNotFit() {

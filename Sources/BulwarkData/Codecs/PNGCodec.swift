@@ -50,7 +50,9 @@ public enum PNGCodec {
   /// - Throws: `PNGError` for an empty, truncated or corrupt stream (bad signature, CRC error in a
   ///   critical chunk, broken compressed data), an image of more than 178,956,970 pixels
   ///   (Pillow's decompression-bomb limit), or one whose rows the file is too short to hold even
-  ///   at deflate's largest expansion (checked before the image is allocated).
+  ///   at deflate's largest expansion, or (for images of more than 16 MiB) whose compressed data
+  ///   inflates to fewer bytes than its pixels need; both are checked before the image is
+  ///   allocated, so a forged header cannot make the decoder allocate what the file lacks.
   public static func decode(_ bytes: [UInt8]) throws(PNGError) -> Bitmap {
     guard !bytes.isEmpty else {
       throw PNGError(operation: .decoding, message: "expected a PNG stream, found 0 bytes")
@@ -86,6 +88,16 @@ public enum PNGCodec {
         return "image of \(image.width)x\(image.height) pixels needs at least \(leastRowBytes) "
           + "bytes of rows, more than \(Self.maximumInflation) times the file's \(data.count) "
           + "bytes (deflate's largest expansion): a forged header or a truncated file"
+      }
+      // A larger image is allocated only once its compressed data is known to fill it.
+      if count > Self.uncheckedImageBytes {
+        let needed = leastImageDataCount(data)
+        let found = inflatedImageDataCount(data, upTo: needed)
+        guard found >= needed else {
+          return "image of \(image.width)x\(image.height) pixels needs at least \(needed) "
+            + "bytes of image data, but the file's IDAT chunks inflate to only \(found): "
+            + "a forged header or a truncated file"
+        }
       }
       var readFailure: String?
       pixels = [UInt8](unsafeUninitializedCapacity: count) { buffer, initialized in

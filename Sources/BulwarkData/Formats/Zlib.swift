@@ -360,6 +360,45 @@ public enum Zlib {
     }
   }
 
+  /// Counts the bytes a zlib-wrapped stream (RFC 1950), given in consecutive pieces, inflates
+  /// to without keeping them: a decoder can learn how much data a file really holds before it
+  /// allocates for what the file's header claims.
+  /// - Parameters:
+  ///   - pieces: The compressed stream, in order (a PNG's IDAT chunks).
+  ///   - limit: Counting stops once this many bytes have come out.
+  /// - Returns: The bytes produced, at most `limit`, up to the stream's end, its first corrupt
+  ///   byte or the end of the pieces, whichever comes first.
+  static func inflatedCount(ofZlibPieces pieces: [UnsafeRawBufferPointer], upTo limit: Int) -> Int {
+    let stream = UnsafeMutablePointer<z_stream>.allocate(capacity: 1)
+    stream.initialize(to: z_stream())
+    defer {
+      stream.deinitialize(count: 1)
+      stream.deallocate()
+    }
+    let initStatus = inflateInit_(stream, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+    precondition(initStatus == Z_OK, "inflateInit failed with status \(initStatus)")
+    defer { inflateEnd(stream) }
+    let scratchCount = 1 << 16
+    let scratch = UnsafeMutablePointer<UInt8>.allocate(capacity: scratchCount)
+    defer { scratch.deallocate() }
+    var count = 0
+    for piece in pieces where !piece.isEmpty {
+      stream.pointee.next_in = UnsafeMutablePointer(
+        mutating: piece.baseAddress?.assumingMemoryBound(to: UInt8.self))
+      stream.pointee.avail_in = UInt32(min(piece.count, Int(UInt32.max)))
+      // A full scratch buffer may leave output pending after the piece's last input byte.
+      repeat {
+        let room = min(scratchCount, limit - count)
+        stream.pointee.next_out = scratch
+        stream.pointee.avail_out = UInt32(room)
+        let status = CZlib.inflate(stream, Z_NO_FLUSH)
+        count += room - Int(stream.pointee.avail_out)
+        guard status == Z_OK, count < limit else { return count }
+      } while stream.pointee.avail_in > 0 || stream.pointee.avail_out == 0
+    }
+    return count
+  }
+
   /// Checks a gzip member header (RFC 1952 section 2.3) at `offset`.
   /// - Returns: The offset of the member's deflate data.
   static func memberDataStart(
