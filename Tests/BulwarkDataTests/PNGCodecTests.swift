@@ -224,8 +224,9 @@ import Testing
   }
 
   /// A real image above the checked size decodes (its data spans many IDAT chunks, and inflates
-  /// faster than the count's scratch buffer drains); the same file cut in half is refused by
-  /// the count rather than by libpng.
+  /// faster than the count's scratch buffer drains); the same file cut after its second IDAT
+  /// chunk is refused by the count, and cut inside a chunk by the chunk walk, before libpng
+  /// allocates anything.
   @Test func decodesALargeImageAndRefusesItTruncated() throws {
     let width = 2_400
     let height = 2_400
@@ -233,10 +234,34 @@ import Testing
     let image = Bitmap(width: width, height: height, channels: 3, bytes: bytes)
     let file = try PNGCodec.encode(image)
     #expect(try PNGCodec.decode(file) == image)
-    let error = try #require(throws: PNGError.self) {
-      try PNGCodec.decode(Array(file.prefix(file.count / 2)))
+    let chunks = try PNGCodec.imageDataRanges(in: file)
+    #expect(chunks.count > 2)
+    let cut = try #require(throws: PNGError.self) {
+      try PNGCodec.decode(Array(file[..<(chunks[1].upperBound + 4)]))
     }
-    #expect(error.message.contains("inflate to only"), "\(error)")
+    #expect(cut.message.contains("IDAT chunks inflate to only"), "\(cut)")
+    let halved = try #require(throws: PNGError.self) {
+      try PNGCodec.decode(Array(file[..<(chunks[1].upperBound - 10)]))
+    }
+    #expect(halved.message.contains("chunk 'IDAT' at byte"), "\(halved)")
+  }
+
+  /// libpng allocates a chunk's declared length before reading it (a fuzzer found a 2 GB
+  /// allocation from a text chunk's length): a length past the end of the file is refused first.
+  @Test func refusesAChunkLongerThanTheFile() throws {
+    let image = Bitmap(width: 3, height: 2, channels: 1, bytes: [0, 1, 2, 3, 4, 5])
+    let file = try PNGCodec.encode(image)
+    // After the signature and IHDR (8 + 25 bytes): a tEXt chunk claiming 2,000,000,000 bytes.
+    let forged: [UInt8] =
+      Array(file[..<33]) + [0x77, 0x35, 0x94, 0x00] + Array("tEXt".utf8) + [0x41, 0x00, 0x41]
+      + Array(file[33...])
+    let error = try #require(throws: PNGError.self) { try PNGCodec.decode(forged) }
+    #expect(
+      error.message
+        == "chunk 'tEXt' at byte 33 declares 2000000000 bytes of data, but the file has "
+        + "\(forged.count - 45) left for it: a truncated file or a corrupt length")
+    // Bytes after IEND are not read, whatever they hold.
+    #expect(try PNGCodec.decode(file + [0xff, 0xff, 0xff, 0xff, 0x00]) == image)
   }
 
   @Test func refusesABitmapWhoseBytesDoNotFit() {

@@ -47,8 +47,9 @@ public enum PNGCodec {
   /// Decompresses a PNG stream of any bit depth, colour type or interlacing.
   /// - Parameter bytes: The whole file.
   /// - Returns: An 8-bit bitmap with the file's channel layout (see `PNGCodec`).
-  /// - Throws: `PNGError` for an empty, truncated or corrupt stream (bad signature, CRC error in a
-  ///   critical chunk, broken compressed data), an image of more than 178,956,970 pixels
+  /// - Throws: `PNGError` for an empty, truncated or corrupt stream (bad signature, a chunk
+  ///   longer than the bytes left, CRC error in a critical chunk, broken compressed data), an
+  ///   image of more than 178,956,970 pixels
   ///   (Pillow's decompression-bomb limit), or one whose rows the file is too short to hold even
   ///   at deflate's largest expansion, or (for images of more than 16 MiB) whose compressed data
   ///   inflates to fewer bytes than its pixels need; both are checked before the image is
@@ -57,6 +58,7 @@ public enum PNGCodec {
     guard !bytes.isEmpty else {
       throw PNGError(operation: .decoding, message: "expected a PNG stream, found 0 bytes")
     }
+    let imageData = try imageDataRanges(in: bytes)
     var image = png_image()
     image.version = png_uint_32(PNG_IMAGE_VERSION)
     defer { png_image_free(&image) }
@@ -92,7 +94,7 @@ public enum PNGCodec {
       // A larger image is allocated only once its compressed data is known to fill it.
       if count > Self.uncheckedImageBytes {
         let needed = leastImageDataCount(data)
-        let found = inflatedImageDataCount(data, upTo: needed)
+        let found = inflatedCount(of: imageData, in: data, upTo: needed)
         guard found >= needed else {
           return "image of \(image.width)x\(image.height) pixels needs at least \(needed) "
             + "bytes of image data, but the file's IDAT chunks inflate to only \(found): "
