@@ -1,8 +1,11 @@
-// The backward pass of 2x2, stride 2 max pooling, eight windows per step with the compiler's
+// Max pooling: the forward pass of any window, one kernel cell at a time over a row of windows,
+// and the backward pass of 2x2, stride 2 windows, eight windows per step with the compiler's
 // vector extension. Compiled twice, for AVX2 (chosen at run time when the CPU has it) and for the
 // baseline target; comparisons, selections and one addition of zero are exact, so both give the
 // same bits as the scalar rule.
 #include "CBulwarkKernels.h"
+#include "cpu.h"
+#include "window.h"
 
 #include <string.h>
 
@@ -29,17 +32,42 @@ INLINE floats keep(ints mask, floats value) { return (floats)(mask & (ints)value
 // in the order upper left, upper right, lower left, lower right (a later cell wins only when
 // strictly greater, so NaN never wins); the window's other cells get +0. `top` and `bottom` are
 // the windows' 16 cells of each row.
-INLINE void route(const float *top, const float *bottom, const float *gradient, float *top_out,
-                  float *bottom_out) {
+// The four cells of eight windows side by side, from the windows' 16 cells of each row: upper
+// left, upper right, lower left, lower right.
+struct cells {
+  floats a, b, c, d;
+};
+
+INLINE struct cells window_cells(const float *top, const float *bottom) {
   floats top0 = load(top), top1 = load(top + 8);
   floats bottom0 = load(bottom), bottom1 = load(bottom + 8);
-  floats a = __builtin_shufflevector(top0, top1, 0, 2, 4, 6, 8, 10, 12, 14);
-  floats b = __builtin_shufflevector(top0, top1, 1, 3, 5, 7, 9, 11, 13, 15);
-  floats c = __builtin_shufflevector(bottom0, bottom1, 0, 2, 4, 6, 8, 10, 12, 14);
-  floats d = __builtin_shufflevector(bottom0, bottom1, 1, 3, 5, 7, 9, 11, 13, 15);
+  return (struct cells){
+      __builtin_shufflevector(top0, top1, 0, 2, 4, 6, 8, 10, 12, 14),
+      __builtin_shufflevector(top0, top1, 1, 3, 5, 7, 9, 11, 13, 15),
+      __builtin_shufflevector(bottom0, bottom1, 0, 2, 4, 6, 8, 10, 12, 14),
+      __builtin_shufflevector(bottom0, bottom1, 1, 3, 5, 7, 9, 11, 13, 15),
+  };
+}
+
+// `when` lanes of `yes`, the other lanes of `no`.
+INLINE floats blend(ints when, floats yes, floats no) {
+  return (floats)((when & (ints)yes) | (~when & (ints)no));
+}
+
+// The maxima of eight windows: the upper pair's first maximum, replaced by the lower pair's
+// when that is strictly greater (the cell `route` sends the gradient to).
+INLINE floats window_maxima(const float *top, const float *bottom) {
+  struct cells w = window_cells(top, bottom);
+  floats upper = blend(w.b > w.a, w.b, w.a), lower = blend(w.d > w.c, w.d, w.c);
+  return blend(lower > upper, lower, upper);
+}
+
+INLINE void route(const float *top, const float *bottom, const float *gradient, float *top_out,
+                  float *bottom_out) {
+  struct cells w = window_cells(top, bottom);
+  floats a = w.a, b = w.b, c = w.c, d = w.d;
   ints right_in_upper = b > a, right_in_lower = d > c;
-  floats upper = (floats)((right_in_upper & (ints)b) | (~right_in_upper & (ints)a));
-  floats lower = (floats)((right_in_lower & (ints)d) | (~right_in_lower & (ints)c));
+  floats upper = blend(right_in_upper, b, a), lower = blend(right_in_lower, d, c);
   ints lower_wins = lower > upper;
   floats routed = 0.0f + load(gradient);
   floats upper_left = keep(~lower_wins & ~right_in_upper, routed);
@@ -85,8 +113,94 @@ INLINE void max_pool_backward(ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_t i
   }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define HAS_AVX2_VARIANT 1
+// Folds one kernel cell into a row of window maxima: out[ox] = max(out[ox], line[ox * stride + offset])
+// for the windows `first`..`last` whose cell lies inside the row, a later cell winning only
+// when strictly greater (so NaN never wins). Inlined with a constant stride, so the compiler
+// can vectorise the strided loads.
+INLINE void fold_cells(float *out, const float *line, ptrdiff_t first, ptrdiff_t last,
+                       ptrdiff_t offset, ptrdiff_t stride) {
+  for (ptrdiff_t ox = first; ox <= last; ox++) {
+    float cell = line[ox * stride + offset], best = out[ox];
+    out[ox] = cell > best ? cell : best;
+  }
+}
+
+// The common 2x2, stride 2 window without padding, eight windows per step, a row's last
+// windows one at a time by the same rule.
+INLINE void max_pool_forward_2x2(ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_t in_width,
+                                 ptrdiff_t out_height, ptrdiff_t out_width, const float *input,
+                                 float *output) {
+  for (ptrdiff_t p = 0; p < planes; p++) {
+    const float *plane = input + p * in_height * in_width;
+    for (ptrdiff_t oy = 0; oy < out_height; oy++) {
+      const float *top = plane + 2 * oy * in_width, *bottom = top + in_width;
+      float *out = output + (p * out_height + oy) * out_width;
+      ptrdiff_t ox = 0;
+      for (; ox + 8 <= out_width; ox += 8) {
+        store(out + ox, window_maxima(top + 2 * ox, bottom + 2 * ox));
+      }
+      for (; ox < out_width; ox++) {
+        const float *upper = top + 2 * ox, *lower = bottom + 2 * ox;
+        float up = upper[1] > upper[0] ? upper[1] : upper[0];
+        float down = lower[1] > lower[0] ? lower[1] : lower[0];
+        out[ox] = down > up ? down : up;
+      }
+    }
+  }
+}
+
+INLINE void max_pool_forward(ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_t in_width,
+                             ptrdiff_t out_height, ptrdiff_t out_width, ptrdiff_t kernel_height,
+                             ptrdiff_t kernel_width, ptrdiff_t stride_y, ptrdiff_t stride_x,
+                             ptrdiff_t pad_top, ptrdiff_t pad_left, ptrdiff_t dilation_y,
+                             ptrdiff_t dilation_x, const float *input, float *output) {
+  if (kernel_height == 2 && kernel_width == 2 && stride_y == 2 && stride_x == 2 &&
+      pad_top == 0 && pad_left == 0 && dilation_y == 1 && dilation_x == 1 &&
+      2 * out_height <= in_height && 2 * out_width <= in_width) {
+    max_pool_forward_2x2(planes, in_height, in_width, out_height, out_width, input, output);
+    return;
+  }
+  for (ptrdiff_t p = 0; p < planes; p++) {
+    const float *plane = input + p * in_height * in_width;
+    for (ptrdiff_t oy = 0; oy < out_height; oy++) {
+      float *out = output + (p * out_height + oy) * out_width;
+      ptrdiff_t top = oy * stride_y - pad_top, first_row = -1;
+      for (ptrdiff_t ky = 0; ky < kernel_height && first_row < 0; ky++) {
+        ptrdiff_t iy = top + ky * dilation_y;
+        if (iy >= 0 && iy < in_height) first_row = ky;
+      }
+      // Each window starts from its first cell inside the plane (row-major order); a window
+      // with none is 0 and no cell below folds into it.
+      for (ptrdiff_t ox = 0; ox < out_width; ox++) {
+        ptrdiff_t left = ox * stride_x - pad_left;
+        ptrdiff_t kx = left >= 0 ? 0 : (-left + dilation_x - 1) / dilation_x;
+        ptrdiff_t ix = left + kx * dilation_x;
+        out[ox] = first_row >= 0 && kx < kernel_width && ix < in_width
+                      ? plane[(top + first_row * dilation_y) * in_width + ix]
+                      : 0;
+      }
+      if (first_row < 0) continue;
+      for (ptrdiff_t ky = first_row; ky < kernel_height; ky++) {
+        ptrdiff_t iy = top + ky * dilation_y;
+        if (iy < 0 || iy >= in_height) continue;
+        const float *line = plane + iy * in_width;
+        for (ptrdiff_t kx = 0; kx < kernel_width; kx++) {
+          ptrdiff_t offset = kx * dilation_x - pad_left, first, last;
+          inside_range(offset, stride_x, in_width, out_width, &first, &last);
+          if (stride_x == 1) {
+            fold_cells(out, line, first, last, offset, 1);
+          } else if (stride_x == 2) {
+            fold_cells(out, line, first, last, offset, 2);
+          } else {
+            fold_cells(out, line, first, last, offset, stride_x);
+          }
+        }
+      }
+    }
+  }
+}
+
+#ifdef HAS_AVX2_VARIANT
 __attribute__((target("avx2"))) static void max_pool_backward_avx2(
     ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_t in_width, ptrdiff_t out_height,
     ptrdiff_t out_width, const float *input, const float *output_gradient,
@@ -95,9 +209,14 @@ __attribute__((target("avx2"))) static void max_pool_backward_avx2(
                     input_gradient);
 }
 
-static int use_avx2(void) {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2");
+__attribute__((target("avx2"))) static void max_pool_forward_avx2(
+    ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_t in_width, ptrdiff_t out_height,
+    ptrdiff_t out_width, ptrdiff_t kernel_height, ptrdiff_t kernel_width, ptrdiff_t stride_y,
+    ptrdiff_t stride_x, ptrdiff_t pad_top, ptrdiff_t pad_left, ptrdiff_t dilation_y,
+    ptrdiff_t dilation_x, const float *input, float *output) {
+  max_pool_forward(planes, in_height, in_width, out_height, out_width, kernel_height,
+                   kernel_width, stride_y, stride_x, pad_top, pad_left, dilation_y, dilation_x,
+                   input, output);
 }
 #endif
 
@@ -114,7 +233,7 @@ void bulwark_max_pool_backward_2x2(ptrdiff_t planes, ptrdiff_t in_height, ptrdif
                                    const float *output_gradient, float *input_gradient,
                                    int portable) {
 #ifdef HAS_AVX2_VARIANT
-  if (!portable && use_avx2()) {
+  if (!portable && cpu_has_avx2(0)) {
     max_pool_backward_avx2(planes, in_height, in_width, out_height, out_width, input,
                            output_gradient, input_gradient);
     return;
@@ -122,4 +241,34 @@ void bulwark_max_pool_backward_2x2(ptrdiff_t planes, ptrdiff_t in_height, ptrdif
 #endif
   max_pool_backward_baseline(planes, in_height, in_width, out_height, out_width, input,
                              output_gradient, input_gradient);
+}
+
+static void max_pool_forward_baseline(ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_t in_width,
+                                      ptrdiff_t out_height, ptrdiff_t out_width,
+                                      ptrdiff_t kernel_height, ptrdiff_t kernel_width,
+                                      ptrdiff_t stride_y, ptrdiff_t stride_x, ptrdiff_t pad_top,
+                                      ptrdiff_t pad_left, ptrdiff_t dilation_y,
+                                      ptrdiff_t dilation_x, const float *input, float *output) {
+  max_pool_forward(planes, in_height, in_width, out_height, out_width, kernel_height,
+                   kernel_width, stride_y, stride_x, pad_top, pad_left, dilation_y, dilation_x,
+                   input, output);
+}
+
+void bulwark_max_pool_forward(ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_t in_width,
+                              ptrdiff_t out_height, ptrdiff_t out_width, ptrdiff_t kernel_height,
+                              ptrdiff_t kernel_width, ptrdiff_t stride_y, ptrdiff_t stride_x,
+                              ptrdiff_t pad_top, ptrdiff_t pad_left, ptrdiff_t dilation_y,
+                              ptrdiff_t dilation_x, const float *input, float *output,
+                              int portable) {
+#ifdef HAS_AVX2_VARIANT
+  if (!portable && cpu_has_avx2(0)) {
+    max_pool_forward_avx2(planes, in_height, in_width, out_height, out_width, kernel_height,
+                          kernel_width, stride_y, stride_x, pad_top, pad_left, dilation_y,
+                          dilation_x, input, output);
+    return;
+  }
+#endif
+  max_pool_forward_baseline(planes, in_height, in_width, out_height, out_width, kernel_height,
+                            kernel_width, stride_y, stride_x, pad_top, pad_left, dilation_y,
+                            dilation_x, input, output);
 }

@@ -4,6 +4,7 @@
 // included, done in software where the CPU lacks it) and nothing is contracted, so both give the
 // same bits on every machine.
 #include "CBulwarkKernels.h"
+#include "cpu.h"
 
 #include <string.h>
 
@@ -177,8 +178,7 @@ INLINE void round_values(const float *input, float *output, ptrdiff_t count, flo
   }
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#define HAS_AVX2_VARIANT 1
+#ifdef HAS_AVX2_VARIANT
 __attribute__((target("avx2,fma"))) static void reverse_sigmoid_avx2(
     const float *input, float *output, ptrdiff_t rows, ptrdiff_t columns, float beta,
     float gamma) {
@@ -188,11 +188,6 @@ __attribute__((target("avx2,fma"))) static void reverse_sigmoid_avx2(
 __attribute__((target("avx2,fma"))) static void round_values_avx2(
     const float *input, float *output, ptrdiff_t count, float scale) {
   round_values(input, output, count, scale);
-}
-
-static int use_avx2(void) {
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 #endif
 
@@ -209,7 +204,7 @@ static void round_values_baseline(const float *input, float *output, ptrdiff_t c
 void bulwark_reverse_sigmoid(const float *input, float *output, ptrdiff_t rows,
                              ptrdiff_t columns, float beta, float gamma, int portable) {
 #ifdef HAS_AVX2_VARIANT
-  if (!portable && use_avx2()) {
+  if (!portable && cpu_has_avx2(1)) {
     reverse_sigmoid_avx2(input, output, rows, columns, beta, gamma);
     return;
   }
@@ -220,7 +215,7 @@ void bulwark_reverse_sigmoid(const float *input, float *output, ptrdiff_t rows,
 void bulwark_round_scaled(const float *input, float *output, ptrdiff_t count, float scale,
                           int portable) {
 #ifdef HAS_AVX2_VARIANT
-  if (!portable && use_avx2()) {
+  if (!portable && cpu_has_avx2(1)) {
     round_values_avx2(input, output, count, scale);
     return;
   }

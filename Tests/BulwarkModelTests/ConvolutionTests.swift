@@ -1,4 +1,5 @@
 import BulwarkCore
+import CBulwarkKernels
 import Testing
 
 @testable import BulwarkModel
@@ -207,5 +208,77 @@ import Testing
     let gradients = Self.inputGradients(conv, weight: weight, images: 1)
     #expect(zip(gradients[0], gradients[1]).allSatisfy { $0.bitPattern == $1.bitPattern })
     #expect(gradients[0].contains { $0.isFinite } && gradients[0].contains { !$0.isFinite })
+  }
+
+  /// Geometries for the column kernels: the suite's stride 2 with padding, wide rows of stride 2,
+  /// a 2x2 map, a dilated stride 3 with uneven padding, and a 1x1 stride 2.
+  static let columnLayers = [
+    convolution,
+    // Rows of 19 outputs: two whole vector steps of stride 2 and a masked one.
+    Convolution(
+      inChannels: 2, inHeight: 8, inWidth: 40, outChannels: 3, outHeight: 4, outWidth: 19,
+      kernelHeight: 3, kernelWidth: 3, strideY: 2, strideX: 2, padTop: 1, padLeft: 1,
+      dilationY: 1, dilationX: 1, groups: 1),
+    // ResNet's late 2x2 maps, stride 1.
+    Convolution(
+      inChannels: 3, inHeight: 2, inWidth: 2, outChannels: 3, outHeight: 2, outWidth: 2,
+      kernelHeight: 3, kernelWidth: 3, strideY: 1, strideX: 1, padTop: 1, padLeft: 1,
+      dilationY: 1, dilationX: 1, groups: 1),
+    Convolution(
+      inChannels: 2, inHeight: 9, inWidth: 11, outChannels: 3, outHeight: 3, outWidth: 4,
+      kernelHeight: 2, kernelWidth: 3, strideY: 3, strideX: 3, padTop: 1, padLeft: 2,
+      dilationY: 2, dilationX: 2, groups: 1),
+    Convolution(
+      inChannels: 3, inHeight: 7, inWidth: 6, outChannels: 4, outHeight: 4, outWidth: 3,
+      kernelHeight: 1, kernelWidth: 1, strideY: 2, strideX: 2, padTop: 0, padLeft: 0,
+      dilationY: 1, dilationX: 1, groups: 1),
+  ]
+
+  /// im2col writes each window's cell (zero outside the image) where the product reads it,
+  /// leaving the gap after a product's columns alone; col2im adds every column value back into
+  /// the cell it came from, in the order channel, ky, kx, oy, ox (random values, so another
+  /// order would change the bits).
+  @Test(arguments: columnLayers.indices)
+  func theColumnKernelsFollowTheDefinition(_ layer: Int) {
+    let conv = Self.columnLayers[layer]
+    let images = 3
+    let columns = images * conv.positions
+    let stride = columns + 5
+    let input = Self.random(images * conv.inputCount, seed: 11)
+    let values = Self.random(conv.rows * stride, seed: 12)
+    var expectedColumns = [Float](repeating: .nan, count: conv.rows * stride)
+    var expectedImages = [Float](repeating: 0, count: input.count)
+    for n in 0..<images {
+      for c in 0..<conv.inChannels {
+        for ky in 0..<conv.kernelHeight {
+          for kx in 0..<conv.kernelWidth {
+            let row = (c * conv.kernelHeight + ky) * conv.kernelWidth + kx
+            for oy in 0..<conv.outHeight {
+              for ox in 0..<conv.outWidth {
+                let iy = oy * conv.strideY - conv.padTop + ky * conv.dilationY
+                let ix = ox * conv.strideX - conv.padLeft + kx * conv.dilationX
+                let column = row * stride + n * conv.positions + oy * conv.outWidth + ox
+                let inside = (0..<conv.inHeight).contains(iy) && (0..<conv.inWidth).contains(ix)
+                let cell = n * conv.inputCount + (c * conv.inHeight + iy) * conv.inWidth + ix
+                expectedColumns[column] = inside ? input[cell] : 0
+                if inside { expectedImages[cell] += values[column] }
+              }
+            }
+          }
+        }
+      }
+    }
+    var written = [[Float]](repeating: .init(repeating: .nan, count: conv.rows * stride), count: 2)
+    var scattered = [Float](repeating: .nan, count: input.count)
+    withUnsafePointer(to: conv.geometry) { geometry in
+      for portable in 0..<2 {
+        bulwark_im2col(geometry, images, input, &written[portable], stride, Int32(portable))
+      }
+      bulwark_col2im(geometry, images, values, stride, &scattered)
+    }
+    for columns in written {
+      #expect(columns.map(\.bitPattern) == expectedColumns.map(\.bitPattern))
+    }
+    #expect(scattered.map(\.bitPattern) == expectedImages.map(\.bitPattern))
   }
 }

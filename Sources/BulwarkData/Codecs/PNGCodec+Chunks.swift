@@ -11,6 +11,7 @@ extension PNGCodec {
   /// chunk, so a length the file cannot hold is refused here first.
   /// - Parameter bytes: The whole stream; one that does not start with the signature is left to
   ///   libpng to name (no ranges).
+  /// - Returns: The byte ranges of the `IDAT` chunks' data, in order.
   /// - Throws: `PNGError` for a chunk that runs past the end of the stream.
   static func imageDataRanges(in bytes: [UInt8]) throws(PNGError) -> [Range<Int>] {
     guard bytes.starts(with: signature) else { return [] }
@@ -45,6 +46,7 @@ extension PNGCodec {
   /// The fewest bytes a file's image data can inflate to, from its header: every pixel's bits,
   /// whatever the interlacing (rows' filter bytes only add to it).
   /// - Parameter bytes: A stream whose header libpng has accepted (so `IHDR` comes first).
+  /// - Returns: Width x height x bits per pixel / 8, rounded down.
   static func leastImageDataCount(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
     func word(at offset: Int) -> Int {
       (0..<4).reduce(0) { $0 << 8 | Int(bytes[offset + $1]) }

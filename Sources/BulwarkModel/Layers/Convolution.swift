@@ -90,63 +90,13 @@ struct Convolution {
   /// outputs or output gradients in product order.
   var scratchCount: Int { (rows &+ outChannels) &* max(positions, Convolution.productColumns) }
 
-  /// The output columns `ox` whose input column `ox * stride + offset` lies inside.
-  @inline(__always)
-  func validRange(offset: Int, extent: Int, outExtent: Int) -> (Int, Int) {
-    let stride = strideX
-    // first: smallest o with o*s + offset >= 0; last: largest o with o*s + offset <= extent-1
-    let first = offset >= 0 ? 0 : (-offset &+ stride &- 1) / stride
-    let top = extent &- 1 &- offset
-    let last = top < 0 ? -1 : min(outExtent &- 1, top / stride)
-    return (first, last)
-  }
-
-  /// How ``im2col(_:_:_:)`` lays out one image's matrix.
-  enum ColumnLayout {
-    /// `col[row * columnStride + position]`: the image's positions are `positions` of a row
-    /// of `columnStride` (several images side by side).
-    case rows(columnStride: Int)
-    /// `col[position * rows + row]`.
-    case transposed
-  }
-
-  /// One image's im2col matrix, `rows x positions`, written into `col` in `layout`.
-  func im2col(
-    _ image: UnsafePointer<Float>, _ col: UnsafeMutablePointer<Float>, _ layout: ColumnLayout
-  ) {
-    guard case .rows(let columnStride) = layout else {
-      transposedIm2col(image, col)
-      return
-    }
-    let stride = strideX
-    for channel in 0..<inChannels {
-      let plane = image + channel &* inHeight &* inWidth
-      for ky in 0..<kernelHeight {
-        for kx in 0..<kernelWidth {
-          let row = (channel &* kernelHeight &+ ky) &* kernelWidth &+ kx
-          let offsetX = kx &* dilationX &- padLeft
-          let (firstX, lastX) = validRange(offset: offsetX, extent: inWidth, outExtent: outWidth)
-          for oy in 0..<outHeight {
-            let iy = oy &* strideY &- padTop &+ ky &* dilationY
-            let base = iy &* inWidth &+ offsetX
-            // Zeros left of the image, the copied run, zeros right of it: no branch per value.
-            let target = col + (row &* columnStride &+ oy &* outWidth)
-            guard iy >= 0 && iy < inHeight && firstX <= lastX else {
-              target.update(repeating: 0, count: outWidth)
-              continue
-            }
-            for ox in 0..<firstX { target[ox] = 0 }
-            if stride == 1 {
-              Convolution.copy(
-                plane + (base &+ firstX), to: target + firstX, count: lastX &- firstX &+ 1)
-            } else {
-              for ox in firstX...lastX { target[ox] = plane[base &+ ox &* stride] }
-            }
-            for ox in (lastX &+ 1)..<outWidth { target[ox] = 0 }
-          }
-        }
-      }
-    }
+  /// The geometry the C im2col and col2im kernels read.
+  var geometry: bulwark_convolution {
+    bulwark_convolution(
+      in_channels: inChannels, in_height: inHeight, in_width: inWidth, out_height: outHeight,
+      out_width: outWidth, kernel_height: kernelHeight, kernel_width: kernelWidth,
+      stride_y: strideY, stride_x: strideX, pad_top: padTop, pad_left: padLeft,
+      dilation_y: dilationY, dilation_x: dilationX)
   }
 
   /// `col[position * rows + row]`: position by position, so that the writes run in order (the
@@ -199,33 +149,6 @@ struct Convolution {
     while index < count {
       target[index] = source[index]
       index &+= 1
-    }
-  }
-
-  /// Adds `col[row * columnStride + position]` back into the image positions it was read from.
-  func col2im(
-    _ col: UnsafePointer<Float>, columnStride: Int, _ image: UnsafeMutablePointer<Float>
-  ) {
-    let stride = strideX
-    for channel in 0..<inChannels {
-      let plane = image + channel &* inHeight &* inWidth
-      for ky in 0..<kernelHeight {
-        for kx in 0..<kernelWidth {
-          let row = (channel &* kernelHeight &+ ky) &* kernelWidth &+ kx
-          let offsetX = kx &* dilationX &- padLeft
-          let (firstX, lastX) = validRange(offset: offsetX, extent: inWidth, outExtent: outWidth)
-          guard firstX <= lastX else { continue }
-          for oy in 0..<outHeight {
-            let iy = oy &* strideY &- padTop &+ ky &* dilationY
-            guard iy >= 0 && iy < inHeight else { continue }
-            let base = iy &* inWidth &+ offsetX
-            let source = col + (row &* columnStride &+ oy &* outWidth)
-            for ox in firstX...lastX {
-              plane[base &+ ox &* stride] += source[ox]
-            }
-          }
-        }
-      }
     }
   }
 
@@ -306,10 +229,8 @@ struct Convolution {
     while first < count {
       let images = min(perProduct, count &- first)
       let columns = images &* positions
-      for image in 0..<images {
-        im2col(
-          input + (first &+ image) &* inputCount, scratch + image &* positions,
-          .rows(columnStride: columns))
+      withUnsafePointer(to: geometry) {
+        bulwark_im2col($0, images, input + first &* inputCount, scratch, columns, 0)
       }
       let out = output + first &* outputCount
       let product = images == 1 ? out : scratch + rows &* columns
@@ -387,9 +308,8 @@ struct Convolution {
       }
       if let weightGradient {
         for image in 0..<images {
-          im2col(
-            input + (first &+ image) &* inputCount, scratch + image &* positions &* rows,
-            .transposed)
+          transposedIm2col(
+            input + (first &+ image) &* inputCount, scratch + image &* positions &* rows)
         }
         for group in 0..<groups {
           GEMM.multiplyAdd(
@@ -410,10 +330,8 @@ struct Convolution {
             b: gradient + group &* groupOutputs &* columns, bRowStride: columns,
             c: scratch + group &* groupRows &* columns, cRowStride: columns)
         }
-        for image in 0..<images {
-          let target = inputGradient + (first &+ image) &* inputCount
-          target.update(repeating: 0, count: inputCount)
-          col2im(scratch + image &* positions, columnStride: columns, target)
+        withUnsafePointer(to: geometry) {
+          bulwark_col2im($0, images, scratch, columns, inputGradient + first &* inputCount)
         }
       }
       first &+= images

@@ -132,52 +132,19 @@ struct Pooling {
     return best
   }
 
-  func maxForward(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
-    if !isPlain {
-      for p in 0..<planes {
-        let plane = input + p &* inHeight &* inWidth
-        let out = output + p &* outHeight &* outWidth
-        for oy in 0..<outHeight {
-          for ox in 0..<outWidth {
-            let best = checkedArgmax(plane, oy, ox)
-            out[oy &* outWidth &+ ox] = best < 0 ? 0 : plane[best]
-          }
-        }
-      }
-      return
-    }
-    if kernelHeight == 2 && kernelWidth == 2 && stride == 2 {
-      maxForward2x2(input, output)
-      return
-    }
-    for p in 0..<planes {
-      let plane = input + p &* inHeight &* inWidth
-      let out = output + p &* outHeight &* outWidth
-      for oy in 0..<outHeight {
-        for ox in 0..<outWidth {
-          out[oy &* outWidth &+ ox] = plane[argmax(plane, oy, ox)]
-        }
-      }
-    }
-  }
-
-  /// The common 2x2, stride 2 window, without the general window loops.
-  func maxForward2x2(_ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>) {
-    for p in 0..<planes {
-      let plane = input + p &* inHeight &* inWidth
-      let out = output + p &* outHeight &* outWidth
-      for oy in 0..<outHeight {
-        let top = plane + 2 &* oy &* inWidth
-        let bottom = top + inWidth
-        let row = out + oy &* outWidth
-        for ox in 0..<outWidth {
-          let x = 2 &* ox
-          let upper = top[x &+ 1] > top[x] ? top[x &+ 1] : top[x]
-          let lower = bottom[x &+ 1] > bottom[x] ? bottom[x &+ 1] : bottom[x]
-          row[ox] = lower > upper ? lower : upper
-        }
-      }
-    }
+  /// Each output is the first maximum of its window's cells inside the plane, in row-major
+  /// order (``checkedArgmax(_:_:_:)``'s cell), or 0 for a window wholly in the padding: one
+  /// kernel cell at a time over a row of windows (`CBulwarkKernels`). A plain 2x2, stride 2
+  /// window compares its rows' first maxima (eight windows per vector step), which picks the same
+  /// cell unless a NaN is the first of a pair, and is the cell ``maxBackward2x2(_:_:_:portable:)``
+  /// routes to. `portable` forces the
+  /// kernel's baseline variant, which gives the same bits (tests compare the two).
+  func maxForward(
+    _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, portable: Bool = false
+  ) {
+    bulwark_max_pool_forward(
+      planes, inHeight, inWidth, outHeight, outWidth, kernelHeight, kernelWidth, strideY, stride,
+      padTop, padLeft, dilationY, dilationX, input, output, portable ? 1 : 0)
   }
 
   /// Routes each output gradient to the first maximum of its window (as PyTorch).
@@ -204,7 +171,7 @@ struct Pooling {
   }
 
   /// ``maxBackward(_:_:_:)`` for the common 2x2, stride 2 window: each gradient goes to the cell
-  /// ``maxForward2x2(_:_:)`` took (the first maximum), into a zeroed input gradient. Every cell
+  /// ``maxForward(_:_:portable:)`` took (the first maximum), into a zeroed input gradient. Every cell
   /// of a window is written (+0 + the gradient, or +0), eight windows per vector step, without a
   /// branch on which one won (`CBulwarkKernels`); `portable` forces the kernel's baseline
   /// variant, which gives the same bits (tests compare the two).

@@ -60,6 +60,44 @@ int bulwark_conv_input_gradient_direct_avx2(
     ptrdiff_t width, ptrdiff_t kernel_height, ptrdiff_t kernel_width, ptrdiff_t pad_top,
     ptrdiff_t pad_left, ptrdiff_t dilation_y, ptrdiff_t dilation_x, float *input_gradient);
 
+/// A convolution's geometry as im2col and col2im read it: window (oy, ox) reads input rows
+/// oy * stride_y - pad_top + ky * dilation_y and columns ox * stride_x - pad_left + kx * dilation_x
+/// (cells outside the input are zeros).
+struct bulwark_convolution {
+  ptrdiff_t in_channels, in_height, in_width, out_height, out_width;
+  ptrdiff_t kernel_height, kernel_width, stride_y, stride_x, pad_top, pad_left;
+  ptrdiff_t dilation_y, dilation_x;
+};
+
+/// The im2col matrices of `images` consecutive CHW images, side by side: the value of row
+/// (channel, ky, kx) at image n's position (oy, ox) goes to
+/// col[row * column_stride + n * out_height * out_width + oy * out_width + ox]. `portable`
+/// nonzero runs the baseline variant even where AVX2 is available (both write the same values).
+void bulwark_im2col(const struct bulwark_convolution *conv, ptrdiff_t images,
+                    const float *input, float *col, ptrdiff_t column_stride, int portable);
+
+/// The inverse scatter of bulwark_im2col: zeroes the `images` CHW images of `input`, then adds
+/// each value of `col` (laid out as bulwark_im2col writes it) to the input cell it was read
+/// from, each cell taking its values in the order channel, ky, kx, oy, ox.
+void bulwark_col2im(const struct bulwark_convolution *conv, ptrdiff_t images, const float *col,
+                    ptrdiff_t column_stride, float *input);
+
+/// Max pooling of `planes` planes of in_height x in_width into out_height x out_width: each output
+/// is the first maximum of its window's cells inside the plane, in row-major order (a later cell
+/// wins only when strictly greater, so NaN wins only as the first cell), or 0 for a window wholly
+/// in the padding. Window (oy, ox) reads rows oy * stride_y - pad_top + ky * dilation_y and
+/// columns ox * stride_x - pad_left + kx * dilation_x. A 2x2, stride 2 window without padding
+/// takes its upper pair's first maximum, replaced by its lower pair's when that is strictly
+/// greater: the same cell but where a NaN is a pair's first cell, and the cell
+/// bulwark_max_pool_backward_2x2 routes to. `portable` nonzero runs the baseline variant even
+/// where AVX2 is available (both give the same bits).
+void bulwark_max_pool_forward(ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_t in_width,
+                              ptrdiff_t out_height, ptrdiff_t out_width, ptrdiff_t kernel_height,
+                              ptrdiff_t kernel_width, ptrdiff_t stride_y, ptrdiff_t stride_x,
+                              ptrdiff_t pad_top, ptrdiff_t pad_left, ptrdiff_t dilation_y,
+                              ptrdiff_t dilation_x, const float *input, float *output,
+                              int portable);
+
 /// The backward pass of 2x2, stride 2 max pooling over `planes` planes of in_height x in_width:
 /// each output gradient goes, as +0 + g, to the first maximum of its window (upper left, upper
 /// right, lower left, lower right; a later cell wins only when strictly greater), and the

@@ -1,0 +1,163 @@
+// im2col and col2im for the convolutions that go through GEMM. Every image of a product is done
+// in one call, images innermost, so each row's window geometry is worked out once for all of
+// them; im2col has an AVX2 variant, chosen at run time when the CPU has it. The values are only copied (im2col) or added in the order the scalar definition adds
+// them (col2im), so the results are those of that definition, bit for bit.
+#include "CBulwarkKernels.h"
+#include "cpu.h"
+#include "window.h"
+
+#include <stdint.h>
+#include <string.h>
+
+#ifdef HAS_AVX2_VARIANT
+#include <immintrin.h>
+#endif
+
+#define INLINE static inline __attribute__((always_inline))
+
+// target[ox] = line[ox * stride + offset] for ox in first...last; inlined with a constant stride
+// so the compiler can vectorise the strided loads.
+INLINE void gather(float *target, const float *line, ptrdiff_t offset, ptrdiff_t first,
+                   ptrdiff_t last, ptrdiff_t stride) {
+  for (ptrdiff_t ox = first; ox <= last; ox++) target[ox] = line[ox * stride + offset];
+}
+
+// line[ox * stride + offset] += source[ox] for ox in first...last, in that order.
+INLINE void scatter_add(float *line, const float *source, ptrdiff_t offset, ptrdiff_t first,
+                        ptrdiff_t last, ptrdiff_t stride) {
+  for (ptrdiff_t ox = first; ox <= last; ox++) line[ox * stride + offset] += source[ox];
+}
+
+static void im2col_baseline(const struct bulwark_convolution *conv, ptrdiff_t images,
+                            const float *input, float *col, ptrdiff_t column_stride) {
+  ptrdiff_t plane = conv->in_height * conv->in_width, image = conv->in_channels * plane;
+  ptrdiff_t positions = conv->out_height * conv->out_width, out_width = conv->out_width;
+  for (ptrdiff_t c = 0; c < conv->in_channels; c++) {
+    for (ptrdiff_t ky = 0; ky < conv->kernel_height; ky++) {
+      for (ptrdiff_t kx = 0; kx < conv->kernel_width; kx++) {
+        ptrdiff_t row = (c * conv->kernel_height + ky) * conv->kernel_width + kx;
+        ptrdiff_t offset = kx * conv->dilation_x - conv->pad_left, first, last;
+        inside_range(offset, conv->stride_x, conv->in_width, out_width, &first, &last);
+        for (ptrdiff_t oy = 0; oy < conv->out_height; oy++) {
+          ptrdiff_t iy = oy * conv->stride_y - conv->pad_top + ky * conv->dilation_y;
+          int inside = iy >= 0 && iy < conv->in_height && first <= last;
+          float *target = col + row * column_stride + oy * out_width;
+          const float *line = input + c * plane + (inside ? iy * conv->in_width : 0);
+          for (ptrdiff_t n = 0; n < images; n++, target += positions, line += image) {
+            if (!inside) {
+              memset(target, 0, (size_t)out_width * sizeof(float));
+              continue;
+            }
+            // Zeros left of the image, the copied run, zeros right of it.
+            for (ptrdiff_t ox = 0; ox < first; ox++) target[ox] = 0;
+            if (conv->stride_x == 1) {
+              gather(target, line, offset, first, last, 1);
+            } else if (conv->stride_x == 2) {
+              gather(target, line, offset, first, last, 2);
+            } else {
+              gather(target, line, offset, first, last, conv->stride_x);
+            }
+            for (ptrdiff_t ox = last + 1; ox < out_width; ox++) target[ox] = 0;
+          }
+        }
+      }
+    }
+  }
+}
+
+#ifdef HAS_AVX2_VARIANT
+// Eight output columns per step, whatever the run: a masked load (stride 1) or masked gather
+// reads the columns inside the image and gives 0 for the rest, so a row of 2 or 4 outputs (the
+// small maps deep in a network) costs one load and one store per image. Masked-off lanes are
+// never read or written.
+__attribute__((target("avx2"))) static void im2col_avx2(const struct bulwark_convolution *conv,
+                                                        ptrdiff_t images, const float *input,
+                                                        float *col, ptrdiff_t column_stride) {
+  ptrdiff_t plane = conv->in_height * conv->in_width, image = conv->in_channels * plane;
+  ptrdiff_t positions = conv->out_height * conv->out_width, out_width = conv->out_width;
+  const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+  for (ptrdiff_t c = 0; c < conv->in_channels; c++) {
+    for (ptrdiff_t ky = 0; ky < conv->kernel_height; ky++) {
+      for (ptrdiff_t kx = 0; kx < conv->kernel_width; kx++) {
+        ptrdiff_t row = (c * conv->kernel_height + ky) * conv->kernel_width + kx;
+        ptrdiff_t offset = kx * conv->dilation_x - conv->pad_left, first, last;
+        inside_range(offset, conv->stride_x, conv->in_width, out_width, &first, &last);
+        for (ptrdiff_t ox = 0; ox < out_width; ox += 8) {
+          __m256i column = _mm256_add_epi32(_mm256_set1_epi32((int)ox), lanes);
+          // Lanes inside the image (first <= column <= last), and lanes of this row's outputs.
+          __m256i inside_x = _mm256_andnot_si256(
+              _mm256_cmpgt_epi32(_mm256_set1_epi32((int)first), column),
+              _mm256_cmpgt_epi32(_mm256_set1_epi32((int)last + 1), column));
+          __m256i owned = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)out_width), column);
+          __m256i index = _mm256_add_epi32(
+              _mm256_mullo_epi32(column, _mm256_set1_epi32((int)conv->stride_x)),
+              _mm256_set1_epi32((int)offset));
+          int whole = ox + 8 <= out_width;
+          for (ptrdiff_t oy = 0; oy < conv->out_height; oy++) {
+            ptrdiff_t iy = oy * conv->stride_y - conv->pad_top + ky * conv->dilation_y;
+            int inside = iy >= 0 && iy < conv->in_height;
+            __m256i mask = inside ? inside_x : _mm256_setzero_si256();
+            float *target = col + row * column_stride + oy * out_width + ox;
+            const float *line = input + c * plane + (inside ? iy * conv->in_width : 0);
+            for (ptrdiff_t n = 0; n < images; n++, target += positions, line += image) {
+              __m256 values =
+                  conv->stride_x == 1
+                      ? _mm256_maskload_ps(line + ox + offset, mask)
+                      : _mm256_mask_i32gather_ps(_mm256_setzero_ps(), line, index,
+                                                 _mm256_castsi256_ps(mask), 4);
+              if (whole) {
+                _mm256_storeu_ps(target, values);
+              } else {
+                _mm256_maskstore_ps(target, owned, values);
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+}
+#endif
+
+void bulwark_im2col(const struct bulwark_convolution *conv, ptrdiff_t images,
+                    const float *input, float *col, ptrdiff_t column_stride, int portable) {
+#ifdef HAS_AVX2_VARIANT
+  if (!portable && cpu_has_avx2(0) && conv->in_height * conv->in_width <= INT32_MAX / 2) {
+    im2col_avx2(conv, images, input, col, column_stride);
+    return;
+  }
+#endif
+  im2col_baseline(conv, images, input, col, column_stride);
+}
+
+void bulwark_col2im(const struct bulwark_convolution *conv, ptrdiff_t images, const float *col,
+                    ptrdiff_t column_stride, float *input) {
+  ptrdiff_t plane = conv->in_height * conv->in_width, image = conv->in_channels * plane;
+  ptrdiff_t positions = conv->out_height * conv->out_width, out_width = conv->out_width;
+  memset(input, 0, (size_t)(images * image) * sizeof(float));
+  for (ptrdiff_t c = 0; c < conv->in_channels; c++) {
+    for (ptrdiff_t ky = 0; ky < conv->kernel_height; ky++) {
+      for (ptrdiff_t kx = 0; kx < conv->kernel_width; kx++) {
+        ptrdiff_t row = (c * conv->kernel_height + ky) * conv->kernel_width + kx;
+        ptrdiff_t offset = kx * conv->dilation_x - conv->pad_left, first, last;
+        inside_range(offset, conv->stride_x, conv->in_width, out_width, &first, &last);
+        if (first > last) continue;
+        for (ptrdiff_t oy = 0; oy < conv->out_height; oy++) {
+          ptrdiff_t iy = oy * conv->stride_y - conv->pad_top + ky * conv->dilation_y;
+          if (iy < 0 || iy >= conv->in_height) continue;
+          const float *source = col + row * column_stride + oy * out_width;
+          float *line = input + c * plane + iy * conv->in_width;
+          for (ptrdiff_t n = 0; n < images; n++, source += positions, line += image) {
+            if (conv->stride_x == 1) {
+              scatter_add(line, source, offset, first, last, 1);
+            } else if (conv->stride_x == 2) {
+              scatter_add(line, source, offset, first, last, 2);
+            } else {
+              scatter_add(line, source, offset, first, last, conv->stride_x);
+            }
+          }
+        }
+      }
+    }
+  }
+}
