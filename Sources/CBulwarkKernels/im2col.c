@@ -66,49 +66,70 @@ static void im2col_baseline(const struct bulwark_convolution *conv, ptrdiff_t im
 }
 
 #ifdef HAS_AVX2_VARIANT
-// Eight output columns per step, whatever the run: a masked load (stride 1) or masked gather
-// reads the columns inside the image and gives 0 for the rest, so a row of 2 or 4 outputs (the
-// small maps deep in a network) costs one load and one store per image. Masked-off lanes are
-// never read or written.
+// Output columns ox...ox + 7 of a row whose cells are line[column * stride + offset]: lanes in
+// `inside` are read (a masked load; for stride 2, two masked loads and a shuffle; otherwise a
+// masked gather), the others are 0 and never read.
+__attribute__((target("avx2"), always_inline)) static inline __m256 gather_avx2(
+    const float *line, ptrdiff_t ox, ptrdiff_t stride, ptrdiff_t offset, __m256i inside,
+    __m256i index) {
+  if (stride == 1) return _mm256_maskload_ps(line + ox + offset, inside);
+  if (stride == 2) {
+    // Only the even cells are read: an odd one may lie past the end of the input.
+    const float *start = line + 2 * ox + offset;
+    __m256i even_cells = _mm256_setr_epi32(-1, 0, -1, 0, -1, 0, -1, 0);
+    __m256i low = _mm256_and_si256(
+        even_cells,
+        _mm256_permutevar8x32_epi32(inside, _mm256_setr_epi32(0, 0, 1, 1, 2, 2, 3, 3)));
+    __m256i high = _mm256_and_si256(
+        even_cells,
+        _mm256_permutevar8x32_epi32(inside, _mm256_setr_epi32(4, 4, 5, 5, 6, 6, 7, 7)));
+    __m256 even = _mm256_shuffle_ps(_mm256_maskload_ps(start, low),
+                                    _mm256_maskload_ps(start + 8, high), 0x88);
+    return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(even), 0xD8));
+  }
+  return _mm256_mask_i32gather_ps(_mm256_setzero_ps(), line, index, _mm256_castsi256_ps(inside),
+                                  4);
+}
+
+// Eight output columns per step, whatever the run, so a row of 2 or 4 outputs (the small maps
+// deep in a network) costs one load and one store per image. Images and their rows are written
+// in order, so a step's lanes past the output row land where a later step writes; only steps
+// that would reach past the matrix row are stored masked (a masked store costs many plain ones).
 __attribute__((target("avx2"))) static void im2col_avx2(const struct bulwark_convolution *conv,
                                                         ptrdiff_t images, const float *input,
                                                         float *col, ptrdiff_t column_stride) {
   ptrdiff_t plane = conv->in_height * conv->in_width, image = conv->in_channels * plane;
-  ptrdiff_t positions = conv->out_height * conv->out_width, out_width = conv->out_width;
+  ptrdiff_t out_width = conv->out_width, stride = conv->stride_x;
   const __m256i lanes = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
   for (ptrdiff_t c = 0; c < conv->in_channels; c++) {
     for (ptrdiff_t ky = 0; ky < conv->kernel_height; ky++) {
       for (ptrdiff_t kx = 0; kx < conv->kernel_width; kx++) {
         ptrdiff_t row = (c * conv->kernel_height + ky) * conv->kernel_width + kx;
         ptrdiff_t offset = kx * conv->dilation_x - conv->pad_left, first, last;
-        inside_range(offset, conv->stride_x, conv->in_width, out_width, &first, &last);
-        for (ptrdiff_t ox = 0; ox < out_width; ox += 8) {
-          __m256i column = _mm256_add_epi32(_mm256_set1_epi32((int)ox), lanes);
-          // Lanes inside the image (first <= column <= last), and lanes of this row's outputs.
-          __m256i inside_x = _mm256_andnot_si256(
-              _mm256_cmpgt_epi32(_mm256_set1_epi32((int)first), column),
-              _mm256_cmpgt_epi32(_mm256_set1_epi32((int)last + 1), column));
-          __m256i owned = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)out_width), column);
-          __m256i index = _mm256_add_epi32(
-              _mm256_mullo_epi32(column, _mm256_set1_epi32((int)conv->stride_x)),
-              _mm256_set1_epi32((int)offset));
-          int whole = ox + 8 <= out_width;
-          for (ptrdiff_t oy = 0; oy < conv->out_height; oy++) {
+        inside_range(offset, stride, conv->in_width, out_width, &first, &last);
+        float *target = col + row * column_stride;
+        const float *row_end = target + images * conv->out_height * out_width;
+        for (ptrdiff_t n = 0; n < images; n++) {
+          for (ptrdiff_t oy = 0; oy < conv->out_height; oy++, target += out_width) {
             ptrdiff_t iy = oy * conv->stride_y - conv->pad_top + ky * conv->dilation_y;
-            int inside = iy >= 0 && iy < conv->in_height;
-            __m256i mask = inside ? inside_x : _mm256_setzero_si256();
-            float *target = col + row * column_stride + oy * out_width + ox;
-            const float *line = input + c * plane + (inside ? iy * conv->in_width : 0);
-            for (ptrdiff_t n = 0; n < images; n++, target += positions, line += image) {
-              __m256 values =
-                  conv->stride_x == 1
-                      ? _mm256_maskload_ps(line + ox + offset, mask)
-                      : _mm256_mask_i32gather_ps(_mm256_setzero_ps(), line, index,
-                                                 _mm256_castsi256_ps(mask), 4);
-              if (whole) {
-                _mm256_storeu_ps(target, values);
+            int inside_y = iy >= 0 && iy < conv->in_height;
+            const float *line = input + n * image + c * plane + (inside_y ? iy * conv->in_width : 0);
+            for (ptrdiff_t ox = 0; ox < out_width; ox += 8) {
+              __m256i column = _mm256_add_epi32(_mm256_set1_epi32((int)ox), lanes);
+              // Lanes whose column lies inside the image: first <= column <= last.
+              __m256i inside = _mm256_andnot_si256(
+                  _mm256_cmpgt_epi32(_mm256_set1_epi32((int)first), column),
+                  _mm256_cmpgt_epi32(_mm256_set1_epi32((int)last + 1), column));
+              if (!inside_y) inside = _mm256_setzero_si256();
+              __m256i index = _mm256_add_epi32(
+                  _mm256_mullo_epi32(column, _mm256_set1_epi32((int)stride)),
+                  _mm256_set1_epi32((int)offset));
+              __m256 values = gather_avx2(line, ox, stride, offset, inside, index);
+              if (target + ox + 8 <= row_end) {
+                _mm256_storeu_ps(target + ox, values);
               } else {
-                _mm256_maskstore_ps(target, owned, values);
+                __m256i owned = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)out_width), column);
+                _mm256_maskstore_ps(target + ox, owned, values);
               }
             }
           }

@@ -86,7 +86,7 @@ import Testing
       kernelHeight: 5, kernelWidth: 5, strideY: 1, strideX: 1, padTop: 2, padLeft: 2,
       dilationY: 1, dilationX: 1, groups: 1),
     Convolution(
-      inChannels: 3, inHeight: 9, inWidth: 11, outChannels: 7, outHeight: 4, outWidth: 13,
+      inChannels: 3, inHeight: 9, inWidth: 11, outChannels: 11, outHeight: 4, outWidth: 13,
       kernelHeight: 3, kernelWidth: 2, strideY: 2, strideX: 1, padTop: 1, padLeft: 2,
       dilationY: 2, dilationX: 2, groups: 1),
     Convolution(
@@ -94,11 +94,11 @@ import Testing
       kernelHeight: 3, kernelWidth: 4, strideY: 1, strideX: 1, padTop: 0, padLeft: 0,
       dilationY: 1, dilationX: 1, groups: 1),
     Convolution(
-      inChannels: 4, inHeight: 5, inWidth: 3, outChannels: 14, outHeight: 5, outWidth: 3,
+      inChannels: 4, inHeight: 5, inWidth: 3, outChannels: 16, outHeight: 5, outWidth: 3,
       kernelHeight: 1, kernelWidth: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0,
       dilationY: 1, dilationX: 1, groups: 1),
     Convolution(
-      inChannels: 5, inHeight: 7, inWidth: 21, outChannels: 38, outHeight: 7, outWidth: 21,
+      inChannels: 5, inHeight: 7, inWidth: 21, outChannels: 39, outHeight: 7, outWidth: 21,
       kernelHeight: 3, kernelWidth: 3, strideY: 1, strideX: 1, padTop: 1, padLeft: 1,
       dilationY: 1, dilationX: 1, groups: 1),
   ]
