@@ -39,7 +39,7 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void block(
     int channels, int vectors, const float *source, ptrdiff_t in_channels, ptrdiff_t plane,
     ptrdiff_t row_stride, ptrdiff_t kernel_height, ptrdiff_t kernel_width, ptrdiff_t dilation_y,
     ptrdiff_t dilation_x, const float *weight, ptrdiff_t rows, const float *bias, float *target,
-    ptrdiff_t out_plane, ptrdiff_t valid) {
+    ptrdiff_t out_plane, ptrdiff_t valid, int rectify) {
   __m256 sums[CHANNEL_BLOCK][VECTOR_BLOCK];
   for (int i = 0; i < channels; i++)
     for (int v = 0; v < vectors; v++) sums[i][v] = _mm256_set1_ps(bias[i]);
@@ -60,9 +60,13 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void block(
       }
     }
   }
+  // A rectified output is max(sum, +0) as maxps takes it: the sum where it is greater than 0,
+  // else +0 (NaN included), the bits of a separate ReLU.
   for (int i = 0; i < channels; i++)
     for (int v = 0; v < vectors; v++)
-      store(target + i * out_plane + v * 8, sums[i][v], valid - v * 8);
+      store(target + i * out_plane + v * 8,
+            rectify ? _mm256_max_ps(sums[i][v], _mm256_setzero_ps()) : sums[i][v],
+            valid - v * 8);
 }
 
 // `block` with its channel and vector counts as constants, so that the accumulators live in
@@ -70,14 +74,14 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void block(
 #define BLOCK(CHANNELS, VECTORS)                                                              \
   block(CHANNELS, VECTORS, source, in_channels, plane, row_stride, kernel_height, kernel_width, \
         dilation_y, dilation_x, weight + oc * rows, rows, bias + oc,                           \
-        output_image + oc * out_plane + oy * out_width + x0, out_plane, out_width - x0)
+        output_image + oc * out_plane + oy * out_width + x0, out_plane, out_width - x0, rectify)
 
 __attribute__((target("avx2,fma"))) int bulwark_conv_direct_avx2(
     ptrdiff_t count, const float *input, ptrdiff_t in_channels, ptrdiff_t height,
     ptrdiff_t width, const float *weight, const float *bias, ptrdiff_t out_channels,
     ptrdiff_t kernel_height, ptrdiff_t kernel_width, ptrdiff_t stride_y, ptrdiff_t pad_top,
     ptrdiff_t pad_left, ptrdiff_t dilation_y, ptrdiff_t dilation_x, ptrdiff_t out_height,
-    ptrdiff_t out_width, float *output) {
+    ptrdiff_t out_width, int rectify, float *output) {
   // The padded image: every row and column a tap reads, zero outside the image; columns run to
   // a whole number of vectors past the last output column.
   ptrdiff_t padded_height = (out_height - 1) * stride_y + (kernel_height - 1) * dilation_y + 1;
@@ -240,11 +244,12 @@ int bulwark_conv_direct_avx2(ptrdiff_t count, const float *input, ptrdiff_t in_c
                              const float *bias, ptrdiff_t out_channels, ptrdiff_t kernel_height,
                              ptrdiff_t kernel_width, ptrdiff_t stride_y, ptrdiff_t pad_top,
                              ptrdiff_t pad_left, ptrdiff_t dilation_y, ptrdiff_t dilation_x,
-                             ptrdiff_t out_height, ptrdiff_t out_width, float *output) {
+                             ptrdiff_t out_height, ptrdiff_t out_width, int rectify,
+                             float *output) {
   (void)count; (void)input; (void)in_channels; (void)height; (void)width; (void)weight;
   (void)bias; (void)out_channels; (void)kernel_height; (void)kernel_width; (void)stride_y;
   (void)pad_top; (void)pad_left; (void)dilation_y; (void)dilation_x; (void)out_height;
-  (void)out_width; (void)output;
+  (void)out_width; (void)rectify; (void)output;
   return 0;
 }
 

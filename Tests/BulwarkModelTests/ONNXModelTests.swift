@@ -13,12 +13,14 @@ import Testing
       labels: (0..<count).map { $0 % 10 })
   }
 
-  static func load(_ builder: ONNXBuilder, foldsBatchNorms: Bool = true) throws -> ONNXModel {
+  static func load(_ builder: ONNXBuilder, foldsIntoConvolutions: Bool = true) throws
+    -> ONNXModel
+  {
     let (model, external) = builder.serialize()
     guard case .external(let location) = builder.storage else {
       return try ONNXModel(
         bytes: model, file: "memory.onnx", folder: nil, options: ComputeOptions(threads: 2),
-        foldsBatchNorms: foldsBatchNorms)
+        foldsIntoConvolutions: foldsIntoConvolutions)
     }
     let scratch = try ScratchFolder("bulwark-onnx")
     let folder = scratch.url
@@ -146,8 +148,9 @@ import Testing
     let builder = ONNXExport.residualCNN(
       try ONNXExport.rgbNetwork(seed: 7), conv2: weights.conv2, bn2: weights.bn2)
     let folded = try ONNXModelTests.load(builder)
-    let unfolded = try ONNXModelTests.load(builder, foldsBatchNorms: false)
-    #expect(folded.plan.steps.count + 2 == unfolded.plan.steps.count)
+    let unfolded = try ONNXModelTests.load(builder, foldsIntoConvolutions: false)
+    // Both batch norms and the first ReLU (the second follows the Add).
+    #expect(folded.plan.steps.count + 3 == unfolded.plan.steps.count)
     let batch = ONNXModelTests.batch(4, shape: folded.inputShape, seed: 9)
     #expect(
       ONNXModelTests.maximumDifference(try folded.logits(batch), try unfolded.logits(batch)) <= 1e-5
@@ -156,6 +159,60 @@ import Testing
     let a = try folded.lossGradient(batch, labels: labels)
     let b = try unfolded.lossGradient(batch, labels: labels)
     #expect(ONNXModelTests.maximumDifference(a.input, b.input) <= 1e-5)
+  }
+
+  /// Convolutions each followed by a ReLU: a stride-2 one (the im2col product path), an
+  /// 8-output one (the direct kernel), a 24-output one on a 6x6 map (products of several
+  /// images), and one whose output also feeds an Add (its ReLU stays a step).
+  static func rectifiedConvolutions() -> ONNXBuilder {
+    var b = ONNXBuilder(opset: 13)
+    b.input = (3, 12, 12)
+    b.storage = .floatData
+    let layers = [("a", 3, 20, 2), ("b", 20, 8, 1), ("c", 8, 24, 1), ("d", 24, 24, 1)]
+    for (index, (name, inputs, outputs, _)) in layers.enumerated() {
+      b.initializer(
+        "\(name).weight", dims: [outputs, inputs, 3, 3],
+        floats: Fixtures.randomPixels(outputs * inputs * 9, seed: UInt64(20 + index)).map {
+          ($0 - 0.5) / 3
+        })
+      b.initializer(
+        "\(name).bias", dims: [outputs],
+        floats: Fixtures.randomPixels(outputs, seed: UInt64(30 + index)).map { $0 - 0.5 })
+    }
+    var x = "input"
+    for (name, _, _, stride) in layers {
+      b.node(
+        "Conv", [x, "\(name).weight", "\(name).bias"], ["\(name).conv"],
+        [
+          ("kernel_shape", .ints([3, 3])), ("pads", .ints([1, 1, 1, 1])),
+          ("strides", .ints([Int64(stride), Int64(stride)])),
+        ])
+      b.node("Relu", ["\(name).conv"], ["\(name).relu"])
+      x = "\(name).relu"
+    }
+    b.node("Add", ["d.conv", "d.relu"], ["sum"])
+    b.node("GlobalAveragePool", ["sum"], ["gap"])
+    b.node("Flatten", ["gap"], ["flat"], [("axis", .int(1))])
+    b.initializer("fc.weight", dims: [10, 24], floats: Fixtures.randomPixels(240, seed: 40))
+    b.node("Gemm", ["flat", "fc.weight"], ["output"], [("transB", .int(1))])
+    return b
+  }
+
+  /// A ReLU folded into the convolution before it gives the bits of a separate ReLU step,
+  /// logits and input gradient, on every convolution path.
+  @Test func foldsReLUsIntoConvolutionsWithTheSameBits() throws {
+    let builder = Self.rectifiedConvolutions()
+    let folded = try Self.load(builder)
+    let unfolded = try Self.load(builder, foldsIntoConvolutions: false)
+    #expect(folded.plan.steps.count + 3 == unfolded.plan.steps.count)
+    let batch = Self.batch(9, shape: folded.inputShape, seed: 12)
+    let logits = try folded.logits(batch)
+    #expect(logits.map(\.bitPattern) == (try unfolded.logits(batch)).map(\.bitPattern))
+    let labels = (0..<9).map { $0 % 10 }
+    let gradient = try folded.lossGradient(batch, labels: labels)
+    let expected = try unfolded.lossGradient(batch, labels: labels)
+    #expect(gradient.input.map(\.bitPattern) == expected.input.map(\.bitPattern))
+    #expect(gradient.input.contains { $0 != 0 })
   }
 
   @Test func inputGradientOfTheResidualGraphMatchesFiniteDifferences() throws {

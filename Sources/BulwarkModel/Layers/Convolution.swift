@@ -27,6 +27,9 @@ struct Convolution {
   var dilationY = 1
   var dilationX = 1
   var groups: Int
+  /// Whether the forward pass ends in a ReLU (`max(x, 0)`, folded in from the graph): the same
+  /// bits as a separate ReLU, without a pass over the outputs.
+  var rectifies = false
 
   init(_ stage: Stage, kernel: Int, stride: Int, padding: Int, groups: Int) {
     inChannels = stage.input.channels
@@ -208,8 +211,8 @@ struct Convolution {
     if runsDirectly,
       bulwark_conv_direct_avx2(
         count, input, inChannels, inHeight, inWidth, weight, bias, outChannels, kernelHeight,
-        kernelWidth, strideY, padTop, padLeft, dilationY, dilationX, outHeight, outWidth, output)
-        != 0
+        kernelWidth, strideY, padTop, padLeft, dilationY, dilationX, outHeight, outWidth,
+        rectifies ? 1 : 0, output) != 0
     {
       return
     }
@@ -246,6 +249,7 @@ struct Convolution {
           c: product + group &* groupOutputs &* columns, cRowStride: columns)
       }
       if images > 1 { reorder(product, out, images: images, toProduct: false) }
+      if rectifies { Network.relu(out, out, count: images &* outputCount) }
       first &+= images
     }
   }

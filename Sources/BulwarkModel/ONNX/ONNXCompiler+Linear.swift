@@ -222,7 +222,7 @@ extension ONNXCompiler {
   }
 
   /// Inference batch norm; folded into the convolution before it when that convolution's
-  /// output feeds nothing else.
+  /// output feeds nothing else (and no ReLU has been folded into it).
   mutating func compileBatchNorm(_ node: ONNXNode, label: String, name: String) throws {
     let x = try runtimeInput(node, 0, label: label)
     let parameters = try (1...4).map { try requiredConstant(node, $0, label: label).floats }
@@ -244,9 +244,9 @@ extension ONNXCompiler {
       shift[channel] = Double(beta[channel]) - Double(mean[channel]) * scale[channel]
     }
     let inputName = node.inputs[0]
-    if foldsBatchNorms, let producer = producers[x.slot], useCounts[inputName] == 1,
+    if foldsIntoConvolutions, let producer = producers[x.slot], useCounts[inputName] == 1,
       !graphOutputs.contains(inputName),
-      case .conv(let conv, var weight, var bias) = steps[producer].operation
+      case .conv(let conv, var weight, var bias) = steps[producer].operation, !conv.rectifies
     {
       let perFilter = weight.count / channels
       for channel in 0..<channels {

@@ -32,6 +32,16 @@ extension ONNXCompiler {
         return
       }
       let x = try runtimeInput(node, 0, label: label)
+      // Folded into the convolution before it when that convolution's output feeds nothing else.
+      if foldsIntoConvolutions, let producer = producers[x.slot],
+        useCounts[node.inputs[0]] == 1, !graphOutputs.contains(node.inputs[0]),
+        case .conv(var conv, let weight, let bias) = steps[producer].operation, !conv.rectifies
+      {
+        conv.rectifies = true
+        steps[producer].operation = .conv(conv, weight: weight, bias: bias)
+        values[name] = .runtime(slot: x.slot, shape: x.shape)
+        return
+      }
       let size = x.shape.reduce(1, *)
       try emit(.relu, inputs: [(x.slot, size)], shape: x.shape, name: name)
     case "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Tanh", "LeakyRelu", "Elu", "Gelu", "Erf",

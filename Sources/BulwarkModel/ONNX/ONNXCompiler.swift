@@ -29,8 +29,9 @@ struct ONNXCompiler {
   /// Image values a `Reshape` flattened to one axis, batch included: only `Gather` reads them.
   var flattenedBatches: Set<String> = []
   var endsInSoftmax = false
-  /// False to keep batch norms as separate steps (tests compare both ways).
-  var foldsBatchNorms = true
+  /// False to keep batch norms and ReLUs after convolutions as separate steps (tests compare
+  /// both ways).
+  var foldsIntoConvolutions = true
   /// The per-image input shape [C, H, W] to use where the graph leaves a dimension free (and
   /// to check where it fixes one), or nil to require fixed ones.
   var givenInputShape: [Int]?

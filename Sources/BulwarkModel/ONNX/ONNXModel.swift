@@ -78,13 +78,14 @@ public struct ONNXModel: Classifier {
   ///   - file: What errors call the file.
   ///   - folder: Where external data files are; nil forbids external data.
   ///   - options: Threads to use.
-  ///   - foldsBatchNorms: False to run batch norms as separate steps.
+  ///   - foldsIntoConvolutions: False to run batch norms and ReLUs after convolutions as
+  ///     separate steps.
   ///   - inputShape: The image shape where the graph leaves it free (see
   ///     ``init(contentsOf:options:inputShape:)``).
   /// - Throws: As ``init(contentsOf:options:inputShape:)``.
   package init(
     bytes: [UInt8], file: String, folder: URL?, options: ComputeOptions = .init(),
-    foldsBatchNorms: Bool = true, inputShape: ImageShape? = nil
+    foldsIntoConvolutions: Bool = true, inputShape: ImageShape? = nil
   ) throws {
     let decoder = ONNXDecoder(file: file, folder: folder)
     let proto = try ONNXModelProto(bytes: bytes, decoder: decoder)
@@ -99,7 +100,7 @@ public struct ONNXModel: Classifier {
         expected: "default-domain opset 7...\(ONNXCompiler.newestOpset)", found: "\(opset)")
     }
     var compiler = ONNXCompiler(file: file, opset: opset)
-    compiler.foldsBatchNorms = foldsBatchNorms
+    compiler.foldsIntoConvolutions = foldsIntoConvolutions
     compiler.givenInputShape = inputShape.map { [$0.channels, $0.height, $0.width] }
     let result = try compiler.compile(proto.graph, functions: proto.functionNames)
     plan = ONNXPlan(

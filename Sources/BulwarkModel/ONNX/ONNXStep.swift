@@ -356,6 +356,12 @@ struct ONNXStep: Sendable {
     switch operation {
     case .conv(let conv, let weight, _):
       guard let target = inputGradients[0] else { return }
+      if conv.rectifies {
+        // Through the folded ReLU, in place: this step alone reads its output's gradient.
+        Network.reluBackward(
+          output, outputGradient, UnsafeMutablePointer(mutating: outputGradient),
+          count: count &* outputSize)
+      }
       weight.withUnsafeBufferPointer { w in
         conv.backward(
           input: values[0], outputGradient: outputGradient, count: count,

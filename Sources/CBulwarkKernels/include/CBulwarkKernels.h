@@ -36,15 +36,17 @@ int bulwark_gemm_avx2_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float 
 /// multiply-add at a time, its products in the order (input channel, kernel row, kernel column),
 /// the same bits as the im2col + bulwark_gemm_avx2 path. `weight` is
 /// out_channels x in_channels x kernel_height x kernel_width; the trailing padding is implied by
-/// the output size. Call it only where bulwark_gemm_avx2_available() says so. Returns 1 when
-/// done, 0 when its buffer could not be allocated or the build has no AVX2 kernels (nothing
-/// written).
+/// the output size. `rectify` nonzero stores max(output, +0) (a ReLU after the convolution:
+/// +0 for NaN, zeros and negative values). Call it only where bulwark_gemm_avx2_available() says
+/// so. Returns 1 when done, 0 when its buffer could not be allocated or the build has no AVX2
+/// kernels (nothing written).
 int bulwark_conv_direct_avx2(ptrdiff_t count, const float *input, ptrdiff_t in_channels,
                              ptrdiff_t height, ptrdiff_t width, const float *weight,
                              const float *bias, ptrdiff_t out_channels, ptrdiff_t kernel_height,
                              ptrdiff_t kernel_width, ptrdiff_t stride_y, ptrdiff_t pad_top,
                              ptrdiff_t pad_left, ptrdiff_t dilation_y, ptrdiff_t dilation_x,
-                             ptrdiff_t out_height, ptrdiff_t out_width, float *output);
+                             ptrdiff_t out_height, ptrdiff_t out_width, int rectify,
+                             float *output);
 
 /// The input gradient of a convolution with strides 1 and one channel group over `count` CHW
 /// output gradients, with AVX2 and FMA, without col2im: each input pixel is +0 plus, per tap in
