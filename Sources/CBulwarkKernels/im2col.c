@@ -28,6 +28,27 @@ INLINE void scatter_add(float *line, const float *source, ptrdiff_t offset, ptrd
   for (ptrdiff_t ox = first; ox <= last; ox++) line[ox * stride + offset] += source[ox];
 }
 
+// Row (c, ky, kx) of the im2col matrix: its index, the column offset of its cells
+// (ox * stride_x + offset), and the output columns first...last whose cell lies inside the input.
+struct kernel_row {
+  ptrdiff_t index, offset, first, last;
+};
+
+INLINE struct kernel_row kernel_row(const struct bulwark_convolution *conv, ptrdiff_t c,
+                                    ptrdiff_t ky, ptrdiff_t kx) {
+  struct kernel_row row = {(c * conv->kernel_height + ky) * conv->kernel_width + kx,
+                           kx * conv->dilation_x - conv->pad_left, 0, 0};
+  inside_range(row.offset, conv->stride_x, conv->in_width, conv->out_width, &row.first,
+               &row.last);
+  return row;
+}
+
+// The input row output row oy's cells of kernel row ky read (outside the input when negative or
+// past its height).
+INLINE ptrdiff_t input_row(const struct bulwark_convolution *conv, ptrdiff_t oy, ptrdiff_t ky) {
+  return oy * conv->stride_y - conv->pad_top + ky * conv->dilation_y;
+}
+
 static void im2col_baseline(const struct bulwark_convolution *conv, ptrdiff_t images,
                             const float *input, float *col, ptrdiff_t column_stride) {
   ptrdiff_t plane = conv->in_height * conv->in_width, image = conv->in_channels * plane;
@@ -35,13 +56,11 @@ static void im2col_baseline(const struct bulwark_convolution *conv, ptrdiff_t im
   for (ptrdiff_t c = 0; c < conv->in_channels; c++) {
     for (ptrdiff_t ky = 0; ky < conv->kernel_height; ky++) {
       for (ptrdiff_t kx = 0; kx < conv->kernel_width; kx++) {
-        ptrdiff_t row = (c * conv->kernel_height + ky) * conv->kernel_width + kx;
-        ptrdiff_t offset = kx * conv->dilation_x - conv->pad_left, first, last;
-        inside_range(offset, conv->stride_x, conv->in_width, out_width, &first, &last);
+        struct kernel_row row = kernel_row(conv, c, ky, kx);
         for (ptrdiff_t oy = 0; oy < conv->out_height; oy++) {
-          ptrdiff_t iy = oy * conv->stride_y - conv->pad_top + ky * conv->dilation_y;
-          int inside = iy >= 0 && iy < conv->in_height && first <= last;
-          float *target = col + row * column_stride + oy * out_width;
+          ptrdiff_t iy = input_row(conv, oy, ky);
+          int inside = iy >= 0 && iy < conv->in_height && row.first <= row.last;
+          float *target = col + row.index * column_stride + oy * out_width;
           const float *line = input + c * plane + (inside ? iy * conv->in_width : 0);
           for (ptrdiff_t n = 0; n < images; n++, target += positions, line += image) {
             if (!inside) {
@@ -49,15 +68,15 @@ static void im2col_baseline(const struct bulwark_convolution *conv, ptrdiff_t im
               continue;
             }
             // Zeros left of the image, the copied run, zeros right of it.
-            for (ptrdiff_t ox = 0; ox < first; ox++) target[ox] = 0;
+            for (ptrdiff_t ox = 0; ox < row.first; ox++) target[ox] = 0;
             if (conv->stride_x == 1) {
-              gather(target, line, offset, first, last, 1);
+              gather(target, line, row.offset, row.first, row.last, 1);
             } else if (conv->stride_x == 2) {
-              gather(target, line, offset, first, last, 2);
+              gather(target, line, row.offset, row.first, row.last, 2);
             } else {
-              gather(target, line, offset, first, last, conv->stride_x);
+              gather(target, line, row.offset, row.first, row.last, conv->stride_x);
             }
-            for (ptrdiff_t ox = last + 1; ox < out_width; ox++) target[ox] = 0;
+            for (ptrdiff_t ox = row.last + 1; ox < out_width; ox++) target[ox] = 0;
           }
         }
       }
@@ -104,27 +123,25 @@ __attribute__((target("avx2"))) static void im2col_avx2(const struct bulwark_con
   for (ptrdiff_t c = 0; c < conv->in_channels; c++) {
     for (ptrdiff_t ky = 0; ky < conv->kernel_height; ky++) {
       for (ptrdiff_t kx = 0; kx < conv->kernel_width; kx++) {
-        ptrdiff_t row = (c * conv->kernel_height + ky) * conv->kernel_width + kx;
-        ptrdiff_t offset = kx * conv->dilation_x - conv->pad_left, first, last;
-        inside_range(offset, stride, conv->in_width, out_width, &first, &last);
-        float *target = col + row * column_stride;
+        struct kernel_row row = kernel_row(conv, c, ky, kx);
+        float *target = col + row.index * column_stride;
         const float *row_end = target + images * conv->out_height * out_width;
         for (ptrdiff_t n = 0; n < images; n++) {
           for (ptrdiff_t oy = 0; oy < conv->out_height; oy++, target += out_width) {
-            ptrdiff_t iy = oy * conv->stride_y - conv->pad_top + ky * conv->dilation_y;
+            ptrdiff_t iy = input_row(conv, oy, ky);
             int inside_y = iy >= 0 && iy < conv->in_height;
             const float *line = input + n * image + c * plane + (inside_y ? iy * conv->in_width : 0);
             for (ptrdiff_t ox = 0; ox < out_width; ox += 8) {
               __m256i column = _mm256_add_epi32(_mm256_set1_epi32((int)ox), lanes);
               // Lanes whose column lies inside the image: first <= column <= last.
               __m256i inside = _mm256_andnot_si256(
-                  _mm256_cmpgt_epi32(_mm256_set1_epi32((int)first), column),
-                  _mm256_cmpgt_epi32(_mm256_set1_epi32((int)last + 1), column));
+                  _mm256_cmpgt_epi32(_mm256_set1_epi32((int)row.first), column),
+                  _mm256_cmpgt_epi32(_mm256_set1_epi32((int)row.last + 1), column));
               if (!inside_y) inside = _mm256_setzero_si256();
               __m256i index = _mm256_add_epi32(
                   _mm256_mullo_epi32(column, _mm256_set1_epi32((int)stride)),
-                  _mm256_set1_epi32((int)offset));
-              __m256 values = gather_avx2(line, ox, stride, offset, inside, index);
+                  _mm256_set1_epi32((int)row.offset));
+              __m256 values = gather_avx2(line, ox, stride, row.offset, inside, index);
               if (target + ox + 8 <= row_end) {
                 _mm256_storeu_ps(target + ox, values);
               } else {
@@ -143,7 +160,10 @@ __attribute__((target("avx2"))) static void im2col_avx2(const struct bulwark_con
 void bulwark_im2col(const struct bulwark_convolution *conv, ptrdiff_t images,
                     const float *input, float *col, ptrdiff_t column_stride, int portable) {
 #ifdef HAS_AVX2_VARIANT
-  if (!portable && cpu_has_avx2(0) && conv->in_height * conv->in_width <= INT32_MAX / 2) {
+  // The vector variant indexes a row's cells with 32-bit lanes.
+  ptrdiff_t reach = (conv->out_width + 8) * conv->stride_x +
+                    conv->kernel_width * conv->dilation_x + conv->pad_left;
+  if (!portable && cpu_has_avx2(0) && reach < INT32_MAX) {
     im2col_avx2(conv, images, input, col, column_stride);
     return;
   }
@@ -159,22 +179,20 @@ void bulwark_col2im(const struct bulwark_convolution *conv, ptrdiff_t images, co
   for (ptrdiff_t c = 0; c < conv->in_channels; c++) {
     for (ptrdiff_t ky = 0; ky < conv->kernel_height; ky++) {
       for (ptrdiff_t kx = 0; kx < conv->kernel_width; kx++) {
-        ptrdiff_t row = (c * conv->kernel_height + ky) * conv->kernel_width + kx;
-        ptrdiff_t offset = kx * conv->dilation_x - conv->pad_left, first, last;
-        inside_range(offset, conv->stride_x, conv->in_width, out_width, &first, &last);
-        if (first > last) continue;
+        struct kernel_row row = kernel_row(conv, c, ky, kx);
+        if (row.first > row.last) continue;
         for (ptrdiff_t oy = 0; oy < conv->out_height; oy++) {
-          ptrdiff_t iy = oy * conv->stride_y - conv->pad_top + ky * conv->dilation_y;
+          ptrdiff_t iy = input_row(conv, oy, ky);
           if (iy < 0 || iy >= conv->in_height) continue;
-          const float *source = col + row * column_stride + oy * out_width;
+          const float *source = col + row.index * column_stride + oy * out_width;
           float *line = input + c * plane + iy * conv->in_width;
           for (ptrdiff_t n = 0; n < images; n++, source += positions, line += image) {
             if (conv->stride_x == 1) {
-              scatter_add(line, source, offset, first, last, 1);
+              scatter_add(line, source, row.offset, row.first, row.last, 1);
             } else if (conv->stride_x == 2) {
-              scatter_add(line, source, offset, first, last, 2);
+              scatter_add(line, source, row.offset, row.first, row.last, 2);
             } else {
-              scatter_add(line, source, offset, first, last, conv->stride_x);
+              scatter_add(line, source, row.offset, row.first, row.last, conv->stride_x);
             }
           }
         }
