@@ -28,10 +28,6 @@ INLINE void store(float *target, floats value) { memcpy(target, &value, sizeof v
 // Lanes of `value` where `mask` is all ones, +0 elsewhere.
 INLINE floats keep(ints mask, floats value) { return (floats)(mask & (ints)value); }
 
-// Eight windows side by side: each gradient goes, as +0 + g, to the first maximum of its window
-// in the order upper left, upper right, lower left, lower right (a later cell wins only when
-// strictly greater, so NaN never wins); the window's other cells get +0. `top` and `bottom` are
-// the windows' 16 cells of each row.
 // The four cells of eight windows side by side, from the windows' 16 cells of each row: upper
 // left, upper right, lower left, lower right.
 struct cells {
@@ -62,6 +58,9 @@ INLINE floats window_maxima(const float *top, const float *bottom) {
   return blend(lower > upper, lower, upper);
 }
 
+// Eight windows side by side: each gradient goes, as +0 + g, to the cell `window_maxima` takes
+// (the upper pair's first maximum, or the lower pair's when strictly greater); the window's
+// other cells get +0. `top` and `bottom` are the windows' 16 cells of each row.
 INLINE void route(const float *top, const float *bottom, const float *gradient, float *top_out,
                   float *bottom_out) {
   struct cells w = window_cells(top, bottom);
@@ -113,9 +112,9 @@ INLINE void max_pool_backward(ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_t i
   }
 }
 
-// Folds one kernel cell into a row of window maxima: out[ox] = max(out[ox], line[ox * stride + offset])
-// for the windows `first`..`last` whose cell lies inside the row, a later cell winning only
-// when strictly greater (so NaN never wins). Inlined with a constant stride, so the compiler
+// Folds one kernel cell into a row of window maxima: out[ox] becomes line[ox * stride + offset]
+// when that is strictly greater (so NaN never wins), for the windows first...last whose cell lies
+// inside the row. Inlined with a constant stride, so the compiler
 // can vectorise the strided loads.
 INLINE void fold_cells(float *out, const float *line, ptrdiff_t first, ptrdiff_t last,
                        ptrdiff_t offset, ptrdiff_t stride) {

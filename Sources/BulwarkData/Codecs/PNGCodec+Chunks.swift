@@ -25,7 +25,7 @@ extension PNGCodec {
           message: "expected a chunk of at least 12 bytes at byte \(offset), found \(remaining) "
             + "bytes: a truncated file")
       }
-      let length = (0..<4).reduce(0) { $0 << 8 | Int(bytes[offset + $1]) }
+      let length = Int(bytes.bigEndianUInt32(at: offset))
       let type = printableText(String(decoding: bytes[offset + 4..<offset + 8], as: UTF8.self))
       guard length <= remaining - 12 else {
         throw PNGError(
@@ -47,16 +47,14 @@ extension PNGCodec {
   /// whatever the interlacing (rows' filter bytes only add to it).
   /// - Parameter bytes: A stream whose header libpng has accepted (so `IHDR` comes first).
   /// - Returns: Width x height x bits per pixel / 8, rounded down.
-  static func leastImageDataCount(_ bytes: UnsafeBufferPointer<UInt8>) -> Int {
-    func word(at offset: Int) -> Int {
-      (0..<4).reduce(0) { $0 << 8 | Int(bytes[offset + $1]) }
-    }
+  static func leastImageDataCount(_ bytes: [UInt8]) -> Int {
     // Samples per pixel by colour type: grey, -, RGB, palette, grey and alpha, -, RGBA.
     let samples = [1, 0, 3, 1, 2, 0, 4]
     let bitDepth = Int(bytes[24])
     let colorType = Int(bytes[25])
     let bitsPerPixel = bitDepth * (colorType < samples.count ? samples[colorType] : 1)
-    return word(at: 16) * word(at: 20) * bitsPerPixel / 8
+    let (width, height) = (Int(bytes.bigEndianUInt32(at: 16)), Int(bytes.bigEndianUInt32(at: 20)))
+    return width * height * bitsPerPixel / 8
   }
 
   /// How many bytes the image data at `ranges` inflates to, counted up to `limit`.

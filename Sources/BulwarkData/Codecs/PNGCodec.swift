@@ -93,7 +93,7 @@ public enum PNGCodec {
       }
       // A larger image is allocated only once its compressed data is known to fill it.
       if count > Self.uncheckedImageBytes {
-        let needed = leastImageDataCount(data)
+        let needed = leastImageDataCount(bytes)
         let found = inflatedCount(of: imageData, in: data, upTo: needed)
         guard found >= needed else {
           return "image of \(image.width)x\(image.height) pixels needs at least \(needed) "

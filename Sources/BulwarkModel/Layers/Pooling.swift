@@ -136,9 +136,9 @@ struct Pooling {
   /// order (``checkedArgmax(_:_:_:)``'s cell), or 0 for a window wholly in the padding: one
   /// kernel cell at a time over a row of windows (`CBulwarkKernels`). A plain 2x2, stride 2
   /// window compares its rows' first maxima (eight windows per vector step), which picks the same
-  /// cell unless a NaN is the first of a pair, and is the cell ``maxBackward2x2(_:_:_:portable:)``
-  /// routes to. `portable` forces the
-  /// kernel's baseline variant, which gives the same bits (tests compare the two).
+  /// cell unless a NaN is the first of a pair, and is the cell
+  /// ``maxBackward2x2(_:_:_:portable:)`` routes to. `portable` forces the kernel's baseline
+  /// variant, which gives the same bits (tests compare the two).
   func maxForward(
     _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, portable: Bool = false
   ) {
@@ -171,8 +171,8 @@ struct Pooling {
   }
 
   /// ``maxBackward(_:_:_:)`` for the common 2x2, stride 2 window: each gradient goes to the cell
-  /// ``maxForward(_:_:portable:)`` took (the first maximum), into a zeroed input gradient. Every cell
-  /// of a window is written (+0 + the gradient, or +0), eight windows per vector step, without a
+  /// ``maxForward(_:_:portable:)`` took (the first maximum), into a zeroed input gradient. Every
+  /// cell of a window is written (+0 + the gradient, or +0), eight windows per vector step, without a
   /// branch on which one won (`CBulwarkKernels`); `portable` forces the kernel's baseline
   /// variant, which gives the same bits (tests compare the two).
   func maxBackward2x2(

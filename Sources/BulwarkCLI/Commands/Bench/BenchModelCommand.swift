@@ -13,12 +13,13 @@ struct BenchModelCommand: ParsableCommand {
     discussion: """
       Measures the committed LeNet-5 (1x28x28) and the RGB CNN of the model-formats spec \
       (3x64x64: three conv 3x3 + batch norm + relu + max pool blocks of 32, 64 and 128 \
-      channels, global average pooling, fc 10; random weights). Reference: onnxruntime 1.31 on \
-      this machine kind runs about 54,000 LeNet-5 and 1,160 RGB CNN images/s on one thread.
+      channels, global average pooling, fc 10; random weights). Reference: onnxruntime 1.32 on \
+      this machine kind runs about 39,000-47,000 LeNet-5 and 1,000-1,040 RGB CNN images/s on \
+      one thread (the same architectures' ONNX files, 2026-12-06).
 
       The adversarial-training rows time LeNet-5 steps of Madry PGD training as 'bulwark train \
       --adversarial pgd' takes them (PGD-7, eps 0.1, step 0.025, random start, batch 128, \
-      Adam). Reference: PyTorch on this machine kind trains that recipe at about 1,150 \
+      Adam). Reference: PyTorch on this machine kind trains that recipe at about 970-1,150 \
       images/s on 2 threads.
 
       With --model FILE, measures that model alone, a .safetensors network or an ONNX model: \
