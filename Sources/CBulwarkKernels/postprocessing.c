@@ -6,6 +6,7 @@
 #include "CBulwarkKernels.h"
 #include "cpu.h"
 
+#include <float.h>
 #include <string.h>
 
 #pragma STDC FP_CONTRACT OFF
@@ -147,13 +148,14 @@ INLINE void reverse_sigmoid(const float *input, float *output, ptrdiff_t rows, p
 // RN(q - d r) is RN(y / scale) (Markstein's correction), zeros keeping their sign. Checked
 // against division for every integer |y| <= 2^24 and every decimals 1...38 (larger y are such an
 // integer times a power of two, which scales every step exactly). NaN stays NaN. An infinite y
-// makes d NaN (inf - inf); zeroing a NaN d leaves q, the infinity itself (one mask instead of a
-// test of y and a blend: the four multiplications already fill both multiply units).
+// makes q that infinity and d NaN (inf - inf); d then becomes FLT_MAX, the minimum's non-NaN
+// operand (a finite d is far smaller and stays), and q minus a finite amount is q. One minimum
+// rather than a mask of d == d, a compare and a blend: the four multiplications already fill
+// both multiply units.
 INLINE floats round_scaled(floats x, float scale, float reciprocal) {
   floats y = __builtin_elementwise_roundeven(x * scale);
   floats q = y * reciprocal;
-  floats d = fma_(q, splat(scale), -y);
-  d = (floats)((ints)d & (d == d));
+  floats d = __builtin_elementwise_min(fma_(q, splat(scale), -y), splat(FLT_MAX));
   return fma_(-d, splat(reciprocal), q);
 }
 
