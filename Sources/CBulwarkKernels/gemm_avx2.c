@@ -5,10 +5,11 @@
 // The blocking follows Goto and van de Geijn ("Anatomy of high-performance matrix
 // multiplication", 2008): B is packed KC rows by NC columns at a time into 16-column slivers
 // that stay in L1 while the micro-kernel runs over them, A is packed MC rows by KC at a time into
-// 6-row slivers that stay in L2, and a 6 x 16 micro-kernel keeps twelve 8-wide accumulators in
-// registers. Each element of C still sees its k products added one by one in the order
-// p = 0, 1, ..., k - 1 (a block stores its partial sums to C and the next block loads them back),
-// so the blocking never changes a result, and neither do the matrix sizes around an element.
+// 6-row slivers that stay in L2 (a block's last 7 or 8 rows into 4 + 3 or 4 + 4), and a 6 x 16
+// micro-kernel keeps twelve 8-wide accumulators in registers. Each element of C still sees its
+// k products added one by one in the order p = 0, 1, ..., k - 1 (a block stores its partial sums
+// to C and the next block loads them back), so the blocking never changes a result, and neither
+// do the matrix sizes around an element.
 #include "CBulwarkKernels.h"
 
 #include <stdlib.h>
@@ -24,26 +25,32 @@ int bulwark_gemm_avx2_available(void) {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-// Rows [row, row + mc) and columns [p0, p0 + kc) of A into 6-row slivers, [sliver][p][row],
-// rows past m zero. Reads along whichever of A's axes is contiguous.
+// Rows of the A sliver that starts `first` rows into a block of `mc`: MR, except that a block's
+// last 7 or 8 rows are taken as 4 + 3 or 4 + 4 (a sliver of one or two rows keeps too few sums
+// in flight for the FMA units' latency), and what is left when fewer than MR are.
+static ptrdiff_t sliver_height(ptrdiff_t first, ptrdiff_t mc) {
+  ptrdiff_t left = mc - first;
+  if (left == MR + 1 || left == MR + 2) return 4;
+  return left < MR ? left : MR;
+}
+
+// Rows [row, row + mc) and columns [p0, p0 + kc) of A into slivers of sliver_height rows, each
+// [p][row] from `packed + (its first row - row) * kc`. Reads along whichever of A's axes is
+// contiguous.
 static void pack_a(const float *a, ptrdiff_t a_row_stride, ptrdiff_t a_column_stride,
-                   ptrdiff_t m, ptrdiff_t row, ptrdiff_t mc, ptrdiff_t p0, ptrdiff_t kc,
-                   float *packed) {
-  for (ptrdiff_t sliver = 0; sliver < mc; sliver += MR) {
+                   ptrdiff_t row, ptrdiff_t mc, ptrdiff_t p0, ptrdiff_t kc, float *packed) {
+  for (ptrdiff_t sliver = 0, rows; sliver < mc; sliver += rows) {
+    rows = sliver_height(sliver, mc);
     float *target = packed + sliver * kc;
-    ptrdiff_t first = row + sliver;
-    ptrdiff_t rows = m - first < MR ? m - first : MR;
-    if (mc - sliver < rows) rows = mc - sliver;
-    const float *source = rows > 0 ? a + first * a_row_stride + p0 * a_column_stride : a;
+    const float *source = a + (row + sliver) * a_row_stride + p0 * a_column_stride;
     if (a_row_stride == 1) {
       for (ptrdiff_t p = 0; p < kc; p++) {
-        for (ptrdiff_t r = 0; r < MR; r++)
-          target[p * MR + r] = r < rows ? source[p * a_column_stride + r] : 0;
+        for (ptrdiff_t r = 0; r < rows; r++) target[p * rows + r] = source[p * a_column_stride + r];
       }
     } else {
-      for (ptrdiff_t r = 0; r < MR; r++) {
+      for (ptrdiff_t r = 0; r < rows; r++) {
         for (ptrdiff_t p = 0; p < kc; p++)
-          target[p * MR + r] = r < rows ? source[r * a_row_stride + p * a_column_stride] : 0;
+          target[p * rows + r] = source[r * a_row_stride + p * a_column_stride];
       }
     }
   }
@@ -73,70 +80,74 @@ __attribute__((target("avx2,fma"))) static void pack_b(const float *b, ptrdiff_t
   }
 }
 
-// A 6 x 16 tile of C (row stride c_row_stride) += a 6-row sliver of A times a 16-column sliver
-// of B, over kc products.
+// A `height` x 8 `vectors` tile of C (row stride c_row_stride) += a `height`-row sliver of A
+// times the first 8 `vectors` columns of a 16-column sliver of B, over kc products: `height` x
+// `vectors` 8-wide accumulators in registers.
+__attribute__((target("avx2,fma"), always_inline)) static inline void kernel(
+    int height, int vectors, ptrdiff_t kc, const float *a, const float *b, float *c,
+    ptrdiff_t c_row_stride) {
+  __m256 sums[MR][2];
+  for (int r = 0; r < height; r++)
+    for (int v = 0; v < vectors; v++) sums[r][v] = _mm256_loadu_ps(c + r * c_row_stride + 8 * v);
+  for (ptrdiff_t p = 0; p < kc; p++) {
+    __m256 b0 = _mm256_loadu_ps(b), b1 = vectors > 1 ? _mm256_loadu_ps(b + 8) : b0;
+    for (int r = 0; r < height; r++) {
+      __m256 x = _mm256_broadcast_ss(a + r);
+      sums[r][0] = _mm256_fmadd_ps(x, b0, sums[r][0]);
+      if (vectors > 1) sums[r][1] = _mm256_fmadd_ps(x, b1, sums[r][1]);
+    }
+    a += height;
+    b += NR;
+  }
+  for (int r = 0; r < height; r++)
+    for (int v = 0; v < vectors; v++) _mm256_storeu_ps(c + r * c_row_stride + 8 * v, sums[r][v]);
+}
+
+// The full 6 x 16 tile, most of a product's work.
 __attribute__((target("avx2,fma"))) static void kernel_6x16(ptrdiff_t kc, const float *a,
                                                             const float *b, float *c,
                                                             ptrdiff_t c_row_stride) {
-  __m256 c00 = _mm256_loadu_ps(c), c01 = _mm256_loadu_ps(c + 8);
-  __m256 c10 = _mm256_loadu_ps(c + c_row_stride), c11 = _mm256_loadu_ps(c + c_row_stride + 8);
-  __m256 c20 = _mm256_loadu_ps(c + 2 * c_row_stride);
-  __m256 c21 = _mm256_loadu_ps(c + 2 * c_row_stride + 8);
-  __m256 c30 = _mm256_loadu_ps(c + 3 * c_row_stride);
-  __m256 c31 = _mm256_loadu_ps(c + 3 * c_row_stride + 8);
-  __m256 c40 = _mm256_loadu_ps(c + 4 * c_row_stride);
-  __m256 c41 = _mm256_loadu_ps(c + 4 * c_row_stride + 8);
-  __m256 c50 = _mm256_loadu_ps(c + 5 * c_row_stride);
-  __m256 c51 = _mm256_loadu_ps(c + 5 * c_row_stride + 8);
-  for (ptrdiff_t p = 0; p < kc; p++) {
-    __m256 b0 = _mm256_loadu_ps(b), b1 = _mm256_loadu_ps(b + 8);
-    __m256 x = _mm256_broadcast_ss(a);
-    c00 = _mm256_fmadd_ps(x, b0, c00);
-    c01 = _mm256_fmadd_ps(x, b1, c01);
-    x = _mm256_broadcast_ss(a + 1);
-    c10 = _mm256_fmadd_ps(x, b0, c10);
-    c11 = _mm256_fmadd_ps(x, b1, c11);
-    x = _mm256_broadcast_ss(a + 2);
-    c20 = _mm256_fmadd_ps(x, b0, c20);
-    c21 = _mm256_fmadd_ps(x, b1, c21);
-    x = _mm256_broadcast_ss(a + 3);
-    c30 = _mm256_fmadd_ps(x, b0, c30);
-    c31 = _mm256_fmadd_ps(x, b1, c31);
-    x = _mm256_broadcast_ss(a + 4);
-    c40 = _mm256_fmadd_ps(x, b0, c40);
-    c41 = _mm256_fmadd_ps(x, b1, c41);
-    x = _mm256_broadcast_ss(a + 5);
-    c50 = _mm256_fmadd_ps(x, b0, c50);
-    c51 = _mm256_fmadd_ps(x, b1, c51);
-    a += MR;
-    b += NR;
-  }
-  _mm256_storeu_ps(c, c00);
-  _mm256_storeu_ps(c + 8, c01);
-  _mm256_storeu_ps(c + c_row_stride, c10);
-  _mm256_storeu_ps(c + c_row_stride + 8, c11);
-  _mm256_storeu_ps(c + 2 * c_row_stride, c20);
-  _mm256_storeu_ps(c + 2 * c_row_stride + 8, c21);
-  _mm256_storeu_ps(c + 3 * c_row_stride, c30);
-  _mm256_storeu_ps(c + 3 * c_row_stride + 8, c31);
-  _mm256_storeu_ps(c + 4 * c_row_stride, c40);
-  _mm256_storeu_ps(c + 4 * c_row_stride + 8, c41);
-  _mm256_storeu_ps(c + 5 * c_row_stride, c50);
-  _mm256_storeu_ps(c + 5 * c_row_stride + 8, c51);
+  kernel(MR, 2, kc, a, b, c, c_row_stride);
 }
 
-// A tile of rows x columns (at most 6 x 16) at the edge of C: copied into a full tile, run
-// through the same kernel (so with the same arithmetic), and copied back.
+// `kernel` with its height and vector count as constants, so that the sums live in registers.
+#define KERNEL(HEIGHT)                                                  \
+  do {                                                                  \
+    if (vectors > 1)                                                    \
+      kernel(HEIGHT, 2, kc, a, b, target, stride);                      \
+    else                                                                \
+      kernel(HEIGHT, 1, kc, a, b, target, stride);                      \
+  } while (0)
+
+// A tile of rows x columns (at most 6 x 16) but the full one, with one vector of columns where
+// 8 or fewer are left: a tile narrower than its vectors is copied into a full one, run through
+// the same arithmetic, and copied back.
 __attribute__((target("avx2,fma"))) static void kernel_edge(ptrdiff_t kc, const float *a,
                                                             const float *b, float *c,
                                                             ptrdiff_t c_row_stride,
                                                             ptrdiff_t rows, ptrdiff_t columns) {
+  int vectors = columns > 8 ? 2 : 1;
   float tile[MR * NR] = {0};
-  for (ptrdiff_t r = 0; r < rows; r++)
-    memcpy(tile + r * NR, c + r * c_row_stride, (size_t)columns * sizeof(float));
-  kernel_6x16(kc, a, b, tile, NR);
-  for (ptrdiff_t r = 0; r < rows; r++)
-    memcpy(c + r * c_row_stride, tile + r * NR, (size_t)columns * sizeof(float));
+  float *target = c;
+  ptrdiff_t stride = c_row_stride;
+  if (columns < 8 * vectors) {
+    for (ptrdiff_t r = 0; r < rows; r++)
+      memcpy(tile + r * NR, c + r * c_row_stride, (size_t)columns * sizeof(float));
+    target = tile;
+    stride = NR;
+  }
+  switch (rows) {
+    case 6: KERNEL(6); break;
+    case 5: KERNEL(5); break;
+    case 4: KERNEL(4); break;
+    case 3: KERNEL(3); break;
+    case 2: KERNEL(2); break;
+    default: KERNEL(1); break;
+  }
+  if (columns < 8 * vectors) {
+    for (ptrdiff_t r = 0; r < rows; r++)
+      memcpy(c + r * c_row_stride, tile + r * NR, (size_t)columns * sizeof(float));
+  }
 }
 
 ptrdiff_t bulwark_gemm_packed_size(ptrdiff_t m, ptrdiff_t k) {
@@ -148,7 +159,10 @@ void bulwark_gemm_pack(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t a_row
   ptrdiff_t height = (m + MR - 1) / MR * MR;
   for (ptrdiff_t p0 = 0; p0 < k; p0 += KC) {
     ptrdiff_t kc = k - p0 < KC ? k - p0 : KC;
-    pack_a(a, a_row_stride, a_column_stride, m, 0, height, p0, kc, packed + p0 * height);
+    for (ptrdiff_t row = 0; row < m; row += MC) {
+      ptrdiff_t mc = m - row < MC ? m - row : MC;
+      pack_a(a, a_row_stride, a_column_stride, row, mc, p0, kc, packed + p0 * height + row * kc);
+    }
   }
 }
 
@@ -173,12 +187,11 @@ static int gemm(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *prepacked, c
       for (ptrdiff_t row = 0; row < m; row += MC) {
         ptrdiff_t mc = m - row < MC ? m - row : MC;
         const float *packed_a = prepacked != NULL ? prepacked + p0 * height + row * kc : block;
-        if (prepacked == NULL)
-          pack_a(a, a_row_stride, a_column_stride, m, row, mc, p0, kc, block);
+        if (prepacked == NULL) pack_a(a, a_row_stride, a_column_stride, row, mc, p0, kc, block);
         for (ptrdiff_t j = 0; j < nc; j += NR) {
           ptrdiff_t columns = nc - j < NR ? nc - j : NR;
-          for (ptrdiff_t i = 0; i < mc; i += MR) {
-            ptrdiff_t rows = mc - i < MR ? mc - i : MR;
+          for (ptrdiff_t i = 0, rows; i < mc; i += rows) {
+            rows = sliver_height(i, mc);
             float *tile = c + (row + i) * c_row_stride + column + j;
             if (rows == MR && columns == NR)
               kernel_6x16(kc, packed_a + i * kc, packed_b + j * kc, tile, c_row_stride);

@@ -16,7 +16,8 @@ import Testing
     var description: String { "\(m)x\(k) · \(k)x\(n)\(transposedA ? ", A transposed" : "")" }
   }
 
-  /// Edges of the 6 x 16 tiles, of the 256-deep, 120-row and 2,048-column blocks, and tiny sizes.
+  /// Edges of the 6 x 16 tiles (a block's last 7 and 8 rows split 4 + 3 and 4 + 4, last columns
+  /// 8 wide and fewer), of the 256-deep, 120-row and 2,048-column blocks, and tiny sizes.
   static let shapes = [
     Shape(m: 1, n: 1, k: 1, transposedA: false),
     Shape(m: 7, n: 17, k: 3, transposedA: false),
@@ -24,6 +25,8 @@ import Testing
     Shape(m: 125, n: 20, k: 5, transposedA: false),
     Shape(m: 6, n: 2_100, k: 2, transposedA: true),
     Shape(m: 12, n: 48, k: 513, transposedA: false),
+    Shape(m: 14, n: 24, k: 40, transposedA: false),
+    Shape(m: 128, n: 20, k: 17, transposedA: true),
   ]
 
   static func random(_ count: Int, seed: UInt64) -> [Float] {
