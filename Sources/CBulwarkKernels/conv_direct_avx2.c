@@ -2,7 +2,8 @@
 // (a network's first layers), where im2col's copies cost more than the product they feed. Each
 // output starts from its bias and adds its products one fused multiply-add at a time in the
 // im2col order (channel, kernel row, kernel column), the arithmetic of the GEMM path, so either
-// path gives the same bits.
+// path gives the same bits. A ReLU and a 2x2 max pooling after the convolution can be applied
+// while the outputs are in registers, so that only what they leave is stored.
 #include "CBulwarkKernels.h"
 
 #include <stdlib.h>
@@ -14,6 +15,15 @@
 // Output channels and 8-wide column vectors computed together: 6 x 2 = 12 accumulators, the
 // register block of the GEMM kernel (4 x 2 left the FMA units waiting on their latency).
 enum { CHANNEL_BLOCK = 6, VECTOR_BLOCK = 2 };
+
+// The output channels of the block that starts at `oc`: CHANNEL_BLOCK, except that a last 1 or 2
+// are computed with the 6 before them as 4 + 3 or 4 + 4 (a block of one or two channels keeps
+// too few sums in flight for the FMA units' latency).
+static ptrdiff_t block_channels(ptrdiff_t oc, ptrdiff_t out_channels) {
+  ptrdiff_t left = out_channels - oc;
+  if (left == CHANNEL_BLOCK + 1 || left == CHANNEL_BLOCK + 2) return 4;
+  return left < CHANNEL_BLOCK ? left : CHANNEL_BLOCK;
+}
 // Input channels and column vectors of an input gradient computed together: up to 3 x 4 sums,
 // each with its tap's partial sum beside it (the sums spill; the partials' chains stay in
 // registers). On Zen 3 this runs LeNet-5's second layer at 85% of the FMA units' peak and its
@@ -33,64 +43,137 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void store(
   }
 }
 
-// Outputs [oc0, oc0 + channels) x columns [x0, x0 + 8 * vectors) of one output row, at most
-// `valid` of its columns kept. `source` is the padded input at this row's first tap.
-__attribute__((target("avx2,fma"), always_inline)) static inline void block(
-    int channels, int vectors, const float *source, ptrdiff_t in_channels, ptrdiff_t plane,
-    ptrdiff_t row_stride, ptrdiff_t kernel_height, ptrdiff_t kernel_width, ptrdiff_t dilation_y,
-    ptrdiff_t dilation_x, const float *weight, ptrdiff_t rows, const float *bias, float *target,
-    ptrdiff_t out_plane, ptrdiff_t valid, int rectify) {
-  __m256 sums[CHANNEL_BLOCK][VECTOR_BLOCK];
+// The sums of outputs [oc0, oc0 + channels) x columns [x0, x0 + 8 * vectors) of one output row,
+// rectified when asked. `source` is the padded input at this row's first tap, `offsets` each
+// tap's place from there and `packed` the block's weights, `channels` per tap.
+__attribute__((target("avx2,fma"), always_inline)) static inline void accumulate(
+    int channels, int vectors, const float *source, const ptrdiff_t *offsets, ptrdiff_t taps,
+    const float *packed, const float *bias, int rectify,
+    __m256 sums[CHANNEL_BLOCK][VECTOR_BLOCK]) {
   for (int i = 0; i < channels; i++)
     for (int v = 0; v < vectors; v++) sums[i][v] = _mm256_set1_ps(bias[i]);
-  const float *tap_weight = weight;
-  for (ptrdiff_t c = 0; c < in_channels; c++) {
-    for (ptrdiff_t ky = 0; ky < kernel_height; ky++) {
-      const float *line = source + c * plane + ky * dilation_y * row_stride;
-      for (ptrdiff_t kx = 0; kx < kernel_width; kx++) {
-        const float *x = line + kx * dilation_x;
-        __m256 x0 = _mm256_loadu_ps(x);
-        __m256 x1 = vectors > 1 ? _mm256_loadu_ps(x + 8) : x0;
-        for (int i = 0; i < channels; i++) {
-          __m256 w = _mm256_broadcast_ss(tap_weight + i * rows);
-          sums[i][0] = _mm256_fmadd_ps(w, x0, sums[i][0]);
-          if (vectors > 1) sums[i][1] = _mm256_fmadd_ps(w, x1, sums[i][1]);
-        }
-        tap_weight++;
-      }
+  for (ptrdiff_t tap = 0; tap < taps; tap++) {
+    const float *x = source + offsets[tap];
+    __m256 x0 = _mm256_loadu_ps(x);
+    __m256 x1 = vectors > 1 ? _mm256_loadu_ps(x + 8) : x0;
+    const float *w = packed + tap * channels;
+    for (int i = 0; i < channels; i++) {
+      __m256 weight = _mm256_broadcast_ss(w + i);
+      sums[i][0] = _mm256_fmadd_ps(weight, x0, sums[i][0]);
+      if (vectors > 1) sums[i][1] = _mm256_fmadd_ps(weight, x1, sums[i][1]);
     }
   }
   // A rectified output is max(sum, +0) as maxps takes it: the sum where it is greater than 0,
   // else +0 (NaN included), the bits of a separate ReLU.
-  for (int i = 0; i < channels; i++)
-    for (int v = 0; v < vectors; v++)
-      store(target + i * out_plane + v * 8,
-            rectify ? _mm256_max_ps(sums[i][v], _mm256_setzero_ps()) : sums[i][v],
-            valid - v * 8);
+  if (rectify)
+    for (int i = 0; i < channels; i++)
+      for (int v = 0; v < vectors; v++)
+        sums[i][v] = _mm256_max_ps(sums[i][v], _mm256_setzero_ps());
 }
 
-// `block` with its channel and vector counts as constants, so that the accumulators live in
-// registers.
-#define BLOCK(CHANNELS, VECTORS)                                                              \
-  block(CHANNELS, VECTORS, source, in_channels, plane, row_stride, kernel_height, kernel_width, \
-        dilation_y, dilation_x, weight + oc * rows, rows, bias + oc,                           \
-        output_image + oc * out_plane + oy * out_width + x0, out_plane, out_width - x0, rectify)
+// One output row's block (see `accumulate`), at most `valid` of its columns kept.
+__attribute__((target("avx2,fma"), always_inline)) static inline void block(
+    int channels, int vectors, const float *source, const ptrdiff_t *offsets, ptrdiff_t taps,
+    const float *packed, const float *bias, int rectify, float *target, ptrdiff_t out_plane,
+    ptrdiff_t valid) {
+  __m256 sums[CHANNEL_BLOCK][VECTOR_BLOCK];
+  accumulate(channels, vectors, source, offsets, taps, packed, bias, rectify, sums);
+  for (int i = 0; i < channels; i++)
+    for (int v = 0; v < vectors; v++)
+      store(target + i * out_plane + v * 8, sums[i][v], valid - v * 8);
+}
+
+// The maxima of a row's 16 columns in pairs, in order: the right one where it is strictly
+// greater (maxps returns its second operand unless the first is greater, NaN included).
+__attribute__((target("avx2,fma"), always_inline)) static inline __m256 pair_maxima(__m256 v0,
+                                                                                  __m256 v1) {
+  __m256 left = _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(2, 0, 2, 0));
+  __m256 right = _mm256_shuffle_ps(v0, v1, _MM_SHUFFLE(3, 1, 3, 1));
+  // The shuffles work within 128-bit halves: pairs 0, 1, 4, 5, 2, 3, 6, 7 until permuted.
+  return _mm256_max_ps(right, left);
+}
+
+// Two output rows' block (see `accumulate`; `source` at the upper row's first tap and `below`
+// the distance to the lower's), max-pooled 2x2 with stride 2 as bulwark_max_pool_forward's 2x2
+// path does: each row's pair maximum, the lower one where it is strictly greater. At most
+// `valid` pooled columns kept.
+__attribute__((target("avx2,fma"), always_inline)) static inline void pooled_block(
+    int channels, int vectors, const float *source, ptrdiff_t below, const ptrdiff_t *offsets,
+    ptrdiff_t taps, const float *packed, const float *bias, int rectify, float *target,
+    ptrdiff_t pooled_plane, ptrdiff_t valid) {
+  __m256 upper[CHANNEL_BLOCK][VECTOR_BLOCK], lower[CHANNEL_BLOCK][VECTOR_BLOCK];
+  accumulate(channels, vectors, source, offsets, taps, packed, bias, rectify, upper);
+  // The upper row's maxima wait in memory: the lower row needs every register.
+  __m256 upper_maxima[CHANNEL_BLOCK];
+  for (int i = 0; i < channels; i++)
+    upper_maxima[i] = pair_maxima(upper[i][0], vectors > 1 ? upper[i][1] : upper[i][0]);
+  accumulate(channels, vectors, source + below, offsets, taps, packed, bias, rectify, lower);
+  for (int i = 0; i < channels; i++) {
+    __m256 lower_maxima = pair_maxima(lower[i][0], vectors > 1 ? lower[i][1] : lower[i][0]);
+    __m256d maxima = _mm256_castps_pd(_mm256_max_ps(lower_maxima, upper_maxima[i]));
+    // Pairs back in order (see `pair_maxima`), 64 bits at a time.
+    store(target + i * pooled_plane,
+          _mm256_castpd_ps(_mm256_permute4x64_pd(maxima, _MM_SHUFFLE(3, 1, 2, 0))), valid);
+  }
+}
+
+// `block` or `pooled_block` with its channel and vector counts as constants, so that the
+// accumulators live in registers.
+#define BLOCK(CHANNELS, VECTORS)                                                               \
+  do {                                                                                         \
+    if (pool)                                                                                  \
+      pooled_block(CHANNELS, VECTORS, source, stride_y * row_stride, offsets, taps,            \
+                   packed + oc * taps, bias + oc, rectify,                                     \
+                   output_image + oc * pooled_plane + oy / 2 * pooled_width + x0 / 2,          \
+                   pooled_plane, pooled_width - x0 / 2);                                       \
+    else                                                                                       \
+      block(CHANNELS, VECTORS, source, offsets, taps, packed + oc * taps, bias + oc, rectify, \
+            output_image + oc * out_plane + oy * out_width + x0, out_plane, out_width - x0);  \
+  } while (0)
 
 __attribute__((target("avx2,fma"))) int bulwark_conv_direct_avx2(
-    ptrdiff_t count, const float *input, ptrdiff_t in_channels, ptrdiff_t height,
-    ptrdiff_t width, const float *weight, const float *bias, ptrdiff_t out_channels,
-    ptrdiff_t kernel_height, ptrdiff_t kernel_width, ptrdiff_t stride_y, ptrdiff_t pad_top,
-    ptrdiff_t pad_left, ptrdiff_t dilation_y, ptrdiff_t dilation_x, ptrdiff_t out_height,
-    ptrdiff_t out_width, int rectify, float *output) {
+    const struct bulwark_convolution *conv, ptrdiff_t count, const float *input,
+    const float *weight, const float *bias, ptrdiff_t out_channels, int rectify, int pool,
+    float *output) {
+  if (conv->stride_x != 1) return 0;
+  ptrdiff_t in_channels = conv->in_channels, height = conv->in_height, width = conv->in_width;
+  ptrdiff_t kernel_height = conv->kernel_height, kernel_width = conv->kernel_width;
+  ptrdiff_t stride_y = conv->stride_y, pad_top = conv->pad_top, pad_left = conv->pad_left;
+  ptrdiff_t dilation_y = conv->dilation_y, dilation_x = conv->dilation_x;
+  ptrdiff_t out_height = conv->out_height, out_width = conv->out_width;
   // The padded image: every row and column a tap reads, zero outside the image; columns run to
   // a whole number of vectors past the last output column.
   ptrdiff_t padded_height = (out_height - 1) * stride_y + (kernel_height - 1) * dilation_y + 1;
   ptrdiff_t row_stride = (out_width + 7) / 8 * 8 + (kernel_width - 1) * dilation_x;
   ptrdiff_t plane = padded_height * row_stride;
+  ptrdiff_t taps = in_channels * kernel_height * kernel_width;
+  // The weights of each block of output channels tap by tap, so that a tap's broadcasts read
+  // one short run; and each tap's offset in the padded image, in im2col order, so that one loop
+  // walks them all.
   float *padded = malloc((size_t)(in_channels * plane) * sizeof(float));
-  if (padded == NULL) return 0;
-  ptrdiff_t rows = in_channels * kernel_height * kernel_width;
+  float *packed = malloc((size_t)(out_channels * taps) * sizeof(float));
+  ptrdiff_t *offsets = malloc((size_t)taps * sizeof(ptrdiff_t));
+  if (padded == NULL || packed == NULL || offsets == NULL) {
+    free(padded);
+    free(packed);
+    free(offsets);
+    return 0;
+  }
+  for (ptrdiff_t oc = 0, channels; oc < out_channels; oc += channels) {
+    channels = block_channels(oc, out_channels);
+    for (ptrdiff_t tap = 0; tap < taps; tap++)
+      for (ptrdiff_t i = 0; i < channels; i++)
+        packed[oc * taps + tap * channels + i] = weight[(oc + i) * taps + tap];
+  }
+  for (ptrdiff_t c = 0, tap = 0; c < in_channels; c++)
+    for (ptrdiff_t ky = 0; ky < kernel_height; ky++)
+      for (ptrdiff_t kx = 0; kx < kernel_width; kx++, tap++)
+        offsets[tap] = c * plane + ky * dilation_y * row_stride + kx * dilation_x;
   ptrdiff_t out_plane = out_height * out_width;
+  // Pooled, only the rows and columns of whole windows are computed and kept.
+  ptrdiff_t pooled_width = out_width / 2, pooled_plane = out_height / 2 * pooled_width;
+  ptrdiff_t rows = pool ? out_height / 2 * 2 : out_height;
+  ptrdiff_t columns = pool ? pooled_width * 2 : out_width;
   for (ptrdiff_t image = 0; image < count; image++) {
     const float *pixels = input + image * in_channels * height * width;
     memset(padded, 0, (size_t)(in_channels * plane) * sizeof(float));
@@ -105,27 +188,28 @@ __attribute__((target("avx2,fma"))) int bulwark_conv_direct_avx2(
                (size_t)(last_x - first_x) * sizeof(float));
       }
     }
-    float *output_image = output + image * out_channels * out_plane;
-    for (ptrdiff_t oy = 0; oy < out_height; oy++) {
-      for (ptrdiff_t x0 = 0; x0 < out_width; x0 += 8 * VECTOR_BLOCK) {
+    float *output_image = output + image * out_channels * (pool ? pooled_plane : out_plane);
+    for (ptrdiff_t oy = 0; oy < rows; oy += pool ? 2 : 1) {
+      for (ptrdiff_t x0 = 0; x0 < columns; x0 += 8 * VECTOR_BLOCK) {
         const float *source = padded + oy * stride_y * row_stride + x0;
-        int two = out_width - x0 > 8;
-        ptrdiff_t oc = 0;
-        for (; oc + CHANNEL_BLOCK <= out_channels; oc += CHANNEL_BLOCK) {
-          if (two) BLOCK(6, 2); else BLOCK(6, 1);
-        }
-        switch (out_channels - oc) {
-          case 5: if (two) BLOCK(5, 2); else BLOCK(5, 1); break;
-          case 4: if (two) BLOCK(4, 2); else BLOCK(4, 1); break;
-          case 3: if (two) BLOCK(3, 2); else BLOCK(3, 1); break;
-          case 2: if (two) BLOCK(2, 2); else BLOCK(2, 1); break;
-          case 1: if (two) BLOCK(1, 2); else BLOCK(1, 1); break;
-          default: break;
+        int two = columns - x0 > 8;
+        for (ptrdiff_t oc = 0, channels; oc < out_channels; oc += channels) {
+          channels = block_channels(oc, out_channels);
+          switch (channels) {
+            case 6: if (two) BLOCK(6, 2); else BLOCK(6, 1); break;
+            case 5: if (two) BLOCK(5, 2); else BLOCK(5, 1); break;
+            case 4: if (two) BLOCK(4, 2); else BLOCK(4, 1); break;
+            case 3: if (two) BLOCK(3, 2); else BLOCK(3, 1); break;
+            case 2: if (two) BLOCK(2, 2); else BLOCK(2, 1); break;
+            default: if (two) BLOCK(1, 2); else BLOCK(1, 1); break;
+          }
         }
       }
     }
   }
   free(padded);
+  free(packed);
+  free(offsets);
   return 1;
 }
 
@@ -239,17 +323,11 @@ __attribute__((target("avx2,fma"))) int bulwark_conv_input_gradient_direct_avx2(
 
 #else
 
-int bulwark_conv_direct_avx2(ptrdiff_t count, const float *input, ptrdiff_t in_channels,
-                             ptrdiff_t height, ptrdiff_t width, const float *weight,
-                             const float *bias, ptrdiff_t out_channels, ptrdiff_t kernel_height,
-                             ptrdiff_t kernel_width, ptrdiff_t stride_y, ptrdiff_t pad_top,
-                             ptrdiff_t pad_left, ptrdiff_t dilation_y, ptrdiff_t dilation_x,
-                             ptrdiff_t out_height, ptrdiff_t out_width, int rectify,
-                             float *output) {
-  (void)count; (void)input; (void)in_channels; (void)height; (void)width; (void)weight;
-  (void)bias; (void)out_channels; (void)kernel_height; (void)kernel_width; (void)stride_y;
-  (void)pad_top; (void)pad_left; (void)dilation_y; (void)dilation_x; (void)out_height;
-  (void)out_width; (void)rectify; (void)output;
+int bulwark_conv_direct_avx2(const struct bulwark_convolution *conv, ptrdiff_t count,
+                             const float *input, const float *weight, const float *bias,
+                             ptrdiff_t out_channels, int rectify, int pool, float *output) {
+  (void)conv; (void)count; (void)input; (void)weight; (void)bias; (void)out_channels;
+  (void)rectify; (void)pool; (void)output;
   return 0;
 }
 

@@ -78,8 +78,9 @@ import Testing
   }
 
   /// Layers the direct forward pass takes: LeNet-5's first, odd sizes, paddings, dilations,
-  /// vertical strides and channel counts that leave partial blocks of channels and columns, and
-  /// a layer with more outputs than ``Convolution/directOutputChannels`` but wide rows.
+  /// vertical strides and channel counts that leave partial blocks of channels (every size from 1
+  /// to 5, and a last 7 and 8 split 4 + 3 and 4 + 4) and of columns, and a layer with more
+  /// outputs than ``Convolution/directOutputChannels`` but wide rows.
   static let directLayers = [
     Convolution(
       inChannels: 1, inHeight: 28, inWidth: 28, outChannels: 6, outHeight: 28, outWidth: 28,
@@ -98,7 +99,15 @@ import Testing
       kernelHeight: 1, kernelWidth: 1, strideY: 1, strideX: 1, padTop: 0, padLeft: 0,
       dilationY: 1, dilationX: 1, groups: 1),
     Convolution(
-      inChannels: 5, inHeight: 7, inWidth: 21, outChannels: 39, outHeight: 7, outWidth: 21,
+      inChannels: 5, inHeight: 7, inWidth: 21, outChannels: 37, outHeight: 7, outWidth: 21,
+      kernelHeight: 3, kernelWidth: 3, strideY: 1, strideX: 1, padTop: 1, padLeft: 1,
+      dilationY: 1, dilationX: 1, groups: 1),
+    Convolution(
+      inChannels: 3, inHeight: 10, inWidth: 10, outChannels: 14, outHeight: 10, outWidth: 10,
+      kernelHeight: 3, kernelWidth: 3, strideY: 1, strideX: 1, padTop: 1, padLeft: 1,
+      dilationY: 1, dilationX: 1, groups: 1),
+    Convolution(
+      inChannels: 2, inHeight: 6, inWidth: 9, outChannels: 2, outHeight: 6, outWidth: 9,
       kernelHeight: 3, kernelWidth: 3, strideY: 1, strideX: 1, padTop: 1, padLeft: 1,
       dilationY: 1, dilationX: 1, groups: 1),
   ]
@@ -134,6 +143,59 @@ import Testing
     }
     #expect(direct == product)
     #expect(!direct.contains { $0.isNaN })
+  }
+
+  /// A direct layer with a 2x2, stride 2 max pooling folded in stores the bits of its outputs
+  /// max-pooled by ``Pooling/maxForward(_:_:portable:)``, rectified or not, with NaN among the
+  /// unrectified outputs (one input pixel of each image is NaN), odd rows and columns dropped.
+  @Test(arguments: directLayers.indices, [false, true])
+  func theDirectForwardPassPoolsAsTheMaxPoolDoes(_ layer: Int, rectifies: Bool) {
+    var conv = Self.directLayers[layer]
+    conv.rectifies = rectifies
+    let pool = Pooling(
+      planes: conv.outChannels, inHeight: conv.outHeight, inWidth: conv.outWidth,
+      outHeight: conv.outHeight / 2, outWidth: conv.outWidth / 2, kernelHeight: 2,
+      kernelWidth: 2, strideY: 2, strideX: 2, pads: [0, 0, 0, 0], dilationY: 1, dilationX: 1,
+      countIncludePad: false)
+    #expect(conv.folds(pool) == GEMM.usesAVX2)
+    let images = 3
+    var input = Self.random(images * conv.inputCount, seed: 6)
+    for image in 0..<images { input[image * conv.inputCount + 7 * image + 3] = .nan }
+    let weight = Self.random(conv.outChannels * conv.rows + conv.outChannels, seed: 7)
+    var outputs = [Float](repeating: 0, count: images * conv.outputCount)
+    let pooledCount = images * conv.outChannels * pool.outHeight * pool.outWidth
+    var separate = [Float](repeating: 0, count: pooledCount)
+    var folded = [Float](repeating: 0, count: pooledCount)
+    var scratch = [Float](repeating: 0, count: conv.scratchCount)
+    input.withUnsafeBufferPointer { input in
+      weight.withUnsafeBufferPointer { weight in
+        let w = weight.baseAddress.unsafelyUnwrapped
+        let b = w + conv.outChannels * conv.rows
+        scratch.withUnsafeMutableBufferPointer { scratch in
+          outputs.withUnsafeMutableBufferPointer { outputs in
+            conv.forward(
+              input: input.baseAddress.unsafelyUnwrapped,
+              output: outputs.baseAddress.unsafelyUnwrapped, count: images, weight: w, bias: b,
+              scratch: scratch.baseAddress.unsafelyUnwrapped)
+            var all = pool
+            all.planes *= images
+            separate.withUnsafeMutableBufferPointer {
+              all.maxForward(
+                outputs.baseAddress.unsafelyUnwrapped, $0.baseAddress.unsafelyUnwrapped)
+            }
+          }
+          var pooled = conv
+          pooled.pooling = pool
+          folded.withUnsafeMutableBufferPointer {
+            pooled.forward(
+              input: input.baseAddress.unsafelyUnwrapped, output: $0.baseAddress.unsafelyUnwrapped,
+              count: images, weight: w, bias: b, scratch: scratch.baseAddress.unsafelyUnwrapped)
+          }
+        }
+      }
+    }
+    #expect(folded.map(\.bitPattern) == separate.map(\.bitPattern))
+    #expect(rectifies != outputs.contains { $0.isNaN })
   }
 
   /// Layers whose input gradient the direct path takes: LeNet-5's two, a dilated one with

@@ -215,6 +215,91 @@ import Testing
     #expect(gradient.input.contains { $0 != 0 })
   }
 
+  /// Convolutions each followed by a 2x2, stride 2 max pooling: a rectified 7-output one on a
+  /// 16x16 map and an 8-output one on 8x8 (both direct, so folded), a 20-output one on 4x4
+  /// (the product path, not folded) and one whose output also feeds a global average pool (not
+  /// folded).
+  static func pooledConvolutions() -> ONNXBuilder {
+    var b = ONNXBuilder(opset: 13)
+    b.input = (3, 16, 16)
+    b.storage = .floatData
+    let layers = [("a", 3, 7, 3), ("b", 7, 8, 3), ("c", 8, 20, 3), ("d", 20, 6, 1)]
+    var x = "input"
+    for (index, (name, inputs, outputs, kernel)) in layers.enumerated() {
+      b.initializer(
+        "\(name).weight", dims: [outputs, inputs, kernel, kernel],
+        floats: Fixtures.randomPixels(outputs * inputs * kernel * kernel, seed: UInt64(50 + index))
+          .map { ($0 - 0.5) / 3 })
+      b.initializer(
+        "\(name).bias", dims: [outputs],
+        floats: Fixtures.randomPixels(outputs, seed: UInt64(60 + index)).map { $0 - 0.5 })
+      let pad = Int64(kernel / 2)
+      b.node(
+        "Conv", [x, "\(name).weight", "\(name).bias"], ["\(name).conv"],
+        [
+          ("kernel_shape", .ints([Int64(kernel), Int64(kernel)])),
+          ("pads", .ints([pad, pad, pad, pad])),
+        ])
+      x = "\(name).conv"
+      if name == "a" {
+        b.node("Relu", [x], ["a.relu"])
+        x = "a.relu"
+      }
+      b.node(
+        "MaxPool", [x], ["\(name).pool"],
+        [("kernel_shape", .ints([2, 2])), ("strides", .ints([2, 2]))])
+      x = "\(name).pool"
+    }
+    b.node("GlobalAveragePool", ["d.conv"], ["gap"])
+    b.node("Add", ["d.pool", "gap"], ["sum"])
+    b.node("Flatten", ["sum"], ["flat"], [("axis", .int(1))])
+    b.initializer("fc.weight", dims: [10, 6], floats: Fixtures.randomPixels(60, seed: 70))
+    b.node("Gemm", ["flat", "fc.weight"], ["output"], [("transB", .int(1))])
+    return b
+  }
+
+  /// A max pooling folded into the direct convolution before it gives the bits of separate
+  /// steps; passes that keep a gradient run the steps unfolded.
+  @Test func foldsMaxPoolsIntoConvolutionsWithTheSameBits() throws {
+    let builder = Self.pooledConvolutions()
+    let folded = try Self.load(builder)
+    let unfolded = try Self.load(builder, foldsIntoConvolutions: false)
+    #expect(folded.plan.inferenceSteps.count + (GEMM.usesAVX2 ? 2 : 0) == folded.plan.steps.count)
+    #expect(unfolded.plan.inferenceSteps.count == unfolded.plan.steps.count)
+    let batch = Self.batch(5, shape: folded.inputShape, seed: 13)
+    let logits = try folded.logits(batch)
+    #expect(logits.map(\.bitPattern) == (try unfolded.logits(batch)).map(\.bitPattern))
+    let gradient = try folded.logitsAndInputGradient(batch) { _, logits, gradient in
+      for index in gradient.indices { gradient[index] = logits[index] }
+    }
+    #expect(gradient.logits.map(\.bitPattern) == logits.map(\.bitPattern))
+    #expect(gradient.input.contains { $0 != 0 })
+  }
+
+  /// A pass that keeps no gradient gives its slots room that others left (so a chunk's
+  /// activations span less than all slots together) and the bits of a pass that keeps every
+  /// slot, on graphs with branches that are read again later.
+  @Test func sharesRoomBetweenSlotsWithTheSameBits() throws {
+    let weights = Self.residualWeights(zeroBranch: false)
+    let builders = [
+      ONNXExport.residualCNN(
+        try ONNXExport.rgbNetwork(seed: 7), conv2: weights.conv2, bn2: weights.bn2),
+      Self.rectifiedConvolutions(), Self.pooledConvolutions(),
+    ]
+    for builder in builders {
+      let model = try Self.load(builder)
+      let plan = model.plan
+      #expect(plan.inferenceActivations < plan.chunkSize * plan.slotSizes.reduce(0, +))
+      // More images than a chunk, so that a worker's workspace serves several chunks.
+      let batch = Self.batch(plan.chunkSize + 3, shape: model.inputShape, seed: 14)
+      let logits = try model.logits(batch)
+      let kept = try model.logitsAndInputGradient(batch) { _, logits, gradient in
+        for index in gradient.indices { gradient[index] = logits[index] }
+      }
+      #expect(logits.map(\.bitPattern) == kept.logits.map(\.bitPattern))
+    }
+  }
+
   @Test func inputGradientOfTheResidualGraphMatchesFiniteDifferences() throws {
     let weights = ONNXModelTests.residualWeights(zeroBranch: false)
     let model = try ONNXModelTests.load(

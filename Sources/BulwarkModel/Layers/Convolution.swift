@@ -30,6 +30,10 @@ struct Convolution {
   /// Whether the forward pass ends in a ReLU (`max(x, 0)`, folded in from the graph): the same
   /// bits as a separate ReLU, without a pass over the outputs.
   var rectifies = false
+  /// A max pooling folded in after the convolution (and its ReLU), for passes that keep no
+  /// gradient: the forward pass then stores the pooled outputs alone, the bits of a separate
+  /// pooling without a pass over the outputs. Set only where ``folds(_:)`` allows it.
+  var pooling: Pooling?
 
   init(_ stage: Stage, kernel: Int, stride: Int, padding: Int, groups: Int) {
     inChannels = stage.input.channels
@@ -93,7 +97,17 @@ struct Convolution {
   /// outputs or output gradients in product order.
   var scratchCount: Int { (rows &+ outChannels) &* max(positions, Convolution.productColumns) }
 
-  /// The geometry the C im2col and col2im kernels read.
+  /// Whether `pool`, run on this convolution's outputs, can be folded into it (see ``pooling``):
+  /// a 2x2, stride 2 max pooling of whole windows, which the direct kernel computes as
+  /// ``Pooling/maxForward(_:_:portable:)`` does, after a layer that ``runsDirectly``.
+  func folds(_ pool: Pooling) -> Bool {
+    runsDirectly && pool.isPlain && pool.kernelHeight == 2 && pool.kernelWidth == 2
+      && pool.stride == 2 && pool.planes == outChannels && pool.inHeight == outHeight
+      && pool.inWidth == outWidth && pool.outHeight == outHeight / 2
+      && pool.outWidth == outWidth / 2
+  }
+
+  /// The geometry the C kernels read.
   var geometry: bulwark_convolution {
     bulwark_convolution(
       in_channels: inChannels, in_height: inHeight, in_width: inWidth, out_height: outHeight,
@@ -201,24 +215,38 @@ struct Convolution {
       && outChannels <= Convolution.directOutputChannels
   }
 
-  /// Forward pass of `count` images; `scratch` holds ``scratchCount`` values; `packed` is
-  /// `weight` packed, when the caller has it.
+  /// Forward pass of `count` images (pooled, with a ``pooling``); `scratch` holds
+  /// ``scratchCount`` values; `packed` is `weight` packed, when the caller has it.
   func forward(
     input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int,
     weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, packed: PackedWeights? = nil,
     scratch: UnsafeMutablePointer<Float>
   ) {
     if runsDirectly,
-      bulwark_conv_direct_avx2(
-        count, input, inChannels, inHeight, inWidth, weight, bias, outChannels, kernelHeight,
-        kernelWidth, strideY, padTop, padLeft, dilationY, dilationX, outHeight, outWidth,
-        rectifies ? 1 : 0, output) != 0
+      withUnsafePointer(
+        to: geometry,
+        {
+          bulwark_conv_direct_avx2(
+            $0, count, input, weight, bias, outChannels, rectifies ? 1 : 0,
+            pooling == nil ? 0 : 1, output)
+        }) != 0
     {
       return
     }
+    guard var pooling else {
+      productForward(
+        input: input, output: output, count: count, weight: weight, bias: bias, packed: packed,
+        scratch: scratch)
+      return
+    }
+    // The direct kernel could not allocate its buffers: the outputs, then their pooling.
+    let outputs = UnsafeMutablePointer<Float>.allocate(capacity: count &* outputCount)
+    defer { outputs.deallocate() }
     productForward(
-      input: input, output: output, count: count, weight: weight, bias: bias, packed: packed,
+      input: input, output: outputs, count: count, weight: weight, bias: bias, packed: packed,
       scratch: scratch)
+    pooling.planes = outChannels &* count
+    pooling.maxForward(outputs, output)
   }
 
   /// The forward pass through im2col and ``GEMM``, whatever the layer.

@@ -78,8 +78,8 @@ public struct ONNXModel: Classifier {
   ///   - file: What errors call the file.
   ///   - folder: Where external data files are; nil forbids external data.
   ///   - options: Threads to use.
-  ///   - foldsIntoConvolutions: False to run batch norms and ReLUs after convolutions as
-  ///     separate steps.
+  ///   - foldsIntoConvolutions: False to run batch norms, ReLUs and max poolings after
+  ///     convolutions as separate steps.
   ///   - inputShape: The image shape where the graph leaves it free (see
   ///     ``init(contentsOf:options:inputShape:)``).
   /// - Throws: As ``init(contentsOf:options:inputShape:)``.
@@ -105,7 +105,8 @@ public struct ONNXModel: Classifier {
     let result = try compiler.compile(proto.graph, functions: proto.functionNames)
     plan = ONNXPlan(
       steps: compiler.steps, slotSizes: compiler.slotSizes, inputSlot: result.input,
-      outputSlot: result.output, inputShape: result.inputShape, classes: result.classes)
+      outputSlot: result.output, inputShape: result.inputShape, classes: result.classes,
+      foldsPools: foldsIntoConvolutions)
     self.inputShape = ImageShape(
       height: result.inputShape[1], width: result.inputShape[2], channels: result.inputShape[0])
     classCount = result.classes

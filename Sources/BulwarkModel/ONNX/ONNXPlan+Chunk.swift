@@ -7,9 +7,11 @@ extension ONNXPlan {
     pixels: UnsafePointer<Float>, logits: UnsafeMutablePointer<Float>, head: LossHead?,
     inputGradient: UnsafeMutablePointer<Float>?
   ) -> Double {
-    let activationCount = chunkSize * slotSizes.reduce(0, +)
     let backward = head != nil
-    func value(_ slot: Int) -> UnsafeMutablePointer<Float> { workspace + slotOffsets[slot] }
+    // A pass that keeps a gradient keeps every slot; one that does not shares their room.
+    let activationCount = backward ? chunkSize * slotSizes.reduce(0, +) : inferenceActivations
+    let offsets = backward ? slotOffsets : inferenceOffsets
+    func value(_ slot: Int) -> UnsafeMutablePointer<Float> { workspace + offsets[slot] }
     func gradient(_ slot: Int) -> UnsafeMutablePointer<Float> {
       workspace + activationCount + slotOffsets[slot]
     }
@@ -34,7 +36,7 @@ extension ONNXPlan {
         }
       }
     }
-    for step in steps {
+    for step in backward ? steps : inferenceSteps {
       step.forward(
         count: count, inputs: step.inputs.map { UnsafePointer(value($0)) },
         output: value(step.output), scratch: scratch)

@@ -21,10 +21,21 @@ struct ONNXPlan: Sendable {
   var scratchSize: Int
   /// Whether each slot depends on the input (others need no gradient).
   var needsGradient: [Bool]
+  /// The steps of a pass that keeps no gradient: ``steps`` with each max pooling that only a
+  /// directly run convolution feeds folded into it (``Convolution/pooling``), so that the
+  /// convolution's outputs are never written.
+  var inferenceSteps: [ONNXStep]
+  /// Where each slot starts in the workspace of a pass that keeps no gradient, in values: a slot
+  /// takes room that another left once ``inferenceSteps`` no longer read it, so that a chunk's
+  /// live activations stay in cache (slots the pass never writes start at 0).
+  var inferenceOffsets: [Int]
+  /// The values those slots span.
+  var inferenceActivations: Int
 
+  /// A plan of `steps`; `foldsPools` false keeps every pooling a step of its own.
   init(
     steps: [ONNXStep], slotSizes: [Int], inputSlot: Int, outputSlot: Int, inputShape: [Int],
-    classes: Int
+    classes: Int, foldsPools: Bool = true
   ) {
     self.steps = steps.map { step in
       var step = step
@@ -60,12 +71,80 @@ struct ONNXPlan: Sendable {
       needs[step.output] = true
     }
     needsGradient = needs
+    inferenceSteps = foldsPools ? Self.foldingPools(self.steps, outputSlot: outputSlot) : self.steps
+    let chunk = chunkSize
+    (inferenceOffsets, inferenceActivations) = Self.sharedRoom(
+      for: inferenceSteps, sizes: slotSizes.map { $0 * chunk }, inputSlot: inputSlot,
+      outputSlot: outputSlot)
+  }
+
+  /// Offsets for slots of `sizes` values, written and read by `steps` in order: each slot is
+  /// placed, when its step runs, in the first gap between the slots still to be read that
+  /// holds it (the step's inputs among them), and leaves its room after its last reader. The
+  /// input slot is placed first and the output slot kept to the end.
+  static func sharedRoom(
+    for steps: [ONNXStep], sizes: [Int], inputSlot: Int, outputSlot: Int
+  ) -> (offsets: [Int], extent: Int) {
+    var lastReader = [Int](repeating: -1, count: sizes.count)
+    for (index, step) in steps.enumerated() {
+      lastReader[step.output] = max(lastReader[step.output], index)
+      for slot in step.inputs { lastReader[slot] = index }
+    }
+    lastReader[outputSlot] = steps.count
+    var offsets = [Int](repeating: 0, count: sizes.count)
+    var live: [(slot: Int, start: Int, end: Int)] = []
+    var extent = 0
+    func place(_ slot: Int) {
+      var start = 0
+      for block in live.sorted(by: { $0.start < $1.start }) {
+        if block.start - start >= sizes[slot] { break }
+        start = max(start, block.end)
+      }
+      offsets[slot] = start
+      live.append((slot, start, start + sizes[slot]))
+      extent = max(extent, start + sizes[slot])
+    }
+    place(inputSlot)
+    lastReader[inputSlot] = max(lastReader[inputSlot], 0)
+    for (index, step) in steps.enumerated() {
+      place(step.output)
+      live.removeAll { lastReader[$0.slot] <= index }
+    }
+    return (offsets, extent)
+  }
+
+  /// `steps` with each max pooling folded into the convolution that alone feeds it, where the
+  /// convolution ``Convolution/folds(_:)`` it: the convolution's step writes the pooling's
+  /// output instead of its own.
+  static func foldingPools(_ steps: [ONNXStep], outputSlot: Int) -> [ONNXStep] {
+    var readers: [Int: Int] = [:]
+    for step in steps {
+      for slot in step.inputs { readers[slot, default: 0] += 1 }
+    }
+    var producers: [Int: Int] = [:]
+    for (index, step) in steps.enumerated() { producers[step.output] = index }
+    var folded = steps
+    var foldedPools: Set<Int> = []
+    for (index, step) in steps.enumerated() {
+      guard case .maxPool(let pool) = step.operation, let slot = step.inputs.first,
+        slot != outputSlot, readers[slot] == 1, let producer = producers[slot],
+        case .conv(var conv, let weight, let bias) = steps[producer].operation,
+        conv.folds(pool)
+      else { continue }
+      conv.pooling = pool
+      folded[producer].operation = .conv(conv, weight: weight, bias: bias)
+      folded[producer].output = step.output
+      folded[producer].outputSize = step.outputSize
+      foldedPools.insert(index)
+    }
+    return folded.indices.filter { !foldedPools.contains($0) }.map { folded[$0] }
   }
 
   /// Values one worker needs for a chunk.
   func workspaceSize(backward: Bool) -> Int {
     let activations = chunkSize * slotSizes.reduce(0, +)
-    return (backward ? 2 * activations + chunkSize * maximumSlot : activations) + scratchSize
+    return (backward ? 2 * activations + chunkSize * maximumSlot : inferenceActivations)
+      + scratchSize
   }
 
   /// Runs `count` NHWC images forward, and backward from `head` (cross-entropy on labels, or a

@@ -31,22 +31,29 @@ int bulwark_gemm_avx2_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float 
                              const float *b, ptrdiff_t b_row_stride, float *c,
                              ptrdiff_t c_row_stride);
 
+/// A convolution's geometry as its kernels read it: window (oy, ox) reads input rows
+/// oy * stride_y - pad_top + ky * dilation_y and columns ox * stride_x - pad_left + kx * dilation_x
+/// (cells outside the input are zeros).
+struct bulwark_convolution {
+  ptrdiff_t in_channels, in_height, in_width, out_height, out_width;
+  ptrdiff_t kernel_height, kernel_width, stride_y, stride_x, pad_top, pad_left;
+  ptrdiff_t dilation_y, dilation_x;
+};
+
 /// The forward pass of a convolution with a horizontal stride of 1 and one channel group over
 /// `count` CHW images, with AVX2 and FMA, without im2col: each output is its bias plus, one fused
 /// multiply-add at a time, its products in the order (input channel, kernel row, kernel column),
 /// the same bits as the im2col + bulwark_gemm_avx2 path. `weight` is
 /// out_channels x in_channels x kernel_height x kernel_width; the trailing padding is implied by
 /// the output size. `rectify` nonzero stores max(output, +0) (a ReLU after the convolution:
-/// +0 for NaN, zeros and negative values). Call it only where bulwark_gemm_avx2_available() says
-/// so. Returns 1 when done, 0 when its buffer could not be allocated or the build has no AVX2
-/// kernels (nothing written).
-int bulwark_conv_direct_avx2(ptrdiff_t count, const float *input, ptrdiff_t in_channels,
-                             ptrdiff_t height, ptrdiff_t width, const float *weight,
-                             const float *bias, ptrdiff_t out_channels, ptrdiff_t kernel_height,
-                             ptrdiff_t kernel_width, ptrdiff_t stride_y, ptrdiff_t pad_top,
-                             ptrdiff_t pad_left, ptrdiff_t dilation_y, ptrdiff_t dilation_x,
-                             ptrdiff_t out_height, ptrdiff_t out_width, int rectify,
-                             float *output);
+/// +0 for NaN, zeros and negative values). `pool` nonzero stores, instead of the outputs, their
+/// 2x2, stride 2 max pooling as bulwark_max_pool_forward computes it (count x out_channels x
+/// out_height / 2 x out_width / 2 values; a last odd row or column is dropped). Call it only where
+/// bulwark_gemm_avx2_available() says so. Returns 1 when done, 0 when its buffers could not be
+/// allocated, stride_x is not 1 or the build has no AVX2 kernels (nothing written).
+int bulwark_conv_direct_avx2(const struct bulwark_convolution *conv, ptrdiff_t count,
+                             const float *input, const float *weight, const float *bias,
+                             ptrdiff_t out_channels, int rectify, int pool, float *output);
 
 /// The input gradient of a convolution with strides 1 and one channel group over `count` CHW
 /// output gradients, with AVX2 and FMA, without col2im: each input pixel is +0 plus, per tap in
@@ -61,15 +68,6 @@ int bulwark_conv_input_gradient_direct_avx2(
     ptrdiff_t out_width, const float *weight, ptrdiff_t in_channels, ptrdiff_t height,
     ptrdiff_t width, ptrdiff_t kernel_height, ptrdiff_t kernel_width, ptrdiff_t pad_top,
     ptrdiff_t pad_left, ptrdiff_t dilation_y, ptrdiff_t dilation_x, float *input_gradient);
-
-/// A convolution's geometry as im2col and col2im read it: window (oy, ox) reads input rows
-/// oy * stride_y - pad_top + ky * dilation_y and columns ox * stride_x - pad_left + kx * dilation_x
-/// (cells outside the input are zeros).
-struct bulwark_convolution {
-  ptrdiff_t in_channels, in_height, in_width, out_height, out_width;
-  ptrdiff_t kernel_height, kernel_width, stride_y, stride_x, pad_top, pad_left;
-  ptrdiff_t dilation_y, dilation_x;
-};
 
 /// The im2col matrices of `images` consecutive CHW images, side by side: the value of row
 /// (channel, ky, kx) at image n's position (oy, ox) goes to
