@@ -43,19 +43,21 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void store(
   }
 }
 
-// The sums of outputs [oc0, oc0 + channels) x columns [x0, x0 + 8 * vectors) of one output row,
-// rectified when asked. `source` is the padded input at this row's first tap, `offsets` each
-// tap's place from there and `packed` the block's weights, `channels` per tap.
+// The sums of outputs [oc0, oc0 + channels) x `vectors` vectors of 8 columns, rectified when
+// asked: columns [x0, x0 + 8) of one output row, and the next 8 columns or (for rows of 8 or
+// fewer) the same columns of the next row, `second` values on in the padded input. `source` is
+// the padded input at the first vector's first tap, `offsets` each tap's place from there and
+// `packed` the block's weights, `channels` per tap.
 __attribute__((target("avx2,fma"), always_inline)) static inline void accumulate(
-    int channels, int vectors, const float *source, const ptrdiff_t *offsets, ptrdiff_t taps,
-    const float *packed, const float *bias, int rectify,
+    int channels, int vectors, const float *source, ptrdiff_t second, const ptrdiff_t *offsets,
+    ptrdiff_t taps, const float *packed, const float *bias, int rectify,
     __m256 sums[CHANNEL_BLOCK][VECTOR_BLOCK]) {
   for (int i = 0; i < channels; i++)
     for (int v = 0; v < vectors; v++) sums[i][v] = _mm256_set1_ps(bias[i]);
   for (ptrdiff_t tap = 0; tap < taps; tap++) {
     const float *x = source + offsets[tap];
     __m256 x0 = _mm256_loadu_ps(x);
-    __m256 x1 = vectors > 1 ? _mm256_loadu_ps(x + 8) : x0;
+    __m256 x1 = vectors > 1 ? _mm256_loadu_ps(x + second) : x0;
     const float *w = packed + tap * channels;
     for (int i = 0; i < channels; i++) {
       __m256 weight = _mm256_broadcast_ss(w + i);
@@ -71,16 +73,18 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void accumulate
         sums[i][v] = _mm256_max_ps(sums[i][v], _mm256_setzero_ps());
 }
 
-// One output row's block (see `accumulate`), at most `valid` of its columns kept.
+// A block of outputs (see `accumulate`), the second vector `second_out` values after the first
+// in the output, at most `valid` and `second_valid` of their columns kept.
 __attribute__((target("avx2,fma"), always_inline)) static inline void block(
-    int channels, int vectors, const float *source, const ptrdiff_t *offsets, ptrdiff_t taps,
-    const float *packed, const float *bias, int rectify, float *target, ptrdiff_t out_plane,
-    ptrdiff_t valid) {
+    int channels, int vectors, const float *source, ptrdiff_t second, const ptrdiff_t *offsets,
+    ptrdiff_t taps, const float *packed, const float *bias, int rectify, float *target,
+    ptrdiff_t out_plane, ptrdiff_t second_out, ptrdiff_t valid, ptrdiff_t second_valid) {
   __m256 sums[CHANNEL_BLOCK][VECTOR_BLOCK];
-  accumulate(channels, vectors, source, offsets, taps, packed, bias, rectify, sums);
-  for (int i = 0; i < channels; i++)
-    for (int v = 0; v < vectors; v++)
-      store(target + i * out_plane + v * 8, sums[i][v], valid - v * 8);
+  accumulate(channels, vectors, source, second, offsets, taps, packed, bias, rectify, sums);
+  for (int i = 0; i < channels; i++) {
+    store(target + i * out_plane, sums[i][0], valid);
+    if (vectors > 1) store(target + i * out_plane + second_out, sums[i][1], second_valid);
+  }
 }
 
 // The maxima of a row's 16 columns in pairs, in order: the right one where it is strictly
@@ -95,21 +99,30 @@ __attribute__((target("avx2,fma"), always_inline)) static inline __m256 pair_max
 
 // Two output rows' block (see `accumulate`; `source` at the upper row's first tap and `below`
 // the distance to the lower's), max-pooled 2x2 with stride 2 as bulwark_max_pool_forward's 2x2
-// path does: each row's pair maximum, the lower one where it is strictly greater. At most
-// `valid` pooled columns kept.
+// path does: each row's pair maximum, the lower one where it is strictly greater. With one
+// vector a row, both rows are summed at once (`stacked`); with two, one row after the other. At
+// most `valid` pooled columns kept.
 __attribute__((target("avx2,fma"), always_inline)) static inline void pooled_block(
     int channels, int vectors, const float *source, ptrdiff_t below, const ptrdiff_t *offsets,
     ptrdiff_t taps, const float *packed, const float *bias, int rectify, float *target,
     ptrdiff_t pooled_plane, ptrdiff_t valid) {
   __m256 upper[CHANNEL_BLOCK][VECTOR_BLOCK], lower[CHANNEL_BLOCK][VECTOR_BLOCK];
-  accumulate(channels, vectors, source, offsets, taps, packed, bias, rectify, upper);
-  // The upper row's maxima wait in memory: the lower row needs every register.
   __m256 upper_maxima[CHANNEL_BLOCK];
-  for (int i = 0; i < channels; i++)
-    upper_maxima[i] = pair_maxima(upper[i][0], vectors > 1 ? upper[i][1] : upper[i][0]);
-  accumulate(channels, vectors, source + below, offsets, taps, packed, bias, rectify, lower);
+  int stacked = vectors == 1;
+  if (stacked) {
+    accumulate(channels, 2, source, below, offsets, taps, packed, bias, rectify, upper);
+    for (int i = 0; i < channels; i++) {
+      upper_maxima[i] = pair_maxima(upper[i][0], upper[i][0]);
+      lower[i][0] = upper[i][1];
+    }
+  } else {
+    accumulate(channels, 2, source, 8, offsets, taps, packed, bias, rectify, upper);
+    // The upper row's maxima wait in memory: the lower row needs every register.
+    for (int i = 0; i < channels; i++) upper_maxima[i] = pair_maxima(upper[i][0], upper[i][1]);
+    accumulate(channels, 2, source + below, 8, offsets, taps, packed, bias, rectify, lower);
+  }
   for (int i = 0; i < channels; i++) {
-    __m256 lower_maxima = pair_maxima(lower[i][0], vectors > 1 ? lower[i][1] : lower[i][0]);
+    __m256 lower_maxima = pair_maxima(lower[i][0], stacked ? lower[i][0] : lower[i][1]);
     __m256d maxima = _mm256_castps_pd(_mm256_max_ps(lower_maxima, upper_maxima[i]));
     // Pairs back in order (see `pair_maxima`), 64 bits at a time.
     store(target + i * pooled_plane,
@@ -122,35 +135,43 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void pooled_blo
 #define BLOCK(CHANNELS, VECTORS)                                                               \
   do {                                                                                         \
     if (pool)                                                                                  \
-      pooled_block(CHANNELS, VECTORS, source, stride_y * row_stride, offsets, taps,            \
-                   packed + oc * taps, bias + oc, rectify,                                     \
+      pooled_block(CHANNELS, VECTORS, source, below, offsets, taps, packed + oc * taps,       \
+                   bias + oc, rectify,                                                         \
                    output_image + oc * pooled_plane + oy / 2 * pooled_width + x0 / 2,          \
                    pooled_plane, pooled_width - x0 / 2);                                       \
+    else if (stacked)                                                                          \
+      block(CHANNELS, VECTORS, source, below, offsets, taps, packed + oc * taps, bias + oc,   \
+            rectify, output_image + oc * out_plane + oy * out_width, out_plane, out_width,     \
+            out_width, out_width);                                                             \
     else                                                                                       \
-      block(CHANNELS, VECTORS, source, offsets, taps, packed + oc * taps, bias + oc, rectify, \
-            output_image + oc * out_plane + oy * out_width + x0, out_plane, out_width - x0);  \
+      block(CHANNELS, VECTORS, source, 8, offsets, taps, packed + oc * taps, bias + oc,       \
+            rectify, output_image + oc * out_plane + oy * out_width + x0, out_plane, 8,        \
+            out_width - x0, out_width - x0 - 8);                                               \
   } while (0)
 
 __attribute__((target("avx2,fma"))) int bulwark_conv_direct_avx2(
     const struct bulwark_convolution *conv, ptrdiff_t count, const float *input,
     const float *weight, const float *bias, ptrdiff_t out_channels, int rectify, int pool,
     float *output) {
-  if (conv->stride_x != 1) return 0;
+  if (conv->stride_x < 1) return 0;
   ptrdiff_t in_channels = conv->in_channels, height = conv->in_height, width = conv->in_width;
   ptrdiff_t kernel_height = conv->kernel_height, kernel_width = conv->kernel_width;
   ptrdiff_t stride_y = conv->stride_y, pad_top = conv->pad_top, pad_left = conv->pad_left;
   ptrdiff_t dilation_y = conv->dilation_y, dilation_x = conv->dilation_x;
   ptrdiff_t out_height = conv->out_height, out_width = conv->out_width;
-  // The padded image: every row and column a tap reads, zero outside the image; columns run to
-  // a whole number of vectors past the last output column.
+  ptrdiff_t stride_x = conv->stride_x;
+  // The padded image: every row and column a tap reads, zero outside the image. Its columns are
+  // dealt into stride_x phases, padded column q going to column q / stride_x of phase
+  // q % stride_x, so that a tap reads consecutive columns of one phase for consecutive outputs;
+  // a phase's columns run to a whole number of vectors past the last output column.
   ptrdiff_t padded_height = (out_height - 1) * stride_y + (kernel_height - 1) * dilation_y + 1;
-  ptrdiff_t row_stride = (out_width + 7) / 8 * 8 + (kernel_width - 1) * dilation_x;
+  ptrdiff_t row_stride = (out_width + 7) / 8 * 8 + (kernel_width - 1) * dilation_x / stride_x;
   ptrdiff_t plane = padded_height * row_stride;
   ptrdiff_t taps = in_channels * kernel_height * kernel_width;
   // The weights of each block of output channels tap by tap, so that a tap's broadcasts read
   // one short run; and each tap's offset in the padded image, in im2col order, so that one loop
   // walks them all.
-  float *padded = malloc((size_t)(in_channels * plane) * sizeof(float));
+  float *padded = malloc((size_t)(in_channels * stride_x * plane) * sizeof(float));
   float *packed = malloc((size_t)(out_channels * taps) * sizeof(float));
   ptrdiff_t *offsets = malloc((size_t)taps * sizeof(ptrdiff_t));
   if (padded == NULL || packed == NULL || offsets == NULL) {
@@ -167,32 +188,49 @@ __attribute__((target("avx2,fma"))) int bulwark_conv_direct_avx2(
   }
   for (ptrdiff_t c = 0, tap = 0; c < in_channels; c++)
     for (ptrdiff_t ky = 0; ky < kernel_height; ky++)
-      for (ptrdiff_t kx = 0; kx < kernel_width; kx++, tap++)
-        offsets[tap] = c * plane + ky * dilation_y * row_stride + kx * dilation_x;
+      for (ptrdiff_t kx = 0; kx < kernel_width; kx++, tap++) {
+        ptrdiff_t phase = kx * dilation_x % stride_x;
+        offsets[tap] = (c * stride_x + phase) * plane + ky * dilation_y * row_stride +
+                       kx * dilation_x / stride_x;
+      }
   ptrdiff_t out_plane = out_height * out_width;
   // Pooled, only the rows and columns of whole windows are computed and kept.
   ptrdiff_t pooled_width = out_width / 2, pooled_plane = out_height / 2 * pooled_width;
   ptrdiff_t rows = pool ? out_height / 2 * 2 : out_height;
   ptrdiff_t columns = pool ? pooled_width * 2 : out_width;
+  // Rows of 8 columns or fewer are computed two at a time (as a pooled pair of rows is), so that
+  // a block still keeps two vectors of sums per channel.
+  int stacked = !pool && out_width <= 8;
+  ptrdiff_t below = stride_y * row_stride;
   for (ptrdiff_t image = 0; image < count; image++) {
     const float *pixels = input + image * in_channels * height * width;
-    memset(padded, 0, (size_t)(in_channels * plane) * sizeof(float));
+    memset(padded, 0, (size_t)(in_channels * stride_x * plane) * sizeof(float));
+    // Input column x is padded column x + pad_left; those past the phases' columns are never read.
     ptrdiff_t first_x = pad_left > 0 ? 0 : -pad_left;  // the first input column kept
-    ptrdiff_t last_x = row_stride - pad_left < width ? row_stride - pad_left : width;
+    ptrdiff_t last_x = row_stride * stride_x - pad_left < width ? row_stride * stride_x - pad_left
+                                                                : width;
     for (ptrdiff_t c = 0; c < in_channels; c++) {
       for (ptrdiff_t y = 0; y < height; y++) {
         ptrdiff_t py = y + pad_top;
         if (py < 0 || py >= padded_height || first_x >= last_x) continue;
-        memcpy(padded + c * plane + py * row_stride + first_x + pad_left,
-               pixels + (c * height + y) * width + first_x,
-               (size_t)(last_x - first_x) * sizeof(float));
+        const float *line = pixels + (c * height + y) * width;
+        float *target = padded + c * stride_x * plane + py * row_stride;
+        if (stride_x == 1) {
+          memcpy(target + first_x + pad_left, line + first_x,
+                 (size_t)(last_x - first_x) * sizeof(float));
+        } else {
+          for (ptrdiff_t x = first_x; x < last_x; x++) {
+            ptrdiff_t q = x + pad_left;
+            target[q % stride_x * plane + q / stride_x] = line[x];
+          }
+        }
       }
     }
     float *output_image = output + image * out_channels * (pool ? pooled_plane : out_plane);
-    for (ptrdiff_t oy = 0; oy < rows; oy += pool ? 2 : 1) {
+    for (ptrdiff_t oy = 0; oy < rows; oy += pool || stacked ? 2 : 1) {
       for (ptrdiff_t x0 = 0; x0 < columns; x0 += 8 * VECTOR_BLOCK) {
-        const float *source = padded + oy * stride_y * row_stride + x0;
-        int two = columns - x0 > 8;
+        const float *source = padded + oy * below + x0;
+        int two = stacked ? oy + 1 < rows : columns - x0 > 8;
         for (ptrdiff_t oc = 0, channels; oc < out_channels; oc += channels) {
           channels = block_channels(oc, out_channels);
           switch (channels) {

@@ -79,8 +79,10 @@ import Testing
 
   /// Layers the direct forward pass takes: LeNet-5's first, odd sizes, paddings, dilations,
   /// vertical strides and channel counts that leave partial blocks of channels (every size from 1
-  /// to 5, and a last 7 and 8 split 4 + 3 and 4 + 4) and of columns, and a layer with more
-  /// outputs than ``Convolution/directOutputChannels`` but wide rows.
+  /// to 5, and a last 7 and 8 split 4 + 3 and 4 + 4) and of columns, rows of 8 columns or fewer
+  /// (two at a time, an odd one last), layers with more outputs than
+  /// ``Convolution/directOutputChannels`` but wide rows or rows of 8, and wide rows of
+  /// horizontal strides 2 (ResNet's stem) and 3, dilated.
   static let directLayers = [
     Convolution(
       inChannels: 1, inHeight: 28, inWidth: 28, outChannels: 6, outHeight: 28, outWidth: 28,
@@ -110,6 +112,18 @@ import Testing
       inChannels: 2, inHeight: 6, inWidth: 9, outChannels: 2, outHeight: 6, outWidth: 9,
       kernelHeight: 3, kernelWidth: 3, strideY: 1, strideX: 1, padTop: 1, padLeft: 1,
       dilationY: 1, dilationX: 1, groups: 1),
+    Convolution(
+      inChannels: 6, inHeight: 7, inWidth: 8, outChannels: 20, outHeight: 7, outWidth: 8,
+      kernelHeight: 3, kernelWidth: 3, strideY: 1, strideX: 1, padTop: 1, padLeft: 1,
+      dilationY: 1, dilationX: 1, groups: 1),
+    Convolution(
+      inChannels: 3, inHeight: 40, inWidth: 41, outChannels: 25, outHeight: 20, outWidth: 19,
+      kernelHeight: 7, kernelWidth: 5, strideY: 2, strideX: 2, padTop: 3, padLeft: 2,
+      dilationY: 1, dilationX: 1, groups: 1),
+    Convolution(
+      inChannels: 2, inHeight: 9, inWidth: 60, outChannels: 5, outHeight: 7, outWidth: 17,
+      kernelHeight: 3, kernelWidth: 3, strideY: 1, strideX: 3, padTop: 0, padLeft: 1,
+      dilationY: 1, dilationX: 2, groups: 1),
   ]
 
   @Test(arguments: directLayers.indices)

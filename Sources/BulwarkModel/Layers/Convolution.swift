@@ -197,13 +197,22 @@ struct Convolution {
   /// kernel then fills its 16-column register blocks.
   static let directOutputWidth = 16
 
-  /// Whether the forward pass skips im2col: a horizontal stride of 1, one channel group, at most
-  /// ``directOutputChannels`` outputs or at least ``directOutputWidth`` output columns, and a CPU
-  /// with AVX2 and FMA. Both paths give the same bits.
+  /// Output columns of the rows a forward pass also takes direct, whatever its channels: the
+  /// direct kernel fills its register blocks with two such rows at a time (on narrower rows the
+  /// product measured faster).
+  static let stackedOutputWidth = 8
+
+  /// Whether the forward pass skips im2col: one channel group, a CPU with AVX2 and FMA, and
+  /// either a horizontal stride of 1 with at most ``directOutputChannels`` outputs, at least
+  /// ``directOutputWidth`` or exactly ``stackedOutputWidth`` output columns, or a larger stride
+  /// (whose columns the kernel deals into phases) with at least ``directOutputWidth`` output
+  /// columns. Both paths give the same bits.
   var runsDirectly: Bool {
-    GEMM.usesAVX2 && strideX == 1 && groups == 1
-      && (outChannels <= Convolution.directOutputChannels
-        || outWidth >= Convolution.directOutputWidth)
+    guard GEMM.usesAVX2 && groups == 1 else { return false }
+    guard strideX == 1 else { return outWidth >= Convolution.directOutputWidth }
+    return outChannels <= Convolution.directOutputChannels
+      || outWidth >= Convolution.directOutputWidth
+      || outWidth == Convolution.stackedOutputWidth
   }
 
   /// Whether the input gradient skips col2im: strides of 1, one channel group, at most

@@ -40,8 +40,8 @@ struct bulwark_convolution {
   ptrdiff_t dilation_y, dilation_x;
 };
 
-/// The forward pass of a convolution with a horizontal stride of 1 and one channel group over
-/// `count` CHW images, with AVX2 and FMA, without im2col: each output is its bias plus, one fused
+/// The forward pass of a convolution with one channel group over `count` CHW images, with AVX2
+/// and FMA, without im2col: each output is its bias plus, one fused
 /// multiply-add at a time, its products in the order (input channel, kernel row, kernel column),
 /// the same bits as the im2col + bulwark_gemm_avx2 path. `weight` is
 /// out_channels x in_channels x kernel_height x kernel_width; the trailing padding is implied by
@@ -50,7 +50,7 @@ struct bulwark_convolution {
 /// 2x2, stride 2 max pooling as bulwark_max_pool_forward computes it (count x out_channels x
 /// out_height / 2 x out_width / 2 values; a last odd row or column is dropped). Call it only where
 /// bulwark_gemm_avx2_available() says so. Returns 1 when done, 0 when its buffers could not be
-/// allocated, stride_x is not 1 or the build has no AVX2 kernels (nothing written).
+/// allocated, stride_x is below 1 or the build has no AVX2 kernels (nothing written).
 int bulwark_conv_direct_avx2(const struct bulwark_convolution *conv, ptrdiff_t count,
                              const float *input, const float *weight, const float *bias,
                              ptrdiff_t out_channels, int rectify, int pool, float *output);
