@@ -133,23 +133,17 @@ import Testing
     let images = 3
     let input = Self.random(images * conv.inputCount, seed: 4)
     let weight = Self.random(conv.outChannels * conv.rows + conv.outChannels, seed: 5)
-    var direct = [Float](repeating: .nan, count: images * conv.outputCount)
-    var product = direct
+    let direct = Self.forward(conv, input: input, weight: weight, images: images)
+    var product = [Float](repeating: .nan, count: images * conv.outputCount)
     var scratch = [Float](repeating: 0, count: conv.scratchCount)
     input.withUnsafeBufferPointer { input in
       weight.withUnsafeBufferPointer { weight in
         let w = weight.baseAddress.unsafelyUnwrapped
-        let b = w + conv.outChannels * conv.rows
         scratch.withUnsafeMutableBufferPointer { scratch in
-          direct.withUnsafeMutableBufferPointer {
-            conv.forward(
-              input: input.baseAddress.unsafelyUnwrapped, output: $0.baseAddress.unsafelyUnwrapped,
-              count: images, weight: w, bias: b, scratch: scratch.baseAddress.unsafelyUnwrapped)
-          }
           product.withUnsafeMutableBufferPointer {
             conv.productForward(
               input: input.baseAddress.unsafelyUnwrapped, output: $0.baseAddress.unsafelyUnwrapped,
-              count: images, weight: w, bias: b, packed: nil,
+              count: images, weight: w, bias: w + conv.outChannels * conv.rows, packed: nil,
               scratch: scratch.baseAddress.unsafelyUnwrapped)
           }
         }
@@ -157,6 +151,31 @@ import Testing
     }
     #expect(direct == product)
     #expect(!direct.contains { $0.isNaN })
+  }
+
+  /// The forward pass of `images` images through `conv` (pooled, with a pooling), its bias
+  /// after its weights in `weight`.
+  static func forward(_ conv: Convolution, input: [Float], weight: [Float], images: Int)
+    -> [Float]
+  {
+    let outputCount =
+      conv.pooling.map { conv.outChannels * $0.outHeight * $0.outWidth } ?? conv.outputCount
+    var output = [Float](repeating: .nan, count: images * outputCount)
+    var scratch = [Float](repeating: 0, count: conv.scratchCount)
+    input.withUnsafeBufferPointer { input in
+      weight.withUnsafeBufferPointer { weight in
+        let w = weight.baseAddress.unsafelyUnwrapped
+        scratch.withUnsafeMutableBufferPointer { scratch in
+          output.withUnsafeMutableBufferPointer {
+            conv.forward(
+              input: input.baseAddress.unsafelyUnwrapped, output: $0.baseAddress.unsafelyUnwrapped,
+              count: images, weight: w, bias: w + conv.outChannels * conv.rows,
+              scratch: scratch.baseAddress.unsafelyUnwrapped)
+          }
+        }
+      }
+    }
+    return output
   }
 
   /// A direct layer with a 2x2, stride 2 max pooling folded in stores the bits of its outputs
@@ -176,38 +195,19 @@ import Testing
     var input = Self.random(images * conv.inputCount, seed: 6)
     for image in 0..<images { input[image * conv.inputCount + 7 * image + 3] = .nan }
     let weight = Self.random(conv.outChannels * conv.rows + conv.outChannels, seed: 7)
-    var outputs = [Float](repeating: 0, count: images * conv.outputCount)
-    let pooledCount = images * conv.outChannels * pool.outHeight * pool.outWidth
-    var separate = [Float](repeating: 0, count: pooledCount)
-    var folded = [Float](repeating: 0, count: pooledCount)
-    var scratch = [Float](repeating: 0, count: conv.scratchCount)
-    input.withUnsafeBufferPointer { input in
-      weight.withUnsafeBufferPointer { weight in
-        let w = weight.baseAddress.unsafelyUnwrapped
-        let b = w + conv.outChannels * conv.rows
-        scratch.withUnsafeMutableBufferPointer { scratch in
-          outputs.withUnsafeMutableBufferPointer { outputs in
-            conv.forward(
-              input: input.baseAddress.unsafelyUnwrapped,
-              output: outputs.baseAddress.unsafelyUnwrapped, count: images, weight: w, bias: b,
-              scratch: scratch.baseAddress.unsafelyUnwrapped)
-            var all = pool
-            all.planes *= images
-            separate.withUnsafeMutableBufferPointer {
-              all.maxForward(
-                outputs.baseAddress.unsafelyUnwrapped, $0.baseAddress.unsafelyUnwrapped)
-            }
-          }
-          var pooled = conv
-          pooled.pooling = pool
-          folded.withUnsafeMutableBufferPointer {
-            pooled.forward(
-              input: input.baseAddress.unsafelyUnwrapped, output: $0.baseAddress.unsafelyUnwrapped,
-              count: images, weight: w, bias: b, scratch: scratch.baseAddress.unsafelyUnwrapped)
-          }
-        }
+    let outputs = Self.forward(conv, input: input, weight: weight, images: images)
+    var separate = [Float](
+      repeating: 0, count: images * conv.outChannels * pool.outHeight * pool.outWidth)
+    var all = pool
+    all.planes *= images
+    outputs.withUnsafeBufferPointer { outputs in
+      separate.withUnsafeMutableBufferPointer {
+        all.maxForward(outputs.baseAddress.unsafelyUnwrapped, $0.baseAddress.unsafelyUnwrapped)
       }
     }
+    var pooled = conv
+    pooled.pooling = pool
+    let folded = Self.forward(pooled, input: input, weight: weight, images: images)
     #expect(folded.map(\.bitPattern) == separate.map(\.bitPattern))
     #expect(rectifies != outputs.contains { $0.isNaN })
   }
