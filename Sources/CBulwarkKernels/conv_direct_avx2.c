@@ -5,6 +5,7 @@
 // path gives the same bits. A ReLU and a 2x2 max pooling after the convolution can be applied
 // while the outputs are in registers, so that only what they leave is stored.
 #include "CBulwarkKernels.h"
+#include "blocking.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -13,17 +14,10 @@
 #include <immintrin.h>
 
 // Output channels and 8-wide column vectors computed together: 6 x 2 = 12 accumulators, the
-// register block of the GEMM kernel (4 x 2 left the FMA units waiting on their latency).
+// register block of the GEMM kernel (4 x 2 left the FMA units waiting on their latency); a last
+// 7 or 8 channels split as `block_size` says.
 enum { CHANNEL_BLOCK = 6, VECTOR_BLOCK = 2 };
 
-// The output channels of the block that starts at `oc`: CHANNEL_BLOCK, except that a last 1 or 2
-// are computed with the 6 before them as 4 + 3 or 4 + 4 (a block of one or two channels keeps
-// too few sums in flight for the FMA units' latency).
-static ptrdiff_t block_channels(ptrdiff_t oc, ptrdiff_t out_channels) {
-  ptrdiff_t left = out_channels - oc;
-  if (left == CHANNEL_BLOCK + 1 || left == CHANNEL_BLOCK + 2) return 4;
-  return left < CHANNEL_BLOCK ? left : CHANNEL_BLOCK;
-}
 // Input channels and column vectors of an input gradient computed together: up to 3 x 4 sums,
 // each with its tap's partial sum beside it (the sums spill; the partials' chains stay in
 // registers). On Zen 3 this runs LeNet-5's second layer at 85% of the FMA units' peak and its
@@ -181,7 +175,7 @@ __attribute__((target("avx2,fma"))) int bulwark_conv_direct_avx2(
     return 0;
   }
   for (ptrdiff_t oc = 0, channels; oc < out_channels; oc += channels) {
-    channels = block_channels(oc, out_channels);
+    channels = block_size(oc, out_channels, CHANNEL_BLOCK);
     for (ptrdiff_t tap = 0; tap < taps; tap++)
       for (ptrdiff_t i = 0; i < channels; i++)
         packed[oc * taps + tap * channels + i] = weight[(oc + i) * taps + tap];
@@ -232,7 +226,7 @@ __attribute__((target("avx2,fma"))) int bulwark_conv_direct_avx2(
         const float *source = padded + oy * below + x0;
         int two = stacked ? oy + 1 < rows : columns - x0 > 8;
         for (ptrdiff_t oc = 0, channels; oc < out_channels; oc += channels) {
-          channels = block_channels(oc, out_channels);
+          channels = block_size(oc, out_channels, CHANNEL_BLOCK);
           switch (channels) {
             case 6: if (two) BLOCK(6, 2); else BLOCK(6, 1); break;
             case 5: if (two) BLOCK(5, 2); else BLOCK(5, 1); break;

@@ -11,6 +11,7 @@
 // to C and the next block loads them back), so the blocking never changes a result, and neither
 // do the matrix sizes around an element.
 #include "CBulwarkKernels.h"
+#include "blocking.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -25,22 +26,13 @@ int bulwark_gemm_avx2_available(void) {
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 
-// Rows of the A sliver that starts `first` rows into a block of `mc`: MR, except that a block's
-// last 7 or 8 rows are taken as 4 + 3 or 4 + 4 (a sliver of one or two rows keeps too few sums
-// in flight for the FMA units' latency), and what is left when fewer than MR are.
-static ptrdiff_t sliver_height(ptrdiff_t first, ptrdiff_t mc) {
-  ptrdiff_t left = mc - first;
-  if (left == MR + 1 || left == MR + 2) return 4;
-  return left < MR ? left : MR;
-}
-
-// Rows [row, row + mc) and columns [p0, p0 + kc) of A into slivers of sliver_height rows, each
+// Rows [row, row + mc) and columns [p0, p0 + kc) of A into slivers of block_size rows, each
 // [p][row] from `packed + (its first row - row) * kc`. Reads along whichever of A's axes is
 // contiguous.
 static void pack_a(const float *a, ptrdiff_t a_row_stride, ptrdiff_t a_column_stride,
                    ptrdiff_t row, ptrdiff_t mc, ptrdiff_t p0, ptrdiff_t kc, float *packed) {
   for (ptrdiff_t sliver = 0, rows; sliver < mc; sliver += rows) {
-    rows = sliver_height(sliver, mc);
+    rows = block_size(sliver, mc, MR);
     float *target = packed + sliver * kc;
     const float *source = a + (row + sliver) * a_row_stride + p0 * a_column_stride;
     if (a_row_stride == 1) {
@@ -191,7 +183,7 @@ static int gemm(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *prepacked, c
         for (ptrdiff_t j = 0; j < nc; j += NR) {
           ptrdiff_t columns = nc - j < NR ? nc - j : NR;
           for (ptrdiff_t i = 0, rows; i < mc; i += rows) {
-            rows = sliver_height(i, mc);
+            rows = block_size(i, mc, MR);
             float *tile = c + (row + i) * c_row_stride + column + j;
             if (rows == MR && columns == NR)
               kernel_6x16(kc, packed_a + i * kc, packed_b + j * kc, tile, c_row_stride);
