@@ -221,12 +221,14 @@ __attribute__((target("avx2,fma"))) int bulwark_conv_direct_avx2(
       }
     }
     float *output_image = output + image * out_channels * (pool ? pooled_plane : out_plane);
-    for (ptrdiff_t oy = 0; oy < rows; oy += pool || stacked ? 2 : 1) {
-      for (ptrdiff_t x0 = 0; x0 < columns; x0 += 8 * VECTOR_BLOCK) {
-        const float *source = padded + oy * below + x0;
-        int two = stacked ? oy + 1 < rows : columns - x0 > 8;
-        for (ptrdiff_t oc = 0, channels; oc < out_channels; oc += channels) {
-          channels = block_size(oc, out_channels, CHANNEL_BLOCK);
+    // A block of channels runs over the whole image while its weights stay in L1: 13-14% faster
+    // on ResNet-18's layers than every block over one row at a time, which evicted them.
+    for (ptrdiff_t oc = 0, channels; oc < out_channels; oc += channels) {
+      channels = block_size(oc, out_channels, CHANNEL_BLOCK);
+      for (ptrdiff_t oy = 0; oy < rows; oy += pool || stacked ? 2 : 1) {
+        for (ptrdiff_t x0 = 0; x0 < columns; x0 += 8 * VECTOR_BLOCK) {
+          const float *source = padded + oy * below + x0;
+          int two = stacked ? oy + 1 < rows : columns - x0 > 8;
           switch (channels) {
             case 6: if (two) BLOCK(6, 2); else BLOCK(6, 1); break;
             case 5: if (two) BLOCK(5, 2); else BLOCK(5, 1); break;
