@@ -12,11 +12,13 @@
 // do the matrix sizes around an element.
 #include "CBulwarkKernels.h"
 #include "blocking.h"
+#include "im2col.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { MR = 6, NR = 16, KC = 256, MC = 120, NC = 2048 };
+enum { MR = 6, NR = PACK_WIDTH, KC = 256, MC = 120, NC = 2048 };
 
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #include <immintrin.h>
@@ -158,11 +160,19 @@ void bulwark_gemm_pack(ptrdiff_t m, ptrdiff_t k, const float *a, ptrdiff_t a_row
   }
 }
 
+// The right operand: a row-major matrix `b`, or (with `conv`) the im2col matrix of the images at
+// `b`, packed a block at a time straight from them.
+struct operand {
+  const float *b;
+  ptrdiff_t b_row_stride;
+  const struct bulwark_convolution *conv;
+};
+
 // C += A B, with A packed whole by bulwark_gemm_pack (`prepacked`), or else read from `a` and
 // packed a block at a time.
 static int gemm(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *prepacked, const float *a,
-                ptrdiff_t a_row_stride, ptrdiff_t a_column_stride, const float *b,
-                ptrdiff_t b_row_stride, float *c, ptrdiff_t c_row_stride) {
+                ptrdiff_t a_row_stride, ptrdiff_t a_column_stride, struct operand b, float *c,
+                ptrdiff_t c_row_stride) {
   if (m <= 0 || n <= 0 || k <= 0) return 1;
   ptrdiff_t panel = n < NC ? (n + NR - 1) / NR * NR : NC;
   ptrdiff_t depth = k < KC ? k : KC;
@@ -175,7 +185,10 @@ static int gemm(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *prepacked, c
     ptrdiff_t nc = n - column < NC ? n - column : NC;
     for (ptrdiff_t p0 = 0; p0 < k; p0 += KC) {
       ptrdiff_t kc = k - p0 < KC ? k - p0 : KC;
-      pack_b(b, b_row_stride, p0, kc, column, nc, packed_b);
+      if (b.conv != NULL)
+        im2col_pack_avx2(b.conv, b.b, p0, kc, column, nc, packed_b);
+      else
+        pack_b(b.b, b.b_row_stride, p0, kc, column, nc, packed_b);
       for (ptrdiff_t row = 0; row < m; row += MC) {
         ptrdiff_t mc = m - row < MC ? m - row : MC;
         const float *packed_a = prepacked != NULL ? prepacked + p0 * height + row * kc : block;
@@ -202,14 +215,33 @@ static int gemm(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *prepacked, c
 int bulwark_gemm_avx2(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *a,
                       ptrdiff_t a_row_stride, ptrdiff_t a_column_stride, const float *b,
                       ptrdiff_t b_row_stride, float *c, ptrdiff_t c_row_stride) {
-  return gemm(m, n, k, NULL, a, a_row_stride, a_column_stride, b, b_row_stride, c,
-              c_row_stride);
+  return gemm(m, n, k, NULL, a, a_row_stride, a_column_stride,
+              (struct operand){b, b_row_stride, NULL}, c, c_row_stride);
 }
 
 int bulwark_gemm_avx2_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float *packed_a,
                              const float *b, ptrdiff_t b_row_stride, float *c,
                              ptrdiff_t c_row_stride) {
-  return gemm(m, n, k, packed_a, NULL, 0, 0, b, b_row_stride, c, c_row_stride);
+  return gemm(m, n, k, packed_a, NULL, 0, 0, (struct operand){b, b_row_stride, NULL}, c,
+              c_row_stride);
+}
+
+int bulwark_conv_gemm_avx2(const struct bulwark_convolution *conv, ptrdiff_t images,
+                           const float *input, ptrdiff_t m, const float *packed_a, float *c,
+                           ptrdiff_t c_row_stride) {
+  // The packing's lanes hold their window's rows and columns, and their cells' offsets from the
+  // first image of a sliver (which spans at most NR images), in 32 bits.
+  ptrdiff_t span = (NR + 1) * conv->in_channels * conv->in_height * conv->in_width;
+  ptrdiff_t reach_y = conv->out_height * conv->stride_y + conv->pad_top +
+                      conv->kernel_height * conv->dilation_y;
+  ptrdiff_t reach_x = conv->out_width * conv->stride_x + conv->pad_left +
+                      conv->kernel_width * conv->dilation_x;
+  if (!bulwark_gemm_avx2_available() || span >= INT32_MAX || reach_y >= INT32_MAX ||
+      reach_x >= INT32_MAX)
+    return 0;
+  ptrdiff_t n = images * conv->out_height * conv->out_width;
+  ptrdiff_t k = conv->in_channels * conv->kernel_height * conv->kernel_width;
+  return gemm(m, n, k, packed_a, NULL, 0, 0, (struct operand){input, 0, conv}, c, c_row_stride);
 }
 
 #else
@@ -238,6 +270,13 @@ int bulwark_gemm_avx2_packed(ptrdiff_t m, ptrdiff_t n, ptrdiff_t k, const float 
                              ptrdiff_t c_row_stride) {
   (void)m; (void)n; (void)k; (void)packed_a; (void)b; (void)b_row_stride; (void)c;
   (void)c_row_stride;
+  return 0;
+}
+
+int bulwark_conv_gemm_avx2(const struct bulwark_convolution *conv, ptrdiff_t images,
+                           const float *input, ptrdiff_t m, const float *packed_a, float *c,
+                           ptrdiff_t c_row_stride) {
+  (void)conv; (void)images; (void)input; (void)m; (void)packed_a; (void)c; (void)c_row_stride;
   return 0;
 }
 

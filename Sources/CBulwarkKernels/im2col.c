@@ -4,6 +4,7 @@
 // them (col2im), so the results are those of that definition, bit for bit.
 #include "CBulwarkKernels.h"
 #include "cpu.h"
+#include "im2col.h"
 #include "window.h"
 
 #include <stdint.h>
@@ -151,6 +152,69 @@ __attribute__((target("avx2"))) static void im2col_avx2(const struct bulwark_con
             }
           }
         }
+      }
+    }
+  }
+}
+
+// One vector of a sliver's lanes: each lane's window corner (its input row and column for kernel
+// cell (0, 0)) and the offset of that cell in the images, whether or not it lies inside.
+struct lanes {
+  __m256i row, column, corner, owned;
+};
+
+__attribute__((target("avx2"))) void im2col_pack_avx2(const struct bulwark_convolution *conv,
+                                                      const float *input, ptrdiff_t p0,
+                                                      ptrdiff_t kc, ptrdiff_t column,
+                                                      ptrdiff_t nc, float *packed) {
+  ptrdiff_t height = conv->in_height, width = conv->in_width, plane = height * width;
+  ptrdiff_t out_width = conv->out_width, positions = conv->out_height * out_width;
+  ptrdiff_t kernel_width = conv->kernel_width, taps = conv->kernel_height * kernel_width;
+  const __m256i none = _mm256_set1_epi32(-1);
+  const __m256i rows = _mm256_set1_epi32((int)height), columns = _mm256_set1_epi32((int)width);
+  for (ptrdiff_t sliver = 0; sliver < nc; sliver += PACK_WIDTH) {
+    // The sliver's images start at the first lane's; lanes past nc are owned by none.
+    ptrdiff_t first = column + sliver, origin = first / positions * conv->in_channels * plane;
+    struct lanes lanes[PACK_WIDTH / 8];
+    for (int v = 0; v < PACK_WIDTH / 8; v++) {
+      int row[8], column_[8], corner[8], owned[8];
+      for (int lane = 0; lane < 8; lane++) {
+        ptrdiff_t index = first + v * 8 + lane, position = index % positions;
+        ptrdiff_t oy = position / out_width, ox = position % out_width;
+        row[lane] = (int)(oy * conv->stride_y - conv->pad_top);
+        column_[lane] = (int)(ox * conv->stride_x - conv->pad_left);
+        corner[lane] = (int)(index / positions * conv->in_channels * plane - origin +
+                             row[lane] * width + column_[lane]);
+        owned[lane] = sliver + v * 8 + lane < nc ? -1 : 0;
+      }
+      lanes[v] = (struct lanes){_mm256_loadu_si256((const __m256i *)row),
+                                _mm256_loadu_si256((const __m256i *)column_),
+                                _mm256_loadu_si256((const __m256i *)corner),
+                                _mm256_loadu_si256((const __m256i *)owned)};
+    }
+    float *target = packed + sliver * kc;
+    ptrdiff_t c = p0 / taps, ky = p0 % taps / kernel_width, kx = p0 % kernel_width;
+    for (ptrdiff_t p = 0; p < kc; p++, target += PACK_WIDTH) {
+      __m256i dy = _mm256_set1_epi32((int)(ky * conv->dilation_y));
+      __m256i dx = _mm256_set1_epi32((int)(kx * conv->dilation_x));
+      __m256i shift = _mm256_set1_epi32((int)(c * plane + ky * conv->dilation_y * width +
+                                              kx * conv->dilation_x));
+      for (int v = 0; v < PACK_WIDTH / 8; v++) {
+        // A lane reads its cell where 0 <= row < height and 0 <= column < width; the others
+        // are 0 and never read.
+        __m256i y = _mm256_add_epi32(lanes[v].row, dy), x = _mm256_add_epi32(lanes[v].column, dx);
+        __m256i inside = _mm256_and_si256(
+            _mm256_and_si256(_mm256_cmpgt_epi32(y, none), _mm256_cmpgt_epi32(rows, y)),
+            _mm256_and_si256(_mm256_cmpgt_epi32(x, none), _mm256_cmpgt_epi32(columns, x)));
+        inside = _mm256_and_si256(inside, lanes[v].owned);
+        __m256 values = _mm256_mask_i32gather_ps(
+            _mm256_setzero_ps(), input + origin, _mm256_add_epi32(lanes[v].corner, shift),
+            _mm256_castsi256_ps(inside), 4);
+        _mm256_storeu_ps(target + 8 * v, values);
+      }
+      if (++kx == kernel_width) {
+        kx = 0;
+        if (++ky == conv->kernel_height) ky = 0, c++;
       }
     }
   }

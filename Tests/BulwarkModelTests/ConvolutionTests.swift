@@ -357,4 +357,84 @@ import Testing
     }
     #expect(scattered.map(\.bitPattern) == expectedImages.map(\.bitPattern))
   }
+
+  /// Geometries for the straight product, all narrower than ``Convolution/straightOutputWidth``:
+  /// ResNet's 2x2 and 4x4 maps, a dilated stride 3, a 1x1 stride 2, 3x3 maps whose images share
+  /// slivers, rows of 7, 360 kernel rows (two blocks of the product's depth) with 7 outputs, and
+  /// 2,100 one-position images (two panels of columns).
+  static let straightLayers: [(conv: Convolution, images: Int)] = [
+    (columnLayers[2], 5),
+    (
+      Convolution(
+        inChannels: 5, inHeight: 4, inWidth: 4, outChannels: 8, outHeight: 4, outWidth: 4,
+        kernelHeight: 3, kernelWidth: 3, strideY: 1, strideX: 1, padTop: 1, padLeft: 1,
+        dilationY: 1, dilationX: 1, groups: 1), 3
+    ),
+    (columnLayers[3], 3),
+    (columnLayers[4], 4),
+    (
+      Convolution(
+        inChannels: 3, inHeight: 5, inWidth: 5, outChannels: 5, outHeight: 3, outWidth: 3,
+        kernelHeight: 3, kernelWidth: 3, strideY: 2, strideX: 2, padTop: 1, padLeft: 1,
+        dilationY: 1, dilationX: 1, groups: 1), 5
+    ),
+    (
+      Convolution(
+        inChannels: 2, inHeight: 7, inWidth: 7, outChannels: 3, outHeight: 7, outWidth: 7,
+        kernelHeight: 5, kernelWidth: 5, strideY: 1, strideX: 1, padTop: 2, padLeft: 2,
+        dilationY: 1, dilationX: 1, groups: 1), 2
+    ),
+    (
+      Convolution(
+        inChannels: 40, inHeight: 4, inWidth: 4, outChannels: 7, outHeight: 2, outWidth: 2,
+        kernelHeight: 3, kernelWidth: 3, strideY: 2, strideX: 2, padTop: 1, padLeft: 1,
+        dilationY: 1, dilationX: 1, groups: 1), 3
+    ),
+    (
+      Convolution(
+        inChannels: 2, inHeight: 3, inWidth: 3, outChannels: 2, outHeight: 1, outWidth: 1,
+        kernelHeight: 3, kernelWidth: 3, strideY: 1, strideX: 1, padTop: 0, padLeft: 0,
+        dilationY: 1, dilationX: 1, groups: 1), 2_100
+    ),
+  ]
+
+  /// The product that gathers its im2col blocks straight from the images runs where the CPU has
+  /// AVX2, and adds to each output exactly what im2col then the packed product adds.
+  @Test(arguments: straightLayers.indices)
+  func theStraightProductGivesIm2colsBits(_ layer: Int) {
+    let (conv, images) = Self.straightLayers[layer]
+    let columns = images * conv.positions
+    let input = Self.random(images * conv.inputCount, seed: 13)
+    let weight = Self.random(conv.outChannels * conv.rows, seed: 14)
+    let start = Self.random(conv.outChannels * columns, seed: 15)
+    var straight = start
+    var product = start
+    var scratch = [Float](repeating: .nan, count: conv.rows * columns)
+    weight.withUnsafeBufferPointer { weight in
+      let w = weight.baseAddress.unsafelyUnwrapped
+      // Packed here: a layer that runs directly gets no forward operand from `pack`.
+      let packed = GEMM.PackedOperand(
+        m: conv.outChannels, k: conv.rows, a: w, aRowStride: conv.rows, aColumnStride: 1
+      ).map { Convolution.PackedWeights(forward: [$0], backward: nil) }
+      let ran = straight.withUnsafeMutableBufferPointer {
+        conv.multiplyAddStraight(
+          images: images, from: input, packed: packed, into: $0.baseAddress.unsafelyUnwrapped)
+      }
+      #expect(ran == GEMM.usesAVX2)
+      withUnsafePointer(to: conv.geometry) {
+        bulwark_im2col($0, images, input, &scratch, columns, 0)
+      }
+      scratch.withUnsafeBufferPointer { b in
+        product.withUnsafeMutableBufferPointer {
+          GEMM.multiplyAdd(
+            m: conv.outChannels, n: columns, k: conv.rows, a: w, aRowStride: conv.rows,
+            aColumnStride: 1, packed: packed?.forward?.first, b: b.baseAddress.unsafelyUnwrapped,
+            bRowStride: columns, c: $0.baseAddress.unsafelyUnwrapped, cRowStride: columns)
+        }
+      }
+    }
+    let same = straight.map(\.bitPattern) == product.map(\.bitPattern)
+    // Without AVX2 it writes nothing, and the caller takes im2col and the portable product.
+    #expect(GEMM.usesAVX2 ? same && straight != start : straight == start)
+  }
 }

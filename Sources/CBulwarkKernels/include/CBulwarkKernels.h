@@ -40,6 +40,17 @@ struct bulwark_convolution {
   ptrdiff_t dilation_y, dilation_x;
 };
 
+/// C (m x images * out_height * out_width, row stride c_row_stride) += A (packed by
+/// bulwark_gemm_pack, m x in_channels * kernel_height * kernel_width) times the im2col matrix of
+/// `images` consecutive CHW images: bulwark_im2col then bulwark_gemm_avx2_packed, the same bits,
+/// without the im2col matrix (each block of it is gathered straight from the images into the
+/// packed layout). Returns 1 when done, 0 (C unchanged) when its buffer could not be allocated,
+/// the CPU lacks AVX2 and FMA, or the images' offsets (over 17 images) or the windows' rows and
+/// columns do not fit 32 bits.
+int bulwark_conv_gemm_avx2(const struct bulwark_convolution *conv, ptrdiff_t images,
+                           const float *input, ptrdiff_t m, const float *packed_a, float *c,
+                           ptrdiff_t c_row_stride);
+
 /// The forward pass of a convolution with one channel group over `count` CHW images, with AVX2
 /// and FMA, without im2col: each output is its bias plus, one fused
 /// multiply-add at a time, its products in the order (input channel, kernel row, kernel column),
