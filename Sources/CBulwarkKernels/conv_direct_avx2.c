@@ -10,13 +10,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
-#include <immintrin.h>
-
 // Output channels and 8-wide column vectors computed together: 6 x 2 = 12 accumulators, the
 // register block of the GEMM kernel (4 x 2 left the FMA units waiting on their latency); a last
 // 7 or 8 channels split as `block_size` says.
 enum { CHANNEL_BLOCK = 6, VECTOR_BLOCK = 2 };
+
+void bulwark_conv_direct_pack(const struct bulwark_convolution *conv, ptrdiff_t out_channels,
+                              const float *weight, float *packed) {
+  ptrdiff_t taps = conv->in_channels * conv->kernel_height * conv->kernel_width;
+  // Each block of output channels tap by tap, so that a tap's broadcasts read one short run.
+  for (ptrdiff_t oc = 0, channels; oc < out_channels; oc += channels) {
+    channels = block_size(oc, out_channels, CHANNEL_BLOCK);
+    for (ptrdiff_t tap = 0; tap < taps; tap++)
+      for (ptrdiff_t i = 0; i < channels; i++)
+        packed[oc * taps + tap * channels + i] = weight[(oc + i) * taps + tap];
+  }
+}
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <immintrin.h>
 
 // Input channels and column vectors of an input gradient computed together: up to 3 x 4 sums,
 // each with its tap's partial sum beside it (the sums spill; the partials' chains stay in
@@ -145,8 +157,8 @@ __attribute__((target("avx2,fma"), always_inline)) static inline void pooled_blo
 
 __attribute__((target("avx2,fma"))) int bulwark_conv_direct_avx2(
     const struct bulwark_convolution *conv, ptrdiff_t count, const float *input,
-    const float *weight, const float *bias, ptrdiff_t out_channels, int rectify, int pool,
-    float *output) {
+    const float *weight, const float *packed_weight, const float *bias, ptrdiff_t out_channels,
+    int rectify, int pool, float *output) {
   if (conv->stride_x < 1) return 0;
   ptrdiff_t in_channels = conv->in_channels, height = conv->in_height, width = conv->in_width;
   ptrdiff_t kernel_height = conv->kernel_height, kernel_width = conv->kernel_width;
@@ -162,24 +174,20 @@ __attribute__((target("avx2,fma"))) int bulwark_conv_direct_avx2(
   ptrdiff_t row_stride = (out_width + 7) / 8 * 8 + (kernel_width - 1) * dilation_x / stride_x;
   ptrdiff_t plane = padded_height * row_stride;
   ptrdiff_t taps = in_channels * kernel_height * kernel_width;
-  // The weights of each block of output channels tap by tap, so that a tap's broadcasts read
-  // one short run; and each tap's offset in the padded image, in im2col order, so that one loop
-  // walks them all.
+  // The weights packed (here, unless the caller packed them once), and each tap's offset in the
+  // padded image, in im2col order, so that one loop walks them all.
   float *padded = malloc((size_t)(in_channels * stride_x * plane) * sizeof(float));
-  float *packed = malloc((size_t)(out_channels * taps) * sizeof(float));
+  float *own =
+      packed_weight != NULL ? NULL : malloc((size_t)(out_channels * taps) * sizeof(float));
   ptrdiff_t *offsets = malloc((size_t)taps * sizeof(ptrdiff_t));
-  if (padded == NULL || packed == NULL || offsets == NULL) {
+  if (padded == NULL || (packed_weight == NULL && own == NULL) || offsets == NULL) {
     free(padded);
-    free(packed);
+    free(own);
     free(offsets);
     return 0;
   }
-  for (ptrdiff_t oc = 0, channels; oc < out_channels; oc += channels) {
-    channels = block_size(oc, out_channels, CHANNEL_BLOCK);
-    for (ptrdiff_t tap = 0; tap < taps; tap++)
-      for (ptrdiff_t i = 0; i < channels; i++)
-        packed[oc * taps + tap * channels + i] = weight[(oc + i) * taps + tap];
-  }
+  if (own != NULL) bulwark_conv_direct_pack(conv, out_channels, weight, own);
+  const float *packed = own != NULL ? own : packed_weight;
   for (ptrdiff_t c = 0, tap = 0; c < in_channels; c++)
     for (ptrdiff_t ky = 0; ky < kernel_height; ky++)
       for (ptrdiff_t kx = 0; kx < kernel_width; kx++, tap++) {
@@ -242,7 +250,7 @@ __attribute__((target("avx2,fma"))) int bulwark_conv_direct_avx2(
     }
   }
   free(padded);
-  free(packed);
+  free(own);
   free(offsets);
   return 1;
 }
@@ -358,10 +366,11 @@ __attribute__((target("avx2,fma"))) int bulwark_conv_input_gradient_direct_avx2(
 #else
 
 int bulwark_conv_direct_avx2(const struct bulwark_convolution *conv, ptrdiff_t count,
-                             const float *input, const float *weight, const float *bias,
-                             ptrdiff_t out_channels, int rectify, int pool, float *output) {
-  (void)conv; (void)count; (void)input; (void)weight; (void)bias; (void)out_channels;
-  (void)rectify; (void)pool; (void)output;
+                             const float *input, const float *weight, const float *packed_weight,
+                             const float *bias, ptrdiff_t out_channels, int rectify, int pool,
+                             float *output) {
+  (void)conv; (void)count; (void)input; (void)weight; (void)packed_weight; (void)bias;
+  (void)out_channels; (void)rectify; (void)pool; (void)output;
   return 0;
 }
 

@@ -134,6 +134,12 @@ import Testing
     let input = Self.random(images * conv.inputCount, seed: 4)
     let weight = Self.random(conv.outChannels * conv.rows + conv.outChannels, seed: 5)
     let direct = Self.forward(conv, input: input, weight: weight, images: images)
+    // The weights packed once for the pass, as the engines pack them, give the same bits.
+    let packed = weight.withUnsafeBufferPointer {
+      conv.pack($0.baseAddress.unsafelyUnwrapped, backward: false)
+    }
+    #expect((packed?.direct?.count ?? 0) == (GEMM.usesAVX2 ? conv.outChannels * conv.rows : 0))
+    #expect(Self.forward(conv, input: input, weight: weight, images: images, packs: true) == direct)
     var product = [Float](repeating: .nan, count: images * conv.outputCount)
     var scratch = [Float](repeating: 0, count: conv.scratchCount)
     input.withUnsafeBufferPointer { input in
@@ -154,10 +160,10 @@ import Testing
   }
 
   /// The forward pass of `images` images through `conv` (pooled, with a pooling), its bias
-  /// after its weights in `weight`.
-  static func forward(_ conv: Convolution, input: [Float], weight: [Float], images: Int)
-    -> [Float]
-  {
+  /// after its weights in `weight`, with the weights packed once when `packs`.
+  static func forward(
+    _ conv: Convolution, input: [Float], weight: [Float], images: Int, packs: Bool = false
+  ) -> [Float] {
     let outputCount =
       conv.pooling.map { conv.outChannels * $0.outHeight * $0.outWidth } ?? conv.outputCount
     var output = [Float](repeating: .nan, count: images * outputCount)
@@ -170,6 +176,7 @@ import Testing
             conv.forward(
               input: input.baseAddress.unsafelyUnwrapped, output: $0.baseAddress.unsafelyUnwrapped,
               count: images, weight: w, bias: w + conv.outChannels * conv.rows,
+              packed: packs ? conv.pack(w, backward: false) : nil,
               scratch: scratch.baseAddress.unsafelyUnwrapped)
           }
         }

@@ -1,9 +1,13 @@
+internal import CBulwarkKernels
+
 extension Convolution {
-  /// A convolution's weights packed once for ``GEMM``'s AVX2 kernel, per channel group: the left
-  /// operand of the forward product and, for passes that go backward, of the input gradient's
-  /// (the weights transposed). Packing never changes a result; it saves repacking the weights
-  /// for every product of a pass.
+  /// A convolution's weights packed once for the AVX2 kernels: for a layer that
+  /// ``runsDirectly``, in the direct kernel's order; otherwise, per channel group, as ``GEMM``'s
+  /// left operand of the forward product; and, for passes that go backward, as the left operand
+  /// of the input gradient's product (the weights transposed). Packing never changes a result;
+  /// it saves repacking the weights for every chunk of a pass.
   struct PackedWeights: Sendable {
+    var direct: [Float]?
     var forward: [GEMM.PackedOperand]?
     var backward: [GEMM.PackedOperand]?
   }
@@ -16,6 +20,13 @@ extension Convolution {
     guard GEMM.usesAVX2 else { return nil }
     let groupWeights = (0..<groups).map { weight + $0 &* groupOutputs &* groupRows }
     return PackedWeights(
+      direct: runsDirectly
+        ? [Float](unsafeUninitializedCapacity: outChannels &* rows) { buffer, initialized in
+          withUnsafePointer(to: geometry) {
+            bulwark_conv_direct_pack($0, outChannels, weight, buffer.baseAddress.unsafelyUnwrapped)
+          }
+          initialized = buffer.count
+        } : nil,
       forward: runsDirectly
         ? nil
         : groupWeights.compactMap {

@@ -238,13 +238,8 @@ struct Convolution {
     scratch: UnsafeMutablePointer<Float>
   ) {
     if runsDirectly,
-      withUnsafePointer(
-        to: geometry,
-        {
-          bulwark_conv_direct_avx2(
-            $0, count, input, weight, bias, outChannels, rectifies ? 1 : 0,
-            pooling == nil ? 0 : 1, output)
-        }) != 0
+      forwardDirectly(
+        input: input, output: output, count: count, weight: weight, bias: bias, packed: packed)
     {
       return
     }
@@ -262,6 +257,24 @@ struct Convolution {
       scratch: scratch)
     pooling.planes = outChannels &* count
     pooling.maxForward(outputs, output)
+  }
+
+  /// The forward pass through the direct kernel (see ``runsDirectly``), with the weights it packed
+  /// once when the caller has them. False, with nothing written, where it could not allocate its
+  /// buffers.
+  func forwardDirectly(
+    input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, count: Int,
+    weight: UnsafePointer<Float>, bias: UnsafePointer<Float>, packed: PackedWeights?
+  ) -> Bool {
+    withUnsafePointer(to: geometry) { conv in
+      func run(_ packedWeight: UnsafePointer<Float>?) -> Int32 {
+        bulwark_conv_direct_avx2(
+          conv, count, input, weight, packedWeight, bias, outChannels, rectifies ? 1 : 0,
+          pooling == nil ? 0 : 1, output)
+      }
+      guard let direct = packed?.direct else { return run(nil) != 0 }
+      return direct.withUnsafeBufferPointer { run($0.baseAddress) } != 0
+    }
   }
 
   /// The forward pass through im2col and ``GEMM``, whatever the layer.

@@ -55,7 +55,8 @@ int bulwark_conv_gemm_avx2(const struct bulwark_convolution *conv, ptrdiff_t ima
 /// and FMA, without im2col: each output is its bias plus, one fused
 /// multiply-add at a time, its products in the order (input channel, kernel row, kernel column),
 /// the same bits as the im2col + bulwark_gemm_avx2 path. `weight` is
-/// out_channels x in_channels x kernel_height x kernel_width; the trailing padding is implied by
+/// out_channels x in_channels x kernel_height x kernel_width, which it packs itself unless
+/// `packed_weight` (nullable) holds it packed by bulwark_conv_direct_pack; the trailing padding is implied by
 /// the output size. `rectify` nonzero stores max(output, +0) (a ReLU after the convolution:
 /// +0 for NaN, zeros and negative values). `pool` nonzero stores, instead of the outputs, their
 /// 2x2, stride 2 max pooling as bulwark_max_pool_forward computes it (count x out_channels x
@@ -63,8 +64,14 @@ int bulwark_conv_gemm_avx2(const struct bulwark_convolution *conv, ptrdiff_t ima
 /// bulwark_gemm_avx2_available() says so. Returns 1 when done, 0 when its buffers could not be
 /// allocated, stride_x is below 1 or the build has no AVX2 kernels (nothing written).
 int bulwark_conv_direct_avx2(const struct bulwark_convolution *conv, ptrdiff_t count,
-                             const float *input, const float *weight, const float *bias,
-                             ptrdiff_t out_channels, int rectify, int pool, float *output);
+                             const float *input, const float *weight, const float *packed_weight,
+                             const float *bias, ptrdiff_t out_channels, int rectify, int pool,
+                             float *output);
+
+/// `weight` (out_channels x in_channels x kernel_height x kernel_width) into `packed` (as many
+/// values) in the order bulwark_conv_direct_avx2 reads it, for passes that reuse it.
+void bulwark_conv_direct_pack(const struct bulwark_convolution *conv, ptrdiff_t out_channels,
+                              const float *weight, float *packed);
 
 /// The input gradient of a convolution with strides 1 and one channel group over `count` CHW
 /// output gradients, with AVX2 and FMA, without col2im: each input pixel is +0 plus, per tap in
