@@ -14,8 +14,8 @@ struct BenchModelCommand: ParsableCommand {
       Measures the committed LeNet-5 (1x28x28) and the RGB CNN of the model-formats spec \
       (3x64x64: three conv 3x3 + batch norm + relu + max pool blocks of 32, 64 and 128 \
       channels, global average pooling, fc 10; random weights). Reference: onnxruntime 1.32 on \
-      this machine kind runs about 39,000-47,000 LeNet-5 and 1,000-1,040 RGB CNN images/s on \
-      one thread (the same architectures' ONNX files, 2026-12-06).
+      this machine kind runs about 37,000-50,000 LeNet-5 and 870-1,050 RGB CNN images/s on \
+      one thread (the same architectures' ONNX files, 2026-12-07).
 
       The adversarial-training rows time LeNet-5 steps of Madry PGD training as 'bulwark train \
       --adversarial pgd' takes them (PGD-7, eps 0.1, step 0.025, random start, batch 128, \
