@@ -1,7 +1,9 @@
 // im2col and col2im for the convolutions that go through GEMM. Every image of a product is done
 // in one call, images innermost, so each row's window geometry is worked out once for all of
-// them; im2col has an AVX2 variant, chosen at run time when the CPU has it. The values are only copied (im2col) or added in the order the scalar definition adds
-// them (col2im), so the results are those of that definition, bit for bit.
+// them; im2col has an AVX2 variant, chosen at run time when the CPU has it, and an AVX2 packing
+// that gathers blocks of the matrix straight into the GEMM's layout (im2col.h). The values are
+// only copied (im2col) or added in the order the scalar definition adds them (col2im), so the
+// results are those of that definition, bit for bit.
 #include "CBulwarkKernels.h"
 #include "cpu.h"
 #include "im2col.h"
@@ -131,7 +133,8 @@ __attribute__((target("avx2"))) static void im2col_avx2(const struct bulwark_con
           for (ptrdiff_t oy = 0; oy < conv->out_height; oy++, target += out_width) {
             ptrdiff_t iy = input_row(conv, oy, ky);
             int inside_y = iy >= 0 && iy < conv->in_height;
-            const float *line = input + n * image + c * plane + (inside_y ? iy * conv->in_width : 0);
+            const float *line =
+                input + n * image + c * plane + (inside_y ? iy * conv->in_width : 0);
             for (ptrdiff_t ox = 0; ox < out_width; ox += 8) {
               __m256i column = _mm256_add_epi32(_mm256_set1_epi32((int)ox), lanes);
               // Lanes whose column lies inside the image: first <= column <= last.
@@ -157,10 +160,11 @@ __attribute__((target("avx2"))) static void im2col_avx2(const struct bulwark_con
   }
 }
 
-// One vector of a sliver's lanes: each lane's window corner (its input row and column for kernel
-// cell (0, 0)) and the offset of that cell in the images, whether or not it lies inside.
-struct lanes {
-  __m256i row, column, corner, owned;
+// The windows of one vector of a sliver's lanes: each window's top row and left column (where
+// kernel cell (0, 0) falls, inside the input or not), that cell's offset from the sliver's first
+// image, and whether the lane holds a column of the block at all.
+struct lane_windows {
+  __m256i top, left, corner, owned;
 };
 
 __attribute__((target("avx2"))) void im2col_pack_avx2(const struct bulwark_convolution *conv,
@@ -175,22 +179,22 @@ __attribute__((target("avx2"))) void im2col_pack_avx2(const struct bulwark_convo
   for (ptrdiff_t sliver = 0; sliver < nc; sliver += PACK_WIDTH) {
     // The sliver's images start at the first lane's; lanes past nc are owned by none.
     ptrdiff_t first = column + sliver, origin = first / positions * conv->in_channels * plane;
-    struct lanes lanes[PACK_WIDTH / 8];
+    struct lane_windows windows[PACK_WIDTH / 8];
     for (int v = 0; v < PACK_WIDTH / 8; v++) {
-      int row[8], column_[8], corner[8], owned[8];
+      int top[8], left[8], corner[8], owned[8];
       for (int lane = 0; lane < 8; lane++) {
         ptrdiff_t index = first + v * 8 + lane, position = index % positions;
         ptrdiff_t oy = position / out_width, ox = position % out_width;
-        row[lane] = (int)(oy * conv->stride_y - conv->pad_top);
-        column_[lane] = (int)(ox * conv->stride_x - conv->pad_left);
+        top[lane] = (int)(oy * conv->stride_y - conv->pad_top);
+        left[lane] = (int)(ox * conv->stride_x - conv->pad_left);
         corner[lane] = (int)(index / positions * conv->in_channels * plane - origin +
-                             row[lane] * width + column_[lane]);
+                             top[lane] * width + left[lane]);
         owned[lane] = sliver + v * 8 + lane < nc ? -1 : 0;
       }
-      lanes[v] = (struct lanes){_mm256_loadu_si256((const __m256i *)row),
-                                _mm256_loadu_si256((const __m256i *)column_),
-                                _mm256_loadu_si256((const __m256i *)corner),
-                                _mm256_loadu_si256((const __m256i *)owned)};
+      windows[v] = (struct lane_windows){_mm256_loadu_si256((const __m256i *)top),
+                                         _mm256_loadu_si256((const __m256i *)left),
+                                         _mm256_loadu_si256((const __m256i *)corner),
+                                         _mm256_loadu_si256((const __m256i *)owned)};
     }
     float *target = packed + sliver * kc;
     ptrdiff_t c = p0 / taps, ky = p0 % taps / kernel_width, kx = p0 % kernel_width;
@@ -202,13 +206,14 @@ __attribute__((target("avx2"))) void im2col_pack_avx2(const struct bulwark_convo
       for (int v = 0; v < PACK_WIDTH / 8; v++) {
         // A lane reads its cell where 0 <= row < height and 0 <= column < width; the others
         // are 0 and never read.
-        __m256i y = _mm256_add_epi32(lanes[v].row, dy), x = _mm256_add_epi32(lanes[v].column, dx);
+        __m256i y = _mm256_add_epi32(windows[v].top, dy);
+        __m256i x = _mm256_add_epi32(windows[v].left, dx);
         __m256i inside = _mm256_and_si256(
             _mm256_and_si256(_mm256_cmpgt_epi32(y, none), _mm256_cmpgt_epi32(rows, y)),
             _mm256_and_si256(_mm256_cmpgt_epi32(x, none), _mm256_cmpgt_epi32(columns, x)));
-        inside = _mm256_and_si256(inside, lanes[v].owned);
+        inside = _mm256_and_si256(inside, windows[v].owned);
         __m256 values = _mm256_mask_i32gather_ps(
-            _mm256_setzero_ps(), input + origin, _mm256_add_epi32(lanes[v].corner, shift),
+            _mm256_setzero_ps(), input + origin, _mm256_add_epi32(windows[v].corner, shift),
             _mm256_castsi256_ps(inside), 4);
         _mm256_storeu_ps(target + 8 * v, values);
       }

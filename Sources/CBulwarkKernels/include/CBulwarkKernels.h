@@ -52,15 +52,15 @@ int bulwark_conv_gemm_avx2(const struct bulwark_convolution *conv, ptrdiff_t ima
                            ptrdiff_t c_row_stride);
 
 /// The forward pass of a convolution with one channel group over `count` CHW images, with AVX2
-/// and FMA, without im2col: each output is its bias plus, one fused
-/// multiply-add at a time, its products in the order (input channel, kernel row, kernel column),
-/// the same bits as the im2col + bulwark_gemm_avx2 path. `weight` is
-/// out_channels x in_channels x kernel_height x kernel_width, which it packs itself unless
-/// `packed_weight` (nullable) holds it packed by bulwark_conv_direct_pack; the trailing padding is implied by
-/// the output size. `rectify` nonzero stores max(output, +0) (a ReLU after the convolution:
-/// +0 for NaN, zeros and negative values). `pool` nonzero stores, instead of the outputs, their
-/// 2x2, stride 2 max pooling as bulwark_max_pool_forward computes it (count x out_channels x
-/// out_height / 2 x out_width / 2 values; a last odd row or column is dropped). Call it only where
+/// and FMA, without im2col: each output is its bias plus, one fused multiply-add at a time, its
+/// products in the order (input channel, kernel row, kernel column), the same bits as the
+/// im2col + bulwark_gemm_avx2 path. `weight` is out_channels x in_channels x kernel_height x
+/// kernel_width, which it packs itself unless `packed_weight` (nullable) holds it packed by
+/// bulwark_conv_direct_pack; the trailing padding is implied by the output size. `rectify`
+/// nonzero stores max(output, +0) (a ReLU after the convolution: +0 for NaN, zeros and negative
+/// values). `pool` nonzero stores, instead of the outputs, their 2x2, stride 2 max pooling as
+/// bulwark_max_pool_forward computes it (count x out_channels x out_height / 2 x out_width / 2
+/// values; a last odd row or column is dropped). Call it only where
 /// bulwark_gemm_avx2_available() says so. Returns 1 when done, 0 when its buffers could not be
 /// allocated, stride_x is below 1 or the build has no AVX2 kernels (nothing written).
 int bulwark_conv_direct_avx2(const struct bulwark_convolution *conv, ptrdiff_t count,
