@@ -89,6 +89,30 @@ INLINE floats perturb(floats p, float beta, float gamma) {
   return clip(p - beta * (sigmoid - 0.5f), 0.0f, 1.0f);
 }
 
+// Eight columns of eight rows, `stride` values apart from one row to the next: `columns[k]`
+// holds column k, one lane per row. Three rounds of eight shuffles (lanes in pairs, pairs of
+// pairs, halves): 24 instructions for what lane-by-lane loads take 64 loads and 56 inserts.
+INLINE void transpose8(const float *block, ptrdiff_t stride, rows8 columns[8]) {
+  rows8 rows[8], pairs[8], quads[8];
+  for (int lane = 0; lane < 8; lane++) memcpy(&rows[lane], block + lane * stride, sizeof(rows8));
+  for (int k = 0; k < 8; k += 2) {
+    pairs[k] = __builtin_shufflevector(rows[k], rows[k + 1], 0, 8, 1, 9, 4, 12, 5, 13);
+    pairs[k + 1] = __builtin_shufflevector(rows[k], rows[k + 1], 2, 10, 3, 11, 6, 14, 7, 15);
+  }
+  for (int k = 0; k < 8; k += 4) {
+    for (int half = 0; half < 2; half++) {
+      rows8 top = pairs[k + half], bottom = pairs[k + half + 2];
+      quads[k + 2 * half] = __builtin_shufflevector(top, bottom, 0, 1, 8, 9, 4, 5, 12, 13);
+      quads[k + 2 * half + 1] =
+          __builtin_shufflevector(top, bottom, 2, 3, 10, 11, 6, 7, 14, 15);
+    }
+  }
+  for (int k = 0; k < 4; k++) {
+    columns[k] = __builtin_shufflevector(quads[k], quads[k + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+    columns[k + 4] = __builtin_shufflevector(quads[k], quads[k + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+  }
+}
+
 INLINE void reverse_sigmoid(const float *input, float *output, ptrdiff_t rows, ptrdiff_t columns,
                             float beta, float gamma) {
   ptrdiff_t count = rows * columns, index = 0;
@@ -121,7 +145,13 @@ INLINE void reverse_sigmoid(const float *input, float *output, ptrdiff_t rows, p
   for (; row + 8 <= rows; row += 8) {
     float *block = output + row * columns;
     rows8 sum = {0};
-    for (ptrdiff_t column = 0; column < columns; column++) {
+    ptrdiff_t column = 0;
+    for (; column + 8 <= columns; column += 8) {
+      rows8 values[8];
+      transpose8(block + column, columns, values);
+      for (int k = 0; k < 8; k++) sum += values[k];
+    }
+    for (; column < columns; column++) {
       rows8 values;
       for (int lane = 0; lane < 8; lane++) values[lane] = block[lane * columns + column];
       sum += values;

@@ -63,14 +63,21 @@ import Testing
     }
   }
 
-  /// Eight rows are renormalised at once, one per lane: each row keeps the bits it gets alone.
-  @Test func rowsKeepTheirBitsWhateverTheirNeighbours() throws {
+  /// Eight rows are renormalised at once, one per lane, their sums read eight columns at a time
+  /// through a transposition where the rows are wide enough: each row keeps the bits it gets
+  /// alone (a single row is summed value by value). Rows of 7 columns take no transposition,
+  /// rows of 19 take two and three columns lane by lane.
+  @Test(arguments: [7, 19])
+  func rowsKeepTheirBitsWhateverTheirNeighbours(columns: Int) throws {
     let sigmoid = try ReverseSigmoid(beta: 0.7, gamma: 0.3)
-    let whole = sigmoid.process(Self.table).values.map(\.bitPattern)
-    let alone = (0..<Self.table.rows).flatMap { row in
-      sigmoid.process(
-        Probabilities(rows: 1, columns: Self.table.columns, values: Array(Self.table.row(row)))
-      ).values.map(\.bitPattern)
+    let table =
+      columns == Self.table.columns
+      ? Self.table
+      : Probabilities.softmaxLike(rows: 21, columns: columns, seed: 9)
+    let whole = sigmoid.process(table).values.map(\.bitPattern)
+    let alone = (0..<table.rows).flatMap { row in
+      sigmoid.process(Probabilities(rows: 1, columns: columns, values: Array(table.row(row))))
+        .values.map(\.bitPattern)
     }
     #expect(whole == alone)
   }
