@@ -13,7 +13,8 @@ struct ONNXPlan: Sendable {
   /// Channels, height, width of one input image.
   var inputShape: [Int]
   var classes: Int
-  /// Images per chunk: as many as fit a budget of about 4 million activation values.
+  /// Images per chunk of a pass that keeps a gradient: as many as fit ``activationBudget`` with
+  /// every slot kept, at most 16.
   var chunkSize: Int
   /// The start of each slot in a chunk's buffer, in values.
   var slotOffsets: [Int]
@@ -31,11 +32,19 @@ struct ONNXPlan: Sendable {
   var inferenceOffsets: [Int]
   /// The values those slots span.
   var inferenceActivations: Int
+  /// Images per chunk of a pass that keeps no gradient: as many as fit ``activationBudget`` in
+  /// the room those slots share, at most 16. No result depends on it: such a pass computes each
+  /// image's logits on their own, in the same order whatever images share its chunk.
+  var inferenceChunkSize: Int
 
-  /// A plan of `steps`; `foldsPools` false keeps every pooling a step of its own.
+  /// The activation values a chunk's slots may span by default, about 16 MB.
+  static let activationBudget = 4_000_000
+
+  /// A plan of `steps`; `foldsPools` false keeps every pooling a step of its own, and `budget`
+  /// bounds a chunk's activation values (tests lower it to run several chunk sizes).
   init(
     steps: [ONNXStep], slotSizes: [Int], inputSlot: Int, outputSlot: Int, inputShape: [Int],
-    classes: Int, foldsPools: Bool = true
+    classes: Int, foldsPools: Bool = true, budget: Int = activationBudget
   ) {
     self.steps = steps.map { step in
       var step = step
@@ -54,8 +63,7 @@ struct ONNXPlan: Sendable {
     self.outputSlot = outputSlot
     self.inputShape = inputShape
     self.classes = classes
-    let perImage = slotSizes.reduce(0, +)
-    chunkSize = max(1, min(16, 4_000_000 / max(perImage, 1)))
+    chunkSize = Self.images(spanning: slotSizes.reduce(0, +), within: budget)
     var offsets: [Int] = []
     var offset = 0
     for size in slotSizes {
@@ -72,10 +80,19 @@ struct ONNXPlan: Sendable {
     }
     needsGradient = needs
     inferenceSteps = foldsPools ? Self.foldingPools(self.steps, outputSlot: outputSlot) : self.steps
-    let chunk = chunkSize
-    (inferenceOffsets, inferenceActivations) = Self.sharedRoom(
-      for: inferenceSteps, sizes: slotSizes.map { $0 * chunk }, inputSlot: inputSlot,
-      outputSlot: outputSlot)
+    // The room is placed for one image, then scaled to the chunk: scaling every size alike
+    // changes none of the comparisons `sharedRoom` makes, so it is the chunk's placement.
+    let room = Self.sharedRoom(
+      for: inferenceSteps, sizes: slotSizes, inputSlot: inputSlot, outputSlot: outputSlot)
+    let chunk = Self.images(spanning: room.extent, within: budget)
+    inferenceChunkSize = chunk
+    inferenceOffsets = room.offsets.map { $0 * chunk }
+    inferenceActivations = room.extent * chunk
+  }
+
+  /// Images per chunk when each spans `values`: as many as fit `budget`, from 1 to 16.
+  static func images(spanning values: Int, within budget: Int) -> Int {
+    max(1, min(16, budget / max(values, 1)))
   }
 
   /// Offsets for slots of `sizes` values, written and read by `steps` in order: each slot is
@@ -155,6 +172,7 @@ struct ONNXPlan: Sendable {
     logits: [Float], loss: Double, inputGradient: [Float]
   ) {
     let imageSize = inputShape.reduce(1, *)
+    let chunkSize = head == nil ? inferenceChunkSize : self.chunkSize
     let chunkCount = (count + chunkSize - 1) / chunkSize
     // At least one value each, so every buffer has a base address.
     var logits = [Float](repeating: 0, count: max(1, count * classes))
@@ -179,10 +197,10 @@ struct ONNXPlan: Sendable {
               losses: SharedPointer(base: lossBuffer.baseAddress.unsafelyUnwrapped)
             )
             Parallel.forEach(chunkCount, workers: workers) { worker, chunk in
-              let start = chunk * self.chunkSize
+              let start = chunk * chunkSize
               shared.losses.base[chunk] = self.runChunk(
                 workspace: workspace.base + worker * size,
-                count: min(self.chunkSize, count - start), total: count, offset: start,
+                count: min(chunkSize, count - start), total: count, offset: start,
                 pixels: UnsafePointer(shared.pixels.base + start * imageSize),
                 logits: shared.logits.base + start * self.classes, head: head,
                 inputGradient: backward ? shared.gradient.base + start * imageSize : nil)
