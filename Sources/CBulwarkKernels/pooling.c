@@ -1,8 +1,9 @@
-// Max pooling: the forward pass of any window, one kernel cell at a time over a row of windows,
-// and the backward pass of 2x2, stride 2 windows, eight windows per step with the compiler's
-// vector extension. Compiled twice, for AVX2 (chosen at run time when the CPU has it) and for the
-// baseline target; comparisons, selections and one addition of zero are exact, so both give the
-// same bits as the scalar rule.
+// Max pooling: the forward pass of any window, one kernel cell at a time over a row of windows
+// (2x2 stride 2 windows and padded 3x3 stride 2 ones eight windows per step), and the backward
+// pass of 2x2, stride 2 windows, eight windows per step, with the compiler's vector extension.
+// Compiled twice, for AVX2 (chosen at run time when the CPU has it) and for the baseline target;
+// comparisons, selections and one addition of zero are exact, so both give the same bits as the
+// scalar rule.
 #include "CBulwarkKernels.h"
 #include "cpu.h"
 #include "window.h"
@@ -148,6 +149,48 @@ INLINE void max_pool_forward_2x2(ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_
   }
 }
 
+// The 3x3, stride 2 window with one padded row and column before the plane and none needed
+// after it (ResNet's stem pooling), eight windows per step. Window ox covers columns 2 ox - 1,
+// 2 ox and 2 ox + 1: the row's odd columns shifted by one, its even columns and its odd columns.
+// The cells fold as the generic path folds them, row by row and left to right from the window's
+// first cell inside the plane, so the bits are the same; a padded cell is -infinity, which
+// never wins.
+INLINE void max_pool_forward_3x3_stride_2(ptrdiff_t planes, ptrdiff_t in_height,
+                                          ptrdiff_t in_width, ptrdiff_t out_height,
+                                          ptrdiff_t out_width, const float *input,
+                                          float *output) {
+  const floats outside = (floats){0} - __builtin_inff();
+  const ints first_lane = {-1, 0, 0, 0, 0, 0, 0, 0};
+  for (ptrdiff_t p = 0; p < planes; p++) {
+    const float *plane = input + p * in_height * in_width;
+    for (ptrdiff_t oy = 0; oy < out_height; oy++) {
+      float *out = output + (p * out_height + oy) * out_width;
+      ptrdiff_t top = oy == 0 ? 0 : 2 * oy - 1;
+      for (ptrdiff_t ox = 0; ox < out_width; ox += 8) {
+        floats best = {0};
+        for (ptrdiff_t iy = top; iy <= 2 * oy + 1; iy++) {
+          const float *line = plane + iy * in_width + 2 * ox;
+          floats low = load(line), high = load(line + 8);
+          floats even = __builtin_shufflevector(low, high, 0, 2, 4, 6, 8, 10, 12, 14);
+          floats odd = __builtin_shufflevector(low, high, 1, 3, 5, 7, 9, 11, 13, 15);
+          floats before = ox == 0 ? outside : (floats){0} + line[-1];
+          floats left = __builtin_shufflevector(before, odd, 7, 8, 9, 10, 11, 12, 13, 14);
+          if (iy == top) {
+            // The first row's left cells open their windows; the plane's first window opens
+            // on its even cell.
+            best = ox == 0 ? blend(first_lane, even, left) : left;
+          } else {
+            best = blend(left > best, left, best);
+          }
+          best = blend(even > best, even, best);
+          best = blend(odd > best, odd, best);
+        }
+        store(out + ox, best);
+      }
+    }
+  }
+}
+
 INLINE void max_pool_forward(ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_t in_width,
                              ptrdiff_t out_height, ptrdiff_t out_width, ptrdiff_t kernel_height,
                              ptrdiff_t kernel_width, ptrdiff_t stride_y, ptrdiff_t stride_x,
@@ -157,6 +200,13 @@ INLINE void max_pool_forward(ptrdiff_t planes, ptrdiff_t in_height, ptrdiff_t in
       pad_top == 0 && pad_left == 0 && dilation_y == 1 && dilation_x == 1 &&
       2 * out_height <= in_height && 2 * out_width <= in_width) {
     max_pool_forward_2x2(planes, in_height, in_width, out_height, out_width, input, output);
+    return;
+  }
+  if (kernel_height == 3 && kernel_width == 3 && stride_y == 2 && stride_x == 2 &&
+      pad_top == 1 && pad_left == 1 && dilation_y == 1 && dilation_x == 1 &&
+      in_height == 2 * out_height && in_width == 2 * out_width && out_width % 8 == 0) {
+    max_pool_forward_3x3_stride_2(planes, in_height, in_width, out_height, out_width, input,
+                                  output);
     return;
   }
   for (ptrdiff_t p = 0; p < planes; p++) {

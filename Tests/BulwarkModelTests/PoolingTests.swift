@@ -81,12 +81,14 @@ import Testing
   }
 
   /// The forward kernel on padded, strided and dilated windows (ResNet's 3x3 stride 2 pad 1,
-  /// a dilated one, a stride of 3, and padding wide enough for windows wholly outside the
-  /// plane), both variants, against the first maximum in row-major order among each window's
-  /// cells inside the plane: a NaN wins only as a window's first such cell, +0 and -0 keep
-  /// the first of the tie, and a window with no such cell gives 0.
+  /// on a plane of odd size and on one of twice its output, 16 windows a row, which takes
+  /// eight windows per step; a dilated one, a stride of 3, and padding wide enough for windows
+  /// wholly outside the plane), both variants, against the first maximum in row-major order
+  /// among each window's cells inside the plane: a NaN wins only as a window's first such
+  /// cell, +0 and -0 keep the first of the tie, and a window with no such cell gives 0.
   @Test(arguments: [
-    (3, 1, 2, 1, 7, 9), (3, 2, 1, 2, 9, 8), (2, 0, 3, 1, 10, 11), (2, 3, 2, 1, 5, 6),
+    (3, 1, 2, 1, 7, 9), (3, 1, 2, 1, 6, 32), (3, 2, 1, 2, 9, 8), (2, 0, 3, 1, 10, 11),
+    (2, 3, 2, 1, 5, 6),
   ])
   func anyWindowTakesTheFirstMaximumInsideThePlane(
     kernel: Int, pad: Int, stride: Int, dilation: Int, height: Int, width: Int
@@ -103,6 +105,9 @@ import Testing
       Float(Int(generator.unitDouble() * 4)) - 2
     }
     for index in stride..<input.count where index % 11 == 0 { input[index] = .nan }
+    // The first cell inside the plane of a first column's window (row 1 is a window's first row
+    // whenever the padding reaches above it).
+    input[width] = .nan
     for index in 0..<input.count where input[index] == 0 && index % 2 == 1 { input[index] = -0.0 }
     let count = planes * pool.outHeight * pool.outWidth
     var expected = [Float](repeating: 0, count: count)
