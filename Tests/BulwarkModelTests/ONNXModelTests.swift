@@ -289,11 +289,9 @@ import Testing
     for builder in builders {
       let model = try Self.load(builder)
       let plan = model.plan
-      #expect(
-        plan.inferenceActivations / plan.inferenceChunkSize < plan.slotSizes.reduce(0, +))
+      #expect(plan.inferenceActivations < plan.chunkSize * plan.slotSizes.reduce(0, +))
       // More images than a chunk, so that a worker's workspace serves several chunks.
-      let batch = Self.batch(
-        max(plan.chunkSize, plan.inferenceChunkSize) + 3, shape: model.inputShape, seed: 14)
+      let batch = Self.batch(plan.chunkSize + 3, shape: model.inputShape, seed: 14)
       let logits = try model.logits(batch)
       let kept = try model.logitsAndInputGradient(batch) { _, logits, gradient in
         for index in gradient.indices { gradient[index] = logits[index] }
@@ -302,10 +300,9 @@ import Testing
     }
   }
 
-  /// A pass that keeps no gradient takes as many images per chunk as fit its budget in the
-  /// shared room, and every image gets the same logits whatever its chunk: 1 to 7 images,
-  /// which split the products on 6x6 and 4x4 maps into the GEMM's column tiles differently
-  /// (full tiles and edge ones).
+  /// A pass that keeps no gradient gives every image the same logits whatever its chunk: plans
+  /// whose budget fits 1 to 7 images, which split the products on 6x6 and 4x4 maps into the
+  /// GEMM's column tiles differently (full tiles and edge ones).
   @Test func inferenceChunksOfAnySizeGiveTheSameBits() throws {
     let weights = Self.residualWeights(zeroBranch: false)
     let builders = [
@@ -318,14 +315,13 @@ import Testing
       let count = 19
       let pixels = Fixtures.randomPixels(count * plan.inputShape.reduce(1, *), seed: 15)
       let expected = plan.run(pixels, count: count, head: nil, threads: 2).logits
-      let room = plan.inferenceActivations / plan.inferenceChunkSize
+      let perImage = plan.slotSizes.reduce(0, +)
       for images in [1, 3, 4, 7] {
         let smaller = ONNXPlan(
           steps: plan.steps, slotSizes: plan.slotSizes, inputSlot: plan.inputSlot,
           outputSlot: plan.outputSlot, inputShape: plan.inputShape, classes: plan.classes,
-          budget: room * images)
-        #expect(smaller.inferenceChunkSize == images)
-        #expect(smaller.inferenceActivations == room * images)
+          budget: perImage * images)
+        #expect(smaller.chunkSize == images)
         let logits = smaller.run(pixels, count: count, head: nil, threads: 2).logits
         #expect(logits.map(\.bitPattern) == expected.map(\.bitPattern), "\(images) images")
       }

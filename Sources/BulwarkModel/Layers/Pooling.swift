@@ -137,8 +137,10 @@ struct Pooling {
   /// kernel cell at a time over a row of windows (`CBulwarkKernels`). A plain 2x2, stride 2
   /// window compares its rows' first maxima (eight windows per vector step), which picks the same
   /// cell unless a NaN is the first of a pair, and is the cell
-  /// ``maxBackward2x2(_:_:_:portable:)`` routes to. `portable` forces the kernel's baseline
-  /// variant, which gives the same bits (tests compare the two).
+  /// ``maxBackward2x2(_:_:_:portable:)`` routes to. A 3x3, stride 2 window padded by one
+  /// before a plane twice the output's size (ResNet's stem pooling) runs eight windows per step
+  /// and folds the cells in the same order. `portable` forces the kernel's baseline variant,
+  /// which gives the same bits (tests compare the two).
   func maxForward(
     _ input: UnsafePointer<Float>, _ output: UnsafeMutablePointer<Float>, portable: Bool = false
   ) {

@@ -13,8 +13,9 @@ struct ONNXPlan: Sendable {
   /// Channels, height, width of one input image.
   var inputShape: [Int]
   var classes: Int
-  /// Images per chunk of a pass that keeps a gradient: as many as fit ``activationBudget`` with
-  /// every slot kept, at most 16.
+  /// Images per chunk: as many as fit ``activationBudget`` with every slot kept, at most 16.
+  /// Only a pass that keeps a gradient has results that depend on it (its loss is summed chunk
+  /// by chunk); a pass that keeps none computes each image's logits on their own.
   var chunkSize: Int
   /// The start of each slot in a chunk's buffer, in values.
   var slotOffsets: [Int]
@@ -32,10 +33,6 @@ struct ONNXPlan: Sendable {
   var inferenceOffsets: [Int]
   /// The values those slots span.
   var inferenceActivations: Int
-  /// Images per chunk of a pass that keeps no gradient: as many as fit ``activationBudget`` in
-  /// the room those slots share, at most 16. No result depends on it: such a pass computes each
-  /// image's logits on their own, in the same order whatever images share its chunk.
-  var inferenceChunkSize: Int
 
   /// The activation values a chunk's slots may span by default, about 16 MB.
   static let activationBudget = 4_000_000
@@ -63,7 +60,8 @@ struct ONNXPlan: Sendable {
     self.outputSlot = outputSlot
     self.inputShape = inputShape
     self.classes = classes
-    chunkSize = Self.images(spanning: slotSizes.reduce(0, +), within: budget)
+    let perImage = slotSizes.reduce(0, +)
+    chunkSize = max(1, min(16, budget / max(perImage, 1)))
     var offsets: [Int] = []
     var offset = 0
     for size in slotSizes {
@@ -80,19 +78,10 @@ struct ONNXPlan: Sendable {
     }
     needsGradient = needs
     inferenceSteps = foldsPools ? Self.foldingPools(self.steps, outputSlot: outputSlot) : self.steps
-    // The room is placed for one image, then scaled to the chunk: scaling every size alike
-    // changes none of the comparisons `sharedRoom` makes, so it is the chunk's placement.
-    let room = Self.sharedRoom(
-      for: inferenceSteps, sizes: slotSizes, inputSlot: inputSlot, outputSlot: outputSlot)
-    let chunk = Self.images(spanning: room.extent, within: budget)
-    inferenceChunkSize = chunk
-    inferenceOffsets = room.offsets.map { $0 * chunk }
-    inferenceActivations = room.extent * chunk
-  }
-
-  /// Images per chunk when each spans `values`: as many as fit `budget`, from 1 to 16.
-  static func images(spanning values: Int, within budget: Int) -> Int {
-    max(1, min(16, budget / max(values, 1)))
+    let chunk = chunkSize
+    (inferenceOffsets, inferenceActivations) = Self.sharedRoom(
+      for: inferenceSteps, sizes: slotSizes.map { $0 * chunk }, inputSlot: inputSlot,
+      outputSlot: outputSlot)
   }
 
   /// Offsets for slots of `sizes` values, written and read by `steps` in order: each slot is
@@ -172,7 +161,6 @@ struct ONNXPlan: Sendable {
     logits: [Float], loss: Double, inputGradient: [Float]
   ) {
     let imageSize = inputShape.reduce(1, *)
-    let chunkSize = head == nil ? inferenceChunkSize : self.chunkSize
     let chunkCount = (count + chunkSize - 1) / chunkSize
     // At least one value each, so every buffer has a base address.
     var logits = [Float](repeating: 0, count: max(1, count * classes))
@@ -197,10 +185,10 @@ struct ONNXPlan: Sendable {
               losses: SharedPointer(base: lossBuffer.baseAddress.unsafelyUnwrapped)
             )
             Parallel.forEach(chunkCount, workers: workers) { worker, chunk in
-              let start = chunk * chunkSize
+              let start = chunk * self.chunkSize
               shared.losses.base[chunk] = self.runChunk(
                 workspace: workspace.base + worker * size,
-                count: min(chunkSize, count - start), total: count, offset: start,
+                count: min(self.chunkSize, count - start), total: count, offset: start,
                 pixels: UnsafePointer(shared.pixels.base + start * imageSize),
                 logits: shared.logits.base + start * self.classes, head: head,
                 inputGradient: backward ? shared.gradient.base + start * imageSize : nil)
