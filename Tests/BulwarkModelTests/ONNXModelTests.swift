@@ -276,17 +276,22 @@ import Testing
     #expect(gradient.input.contains { $0 != 0 })
   }
 
-  /// A pass that keeps no gradient gives its slots room that others left (so a chunk's
-  /// activations span less than all slots together) and the bits of a pass that keeps every
-  /// slot, on graphs with branches that are read again later.
-  @Test func sharesRoomBetweenSlotsWithTheSameBits() throws {
+  /// A residual graph, the rectified convolutions and the pooled ones: branches read again
+  /// later, and products over several images.
+  static func graphsWithBranchesAndProducts() throws -> [ONNXBuilder] {
     let weights = Self.residualWeights(zeroBranch: false)
-    let builders = [
+    return [
       ONNXExport.residualCNN(
         try ONNXExport.rgbNetwork(seed: 7), conv2: weights.conv2, bn2: weights.bn2),
       Self.rectifiedConvolutions(), Self.pooledConvolutions(),
     ]
-    for builder in builders {
+  }
+
+  /// A pass that keeps no gradient gives its slots room that others left (so a chunk's
+  /// activations span less than all slots together) and the bits of a pass that keeps every
+  /// slot, on graphs with branches that are read again later.
+  @Test func sharesRoomBetweenSlotsWithTheSameBits() throws {
+    for builder in try Self.graphsWithBranchesAndProducts() {
       let model = try Self.load(builder)
       let plan = model.plan
       #expect(plan.inferenceActivations < plan.chunkSize * plan.slotSizes.reduce(0, +))
@@ -304,13 +309,7 @@ import Testing
   /// whose budget fits 1 to 7 images, which split the products on 6x6 and 4x4 maps into the
   /// GEMM's column tiles differently (full tiles and edge ones).
   @Test func inferenceChunksOfAnySizeGiveTheSameBits() throws {
-    let weights = Self.residualWeights(zeroBranch: false)
-    let builders = [
-      ONNXExport.residualCNN(
-        try ONNXExport.rgbNetwork(seed: 7), conv2: weights.conv2, bn2: weights.bn2),
-      Self.rectifiedConvolutions(), Self.pooledConvolutions(),
-    ]
-    for builder in builders {
+    for builder in try Self.graphsWithBranchesAndProducts() {
       let plan = try Self.load(builder).plan
       let count = 19
       let pixels = Fixtures.randomPixels(count * plan.inputShape.reduce(1, *), seed: 15)
