@@ -13,7 +13,7 @@ extension ONNXCompiler {
     return shapes.map { shape in
       let size = Int64(shape.reduce(1, *))
       defer { offset += size }
-      return ONNXTensor(dims: [1] + shape, ints: (0..<size).map { offset + $0 })
+      return ONNXTensor(dims: [1] + shape, ints: Array(offset..<(offset + size)))
     }
   }
 
@@ -33,19 +33,23 @@ extension ONNXCompiler {
       starts.append(offset)
       offset += size
     }
-    var sources: [Int32] = []
-    var indices: [Int32] = []
-    sources.reserveCapacity(map.count)
-    indices.reserveCapacity(map.count)
-    for position in map.ints {
-      guard position >= 0 else {
-        sources.append(-1)
-        indices.append(-1)
-        continue
+    // Each position's input is the last one starting at or before it. Written through buffers:
+    // a map can hold millions of positions, and a file of a few kilobytes can ask for them.
+    let positions = map.ints
+    var sources = [Int32](repeating: -1, count: positions.count)
+    var indices = [Int32](repeating: -1, count: positions.count)
+    positions.withUnsafeBufferPointer { positions in
+      sources.withUnsafeMutableBufferPointer { sources in
+        indices.withUnsafeMutableBufferPointer { indices in
+          for index in 0..<positions.count where positions[index] >= 0 {
+            let position = Int(positions[index])
+            var input = starts.count - 1
+            while input > 0, starts[input] > position { input -= 1 }
+            sources[index] = Int32(input)
+            indices[index] = Int32(position - starts[input])
+          }
+        }
       }
-      let input = (starts.lastIndex { $0 <= Int(position) }) ?? 0
-      sources.append(Int32(input))
-      indices.append(Int32(Int(position) - starts[input]))
     }
     try emit(
       .gather(sources: sources, indices: indices, fill: fill),

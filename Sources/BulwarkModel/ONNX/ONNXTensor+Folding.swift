@@ -132,23 +132,51 @@ extension ONNXTensor {
       }
       perAxis.append(list)
     }
-    // The flat source of every position, -1 where any axis is border.
+    // The flat source of every position, -1 where any axis is border, written through buffers
+    // (a padded map can hold millions of positions).
     let strides = ONNXTensor.strides(dims)
     var flat = [0]
     for (axis, list) in perAxis.enumerated() {
-      var next: [Int] = []
-      next.reserveCapacity(flat.count * list.count)
-      for base in flat {
-        for index in list { next.append(base < 0 || index < 0 ? -1 : base + index * strides[axis]) }
+      let stride = strides[axis]
+      flat = flat.withUnsafeBufferPointer { bases in
+        list.withUnsafeBufferPointer { list in
+          [Int](unsafeUninitializedCapacity: bases.count * list.count) { next, initialized in
+            for row in 0..<bases.count {
+              let (base, start) = (bases[row], row * list.count)
+              for column in 0..<list.count {
+                let index = list[column]
+                next[start + column] = base < 0 || index < 0 ? -1 : base + index * stride
+              }
+            }
+            initialized = bases.count * list.count
+          }
+        }
       }
-      flat = next
     }
     let shape = perAxis.map(\.count)
     switch values {
     case .floats(let values):
-      return ONNXTensor(dims: shape, floats: flat.map { $0 < 0 ? fill : values[$0] })
+      return ONNXTensor(dims: shape, floats: Self.gathering(values, at: flat, fill: fill))
     case .ints(let values):
-      return ONNXTensor(dims: shape, ints: flat.map { $0 < 0 ? Int64(fill) : values[$0] })
+      return ONNXTensor(dims: shape, ints: Self.gathering(values, at: flat, fill: Int64(fill)))
+    }
+  }
+
+  /// `values` at each of `positions`, `fill` where a position is -1.
+  private static func gathering<Value>(_ values: [Value], at positions: [Int], fill: Value)
+    -> [Value]
+  {
+    values.withUnsafeBufferPointer { values in
+      positions.withUnsafeBufferPointer { positions in
+        [Value](unsafeUninitializedCapacity: positions.count) { gathered, initialized in
+          for index in 0..<positions.count {
+            let position = positions[index]
+            (gathered.baseAddress.unsafelyUnwrapped + index).initialize(
+              to: position < 0 ? fill : values[position])
+          }
+          initialized = positions.count
+        }
+      }
     }
   }
 
